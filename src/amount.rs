@@ -1,0 +1,141 @@
+//! Exact amounts: parsing and canonical printing.
+//!
+//! Amounts are `rust_decimal::Decimal` values with at most six digits after
+//! the point and at most 10^15; they are never held in binary floating point.
+
+use rust_decimal::Decimal;
+
+/// Digits allowed after the decimal point.
+pub const MAX_SCALE: u32 = 6;
+/// Largest amount accepted, as a count of whole credits (10^15).
+pub const MAX_WHOLE: i64 = 1_000_000_000_000_000;
+
+/// The largest amount accepted.
+pub fn max() -> Decimal {
+    Decimal::from(MAX_WHOLE)
+}
+
+/// Why a text is not an amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmountError {
+    NotANumber,
+    Negative,
+    TooPrecise,
+    TooLarge,
+}
+
+impl AmountError {
+    /// Words for the reader, to follow "invalid amount".
+    pub fn reason(self) -> &'static str {
+        match self {
+            AmountError::NotANumber => "not a decimal number",
+            AmountError::Negative => "amounts are never negative",
+            AmountError::TooPrecise => "more than 6 digits after the point",
+            AmountError::TooLarge => "larger than 10^15",
+        }
+    }
+}
+
+/// Parses a non-negative decimal such as `12`, `0.5`, `1_000` (no), or the
+/// JSON forms `1.5e3`, `1E-6`. The value must fit the amount rules; trailing
+/// zeros after the point do not count towards the precision.
+pub fn parse(text: &str) -> Result<Decimal, AmountError> {
+    let text = text.trim();
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(at) => {
+            let exp = body.get(at + 1..).unwrap_or("");
+            let exp: i64 = exp.parse().map_err(|_| AmountError::NotANumber)?;
+            (body.get(..at).unwrap_or(""), exp)
+        }
+        None => (body, 0),
+    };
+    let (int_part, frac_part) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (mantissa, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) {
+        return Err(AmountError::NotANumber);
+    }
+    if mantissa.contains('.') && frac_part.is_empty() {
+        return Err(AmountError::NotANumber);
+    }
+    // Significant digits, and how many of them sit after the point.
+    let digits = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    let trimmed = digits.trim_end_matches('0');
+    let dropped = (digits.len() - trimmed.len()) as i64;
+    let scale = frac_part.len() as i64 - exponent - dropped;
+    if trimmed.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    if negative {
+        return Err(AmountError::Negative);
+    }
+    if scale > i64::from(MAX_SCALE) {
+        return Err(AmountError::TooPrecise);
+    }
+    // Whole digits: significant digits left of the point.
+    if trimmed.len() as i64 - scale > 16 {
+        return Err(AmountError::TooLarge);
+    }
+    let mut value: i128 = trimmed.parse().map_err(|_| AmountError::TooLarge)?;
+    let mut scale = scale;
+    while scale < 0 {
+        value = value.checked_mul(10).ok_or(AmountError::TooLarge)?;
+        scale += 1;
+    }
+    let value = Decimal::try_from_i128_with_scale(value, scale as u32)
+        .map_err(|_| AmountError::TooLarge)?;
+    if value > max() {
+        return Err(AmountError::TooLarge);
+    }
+    Ok(value)
+}
+
+/// The canonical text of an amount: no exponent, no trailing fractional
+/// zeros, never `-0` (`"12.5"`, `"1200"`, `"0"`).
+pub fn format(value: Decimal) -> String {
+    if value.is_zero() {
+        return "0".to_owned();
+    }
+    value.normalize().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> String {
+        format(parse(text).unwrap())
+    }
+
+    #[test]
+    fn parses_plain_and_json_forms() {
+        assert_eq!(ok("1200"), "1200");
+        assert_eq!(ok("640.50"), "640.5");
+        assert_eq!(ok("0.000001"), "0.000001");
+        assert_eq!(ok("1e-06"), "0.000001");
+        assert_eq!(ok("1.5E3"), "1500");
+        assert_eq!(ok("1.0000000"), "1");
+        assert_eq!(ok("0"), "0");
+        assert_eq!(ok("-0"), "0");
+        assert_eq!(ok("1000000000000000"), "1000000000000000");
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_amount() {
+        assert_eq!(parse("-1"), Err(AmountError::Negative));
+        assert_eq!(parse("0.0000001"), Err(AmountError::TooPrecise));
+        assert_eq!(parse("1000000000000000.000001"), Err(AmountError::TooLarge));
+        assert_eq!(parse("1e400"), Err(AmountError::TooLarge));
+        assert_eq!(parse("1e-400"), Err(AmountError::TooPrecise));
+        for bad in ["", ".5", "5.", "1.2.3", "abc", "1e", "NaN", "0x10", "1_000"] {
+            assert_eq!(parse(bad), Err(AmountError::NotANumber), "{bad}");
+        }
+    }
+}

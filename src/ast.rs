@@ -1,0 +1,388 @@
+//! The policy's syntax tree: owned nodes with spans, no pest types.
+//!
+//! Items keep their source order (the formatter and diagnostics rely on it).
+//! Equality ignores spans, so a reformatted policy compares equal to its
+//! original.
+
+use rust_decimal::Decimal;
+
+use crate::span::Span;
+
+/// A parsed policy file.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Policy {
+    pub items: Vec<Item>,
+}
+
+/// A name as written, with where it was written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// One top-level declaration with its doc comment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub docs: Vec<String>,
+    pub kind: ItemKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemKind {
+    /// `policy ampere`
+    Policy(Ident),
+    /// `role owner with billing access`
+    Role { name: Ident, access: Option<Ident> },
+    /// `actions billable: send_message, run_tool`
+    Actions { category: Ident, actions: Vec<Ident> },
+    /// `credits included, purchased`
+    Credits(Vec<Ident>),
+    /// `debts refund_dispute, outstanding_usage`
+    Debts(Vec<Ident>),
+    /// `enum payment_method: valid, missing, failed`
+    Enum { name: Ident, values: Vec<Ident> },
+    /// `field billing.payment_method: payment_method default missing`
+    Field(FieldDecl),
+    /// `permit member to billable, free except x`
+    Permit {
+        role: Ident,
+        to: PermitTargets,
+        except: Vec<Ident>,
+    },
+    /// `lock purchased when ... { message "..." may settle outstanding_usage }`
+    Lock(LockDecl),
+    /// `spend included, purchased by expires_at, id`
+    Spend { kinds: Vec<Ident>, order: Vec<SortKey> },
+    /// `settle refund_dispute, outstanding_usage by created_at { ... }`
+    Settle(SettleDecl),
+    /// `let name = expr`
+    Let { name: Ident, value: Expr },
+    /// `step buy_credits "..."`
+    Step {
+        name: Ident,
+        message: Option<Template>,
+    },
+    /// `state paused when usable == 0` / `state ok otherwise`
+    State {
+        name: Ident,
+        when: Option<Expr>,
+    },
+    /// `on billable { ... }`
+    On(OnBlock),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub path: Path,
+    pub optional: bool,
+    pub ty: Ident,
+    pub default: Option<Expr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PermitTargets {
+    /// `all`, with the keyword's span.
+    All(Span),
+    /// Categories or single actions.
+    Names(Vec<Ident>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LockDecl {
+    pub kinds: Vec<Ident>,
+    pub when: Expr,
+    pub message: Option<Template>,
+    /// Debt kinds the locked credits may still settle.
+    pub may_settle: Vec<Ident>,
+}
+
+/// One key of a spend or settle order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub field: Ident,
+    pub descending: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettleDecl {
+    /// Debt kinds, first settled first.
+    pub kinds: Vec<Ident>,
+    pub order: Vec<SortKey>,
+    pub sources: Vec<SettleSource>,
+}
+
+/// `outstanding_usage from usable, locked`
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettleSource {
+    pub debt_kind: Ident,
+    pub from: Vec<Ident>,
+}
+
+/// What an `on` block applies to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OnTarget {
+    /// Requests the role is not permitted to make.
+    Forbidden(Span),
+    /// Action categories or single actions.
+    Actions(Vec<Ident>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnBlock {
+    pub target: OnTarget,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    Deny,
+    Warn,
+    Effect,
+}
+
+impl RuleKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RuleKind::Deny => "deny",
+            RuleKind::Warn => "warn",
+            RuleKind::Effect => "effect",
+        }
+    }
+}
+
+/// A deny, warn or effect rule inside an `on` block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub docs: Vec<String>,
+    pub kind: RuleKind,
+    pub code: Ident,
+    pub when: Option<Expr>,
+    pub message: Option<Template>,
+    pub steps: Vec<StepsClause>,
+    pub params: Vec<EffectParam>,
+    pub span: Span,
+}
+
+/// Who a `steps` clause speaks to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Audience {
+    /// `steps { ... }`: everyone.
+    Everyone,
+    /// `steps for billing access { ... }`
+    Access(Ident),
+    /// `steps for others { ... }`
+    Others(Span),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepsClause {
+    pub audience: Audience,
+    pub steps: Vec<StepUse>,
+    pub span: Span,
+}
+
+/// `buy_credits` or `wait_for_refresh when subscription.status == active`
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepUse {
+    pub step: Ident,
+    pub when: Option<Expr>,
+}
+
+/// `amount = auto_recharge.amount`
+#[derive(Clone, Debug, PartialEq)]
+pub struct EffectParam {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+/// A message with `{...}` interpolations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+    /// The string literals as written, for the formatter.
+    pub literals: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplatePart {
+    Text(String),
+    Value(Interpolation),
+}
+
+/// `{subscription.period_end:date ?? "the next billing period"}`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interpolation {
+    pub path: Path,
+    pub format: Option<Ident>,
+    pub fallback: Option<String>,
+    pub span: Span,
+}
+
+/// `subscription.status`: segments, the first a name, the rest fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Path {
+    pub segments: Vec<Ident>,
+    pub span: Span,
+}
+
+impl Path {
+    /// The path as written, dots and all.
+    pub fn dotted(&self) -> String {
+        let names: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
+        names.join(".")
+    }
+
+    /// The name when the path has a single segment.
+    pub fn single(&self) -> Option<&Ident> {
+        match self.segments.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    /// `a ?? b`: `a` unless it is absent.
+    Default,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Default => "??",
+        }
+    }
+
+    /// Binding strength, loosest first; the formatter uses it to decide
+    /// where parentheses are needed.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => 4,
+            BinaryOp::Default => 5,
+            BinaryOp::Add | BinaryOp::Sub => 6,
+            BinaryOp::Mul => 7,
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        self.precedence() == 4
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Collection {
+    Grants,
+    Debts,
+}
+
+impl Collection {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Collection::Grants => "grants",
+            Collection::Debts => "debts",
+        }
+    }
+}
+
+/// `sum <field>` or `count`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Aggregate {
+    Sum(Ident),
+    Count,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Number(Decimal),
+    /// Whole seconds.
+    Duration(i64),
+    Text(String),
+    Bool(bool),
+    Path(Path),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `x in [a, b]`, `x not in [a]`, `action in billing`.
+    In {
+        value: Box<Expr>,
+        set: InSet,
+        negated: bool,
+    },
+    Aggregate {
+        op: Aggregate,
+        of: Collection,
+        filter: Option<Box<Expr>>,
+    },
+    /// Stands in for an expression the parser already reported.
+    Invalid,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum InSet {
+    List(Vec<Expr>),
+    /// A named set, such as an action category.
+    Named(Path),
+}
+
+impl Expr {
+    /// Children, for walks that do not care about the node kind.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Unary(_, e) => vec![e],
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::In { value, set, .. } => {
+                let mut out = vec![value.as_ref()];
+                if let InSet::List(items) = set {
+                    out.extend(items);
+                }
+                out
+            }
+            ExprKind::Aggregate { filter, .. } => filter.iter().map(|f| f.as_ref()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Diagnostics: what a stage found wrong with a policy, as data.
+//!
+//! The library only describes problems (code, spans, words); the command line
+//! decides how to render them (miette, JSON or GitHub annotations).
+
+use crate::span::{Source, Span};
+
+/// How bad a diagnostic is. Errors stop a policy from compiling; warnings
+/// do not (unless the caller asks, as `check --deny-warnings` does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident => $stage:literal, $name:literal, $severity:ident; )*) => {
+        /// Every diagnostic tollgate can report. The names are stable: tests,
+        /// CI scripts and `docs/diagnostics.md` refer to them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// All codes, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The short name, as in `docs/diagnostics.md` (`unknown_name`).
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The full name with its stage (`tollgate::check::unknown_name`).
+            pub fn qualified(self) -> &'static str {
+                match self { $(Code::$variant => concat!("tollgate::", $stage, "::", $name),)* }
+            }
+
+            /// The severity this code is reported with.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    /// The text does not follow the grammar.
+    Syntax => "parse", "syntax_error", Error;
+    /// The policy file is larger than the limit.
+    FileTooLarge => "parse", "file_too_large", Error;
+    /// Brackets or operators nest deeper than the limit.
+    TooDeep => "parse", "too_deeply_nested", Error;
+    /// A number literal is out of range or too precise.
+    InvalidNumber => "parse", "invalid_number", Error;
+    /// A `{...}` interpolation in a message is malformed.
+    InvalidTemplate => "parse", "invalid_template", Error;
+    /// A required declaration (`policy`, states) is missing.
+    MissingDeclaration => "check", "missing_declaration", Error;
+    /// A name is used that nothing declares.
+    UnknownName => "check", "unknown_name", Error;
+    /// Something is declared twice.
+    Duplicate => "check", "duplicate_definition", Error;
+    /// A name is declared where the language reserves it.
+    ReservedName => "check", "reserved_name", Error;
+    /// An action is listed in two categories.
+    ActionInTwoCategories => "check", "action_in_two_categories", Error;
+    /// Values of incompatible types are combined.
+    TypeMismatch => "check", "type_mismatch", Error;
+    /// An optional snapshot field is read without a default.
+    OptionalWithoutDefault => "check", "optional_without_default", Error;
+    /// A `let` is used before the line that defines it.
+    UsedBeforeDefinition => "check", "used_before_definition", Error;
+    /// A deny or warn rule, step or lock has no message.
+    MissingMessage => "check", "missing_message", Error;
+    /// The states do not end with a catch-all `otherwise`.
+    StatesNotExhaustive => "check", "states_not_exhaustive", Error;
+    /// A debt kind is settled from locked credits that no lock rule releases for it.
+    LockedSourceNotAllowed => "check", "locked_source_not_allowed", Error;
+    /// A value is outside what the language can represent.
+    ValueOutOfRange => "check", "value_out_of_range", Error;
+    /// A role is permitted no action at all.
+    RoleWithoutPermissions => "check", "role_without_permissions", Warning;
+    /// A credit kind that nothing spends and no rule mentions.
+    UnusedCreditKind => "check", "unused_credit_kind", Warning;
+    /// A debt kind that nothing can settle.
+    UnsettleableDebt => "check", "unsettleable_debt", Warning;
+    /// A state, rule or clause that can never be reached.
+    Unreachable => "check", "unreachable", Warning;
+    /// A condition that is always true or always false.
+    ConstantCondition => "check", "constant_condition", Warning;
+    /// A `let`, step, enum or access level declared but never used.
+    Unused => "check", "unused_definition", Warning;
+    /// An `except` that removes an action the permit never granted.
+    UselessException => "check", "useless_exception", Warning;
+}
+
+/// A secondary place that explains a diagnostic ("first defined here").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+/// One problem found in one policy source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    /// One terse lowercase sentence, the user's words in backticks.
+    pub message: String,
+    /// Where the problem is.
+    pub span: Span,
+    /// What to say under the underlined span.
+    pub label: String,
+    /// Other places worth showing.
+    pub related: Vec<Label>,
+    /// How to fix it, when we can tell.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with the code's own severity.
+    pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            span,
+            label: String::new(),
+            related: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn label(mut self, text: impl Into<String>) -> Diagnostic {
+        self.label = text.into();
+        self
+    }
+
+    pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
+        self.help = Some(text.into());
+        self
+    }
+
+    pub fn related(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.related.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Diagnostics of one source, sorted by position, ready to render.
+#[derive(Clone, Debug)]
+pub struct Diagnostics {
+    pub source: Source,
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn new(source: Source, mut items: Vec<Diagnostic>) -> Diagnostics {
+        items.sort_by_key(|d| (d.span.start, d.span.end, d.code));
+        items.dedup();
+        Diagnostics { source, items }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
+    }
+}
+
+/// Edit distance between two names, for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur.fill(0);
+        if let Some(first) = cur.first_mut() {
+            *first = i + 1;
+        }
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = prev.get(j).copied().unwrap_or(0) + usize::from(ca != cb);
+            let delete = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let insert = cur.get(j).copied().unwrap_or(0) + 1;
+            if let Some(slot) = cur.get_mut(j + 1) {
+                *slot = substitute.min(delete).min(insert);
+            }
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
+/// The known name closest to `wrong`, if one is close enough to be a typo.
+pub fn suggest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (wrong.chars().count() / 3).max(1);
+    known
+        .into_iter()
+        .map(|name| (edit_distance(wrong, name), name))
+        .filter(|&(d, name)| d <= limit || name.starts_with(wrong) && wrong.len() >= 3)
+        .min_by_key(|&(d, name)| (d, name))
+        .map(|(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_name() {
+        let known = ["subscription", "settings", "billing"];
+        assert_eq!(suggest("subscripton", known), Some("subscription"));
+        assert_eq!(suggest("biling", known), Some("billing"));
+        assert_eq!(suggest("xyz", known), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("actve", "active"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,121 @@
+//! Parsing: policy text → AST, with every syntax problem as a diagnostic.
+
+mod chunk;
+mod expected;
+mod lower;
+mod template;
+
+use std::sync::Once;
+
+use pest::Parser;
+
+use crate::ast;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::{Source, Span};
+
+
+/// Largest policy file accepted, in bytes.
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
+/// Deepest bracket nesting accepted.
+pub const MAX_NESTING: usize = 32;
+/// Deepest expression tree accepted (operators applied to operators).
+pub const MAX_EXPR_DEPTH: usize = 128;
+/// Longest name accepted, in bytes.
+pub const MAX_NAME_LEN: usize = 128;
+
+mod grammar {
+    #![allow(missing_docs, clippy::all)]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/policy.pest"]
+    pub(crate) struct PolicyParser;
+}
+
+use grammar::{PolicyParser, Rule};
+
+/// A parsed policy: the tree, the comments (for the formatter), and every
+/// syntax problem found. The tree holds whatever parsed; items with errors
+/// are left out.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub policy: ast::Policy,
+    pub comments: Vec<Span>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses a policy source. Never fails: problems come back as diagnostics.
+pub fn parse(source: &Source) -> Parsed {
+    configure_pest();
+    let text = source.text();
+    let mut parsed = Parsed {
+        policy: ast::Policy::default(),
+        comments: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    if text.len() > MAX_POLICY_BYTES {
+        parsed.diagnostics.push(
+            Diagnostic::new(
+                Code::FileTooLarge,
+                Span::new(0, 0),
+                format!(
+                    "policy is {} bytes, larger than the limit of {MAX_POLICY_BYTES} bytes",
+                    text.len()
+                ),
+            )
+            .help("a policy is a page of rules; check that this is the right file"),
+        );
+        return parsed;
+    }
+
+    let scan = chunk::scan(text, MAX_NESTING);
+    parsed.comments = scan.comments;
+    for c in &scan.chunks {
+        if let Some(at) = c.too_deep_at {
+            parsed.diagnostics.push(
+                Diagnostic::new(
+                    Code::TooDeep,
+                    Span::new(at, at + 1),
+                    format!("brackets nest deeper than {MAX_NESTING} levels"),
+                )
+                .label("too deep from here")
+                .help("split the expression into named parts with `let`"),
+            );
+            continue;
+        }
+        let Some(chunk_text) = text.get(c.start..c.end) else {
+            continue;
+        };
+        match PolicyParser::parse(Rule::chunk, chunk_text) {
+            Ok(mut pairs) => {
+                let item = pairs
+                    .next()
+                    .and_then(|chunk| chunk.into_inner().find(|p| p.as_rule() == Rule::item));
+                let mut lower = lower::Lower::new(c.start, &mut parsed.diagnostics);
+                if let Some(item) = item.and_then(|item| lower.item(item)) {
+                    parsed.policy.items.push(item);
+                }
+            }
+            Err(err) => parsed
+                .diagnostics
+                .push(expected::syntax_error(&err, chunk_text, c.start)),
+        }
+    }
+    parsed
+}
+
+/// Whether `word` is reserved by the language.
+pub fn is_keyword(word: &str) -> bool {
+    PolicyParser::parse(Rule::keyword, word).is_ok_and(|p| p.as_str() == word)
+}
+
+/// pest settings are global: set them once. The call limit turns a
+/// pathological input into an error instead of a hang.
+fn configure_pest() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        pest::set_error_detail(true);
+        pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
+    });
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,717 @@
+//! Lowering pest pairs into the AST, one function per construct.
+//!
+//! The grammar guarantees each pair's shape, but nothing here relies on it
+//! with a panic: a pair that is not where the grammar puts it becomes an
+//! `Invalid` node, so a grammar change can never crash the parser.
+
+use std::str::FromStr;
+
+use pest::iterators::{Pair, Pairs};
+use rust_decimal::Decimal;
+
+use super::grammar::Rule;
+use super::{MAX_EXPR_DEPTH, MAX_NAME_LEN, template};
+use crate::ast::*;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::Span;
+
+/// Lowers one item's pairs; `offset` is where the item's text starts.
+pub(super) struct Lower<'d> {
+    offset: usize,
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl<'d> Lower<'d> {
+    pub(super) fn new(offset: usize, diags: &'d mut Vec<Diagnostic>) -> Lower<'d> {
+        Lower { offset, diags }
+    }
+
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(s.start() + self.offset, s.end() + self.offset)
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diags.push(diagnostic);
+    }
+
+    // ───────────── Items ─────────────
+
+    /// Lowers the `item` pair of a chunk.
+    pub(super) fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+        let span = self.span(&pair);
+        let mut docs = Vec::new();
+        let mut decl = None;
+        for p in pair.into_inner() {
+            if p.as_rule() == Rule::doc {
+                docs.push(doc_text(p.as_str()));
+            } else {
+                decl = Some(p);
+            }
+        }
+        let decl = decl?;
+        let kind = match decl.as_rule() {
+            Rule::policy_decl => ItemKind::Policy(self.first_ident(decl)?),
+            Rule::role_decl => self.role(decl)?,
+            Rule::actions_decl => {
+                let mut names = self.idents(decl.into_inner());
+                let category = take_first(&mut names)?;
+                ItemKind::Actions {
+                    category,
+                    actions: names,
+                }
+            }
+            Rule::credits_decl => ItemKind::Credits(self.idents(decl.into_inner())),
+            Rule::debts_decl => ItemKind::Debts(self.idents(decl.into_inner())),
+            Rule::enum_decl => {
+                let mut names = self.idents(decl.into_inner());
+                let name = take_first(&mut names)?;
+                ItemKind::Enum {
+                    name,
+                    values: names,
+                }
+            }
+            Rule::field_decl => ItemKind::Field(self.field(decl)?),
+            Rule::permit_decl => self.permit(decl)?,
+            Rule::lock_decl => ItemKind::Lock(self.lock(decl)?),
+            Rule::spend_decl => {
+                let (kinds, order, _) = self.ordered(decl);
+                ItemKind::Spend { kinds, order }
+            }
+            Rule::settle_decl => {
+                let (kinds, order, sources) = self.ordered(decl);
+                ItemKind::Settle(SettleDecl {
+                    kinds,
+                    order,
+                    sources,
+                })
+            }
+            Rule::let_decl => {
+                let mut inner = decl.into_inner();
+                let name = self.ident(find(&mut inner, Rule::ident)?);
+                let value = self.expr_or_invalid(find(&mut inner, Rule::expr), span);
+                ItemKind::Let { name, value }
+            }
+            Rule::step_decl => {
+                let mut inner = decl.into_inner();
+                let name = self.ident(find(&mut inner, Rule::ident)?);
+                let message = find(&mut inner, Rule::text).map(|t| self.text(t));
+                ItemKind::Step { name, message }
+            }
+            Rule::state_decl => {
+                let mut inner = decl.into_inner();
+                let name = self.ident(find(&mut inner, Rule::ident)?);
+                let when = find(&mut inner, Rule::expr).map(|e| self.expr(e));
+                ItemKind::State { name, when }
+            }
+            Rule::on_block => ItemKind::On(self.on_block(decl)),
+            _ => return None,
+        };
+        Some(Item { docs, kind, span })
+    }
+
+    fn role(&mut self, decl: Pair<'_, Rule>) -> Option<ItemKind> {
+        let mut names = self.idents(decl.into_inner());
+        let name = take_first(&mut names)?;
+        Some(ItemKind::Role {
+            name,
+            access: names.pop(),
+        })
+    }
+
+    fn field(&mut self, decl: Pair<'_, Rule>) -> Option<FieldDecl> {
+        let mut path = None;
+        let mut optional = false;
+        let mut ty = None;
+        let mut default = None;
+        for p in decl.into_inner() {
+            match p.as_rule() {
+                Rule::path => path = Some(self.path(p)),
+                Rule::kw_optional => optional = true,
+                Rule::ident => ty = Some(self.ident(p)),
+                Rule::expr => default = Some(self.expr(p)),
+                _ => {}
+            }
+        }
+        Some(FieldDecl {
+            path: path?,
+            optional,
+            ty: ty?,
+            default,
+        })
+    }
+
+    fn permit(&mut self, decl: Pair<'_, Rule>) -> Option<ItemKind> {
+        let mut role = None;
+        let mut to = None;
+        let mut except = Vec::new();
+        let mut after_except = false;
+        for p in decl.into_inner() {
+            match p.as_rule() {
+                Rule::ident => role = Some(self.ident(p)),
+                Rule::kw_all => to = Some(PermitTargets::All(self.span(&p))),
+                Rule::kw_except => after_except = true,
+                Rule::names if after_except => except = self.idents(p.into_inner()),
+                Rule::names => to = Some(PermitTargets::Names(self.idents(p.into_inner()))),
+                _ => {}
+            }
+        }
+        Some(ItemKind::Permit {
+            role: role?,
+            to: to?,
+            except,
+        })
+    }
+
+    fn lock(&mut self, decl: Pair<'_, Rule>) -> Option<LockDecl> {
+        let span = self.span(&decl);
+        let mut kinds = Vec::new();
+        let mut when = None;
+        let mut message = None;
+        let mut may_settle = Vec::new();
+        for p in decl.into_inner() {
+            match p.as_rule() {
+                Rule::names => kinds = self.idents(p.into_inner()),
+                Rule::expr => when = Some(self.expr(p)),
+                Rule::message_clause => self.message_clause(p, &mut message),
+                Rule::may_settle => may_settle.extend(self.idents(p.into_inner())),
+                _ => {}
+            }
+        }
+        Some(LockDecl {
+            kinds,
+            when: when.unwrap_or(Expr {
+                kind: ExprKind::Invalid,
+                span,
+            }),
+            message,
+            may_settle,
+        })
+    }
+
+    /// The shared shape of `spend` and `settle`: kinds, `by` keys, sources.
+    fn ordered(&mut self, decl: Pair<'_, Rule>) -> (Vec<Ident>, Vec<SortKey>, Vec<SettleSource>) {
+        let mut kinds = Vec::new();
+        let mut order = Vec::new();
+        let mut sources = Vec::new();
+        for p in decl.into_inner() {
+            match p.as_rule() {
+                Rule::names => kinds = self.idents(p.into_inner()),
+                Rule::sort_keys => {
+                    for key in p.into_inner() {
+                        let mut inner = key.into_inner();
+                        let Some(field) = find(&mut inner, Rule::ident) else {
+                            continue;
+                        };
+                        let field = self.ident(field);
+                        let descending = inner.any(|k| k.as_rule() == Rule::kw_desc);
+                        order.push(SortKey { field, descending });
+                    }
+                }
+                Rule::settle_source => {
+                    let mut names = self.idents(p.into_inner());
+                    if let Some(debt_kind) = take_first(&mut names) {
+                        sources.push(SettleSource {
+                            debt_kind,
+                            from: names,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        (kinds, order, sources)
+    }
+
+    fn on_block(&mut self, decl: Pair<'_, Rule>) -> OnBlock {
+        let mut target = OnTarget::Actions(Vec::new());
+        let mut rules = Vec::new();
+        for p in decl.into_inner() {
+            match p.as_rule() {
+                Rule::kw_forbidden => target = OnTarget::Forbidden(self.span(&p)),
+                Rule::names => target = OnTarget::Actions(self.idents(p.into_inner())),
+                Rule::rule => rules.extend(self.rule(p)),
+                _ => {}
+            }
+        }
+        OnBlock { target, rules }
+    }
+
+    // ───────────── Rules ─────────────
+
+    fn rule(&mut self, pair: Pair<'_, Rule>) -> Option<crate::ast::Rule> {
+        let span = self.span(&pair);
+        let mut docs = Vec::new();
+        let mut body = None;
+        for p in pair.into_inner() {
+            if p.as_rule() == Rule::doc {
+                docs.push(doc_text(p.as_str()));
+            } else {
+                body = Some(p);
+            }
+        }
+        let body = body?;
+        let kind = match body.as_rule() {
+            Rule::deny_rule => RuleKind::Deny,
+            Rule::warn_rule => RuleKind::Warn,
+            Rule::effect_rule => RuleKind::Effect,
+            _ => return None,
+        };
+        let mut code = None;
+        let mut when = None;
+        let mut message = None;
+        let mut steps = Vec::new();
+        let mut params = Vec::new();
+        for p in body.into_inner() {
+            match p.as_rule() {
+                Rule::ident => code = Some(self.ident(p)),
+                Rule::expr => when = Some(self.expr(p)),
+                Rule::message_clause => self.message_clause(p, &mut message),
+                Rule::steps_clause => steps.push(self.steps_clause(p)),
+                Rule::effect_param => {
+                    let mut inner = p.into_inner();
+                    if let Some(name) = find(&mut inner, Rule::ident) {
+                        let name = self.ident(name);
+                        let value = self.expr_or_invalid(find(&mut inner, Rule::expr), name.span);
+                        params.push(EffectParam { name, value });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(crate::ast::Rule {
+            docs,
+            kind,
+            code: code?,
+            when,
+            message,
+            steps,
+            params,
+            span,
+        })
+    }
+
+    fn message_clause(&mut self, pair: Pair<'_, Rule>, slot: &mut Option<Template>) {
+        let span = self.span(&pair);
+        let Some(text) = pair.into_inner().find(|p| p.as_rule() == Rule::text) else {
+            return;
+        };
+        let template = self.text(text);
+        if let Some(first) = slot {
+            let first = first.span;
+            self.report(
+                Diagnostic::new(Code::Duplicate, span, "a second `message` for the same declaration")
+                    .label("second message")
+                    .related(first, "first message")
+                    .help("keep one `message`; adjacent strings join, so a long message can span lines"),
+            );
+        } else {
+            *slot = Some(template);
+        }
+    }
+
+    fn steps_clause(&mut self, pair: Pair<'_, Rule>) -> StepsClause {
+        let span = self.span(&pair);
+        let mut audience = Audience::Everyone;
+        let mut steps = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::audience => {
+                    let others = p.clone().into_inner().find(|a| a.as_rule() == Rule::kw_others);
+                    if let Some(o) = others {
+                        audience = Audience::Others(self.span(&o));
+                    } else if let Some(access) = p.into_inner().find(|a| a.as_rule() == Rule::ident) {
+                        audience = Audience::Access(self.ident(access));
+                    }
+                }
+                Rule::step_use => {
+                    let mut inner = p.into_inner();
+                    if let Some(step) = find(&mut inner, Rule::ident) {
+                        let step = self.ident(step);
+                        let when = find(&mut inner, Rule::expr).map(|e| self.expr(e));
+                        steps.push(StepUse { step, when });
+                    }
+                }
+                _ => {}
+            }
+        }
+        StepsClause {
+            audience,
+            steps,
+            span,
+        }
+    }
+
+    // ───────────── Names and text ─────────────
+
+    fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+        let span = self.span(&pair);
+        let name = pair.as_str().to_owned();
+        if name.len() > MAX_NAME_LEN {
+            self.report(
+                Diagnostic::new(
+                    Code::ValueOutOfRange,
+                    span,
+                    format!("name is {} bytes long, the limit is {MAX_NAME_LEN}", name.len()),
+                )
+                .help("use a shorter name"),
+            );
+        }
+        Ident { name, span }
+    }
+
+    fn first_ident(&mut self, pair: Pair<'_, Rule>) -> Option<Ident> {
+        let mut inner = pair.into_inner();
+        find(&mut inner, Rule::ident).map(|p| self.ident(p))
+    }
+
+    /// Every name in `pairs`, looking through `names` lists.
+    fn idents(&mut self, pairs: Pairs<'_, Rule>) -> Vec<Ident> {
+        let mut out = Vec::new();
+        for p in pairs {
+            match p.as_rule() {
+                Rule::ident => out.push(self.ident(p)),
+                Rule::names => out.extend(self.idents(p.into_inner())),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn path(&mut self, pair: Pair<'_, Rule>) -> Path {
+        let span = self.span(&pair);
+        let segments = pair.into_inner().map(|p| self.ident(p)).collect();
+        Path { segments, span }
+    }
+
+    /// A message: adjacent string literals joined, interpolations parsed.
+    fn text(&mut self, pair: Pair<'_, Rule>) -> Template {
+        let span = self.span(&pair);
+        let mut parts = Vec::new();
+        let mut literals = Vec::new();
+        for string in pair.into_inner() {
+            let Some(raw) = string.into_inner().next() else {
+                continue;
+            };
+            let raw_start = self.span(&raw).start as usize;
+            literals.push(raw.as_str().to_owned());
+            template::parse(raw.as_str(), raw_start, &mut parts, self.diags);
+        }
+        template::merge_text(&mut parts);
+        Template {
+            parts,
+            literals,
+            span,
+        }
+    }
+
+    // ───────────── Expressions ─────────────
+
+    fn expr_or_invalid(&mut self, pair: Option<Pair<'_, Rule>>, span: Span) -> Expr {
+        match pair {
+            Some(p) => self.expr(p),
+            None => invalid(span),
+        }
+    }
+
+    /// Lowers an expression, refusing trees deeper than the limit: deeper
+    /// trees would make every later recursive pass a stack-overflow risk.
+    pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = self.span(&pair);
+        let (expr, depth) = self.node(pair);
+        if depth > MAX_EXPR_DEPTH {
+            return self.too_deep(span);
+        }
+        expr
+    }
+
+    fn too_deep(&mut self, span: Span) -> Expr {
+        self.report(
+            Diagnostic::new(
+                Code::TooDeep,
+                span,
+                format!("expression nests deeper than {MAX_EXPR_DEPTH} levels"),
+            )
+            .help("split it into named parts with `let`"),
+        );
+        invalid(span)
+    }
+
+    /// Returns the node and its depth.
+    fn node(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::expr | Rule::primary => match pair.into_inner().next() {
+                Some(inner) => self.node(inner),
+                None => (invalid(span), 1),
+            },
+            Rule::or_expr | Rule::and_expr | Rule::sum_expr | Rule::product | Rule::coalesce => {
+                self.chain(pair)
+            }
+            Rule::not_expr | Rule::unary => self.prefixed(pair),
+            Rule::cmp_expr => self.comparison(pair),
+            Rule::aggregate => self.aggregate(pair),
+            Rule::number => (self.number(&pair), 1),
+            Rule::duration => (self.duration(&pair), 1),
+            Rule::string => {
+                let text = pair
+                    .into_inner()
+                    .next()
+                    .map(|raw| template::unescape(raw.as_str()))
+                    .unwrap_or_default();
+                (expr(ExprKind::Text(text), span), 1)
+            }
+            Rule::kw_true => (expr(ExprKind::Bool(true), span), 1),
+            Rule::kw_false => (expr(ExprKind::Bool(false), span), 1),
+            Rule::path => (expr(ExprKind::Path(self.path(pair)), span), 1),
+            _ => (invalid(span), 1),
+        }
+    }
+
+    /// A left-associative chain `a op b op c`, folded without recursion.
+    fn chain(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+        let span = self.span(&pair);
+        let is_coalesce = pair.as_rule() == Rule::coalesce;
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return (invalid(span), 1);
+        };
+        let (mut acc, mut depth) = self.node(first);
+        let mut pending_op = None;
+        for p in inner {
+            let op = match p.as_rule() {
+                Rule::kw_or => Some(BinaryOp::Or),
+                Rule::kw_and => Some(BinaryOp::And),
+                Rule::bad_or => Some(self.slip(&p, "||", "or")),
+                Rule::bad_and => Some(self.slip(&p, "&&", "and")),
+                Rule::add_op if p.as_str() == "-" => Some(BinaryOp::Sub),
+                Rule::add_op => Some(BinaryOp::Add),
+                Rule::mul_op => Some(BinaryOp::Mul),
+                _ => None,
+            };
+            if op.is_some() {
+                pending_op = op;
+                continue;
+            }
+            let op = if is_coalesce {
+                BinaryOp::Default
+            } else {
+                pending_op.take().unwrap_or(BinaryOp::Add)
+            };
+            let (rhs, rhs_depth) = self.node(p);
+            depth = depth.max(rhs_depth) + 1;
+            if depth > MAX_EXPR_DEPTH {
+                return (self.too_deep(span), depth);
+            }
+            let whole = acc.span.to(rhs.span);
+            acc = expr(ExprKind::Binary(op, Box::new(acc), Box::new(rhs)), whole);
+        }
+        (acc, depth)
+    }
+
+    /// `not not x`, `- - x`: prefix operators, counted before building.
+    fn prefixed(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+        let span = self.span(&pair);
+        let mut ops = Vec::new();
+        let mut operand = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::kw_not => ops.push((UnaryOp::Not, self.span(&p))),
+                Rule::bad_not => {
+                    self.slip(&p, "!", "not");
+                    ops.push((UnaryOp::Not, self.span(&p)));
+                }
+                Rule::neg => ops.push((UnaryOp::Neg, self.span(&p))),
+                _ => operand = Some(p),
+            }
+        }
+        if ops.len() > MAX_EXPR_DEPTH {
+            return (self.too_deep(span), ops.len());
+        }
+        let Some(operand) = operand else {
+            return (invalid(span), 1);
+        };
+        let (mut acc, mut depth) = self.node(operand);
+        for (op, op_span) in ops.into_iter().rev() {
+            depth += 1;
+            let whole = op_span.to(acc.span);
+            acc = expr(ExprKind::Unary(op, Box::new(acc)), whole);
+        }
+        if depth > MAX_EXPR_DEPTH {
+            return (self.too_deep(span), depth);
+        }
+        (acc, depth)
+    }
+
+    fn comparison(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return (invalid(span), 1);
+        };
+        let (lhs, lhs_depth) = self.node(first);
+        let Some(op) = inner.next() else {
+            return (lhs, lhs_depth);
+        };
+        let Some(rhs) = inner.next() else {
+            return (lhs, lhs_depth);
+        };
+        match op.as_rule() {
+            Rule::in_op => {
+                let negated = op.into_inner().any(|p| p.as_rule() == Rule::kw_not);
+                let (set, set_depth) = self.in_set(rhs);
+                let kind = ExprKind::In {
+                    value: Box::new(lhs),
+                    set,
+                    negated,
+                };
+                (expr(kind, span), lhs_depth.max(set_depth) + 1)
+            }
+            _ => {
+                let op = match op.as_str() {
+                    "==" => BinaryOp::Eq,
+                    "!=" => BinaryOp::Ne,
+                    "<" => BinaryOp::Lt,
+                    "<=" => BinaryOp::Le,
+                    ">" => BinaryOp::Gt,
+                    ">=" => BinaryOp::Ge,
+                    _ => self.slip(&op, "=", "=="),
+                };
+                let (rhs, rhs_depth) = self.node(rhs);
+                let kind = ExprKind::Binary(op, Box::new(lhs), Box::new(rhs));
+                (expr(kind, span), lhs_depth.max(rhs_depth) + 1)
+            }
+        }
+    }
+
+    fn in_set(&mut self, pair: Pair<'_, Rule>) -> (InSet, usize) {
+        let Some(inner) = pair.into_inner().next() else {
+            return (InSet::List(Vec::new()), 1);
+        };
+        if inner.as_rule() == Rule::path {
+            return (InSet::Named(self.path(inner)), 1);
+        }
+        let mut depth = 1;
+        let mut items = Vec::new();
+        for item in inner.into_inner() {
+            let (e, d) = self.node(item);
+            depth = depth.max(d + 1);
+            items.push(e);
+        }
+        (InSet::List(items), depth)
+    }
+
+    fn aggregate(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+        let span = self.span(&pair);
+        let mut op = Aggregate::Count;
+        let mut of = Collection::Grants;
+        let mut filter = None;
+        let mut depth = 1;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::field_name => op = Aggregate::Sum(self.ident(p)),
+                Rule::collection => {
+                    if p.as_str() == "debts" {
+                        of = Collection::Debts;
+                    }
+                }
+                Rule::expr => {
+                    let (e, d) = self.node(p);
+                    depth = d + 1;
+                    filter = Some(Box::new(e));
+                }
+                _ => {}
+            }
+        }
+        (expr(ExprKind::Aggregate { op, of, filter }, span), depth)
+    }
+
+    fn number(&mut self, pair: &Pair<'_, Rule>) -> Expr {
+        let span = self.span(pair);
+        let digits: String = pair.as_str().chars().filter(|&c| c != '_').collect();
+        match parse_amount(&digits) {
+            Ok(n) => expr(ExprKind::Number(n), span),
+            Err(why) => {
+                self.report(
+                    Diagnostic::new(Code::InvalidNumber, span, format!("invalid number `{}`", pair.as_str()))
+                        .label(why)
+                        .help(format!(
+                            "numbers have at most {} digits after the point and are at most 10^15",
+                            crate::amount::MAX_SCALE
+                        )),
+                );
+                invalid(span)
+            }
+        }
+    }
+
+    fn duration(&mut self, pair: &Pair<'_, Rule>) -> Expr {
+        let span = self.span(pair);
+        let text = pair.as_str();
+        let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+        let digits: String = digits.chars().filter(|&c| c != '_').collect();
+        let per_unit: i64 = match unit {
+            "d" => 86_400,
+            "h" => 3_600,
+            "m" => 60,
+            _ => 1,
+        };
+        let seconds = i64::from_str(&digits)
+            .ok()
+            .and_then(|n| n.checked_mul(per_unit))
+            .filter(|&s| s <= crate::time::MAX_DURATION_SECONDS);
+        match seconds {
+            Some(s) => expr(ExprKind::Duration(s), span),
+            None => {
+                self.report(
+                    Diagnostic::new(Code::InvalidNumber, span, format!("duration `{text}` is too long"))
+                        .help("durations are at most 100000 days"),
+                );
+                invalid(span)
+            }
+        }
+    }
+
+    /// Reports a habit from another language (`&&`, `=`) and carries on as
+    /// if the right word had been written.
+    fn slip(&mut self, pair: &Pair<'_, Rule>, wrote: &str, want: &str) -> BinaryOp {
+        let span = self.span(pair);
+        self.report(
+            Diagnostic::new(Code::Syntax, span, format!("`{wrote}` is not an operator here"))
+                .label(format!("write `{want}`"))
+                .help(format!("policies write `{want}` where other languages write `{wrote}`")),
+        );
+        match want {
+            "or" => BinaryOp::Or,
+            "and" => BinaryOp::And,
+            _ => BinaryOp::Eq,
+        }
+    }
+}
+
+fn parse_amount(text: &str) -> Result<Decimal, &'static str> {
+    crate::amount::parse(text).map_err(|e| e.reason())
+}
+
+fn expr(kind: ExprKind, span: Span) -> Expr {
+    Expr { kind, span }
+}
+
+fn invalid(span: Span) -> Expr {
+    expr(ExprKind::Invalid, span)
+}
+
+/// The first pair with `rule`, consuming the ones before it.
+fn find<'i>(pairs: &mut Pairs<'i, Rule>, wanted: Rule) -> Option<Pair<'i, Rule>> {
+    pairs.find(|p| p.as_rule() == wanted)
+}
+
+fn take_first<T>(items: &mut Vec<T>) -> Option<T> {
+    (!items.is_empty()).then(|| items.remove(0))
+}
+
+/// `/// text` → `text`
+fn doc_text(raw: &str) -> String {
+    let text = raw.strip_prefix("///").unwrap_or(raw);
+    text.strip_prefix(' ').unwrap_or(text).trim_end().to_owned()
+}

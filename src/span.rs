@@ -1,0 +1,180 @@
+//! Source text and byte spans into it.
+
+use std::sync::Arc;
+
+/// A byte range in one source text.
+///
+/// Spans never take part in equality: two AST nodes that differ only in
+/// where they were written compare equal (the formatter relies on this).
+#[derive(Clone, Copy, Debug, Default, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl PartialEq for Span {
+    fn eq(&self, _: &Span) -> bool {
+        true
+    }
+}
+
+impl std::hash::Hash for Span {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: clamp_u32(start),
+            end: clamp_u32(end.max(start)),
+        }
+    }
+
+    /// A zero-width span at `at`.
+    pub fn point(at: usize) -> Span {
+        Span::new(at, at)
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    /// Shifts the span right by `offset` bytes.
+    pub fn shift(self, offset: usize) -> Span {
+        Span::new(self.start as usize + offset, self.end as usize + offset)
+    }
+
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A 1-based line and column (in characters) of a byte offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// A named source text, held once and shared by every span and diagnostic.
+#[derive(Clone, Debug)]
+pub struct Source {
+    name: Arc<str>,
+    text: Arc<str>,
+    line_starts: Arc<[u32]>,
+}
+
+impl Source {
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Source {
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| clamp_u32(i + 1)),
+            )
+            .collect();
+        Source {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// The name the source was loaded under, usually its path.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn shared_text(&self) -> Arc<str> {
+        Arc::clone(&self.text)
+    }
+
+    pub fn shared_name(&self) -> Arc<str> {
+        Arc::clone(&self.name)
+    }
+
+    /// The text a span covers (empty when the span is out of range).
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.range()).unwrap_or("")
+    }
+
+    /// Line and column of a byte offset; offsets past the end map to the end.
+    pub fn line_col(&self, offset: u32) -> LineCol {
+        let offset = offset.min(clamp_u32(self.text.len()));
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let col = self
+            .text
+            .get(start as usize..offset as usize)
+            .map_or(1, |s| s.chars().count() + 1);
+        LineCol {
+            line: clamp_u32(line),
+            col: clamp_u32(col),
+        }
+    }
+
+    /// `name:line:col` of a span's start, as decisions cite their rules.
+    pub fn location(&self, span: Span) -> String {
+        let at = self.line_col(span.start);
+        format!("{}:{}:{}", self.name, at.line, at.col)
+    }
+
+    /// The full text of the 1-based line `line`, without its line break.
+    pub fn line_text(&self, line: u32) -> &str {
+        let idx = line.saturating_sub(1) as usize;
+        let Some(&start) = self.line_starts.get(idx) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.text.len(), |&e| e as usize);
+        self.text
+            .get(start as usize..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let src = Source::new("p", "ab\ncé d\n");
+        assert_eq!(src.line_col(0), LineCol { line: 1, col: 1 });
+        assert_eq!(src.line_col(3), LineCol { line: 2, col: 1 });
+        // `d` sits after a two-byte `é` and a space.
+        assert_eq!(src.line_col(7), LineCol { line: 2, col: 4 });
+        assert_eq!(src.line_text(2), "cé d");
+        assert_eq!(src.line_col(999), LineCol { line: 3, col: 1 });
+    }
+
+    #[test]
+    fn spans_do_not_take_part_in_equality() {
+        assert_eq!(Span::new(1, 2), Span::new(5, 9));
+    }
+}
