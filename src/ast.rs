@@ -36,7 +36,10 @@ pub enum ItemKind {
     /// `role owner with billing access`
     Role { name: Ident, access: Option<Ident> },
     /// `actions billable: send_message, run_tool`
-    Actions { category: Ident, actions: Vec<Ident> },
+    Actions {
+        category: Ident,
+        actions: Vec<Ident>,
+    },
     /// `credits included, purchased`
     Credits(Vec<Ident>),
     /// `debts refund_dispute, outstanding_usage`
@@ -54,7 +57,10 @@ pub enum ItemKind {
     /// `lock purchased when ... { message "..." may settle outstanding_usage }`
     Lock(LockDecl),
     /// `spend included, purchased by expires_at, id`
-    Spend { kinds: Vec<Ident>, order: Vec<SortKey> },
+    Spend {
+        kinds: Vec<Ident>,
+        order: Vec<SortKey>,
+    },
     /// `settle refund_dispute, outstanding_usage by created_at { ... }`
     Settle(SettleDecl),
     /// `let name = expr`
@@ -65,10 +71,7 @@ pub enum ItemKind {
         message: Option<Template>,
     },
     /// `state paused when usable == 0` / `state ok otherwise`
-    State {
-        name: Ident,
-        when: Option<Expr>,
-    },
+    State { name: Ident, when: Option<Expr> },
     /// `on billable { ... }`
     On(OnBlock),
 }

@@ -1,8 +1,124 @@
 //! tollgate: a policy engine for prepaid usage credits.
+//!
+//! A policy is text in the tollgate language. It is parsed, checked and
+//! compiled once; the result decides requests against account snapshots.
+//!
+//! ```
+//! let text = "policy tiny\nrole member\nactions work: run\npermit member to all\nstate ok otherwise\n";
+//! let analysis = tollgate::check_text("tiny.policy", text);
+//! assert!(!analysis.diagnostics.has_errors());
+//! ```
 
 pub mod amount;
 pub mod ast;
+pub mod check;
 pub mod diagnostic;
 pub mod parse;
 pub mod span;
 pub mod time;
+pub mod value;
+
+use check::Checked;
+use diagnostic::{Code, Diagnostic, Diagnostics};
+use span::{Source, Span};
+
+/// What parsing and checking a policy found.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// The checked policy, when it has no errors.
+    pub checked: Option<Checked>,
+    /// Errors and warnings, sorted by position.
+    pub diagnostics: Diagnostics,
+}
+
+/// Parses and checks a policy text. `name` is how diagnostics and decisions
+/// cite the source, usually its path.
+pub fn check_text(name: &str, text: &str) -> Analysis {
+    analyze(Source::new(name, text))
+}
+
+/// Like [`check_text`], for bytes read from a file: a file over the size
+/// limit or one that is not UTF-8 is reported as a diagnostic.
+pub fn check_bytes(name: &str, bytes: &[u8]) -> Analysis {
+    if bytes.len() > parse::MAX_POLICY_BYTES {
+        // Parsing refuses it by size; do not decode megabytes to say so.
+        let d = Diagnostic::new(
+            Code::FileTooLarge,
+            Span::point(0),
+            format!(
+                "policy is larger than the limit of {} bytes",
+                parse::MAX_POLICY_BYTES
+            ),
+        )
+        .help("a policy is a page of rules; check that this is the right file");
+        return Analysis {
+            checked: None,
+            diagnostics: Diagnostics::new(Source::new(name, ""), vec![d]),
+        };
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => check_text(name, text),
+        Err(e) => {
+            let text = String::from_utf8_lossy(bytes);
+            let at = e.valid_up_to();
+            let d = Diagnostic::new(
+                Code::Syntax,
+                Span::new(at, at + 1),
+                "the policy is not UTF-8 text",
+            )
+            .label("invalid byte")
+            .help("save the file as UTF-8; is this the right file?");
+            Analysis {
+                checked: None,
+                diagnostics: Diagnostics::new(Source::new(name, text.as_ref()), vec![d]),
+            }
+        }
+    }
+}
+
+/// Codes the checker reports when a declaration is missing, which is what
+/// a syntax error elsewhere looks like to it: dropped after syntax errors so
+/// that one typo gives one diagnostic.
+fn caused_by_missing_items(code: Code) -> bool {
+    matches!(
+        code,
+        Code::UnknownName
+            | Code::MissingDeclaration
+            | Code::StatesNotExhaustive
+            | Code::UsedBeforeDefinition
+            | Code::LockedSourceNotAllowed
+            | Code::RoleWithoutPermissions
+            | Code::UnusedCreditKind
+            | Code::UnsettleableDebt
+            | Code::Unused
+            | Code::Unreachable
+    )
+}
+
+fn analyze(source: Source) -> Analysis {
+    let parsed = parse::parse(&source);
+    if parsed
+        .diagnostics
+        .iter()
+        .any(|d| d.code == Code::FileTooLarge)
+    {
+        return Analysis {
+            checked: None,
+            diagnostics: Diagnostics::new(source, parsed.diagnostics),
+        };
+    }
+    let syntax_errors = parsed.diagnostics.iter().any(Diagnostic::is_error);
+    let incomplete = parsed.incomplete;
+    let checked = check::check(&source, &parsed.policy);
+    let mut diagnostics = parsed.diagnostics;
+    diagnostics.extend(
+        checked
+            .diagnostics
+            .into_iter()
+            .filter(|d| !(incomplete && caused_by_missing_items(d.code))),
+    );
+    Analysis {
+        checked: if syntax_errors { None } else { checked.checked },
+        diagnostics: Diagnostics::new(source, diagnostics),
+    }
+}

@@ -13,7 +13,6 @@ use crate::ast;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{Source, Span};
 
-
 /// Largest policy file accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 1 << 20;
 /// Deepest bracket nesting accepted.
@@ -40,6 +39,8 @@ pub struct Parsed {
     pub policy: ast::Policy,
     pub comments: Vec<Span>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether some item could not be parsed and is missing from the tree.
+    pub incomplete: bool,
 }
 
 /// Parses a policy source. Never fails: problems come back as diagnostics.
@@ -50,6 +51,7 @@ pub fn parse(source: &Source) -> Parsed {
         policy: ast::Policy::default(),
         comments: Vec::new(),
         diagnostics: Vec::new(),
+        incomplete: false,
     };
     if text.len() > MAX_POLICY_BYTES {
         parsed.diagnostics.push(
@@ -63,6 +65,7 @@ pub fn parse(source: &Source) -> Parsed {
             )
             .help("a policy is a page of rules; check that this is the right file"),
         );
+        parsed.incomplete = true;
         return parsed;
     }
 
@@ -79,6 +82,7 @@ pub fn parse(source: &Source) -> Parsed {
                 .label("too deep from here")
                 .help("split the expression into named parts with `let`"),
             );
+            parsed.incomplete = true;
             continue;
         }
         let Some(chunk_text) = text.get(c.start..c.end) else {
@@ -90,13 +94,17 @@ pub fn parse(source: &Source) -> Parsed {
                     .next()
                     .and_then(|chunk| chunk.into_inner().find(|p| p.as_rule() == Rule::item));
                 let mut lower = lower::Lower::new(c.start, &mut parsed.diagnostics);
-                if let Some(item) = item.and_then(|item| lower.item(item)) {
-                    parsed.policy.items.push(item);
+                match item.and_then(|item| lower.item(item)) {
+                    Some(item) => parsed.policy.items.push(item),
+                    None => parsed.incomplete = true,
                 }
             }
-            Err(err) => parsed
-                .diagnostics
-                .push(expected::syntax_error(&err, chunk_text, c.start)),
+            Err(err) => {
+                parsed.incomplete = true;
+                parsed
+                    .diagnostics
+                    .push(expected::syntax_error(&err, chunk_text, c.start));
+            }
         }
     }
     parsed

@@ -188,8 +188,14 @@ mod tests {
     #[test]
     fn parses_and_prints_utc() {
         assert_eq!(round_trip("2026-11-22T10:00:00Z"), "2026-11-22T10:00:00Z");
-        assert_eq!(round_trip("2026-11-22T11:30:00+01:30"), "2026-11-22T10:00:00Z");
-        assert_eq!(round_trip("2024-02-29t00:00:00.250z"), "2024-02-29T00:00:00.25Z");
+        assert_eq!(
+            round_trip("2026-11-22T11:30:00+01:30"),
+            "2026-11-22T10:00:00Z"
+        );
+        assert_eq!(
+            round_trip("2024-02-29t00:00:00.250z"),
+            "2024-02-29T00:00:00.25Z"
+        );
         assert_eq!(round_trip("1969-12-31T23:59:59Z"), "1969-12-31T23:59:59Z");
         assert_eq!(round_trip("0000-01-01T00:00:00Z"), "0000-01-01T00:00:00Z");
         assert_eq!(round_trip("9999-12-31T23:59:59Z"), "9999-12-31T23:59:59Z");

@@ -77,7 +77,13 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
             only_docs = false;
         }
 
-        let deepest = scan_line(line, line_start, &mut depth, &mut scan.comments, max_nesting);
+        let deepest = scan_line(
+            line,
+            line_start,
+            &mut depth,
+            &mut scan.comments,
+            max_nesting,
+        );
         if let (Some(at), Some(chunk)) = (deepest, current.as_mut()) {
             chunk.too_deep_at.get_or_insert(at);
         }
@@ -172,14 +178,20 @@ mod tests {
         let src = "lock purchased when x {\n  may settle debt\n}\nspend a\n";
         assert_eq!(
             texts(src),
-            vec!["lock purchased when x {\n  may settle debt\n}\n", "spend a\n"]
+            vec![
+                "lock purchased when x {\n  may settle debt\n}\n",
+                "spend a\n"
+            ]
         );
     }
 
     #[test]
     fn an_unclosed_block_ends_at_the_next_item_in_column_one() {
         let src = "on billable {\n  deny x\nrole member\n";
-        assert_eq!(texts(src), vec!["on billable {\n  deny x\n", "role member\n"]);
+        assert_eq!(
+            texts(src),
+            vec!["on billable {\n  deny x\n", "role member\n"]
+        );
     }
 
     #[test]
@@ -187,7 +199,10 @@ mod tests {
         let src = "let a = \"(((\" // (((\nlet b = ((1))\n";
         let scan = scan(src, 1);
         assert_eq!(scan.chunks[0].too_deep_at, None);
-        assert_eq!(scan.chunks[1].too_deep_at, Some(src.find("((1").unwrap_or(0) + 1));
+        assert_eq!(
+            scan.chunks[1].too_deep_at,
+            Some(src.find("((1").unwrap_or(0) + 1)
+        );
         assert_eq!(scan.comments.len(), 1);
     }
 }

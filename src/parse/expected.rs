@@ -3,8 +3,8 @@
 //! This is the one place that knows the grammar's rule names; everything a
 //! user sees is phrased here.
 
-use pest::error::{ErrorVariant, InputLocation};
 use pest::error::Error;
+use pest::error::{ErrorVariant, InputLocation};
 
 use super::grammar::Rule;
 use crate::diagnostic::{Code, Diagnostic};
@@ -24,8 +24,8 @@ fn describe(r: Rule) -> Option<&'static str> {
         item | doc | policy_decl | role_decl | actions_decl | credits_decl | debts_decl
         | enum_decl | field_decl | permit_decl | lock_decl | spend_decl | settle_decl
         | let_decl | step_decl | state_decl | on_block | kw_policy | kw_role | kw_actions
-        | kw_credits | kw_debts | kw_enum | kw_field | kw_permit | kw_lock | kw_spend
-        | kw_let | kw_step | kw_state | kw_on => "a declaration such as `role`, `state` or `on`",
+        | kw_credits | kw_debts | kw_enum | kw_field | kw_permit | kw_lock | kw_spend | kw_let
+        | kw_step | kw_state | kw_on => "a declaration such as `role`, `state` or `on`",
         rule | deny_rule | warn_rule | effect_rule | kw_deny | kw_warn | kw_effect => {
             "a rule (`deny`, `warn` or `effect`)"
         }
@@ -36,9 +36,9 @@ fn describe(r: Rule) -> Option<&'static str> {
         step_use => "a step name",
         effect_param => "a parameter such as `amount = ...`",
         audience => "`for`",
-        expr | or_expr | and_expr | not_expr | cmp_expr | coalesce | sum_expr | product
-        | unary | primary | aggregate | neg | kw_not | bad_not | kw_true | kw_false | kw_sum
-        | kw_count | list => "a value or expression",
+        expr | or_expr | and_expr | not_expr | cmp_expr | coalesce | sum_expr | product | unary
+        | primary | aggregate | neg | kw_not | bad_not | kw_true | kw_false | kw_sum | kw_count
+        | list => "a value or expression",
         cmp_op | bad_eq => "a comparison such as `==` or `<=`",
         in_op | kw_in => "`in`",
         in_set => "a list such as `[a, b]` or a category",
@@ -83,7 +83,10 @@ pub(super) fn syntax_error(err: &Error<Rule>, text: &str, offset: usize) -> Diag
         }
     };
     if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
-        positives.iter().filter_map(|&r| describe(r)).for_each(&mut push);
+        positives
+            .iter()
+            .filter_map(|&r| describe(r))
+            .for_each(&mut push);
     }
     if let Some(attempts) = err.parse_attempts() {
         for token in attempts.expected_tokens() {
@@ -155,7 +158,9 @@ fn punctuation(token: &str) -> Option<&'static str> {
 fn hint(expected: &[&str], found: &Found) -> Option<String> {
     let expects = |w: &str| expected.contains(&w);
     if expects("`}`") && matches!(found, Found::End) {
-        return Some("every `{` needs a matching `}`: close the block before the next declaration".into());
+        return Some(
+            "every `{` needs a matching `}`: close the block before the next declaration".into(),
+        );
     }
     if expects("`)`") {
         return Some("every `(` needs a matching `)`".into());

@@ -300,10 +300,16 @@ impl<'d> Lower<'d> {
         if let Some(first) = slot {
             let first = first.span;
             self.report(
-                Diagnostic::new(Code::Duplicate, span, "a second `message` for the same declaration")
-                    .label("second message")
-                    .related(first, "first message")
-                    .help("keep one `message`; adjacent strings join, so a long message can span lines"),
+                Diagnostic::new(
+                    Code::Duplicate,
+                    span,
+                    "a second `message` for the same declaration",
+                )
+                .label("second message")
+                .related(first, "first message")
+                .help(
+                    "keep one `message`; adjacent strings join, so a long message can span lines",
+                ),
             );
         } else {
             *slot = Some(template);
@@ -317,10 +323,14 @@ impl<'d> Lower<'d> {
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::audience => {
-                    let others = p.clone().into_inner().find(|a| a.as_rule() == Rule::kw_others);
+                    let others = p
+                        .clone()
+                        .into_inner()
+                        .find(|a| a.as_rule() == Rule::kw_others);
                     if let Some(o) = others {
                         audience = Audience::Others(self.span(&o));
-                    } else if let Some(access) = p.into_inner().find(|a| a.as_rule() == Rule::ident) {
+                    } else if let Some(access) = p.into_inner().find(|a| a.as_rule() == Rule::ident)
+                    {
                         audience = Audience::Access(self.ident(access));
                     }
                 }
@@ -352,7 +362,10 @@ impl<'d> Lower<'d> {
                 Diagnostic::new(
                     Code::ValueOutOfRange,
                     span,
-                    format!("name is {} bytes long, the limit is {MAX_NAME_LEN}", name.len()),
+                    format!(
+                        "name is {} bytes long, the limit is {MAX_NAME_LEN}",
+                        name.len()
+                    ),
                 )
                 .help("use a shorter name"),
             );
@@ -633,12 +646,16 @@ impl<'d> Lower<'d> {
             Ok(n) => expr(ExprKind::Number(n), span),
             Err(why) => {
                 self.report(
-                    Diagnostic::new(Code::InvalidNumber, span, format!("invalid number `{}`", pair.as_str()))
-                        .label(why)
-                        .help(format!(
-                            "numbers have at most {} digits after the point and are at most 10^15",
-                            crate::amount::MAX_SCALE
-                        )),
+                    Diagnostic::new(
+                        Code::InvalidNumber,
+                        span,
+                        format!("invalid number `{}`", pair.as_str()),
+                    )
+                    .label(why)
+                    .help(format!(
+                        "numbers have at most {} digits after the point and are at most 10^15",
+                        crate::amount::MAX_SCALE
+                    )),
                 );
                 invalid(span)
             }
@@ -664,8 +681,12 @@ impl<'d> Lower<'d> {
             Some(s) => expr(ExprKind::Duration(s), span),
             None => {
                 self.report(
-                    Diagnostic::new(Code::InvalidNumber, span, format!("duration `{text}` is too long"))
-                        .help("durations are at most 100000 days"),
+                    Diagnostic::new(
+                        Code::InvalidNumber,
+                        span,
+                        format!("duration `{text}` is too long"),
+                    )
+                    .help("durations are at most 100000 days"),
                 );
                 invalid(span)
             }
@@ -677,9 +698,15 @@ impl<'d> Lower<'d> {
     fn slip(&mut self, pair: &Pair<'_, Rule>, wrote: &str, want: &str) -> BinaryOp {
         let span = self.span(pair);
         self.report(
-            Diagnostic::new(Code::Syntax, span, format!("`{wrote}` is not an operator here"))
-                .label(format!("write `{want}`"))
-                .help(format!("policies write `{want}` where other languages write `{wrote}`")),
+            Diagnostic::new(
+                Code::Syntax,
+                span,
+                format!("`{wrote}` is not an operator here"),
+            )
+            .label(format!("write `{want}`"))
+            .help(format!(
+                "policies write `{want}` where other languages write `{wrote}`"
+            )),
         );
         match want {
             "or" => BinaryOp::Or,

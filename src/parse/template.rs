@@ -10,7 +10,12 @@ use crate::span::Span;
 
 /// Parses one string literal's raw text (between the quotes, escapes not yet
 /// applied) that starts at byte `start` of the file, appending to `parts`.
-pub(super) fn parse(raw: &str, start: usize, parts: &mut Vec<TemplatePart>, diags: &mut Vec<Diagnostic>) {
+pub(super) fn parse(
+    raw: &str,
+    start: usize,
+    parts: &mut Vec<TemplatePart>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut text = String::new();
     let mut rest = raw;
     let mut at = start;
@@ -26,9 +31,13 @@ pub(super) fn parse(raw: &str, start: usize, parts: &mut Vec<TemplatePart>, diag
         }
         if from.starts_with('}') {
             diags.push(
-                Diagnostic::new(Code::InvalidTemplate, Span::new(at, at + 1), "unmatched `}` in a message")
-                    .label("no `{` before this")
-                    .help("write `}}` for a literal brace"),
+                Diagnostic::new(
+                    Code::InvalidTemplate,
+                    Span::new(at, at + 1),
+                    "unmatched `}` in a message",
+                )
+                .label("no `{` before this")
+                .help("write `}}` for a literal brace"),
             );
             rest = from.get(1..).unwrap_or("");
             at += 1;
@@ -36,9 +45,13 @@ pub(super) fn parse(raw: &str, start: usize, parts: &mut Vec<TemplatePart>, diag
         }
         let Some(close) = from.find('}') else {
             diags.push(
-                Diagnostic::new(Code::InvalidTemplate, Span::new(at, start + raw.len()), "unclosed `{` in a message")
-                    .label("this interpolation never closes")
-                    .help("close it with `}`, or write `{{` for a literal brace"),
+                Diagnostic::new(
+                    Code::InvalidTemplate,
+                    Span::new(at, start + raw.len()),
+                    "unclosed `{` in a message",
+                )
+                .label("this interpolation never closes")
+                .help("close it with `}`, or write `{{` for a literal brace"),
             );
             rest = "";
             break;
@@ -120,7 +133,9 @@ fn interpolation(inner: &str, at: usize, span: Span) -> Result<Interpolation, &'
 
 fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -168,16 +183,21 @@ mod tests {
 
     #[test]
     fn splits_text_and_values() {
-        let (p, d) = parts("Only {usable} left, refresh {subscription.period_end:date ?? soon}. {{ok}}");
+        let (p, d) =
+            parts("Only {usable} left, refresh {subscription.period_end:date ?? soon}. {{ok}}");
         assert!(d.is_empty());
         assert_eq!(p.len(), 5);
-        let TemplatePart::Value(v) = &p[3] else { panic!("{p:?}") };
+        let TemplatePart::Value(v) = &p[3] else {
+            panic!("{p:?}")
+        };
         assert_eq!(v.path.dotted(), "subscription.period_end");
         assert_eq!(v.format.as_ref().map(|f| f.name.as_str()), Some("date"));
         assert_eq!(v.fallback.as_deref(), Some("soon"));
         assert_eq!(p[4], TemplatePart::Text(". {ok}".into()));
         // `usable` starts one byte after the `{` at offset 5 of the raw text.
-        let TemplatePart::Value(u) = &p[1] else { panic!("{p:?}") };
+        let TemplatePart::Value(u) = &p[1] else {
+            panic!("{p:?}")
+        };
         assert_eq!(u.path.span.start, 16);
     }
 

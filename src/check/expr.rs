@@ -1,0 +1,1019 @@
+//! Resolving and typing expressions and message templates.
+
+use super::Checker;
+use super::ir::*;
+use crate::ast::{self, BinaryOp, Collection, ExprKind, InSet, UnaryOp};
+use crate::diagnostic::{Code, Diagnostic, suggest};
+use crate::span::Span;
+use crate::value::Value;
+
+/// Where an expression is written, which decides what it may read.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Scope {
+    /// Inside an `on` block or a step: `role` and `action` are known.
+    pub request: bool,
+    /// Inside `where`: the grant or debt being looked at.
+    pub item: Option<Collection>,
+    /// Only `let`s defined before this index may be read (`None`: all).
+    pub lets_before: Option<usize>,
+}
+
+impl Scope {
+    pub const ACCOUNT: Scope = Scope {
+        request: false,
+        item: None,
+        lets_before: None,
+    };
+    pub const REQUEST: Scope = Scope {
+        request: true,
+        item: None,
+        lets_before: None,
+    };
+}
+
+/// What an expression depends on, to refuse reads that make no sense where
+/// it is written (a lock condition that reads the balance it decides).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Deps {
+    pub request: bool,
+    pub balance: bool,
+    pub snapshot: bool,
+}
+
+impl Deps {
+    fn or(self, other: Deps) -> Deps {
+        Deps {
+            request: self.request || other.request,
+            balance: self.balance || other.balance,
+            snapshot: self.snapshot || other.snapshot,
+        }
+    }
+
+    pub fn is_constant(self) -> bool {
+        !(self.request || self.balance || self.snapshot)
+    }
+}
+
+const GRANT_FIELDS: &[(&str, ItemField)] = &[
+    ("id", ItemField::Id),
+    ("kind", ItemField::Kind),
+    ("amount", ItemField::Amount),
+    ("remaining", ItemField::Remaining),
+    ("granted_at", ItemField::GrantedAt),
+    ("expires_at", ItemField::ExpiresAt),
+    ("status", ItemField::Status),
+];
+
+const DEBT_FIELDS: &[(&str, ItemField)] = &[
+    ("id", ItemField::Id),
+    ("kind", ItemField::Kind),
+    ("amount", ItemField::Amount),
+    ("created_at", ItemField::CreatedAt),
+];
+
+/// Built-in names, always in scope (`role` and `action` only for requests).
+pub(super) const BUILTINS: &[(&str, Builtin)] = &[
+    ("now", Builtin::Now),
+    ("account", Builtin::Account),
+    ("usable", Builtin::Usable),
+    ("locked", Builtin::Locked),
+    ("expired", Builtin::Expired),
+    ("debt", Builtin::Debt),
+    ("settleable", Builtin::Settleable),
+    ("role", Builtin::Role),
+    ("action", Builtin::Action),
+];
+
+pub(super) fn item_fields(of: Collection) -> &'static [(&'static str, ItemField)] {
+    match of {
+        Collection::Grants => GRANT_FIELDS,
+        Collection::Debts => DEBT_FIELDS,
+    }
+}
+
+fn item_field_type(field: ItemField, of: Collection) -> Type {
+    let base = match field {
+        ItemField::Id => Base::Text,
+        ItemField::Kind if of == Collection::Grants => Base::Enum(EnumRef::CreditKind),
+        ItemField::Kind => Base::Enum(EnumRef::DebtKind),
+        ItemField::Amount | ItemField::Remaining => Base::Decimal,
+        ItemField::GrantedAt | ItemField::ExpiresAt | ItemField::CreatedAt => Base::Time,
+        ItemField::Status => Base::Enum(EnumRef::GrantStatus),
+    };
+    Type {
+        base,
+        optional: field == ItemField::ExpiresAt,
+    }
+}
+
+fn builtin_type(builtin: Builtin) -> Base {
+    match builtin {
+        Builtin::Now => Base::Time,
+        Builtin::Account => Base::Text,
+        Builtin::Role => Base::Enum(EnumRef::Role),
+        Builtin::Action => Base::Enum(EnumRef::Action),
+        _ => Base::Decimal,
+    }
+}
+
+impl Checker<'_> {
+    /// Words for a type, as messages use them.
+    pub(super) fn type_name(&self, ty: Type) -> String {
+        let base = match ty.base {
+            Base::Bool => "a true/false value".to_owned(),
+            Base::Decimal => "a number".to_owned(),
+            Base::Time => "a timestamp".to_owned(),
+            Base::Duration => "a duration".to_owned(),
+            Base::Text => "text".to_owned(),
+            Base::Enum(e) => match e {
+                EnumRef::User(i) => format!(
+                    "a `{}`",
+                    self.out.enums.get(i).map_or("?", |e| e.name.as_str())
+                ),
+                EnumRef::CreditKind => "a credit kind".to_owned(),
+                EnumRef::DebtKind => "a debt kind".to_owned(),
+                EnumRef::GrantStatus => "a grant status".to_owned(),
+                EnumRef::Role => "a role".to_owned(),
+                EnumRef::Action => "an action".to_owned(),
+            },
+        };
+        if ty.optional {
+            format!("{base} that may be absent")
+        } else {
+            base
+        }
+    }
+
+    /// The names of an enum-like type's members.
+    pub(super) fn enum_values(&self, e: EnumRef) -> Vec<&str> {
+        match e {
+            EnumRef::User(i) => self
+                .out
+                .enums
+                .get(i)
+                .map(|e| e.values.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+            EnumRef::CreditKind => self
+                .out
+                .credit_kinds
+                .iter()
+                .map(|k| k.name.as_str())
+                .collect(),
+            EnumRef::DebtKind => self
+                .out
+                .debt_kinds
+                .iter()
+                .map(|k| k.name.as_str())
+                .collect(),
+            EnumRef::GrantStatus => GRANT_STATUSES.to_vec(),
+            EnumRef::Role => self.out.roles.iter().map(|r| r.name.as_str()).collect(),
+            EnumRef::Action => self.out.actions.iter().map(|a| a.name.as_str()).collect(),
+        }
+    }
+
+    /// A condition: a true/false expression that is never absent.
+    pub(super) fn condition(&mut self, e: &ast::Expr, scope: Scope) -> Option<(TExpr, Deps)> {
+        let (t, deps) = self.value(e, scope, None)?;
+        self.expect_base(&t, Base::Bool, "a condition must be true or false")?;
+        Some((t, deps))
+    }
+
+    /// An expression used as a value: it must never be absent.
+    pub(super) fn value(
+        &mut self,
+        e: &ast::Expr,
+        scope: Scope,
+        expect: Option<Base>,
+    ) -> Option<(TExpr, Deps)> {
+        let (t, deps) = self.expr(e, scope, expect)?;
+        self.present(&t)?;
+        Some((t, deps))
+    }
+
+    /// Refuses an expression that may be absent, saying how to give a default.
+    fn present(&mut self, t: &TExpr) -> Option<()> {
+        if !t.ty.optional {
+            return Some(());
+        }
+        let what = self.source.slice(t.span).to_owned();
+        self.report(
+            Diagnostic::new(
+                Code::OptionalWithoutDefault,
+                t.span,
+                format!("`{what}` may be absent from the snapshot"),
+            )
+            .label("may be absent")
+            .help(format!(
+                "say what to use when it is absent: `{what} ?? <default>`"
+            )),
+        );
+        None
+    }
+
+    fn expect_base(&mut self, t: &TExpr, want: Base, why: &str) -> Option<()> {
+        if t.ty.base == want {
+            return Some(());
+        }
+        let got = self.type_name(Type::of(t.ty.base));
+        let wanted = self.type_name(Type::of(want));
+        let what = self.source.slice(t.span).to_owned();
+        self.report(
+            Diagnostic::new(
+                Code::TypeMismatch,
+                t.span,
+                format!("expected {wanted}, found {got}"),
+            )
+            .label(format!("`{what}` is {got}"))
+            .help(why.to_owned()),
+        );
+        None
+    }
+
+    /// Types an expression. `expect` lets a bare name resolve as a member of
+    /// the enum on the other side of `==` or `in` (`status == active`).
+    pub(super) fn expr(
+        &mut self,
+        e: &ast::Expr,
+        scope: Scope,
+        expect: Option<Base>,
+    ) -> Option<(TExpr, Deps)> {
+        let span = e.span;
+        let typed = |kind, base: Base| TExpr {
+            kind,
+            ty: Type::of(base),
+            span,
+        };
+        match &e.kind {
+            ExprKind::Invalid => None,
+            ExprKind::Number(n) => Some((
+                typed(TExprKind::Literal(Literal::Decimal(*n)), Base::Decimal),
+                Deps::default(),
+            )),
+            ExprKind::Duration(s) => Some((
+                typed(TExprKind::Literal(Literal::Duration(*s)), Base::Duration),
+                Deps::default(),
+            )),
+            ExprKind::Text(s) => Some((
+                typed(TExprKind::Literal(Literal::Text(s.clone())), Base::Text),
+                Deps::default(),
+            )),
+            ExprKind::Bool(b) => Some((
+                typed(TExprKind::Literal(Literal::Bool(*b)), Base::Bool),
+                Deps::default(),
+            )),
+            ExprKind::Path(path) => self.path(path, scope, expect),
+            ExprKind::Unary(op, inner) => {
+                let (t, deps) = self.value(inner, scope, None)?;
+                let base = match op {
+                    UnaryOp::Not => {
+                        self.expect_base(&t, Base::Bool, "`not` applies to true/false values")?;
+                        Base::Bool
+                    }
+                    UnaryOp::Neg => {
+                        if !matches!(t.ty.base, Base::Decimal | Base::Duration) {
+                            self.expect_base(
+                                &t,
+                                Base::Decimal,
+                                "`-` applies to numbers and durations",
+                            )?;
+                        }
+                        t.ty.base
+                    }
+                };
+                Some((typed(TExprKind::Unary(*op, Box::new(t)), base), deps))
+            }
+            ExprKind::Binary(op, a, b) => self.binary(*op, a, b, span, scope),
+            ExprKind::In {
+                value,
+                set,
+                negated,
+            } => self.membership(value, set, *negated, span, scope),
+            ExprKind::Aggregate { op, of, filter } => {
+                self.aggregate(op, *of, filter.as_deref(), span, scope)
+            }
+        }
+    }
+
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        span: Span,
+        scope: Scope,
+    ) -> Option<(TExpr, Deps)> {
+        let make = |kind, ty: Type| TExpr { kind, ty, span };
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let l = self.condition(a, scope);
+                let r = self.condition(b, scope);
+                let ((l, ld), (r, rd)) = (l?, r?);
+                Some((
+                    make(
+                        TExprKind::Binary(op, Box::new(l), Box::new(r)),
+                        Type::of(Base::Bool),
+                    ),
+                    ld.or(rd),
+                ))
+            }
+            BinaryOp::Default => {
+                let (l, ld) = self.expr(a, scope, None)?;
+                if !l.ty.optional {
+                    let what = self.source.slice(l.span).to_owned();
+                    self.report(
+                        Diagnostic::new(
+                            Code::Unreachable,
+                            span,
+                            format!("`{what}` is never absent, so its default is never used"),
+                        )
+                        .label("this default is never used")
+                        .help("remove the `??` and its default"),
+                    );
+                }
+                let (r, rd) = self.value(b, scope, Some(l.ty.base))?;
+                self.same_type(
+                    &l,
+                    &r,
+                    "a default must have the type of the value it stands in for",
+                )?;
+                let ty = Type::of(l.ty.base);
+                Some((
+                    make(TExprKind::Binary(op, Box::new(l), Box::new(r)), ty),
+                    ld.or(rd),
+                ))
+            }
+            BinaryOp::Eq | BinaryOp::Ne => {
+                // Type the side that is not a bare name first, so the bare
+                // name can be read as a member of the other side's enum.
+                let ((l, ld), (r, rd)) = if is_bare_name(a) && !is_bare_name(b) {
+                    let r = self.value(b, scope, None)?;
+                    let l = self.value(a, scope, Some(r.0.ty.base))?;
+                    (l, r)
+                } else {
+                    let l = self.value(a, scope, None)?;
+                    let r = self.value(b, scope, Some(l.0.ty.base))?;
+                    (l, r)
+                };
+                self.same_type(&l, &r, "only values of the same type can be compared")?;
+                Some((
+                    make(
+                        TExprKind::Binary(op, Box::new(l), Box::new(r)),
+                        Type::of(Base::Bool),
+                    ),
+                    ld.or(rd),
+                ))
+            }
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let l = self.value(a, scope, None);
+                let r = self.value(b, scope, None);
+                let ((l, ld), (r, rd)) = (l?, r?);
+                if !matches!(l.ty.base, Base::Decimal | Base::Time | Base::Duration) {
+                    let got = self.type_name(l.ty);
+                    self.report(
+                        Diagnostic::new(Code::TypeMismatch, l.span, format!("`{}` cannot be ordered: it is {got}", op.symbol()))
+                            .label(got)
+                            .help("`<`, `<=`, `>` and `>=` compare numbers, timestamps and durations; use `==` or `in` for the rest"),
+                    );
+                    return None;
+                }
+                self.same_type(&l, &r, "only values of the same type can be compared")?;
+                Some((
+                    make(
+                        TExprKind::Binary(op, Box::new(l), Box::new(r)),
+                        Type::of(Base::Bool),
+                    ),
+                    ld.or(rd),
+                ))
+            }
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul => {
+                let l = self.value(a, scope, None);
+                let r = self.value(b, scope, None);
+                let ((l, ld), (r, rd)) = (l?, r?);
+                let result = arithmetic_type(op, l.ty.base, r.ty.base);
+                let Some(base) = result else {
+                    let (lt, rt) = (self.type_name(l.ty), self.type_name(r.ty));
+                    self.report(
+                        Diagnostic::new(Code::TypeMismatch, span, format!("cannot apply `{}` to {lt} and {rt}", op.symbol()))
+                            .label(format!("{lt} {} {rt}", op.symbol()))
+                            .help("arithmetic works on numbers; a timestamp plus or minus a duration is a timestamp; two timestamps subtract to a duration"),
+                    );
+                    return None;
+                };
+                Some((
+                    make(
+                        TExprKind::Binary(op, Box::new(l), Box::new(r)),
+                        Type::of(base),
+                    ),
+                    ld.or(rd),
+                ))
+            }
+        }
+    }
+
+    fn same_type(&mut self, l: &TExpr, r: &TExpr, why: &str) -> Option<()> {
+        if l.ty.base == r.ty.base {
+            return Some(());
+        }
+        let (lt, rt) = (
+            self.type_name(Type::of(l.ty.base)),
+            self.type_name(Type::of(r.ty.base)),
+        );
+        let what = self.source.slice(r.span).to_owned();
+        self.report(
+            Diagnostic::new(
+                Code::TypeMismatch,
+                r.span,
+                format!("expected {lt}, found {rt}"),
+            )
+            .label(format!("`{what}` is {rt}"))
+            .related(l.span, format!("this is {lt}"))
+            .help(why.to_owned()),
+        );
+        None
+    }
+
+    fn membership(
+        &mut self,
+        value: &ast::Expr,
+        set: &InSet,
+        negated: bool,
+        span: Span,
+        scope: Scope,
+    ) -> Option<(TExpr, Deps)> {
+        let (v, vd) = self.value(value, scope, None)?;
+        let bool_ty = Type::of(Base::Bool);
+        match set {
+            InSet::List(items) => {
+                let mut typed = Vec::with_capacity(items.len());
+                let mut deps = vd;
+                let mut ok = true;
+                for item in items {
+                    match self.value(item, scope, Some(v.ty.base)) {
+                        Some((t, d)) => {
+                            deps = deps.or(d);
+                            if self
+                                .same_type(
+                                    &v,
+                                    &t,
+                                    "every item of the list must have the type of the value",
+                                )
+                                .is_none()
+                            {
+                                ok = false;
+                            }
+                            typed.push(t);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then(|| {
+                    (
+                        TExpr {
+                            kind: TExprKind::In {
+                                value: Box::new(v),
+                                set: typed,
+                                negated,
+                            },
+                            ty: bool_ty,
+                            span,
+                        },
+                        deps,
+                    )
+                })
+            }
+            InSet::Named(path) => {
+                let name = path.dotted();
+                if v.ty.base != Base::Enum(EnumRef::Action) {
+                    let got = self.type_name(v.ty);
+                    self.report(
+                        Diagnostic::new(Code::TypeMismatch, path.span, format!("`in {name}` needs a list"))
+                            .label("not a list")
+                            .related(v.span, format!("this is {got}"))
+                            .help(format!("write the values as a list: `in [{name}]`; only `action in <category>` takes a name")),
+                    );
+                    return None;
+                }
+                match self.names.categories.get(name.as_str()) {
+                    Some(&category) => {
+                        self.used.categories.insert(category);
+                        Some((
+                            TExpr {
+                                kind: TExprKind::InCategory {
+                                    value: Box::new(v),
+                                    category,
+                                    negated,
+                                },
+                                ty: bool_ty,
+                                span,
+                            },
+                            vd,
+                        ))
+                    }
+                    None => {
+                        let known: Vec<&str> = self
+                            .out
+                            .categories
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect();
+                        let mut d = Diagnostic::new(
+                            Code::UnknownName,
+                            path.span,
+                            format!("unknown action category `{name}`"),
+                        )
+                        .label("no category has this name");
+                        d = match (
+                            suggest(&name, known),
+                            self.names.actions.contains_key(name.as_str()),
+                        ) {
+                            (_, true) => d.help(format!(
+                                "`{name}` is an action, not a category: write `in [{name}]`"
+                            )),
+                            (Some(s), _) => d.help(format!("did you mean `{s}`?")),
+                            (None, _) => {
+                                d.help("categories are declared with `actions <category>: ...`")
+                            }
+                        };
+                        self.report(d);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn aggregate(
+        &mut self,
+        op: &ast::Aggregate,
+        of: Collection,
+        filter: Option<&ast::Expr>,
+        span: Span,
+        scope: Scope,
+    ) -> Option<(TExpr, Deps)> {
+        if scope.item.is_some() {
+            self.report(
+                Diagnostic::new(Code::TypeMismatch, span, "aggregates cannot be nested")
+                    .label("inside another `where`")
+                    .help("compute the inner aggregate in a `let` and use its name here"),
+            );
+            return None;
+        }
+        let mut deps = Deps {
+            snapshot: true,
+            ..Deps::default()
+        };
+        let op = match op {
+            ast::Aggregate::Count => AggregateOp::Count,
+            ast::Aggregate::Sum(field) => {
+                let fields = item_fields(of);
+                match fields.iter().find(|(n, _)| *n == field.name) {
+                    Some(&(_, f)) if item_field_type(f, of).base == Base::Decimal => {
+                        AggregateOp::Sum(f)
+                    }
+                    found => {
+                        let numeric: Vec<&str> = fields
+                            .iter()
+                            .filter(|(_, f)| item_field_type(*f, of).base == Base::Decimal)
+                            .map(|(n, _)| *n)
+                            .collect();
+                        let message = if found.is_some() {
+                            format!(
+                                "`{}` of {} is not a number, so it cannot be summed",
+                                field.name,
+                                of.keyword()
+                            )
+                        } else {
+                            format!("{} have no field `{}`", of.keyword(), field.name)
+                        };
+                        let help = match suggest(&field.name, numeric.iter().copied()) {
+                            Some(s) if found.is_none() => format!("did you mean `{s}`?"),
+                            _ => format!("{} can sum {}", of.keyword(), list_words(&numeric)),
+                        };
+                        self.report(
+                            Diagnostic::new(Code::UnknownName, field.span, message)
+                                .label("not a summable field")
+                                .help(help),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        let filter = match filter {
+            Some(f) => {
+                let inner = Scope {
+                    item: Some(of),
+                    ..scope
+                };
+                let (t, d) = self.condition(f, inner)?;
+                deps = deps.or(d);
+                Some(Box::new(t))
+            }
+            None => None,
+        };
+        Some((
+            TExpr {
+                kind: TExprKind::Aggregate { op, of, filter },
+                ty: Type::of(Base::Decimal),
+                span,
+            },
+            deps,
+        ))
+    }
+
+    fn path(
+        &mut self,
+        path: &ast::Path,
+        scope: Scope,
+        expect: Option<Base>,
+    ) -> Option<(TExpr, Deps)> {
+        let span = path.span;
+        let found = |kind, ty: Type, deps: Deps| Some((TExpr { kind, ty, span }, deps));
+        let snapshot = Deps {
+            snapshot: true,
+            ..Deps::default()
+        };
+        if let Some(single) = path.single() {
+            let name = single.name.as_str();
+            if let Some(Base::Enum(e)) = expect {
+                if let Some(i) = self.enum_values(e).iter().position(|v| *v == name) {
+                    self.note_enum_use(e, i);
+                    return found(
+                        TExprKind::Literal(Literal::Enum(i as u32)),
+                        Type::of(Base::Enum(e)),
+                        Deps::default(),
+                    );
+                }
+            }
+            if let Some(of) = scope.item {
+                if let Some(&(_, f)) = item_fields(of).iter().find(|(n, _)| *n == name) {
+                    let deps = Deps {
+                        balance: f == ItemField::Status,
+                        ..snapshot
+                    };
+                    return found(TExprKind::Item(f), item_field_type(f, of), deps);
+                }
+            }
+            if let Some(&(_, b)) = BUILTINS.iter().find(|(n, _)| *n == name) {
+                if matches!(b, Builtin::Role | Builtin::Action) && !scope.request {
+                    self.report(
+                        Diagnostic::new(Code::UnknownName, span, format!("`{name}` is only known when deciding a request"))
+                            .label("no request here")
+                            .help("read `role` and `action` in the rules and steps of an `on` block, not in `let`, `state` or `lock`"),
+                    );
+                    return None;
+                }
+                let deps = match b {
+                    Builtin::Role | Builtin::Action => Deps {
+                        request: true,
+                        ..Deps::default()
+                    },
+                    Builtin::Usable | Builtin::Locked | Builtin::Expired | Builtin::Settleable => {
+                        Deps {
+                            balance: true,
+                            ..snapshot
+                        }
+                    }
+                    _ => snapshot,
+                };
+                return found(TExprKind::Builtin(b), Type::of(builtin_type(b)), deps);
+            }
+            if let Some(&i) = self.names.lets.get(name) {
+                if let Some(limit) = scope.lets_before {
+                    if i >= limit {
+                        let at = self.let_spans.get(i).copied().unwrap_or(span);
+                        let line = self.source.line_col(at.start).line;
+                        self.report(
+                            Diagnostic::new(Code::UsedBeforeDefinition, span, format!("`{name}` is used before it is defined"))
+                                .label("used here")
+                                .related(at, "defined here")
+                                .help(format!("a `let` can only read the `let`s above it; move `{name}` above this line (it is on line {line})")),
+                        );
+                        return None;
+                    }
+                }
+                self.used.lets.insert(i);
+                let l = self.out.lets.get(i)?;
+                let deps = self.let_deps.get(i).copied().unwrap_or_default();
+                return found(TExprKind::Let(i), l.value.ty, deps);
+            }
+        }
+        let dotted = path.dotted();
+        if let Some(&i) = self.names.fields.get(dotted.as_str()) {
+            let f = self.out.fields.get(i)?;
+            let ty = Type {
+                base: f.ty,
+                optional: f.optional,
+            };
+            return found(TExprKind::Field(i), ty, snapshot);
+        }
+        if let [first, kind] = path.segments.as_slice() {
+            if first.name == "debt" {
+                if let Some(&k) = self.names.debt_kinds.get(kind.name.as_str()) {
+                    self.used.debt_kinds.insert(k);
+                    return found(
+                        TExprKind::Builtin(Builtin::DebtOf(k)),
+                        Type::of(Base::Decimal),
+                        snapshot,
+                    );
+                }
+                let known: Vec<&str> = self
+                    .out
+                    .debt_kinds
+                    .iter()
+                    .map(|k| k.name.as_str())
+                    .collect();
+                let mut d = Diagnostic::new(
+                    Code::UnknownName,
+                    kind.span,
+                    format!("unknown debt kind `{}`", kind.name),
+                )
+                .label("not a debt kind");
+                d = match suggest(&kind.name, known.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `debt.{s}`?")),
+                    None => d.help(format!("the debt kinds are {}", list_words(&known))),
+                };
+                self.report(d);
+                return None;
+            }
+        }
+        self.unknown_path(path, scope, expect);
+        None
+    }
+
+    fn note_enum_use(&mut self, e: EnumRef, i: usize) {
+        match e {
+            EnumRef::CreditKind => {
+                self.used.credit_kinds.insert(i);
+            }
+            EnumRef::DebtKind => {
+                self.used.debt_kinds.insert(i);
+            }
+            _ => {}
+        }
+    }
+
+    /// Reports a name nothing declares, with the nearest known name.
+    fn unknown_path(&mut self, path: &ast::Path, scope: Scope, expect: Option<Base>) {
+        let dotted = path.dotted();
+        if let Some(Base::Enum(e)) = expect {
+            if path.single().is_some() {
+                let values = self.enum_values(e);
+                let type_name = self.type_name(Type::of(Base::Enum(e)));
+                let mut d = Diagnostic::new(
+                    Code::UnknownName,
+                    path.span,
+                    format!("`{dotted}` is not {type_name}"),
+                )
+                .label(format!("not {type_name}"));
+                d = match suggest(&dotted, values.iter().copied()) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("expected one of {}", list_words(&values))),
+                };
+                self.report(d);
+                return;
+            }
+        }
+        let mut known: Vec<String> = Vec::new();
+        if let Some(of) = scope.item {
+            known.extend(item_fields(of).iter().map(|(n, _)| (*n).to_owned()));
+        }
+        known.extend(
+            BUILTINS
+                .iter()
+                .filter(|(_, b)| scope.request || !matches!(b, Builtin::Role | Builtin::Action))
+                .map(|(n, _)| (*n).to_owned()),
+        );
+        known.extend(self.out.lets.iter().map(|l| l.name.clone()));
+        known.extend(self.out.fields.iter().map(Field::dotted));
+        known.extend(
+            self.out
+                .debt_kinds
+                .iter()
+                .map(|k| format!("debt.{}", k.name)),
+        );
+        let (message, label) = if path.segments.len() > 1 {
+            (
+                format!("unknown field `{dotted}`"),
+                "no field has this path",
+            )
+        } else {
+            (format!("unknown name `{dotted}`"), "not defined")
+        };
+        let mut d = Diagnostic::new(Code::UnknownName, path.span, message).label(label);
+        d = match suggest(&dotted, known.iter().map(String::as_str)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None if path.segments.len() > 1 => {
+                d.help("snapshot fields are declared with `field <path>: <type>`")
+            }
+            None => {
+                d.help("names are built-in quantities (`usable`, `debt`, ...), `let`s, or fields")
+            }
+        };
+        self.report(d);
+    }
+
+    // ───────────── Templates ─────────────
+
+    pub(super) fn template(&mut self, t: &ast::Template, scope: Scope) -> Option<Template> {
+        let mut parts = Vec::with_capacity(t.parts.len());
+        let mut ok = true;
+        for part in &t.parts {
+            match part {
+                ast::TemplatePart::Text(s) => parts.push(TemplatePart::Text(s.clone())),
+                ast::TemplatePart::Value(v) => match self.interpolation(v, scope) {
+                    Some(p) => parts.push(p),
+                    None => ok = false,
+                },
+            }
+        }
+        ok.then_some(Template {
+            parts,
+            span: t.span,
+        })
+    }
+
+    fn interpolation(&mut self, v: &ast::Interpolation, scope: Scope) -> Option<TemplatePart> {
+        let (expr, _) = self.path(&v.path, scope, None)?;
+        let format = match &v.format {
+            None => Format::Plain,
+            Some(f) if f.name == "date" => {
+                if expr.ty.base != Base::Time {
+                    let got = self.type_name(Type::of(expr.ty.base));
+                    self.report(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            f.span,
+                            format!(
+                                "`:date` formats timestamps, and `{}` is {got}",
+                                v.path.dotted()
+                            ),
+                        )
+                        .label("not a timestamp")
+                        .help("remove `:date`"),
+                    );
+                    return None;
+                }
+                Format::Date
+            }
+            Some(f) => {
+                let mut d = Diagnostic::new(
+                    Code::UnknownName,
+                    f.span,
+                    format!("unknown format `{}`", f.name),
+                )
+                .label("not a format");
+                d = match suggest(&f.name, ["date"]) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("the only format is `date`, for timestamps"),
+                };
+                self.report(d);
+                return None;
+            }
+        };
+        match (&v.fallback, expr.ty.optional) {
+            (None, true) => {
+                let path = v.path.dotted();
+                self.report(
+                    Diagnostic::new(
+                        Code::OptionalWithoutDefault,
+                        v.span,
+                        format!("`{path}` may be absent from the snapshot"),
+                    )
+                    .label("may be absent")
+                    .help(format!(
+                        "give words for when it is absent: `{{{path} ?? the next billing period}}`"
+                    )),
+                );
+                return None;
+            }
+            (Some(_), false) => {
+                self.report(
+                    Diagnostic::new(
+                        Code::Unreachable,
+                        v.span,
+                        format!(
+                            "`{}` is never absent, so the words after `??` are never used",
+                            v.path.dotted()
+                        ),
+                    )
+                    .label("never used")
+                    .help("remove `?? ...` from the interpolation"),
+                );
+            }
+            _ => {}
+        }
+        Some(TemplatePart::Value {
+            expr,
+            format,
+            fallback: v.fallback.clone(),
+        })
+    }
+
+    // ───────────── Constants ─────────────
+
+    /// The value of a constant expression (one with no dependencies).
+    pub(super) fn constant_value(&self, t: &TExpr) -> Option<Value<'static>> {
+        let v = match &t.kind {
+            TExprKind::Literal(l) => match l {
+                Literal::Text(_) => return None,
+                other => other.value().to_static()?,
+            },
+            TExprKind::Let(i) => {
+                let l = self.out.lets.get(*i)?;
+                self.constant_value(&l.value)?
+            }
+            TExprKind::Unary(UnaryOp::Not, a) => self.constant_value(a)?.not().ok()?,
+            TExprKind::Unary(UnaryOp::Neg, a) => self.constant_value(a)?.neg().ok()?,
+            TExprKind::Binary(BinaryOp::And, a, b) => Value::Bool(
+                self.constant_value(a)?.as_bool().ok()?
+                    && self.constant_value(b)?.as_bool().ok()?,
+            ),
+            TExprKind::Binary(BinaryOp::Or, a, b) => Value::Bool(
+                self.constant_value(a)?.as_bool().ok()?
+                    || self.constant_value(b)?.as_bool().ok()?,
+            ),
+            TExprKind::Binary(BinaryOp::Default, a, b) => match self.constant_value(a)? {
+                Value::Absent => self.constant_value(b)?,
+                v => v,
+            },
+            TExprKind::Binary(op, a, b) => {
+                Value::binary(*op, self.constant_value(a)?, self.constant_value(b)?).ok()?
+            }
+            TExprKind::In {
+                value,
+                set,
+                negated,
+            } => {
+                let v = self.constant_value(value)?;
+                let mut hit = false;
+                for item in set {
+                    hit |= self.constant_value(item)? == v;
+                }
+                Value::Bool(hit != *negated)
+            }
+            _ => return None,
+        };
+        Some(v)
+    }
+
+    /// Warns about a condition that does not depend on anything.
+    pub(super) fn constant_condition(&mut self, t: &TExpr, deps: Deps, what: &str) -> Option<bool> {
+        if !deps.is_constant() {
+            return None;
+        }
+        let value = self.constant_value(t).and_then(|v| v.as_bool().ok());
+        let always = match value {
+            Some(true) => "always true",
+            Some(false) => "always false",
+            None => "always the same",
+        };
+        self.report(
+            Diagnostic::new(Code::ConstantCondition, t.span, format!("this {what} is {always}"))
+                .label(always)
+                .help("a condition should read the account or the request; remove the condition or fix it"),
+        );
+        value
+    }
+}
+
+impl Value<'_> {
+    /// The value without borrowed text, when it has none.
+    fn to_static(self) -> Option<Value<'static>> {
+        Some(match self {
+            Value::Absent => Value::Absent,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Decimal(d) => Value::Decimal(d),
+            Value::Time(t) => Value::Time(t),
+            Value::Duration(s) => Value::Duration(s),
+            Value::Enum(i) => Value::Enum(i),
+            Value::Text(_) => return None,
+        })
+    }
+}
+
+fn is_bare_name(e: &ast::Expr) -> bool {
+    matches!(&e.kind, ExprKind::Path(p) if p.single().is_some())
+}
+
+fn arithmetic_type(op: BinaryOp, l: Base, r: Base) -> Option<Base> {
+    use Base::*;
+    match (op, l, r) {
+        (_, Decimal, Decimal) => Some(Decimal),
+        (BinaryOp::Add | BinaryOp::Sub, Duration, Duration) => Some(Duration),
+        (BinaryOp::Add, Time, Duration) | (BinaryOp::Add, Duration, Time) => Some(Time),
+        (BinaryOp::Sub, Time, Duration) => Some(Time),
+        (BinaryOp::Sub, Time, Time) => Some(Duration),
+        _ => None,
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`, in backticks.
+pub(super) fn list_words(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    match quoted.as_slice() {
+        [] => "none".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}

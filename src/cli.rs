@@ -1,0 +1,70 @@
+//! Arguments, dispatch, and exit codes.
+
+mod check;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// How a run ended, as the contract's exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Success: a decision was made, the policy is clean, every test passed.
+    Ok = 0,
+    /// The policy has errors, or a test or `fmt --check` failed.
+    Failed = 1,
+    /// Bad invocation or bad input.
+    BadInput = 2,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "A policy engine for prepaid usage credits",
+    long_about = "tollgate reads billing policies written in its policy language, checks them, \
+                  and applies them to account snapshots.\n\nExit codes: 0 success, 1 policy errors \
+                  or failed tests, 2 bad invocation or bad input."
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse, type-check and lint policies; print diagnostics.
+    Check(check::CheckArgs),
+}
+
+/// Output formats for diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// Source snippets with the problem underlined, for people.
+    Human,
+    /// One JSON document, for programs.
+    Json,
+    /// GitHub Actions annotations, one line per diagnostic.
+    Github,
+}
+
+pub fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::BadInput
+            } else {
+                Exit::Ok
+            };
+            // Printing help or an argument error; nothing to do if stdout is gone.
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    let exit = match args.command {
+        Command::Check(a) => check::run(&a),
+    };
+    ExitCode::from(exit as u8)
+}

@@ -1,0 +1,43 @@
+//! `tollgate check POLICY...`
+
+use std::path::PathBuf;
+
+use super::render::{self, Output};
+use super::{DiagnosticFormat, Exit};
+
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Policy files to check.
+    #[arg(required = true, value_name = "POLICY")]
+    policies: Vec<PathBuf>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    format: DiagnosticFormat,
+    /// Fail (exit 1) on warnings too, as CI should.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+pub fn run(args: &CheckArgs) -> Exit {
+    let mut exit = Exit::Ok;
+    let mut out = Output::new(args.format);
+    for path in &args.policies {
+        let name = path.display().to_string();
+        let bytes = match render::read_input(path) {
+            Ok(bytes) => bytes,
+            Err(message) => {
+                out.io_error(&name, &message);
+                exit = exit.max(Exit::BadInput);
+                continue;
+            }
+        };
+        let analysis = tollgate::check_bytes(&name, &bytes);
+        let d = &analysis.diagnostics;
+        if d.has_errors() || args.deny_warnings && d.warning_count() > 0 {
+            exit = exit.max(Exit::Failed);
+        }
+        out.file(d);
+    }
+    out.finish();
+    exit
+}

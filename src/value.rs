@@ -1,0 +1,162 @@
+//! Values an expression can take, and the operators on them.
+//!
+//! One implementation serves constant folding in the checker and the
+//! evaluator, so a constant and a computed value can never disagree.
+
+use rust_decimal::Decimal;
+
+use crate::ast::BinaryOp;
+use crate::time::Timestamp;
+
+/// A value during evaluation. Text borrows from the policy or the snapshot,
+/// so evaluating allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    /// An optional snapshot field that the snapshot leaves out.
+    Absent,
+    Bool(bool),
+    Decimal(Decimal),
+    Time(Timestamp),
+    /// Whole seconds.
+    Duration(i64),
+    Text(&'a str),
+    /// A member of an enum-like type (user enum, kind, role, action), by index.
+    Enum(u32),
+}
+
+/// Why an operation has no value. The checker rules out type errors, so
+/// `Mismatch` means a bug in tollgate, reported rather than panicking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpError {
+    Overflow,
+    Mismatch,
+}
+
+impl<'a> Value<'a> {
+    pub fn as_bool(self) -> Result<bool, OpError> {
+        match self {
+            Value::Bool(b) => Ok(b),
+            _ => Err(OpError::Mismatch),
+        }
+    }
+
+    pub fn as_decimal(self) -> Result<Decimal, OpError> {
+        match self {
+            Value::Decimal(d) => Ok(d),
+            _ => Err(OpError::Mismatch),
+        }
+    }
+
+    /// `not x` and `-x`.
+    pub fn not(self) -> Result<Value<'a>, OpError> {
+        Ok(Value::Bool(!self.as_bool()?))
+    }
+
+    pub fn neg(self) -> Result<Value<'a>, OpError> {
+        match self {
+            Value::Decimal(d) => Ok(Value::Decimal(-d)),
+            Value::Duration(s) => s
+                .checked_neg()
+                .map(Value::Duration)
+                .ok_or(OpError::Overflow),
+            _ => Err(OpError::Mismatch),
+        }
+    }
+
+    /// A binary operator other than `and`, `or` and `??`, which decide
+    /// themselves whether to look at their right side.
+    pub fn binary(op: BinaryOp, a: Value<'a>, b: Value<'a>) -> Result<Value<'a>, OpError> {
+        use Value::*;
+        match op {
+            BinaryOp::Eq => Ok(Bool(a == b)),
+            BinaryOp::Ne => Ok(Bool(a != b)),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let ordering = match (a, b) {
+                    (Decimal(x), Decimal(y)) => x.cmp(&y),
+                    (Time(x), Time(y)) => x.cmp(&y),
+                    (Duration(x), Duration(y)) => x.cmp(&y),
+                    _ => return Err(OpError::Mismatch),
+                };
+                Ok(Bool(match op {
+                    BinaryOp::Lt => ordering.is_lt(),
+                    BinaryOp::Le => ordering.is_le(),
+                    BinaryOp::Gt => ordering.is_gt(),
+                    _ => ordering.is_ge(),
+                }))
+            }
+            BinaryOp::Add => match (a, b) {
+                (Decimal(x), Decimal(y)) => x.checked_add(y).map(Decimal).ok_or(OpError::Overflow),
+                (Duration(x), Duration(y)) => {
+                    x.checked_add(y).map(Duration).ok_or(OpError::Overflow)
+                }
+                (Time(t), Duration(s)) | (Duration(s), Time(t)) => {
+                    t.add_seconds(s).map(Time).ok_or(OpError::Overflow)
+                }
+                _ => Err(OpError::Mismatch),
+            },
+            BinaryOp::Sub => match (a, b) {
+                (Decimal(x), Decimal(y)) => x.checked_sub(y).map(Decimal).ok_or(OpError::Overflow),
+                (Duration(x), Duration(y)) => {
+                    x.checked_sub(y).map(Duration).ok_or(OpError::Overflow)
+                }
+                (Time(t), Duration(s)) => s
+                    .checked_neg()
+                    .and_then(|s| t.add_seconds(s))
+                    .map(Time)
+                    .ok_or(OpError::Overflow),
+                (Time(x), Time(y)) => Ok(Duration(x.seconds_since(y))),
+                _ => Err(OpError::Mismatch),
+            },
+            BinaryOp::Mul => match (a, b) {
+                (Decimal(x), Decimal(y)) => x.checked_mul(y).map(Decimal).ok_or(OpError::Overflow),
+                _ => Err(OpError::Mismatch),
+            },
+            BinaryOp::And | BinaryOp::Or | BinaryOp::Default => Err(OpError::Mismatch),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_is_exact_and_checked() {
+        let d = |s: &str| Value::Decimal(s.parse().unwrap());
+        assert_eq!(
+            Value::binary(BinaryOp::Add, d("0.1"), d("0.2")),
+            Ok(d("0.3"))
+        );
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, d("1.5"), d("0.000001")),
+            Ok(d("0.0000015"))
+        );
+        let huge = Value::Decimal(rust_decimal::Decimal::MAX);
+        assert_eq!(
+            Value::binary(BinaryOp::Add, huge, d("1")),
+            Err(OpError::Overflow)
+        );
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, huge, huge),
+            Err(OpError::Overflow)
+        );
+    }
+
+    #[test]
+    fn time_moves_by_durations() {
+        let t = Value::Time(Timestamp::parse("2026-11-22T10:00:00Z").unwrap());
+        let week = Value::Duration(7 * 86_400);
+        let later = Value::binary(BinaryOp::Add, t, week).unwrap();
+        assert_eq!(
+            later,
+            Value::Time(Timestamp::parse("2026-11-29T10:00:00Z").unwrap())
+        );
+        assert_eq!(Value::binary(BinaryOp::Sub, later, t), Ok(week));
+        assert_eq!(Value::binary(BinaryOp::Lt, t, later), Ok(Value::Bool(true)));
+        let forever = Value::Duration(i64::MAX);
+        assert_eq!(
+            Value::binary(BinaryOp::Add, t, forever),
+            Err(OpError::Overflow)
+        );
+    }
+}
