@@ -60,6 +60,10 @@ struct Used {
     categories: HashSet<usize>,
     credit_kinds: HashSet<usize>,
     debt_kinds: HashSet<usize>,
+    /// `(enum, value)` pairs that some expression names.
+    enum_values: HashSet<(usize, usize)>,
+    fields: HashSet<usize>,
+    actions: HashSet<usize>,
 }
 
 struct Checker<'s> {
@@ -70,9 +74,16 @@ struct Checker<'s> {
     out: Checked,
     let_spans: Vec<Span>,
     let_deps: Vec<Deps>,
+    /// Fields and lets whose declaration failed: uses stay silent, since
+    /// the declaration's own diagnostic says what is wrong.
+    poisoned: HashSet<String>,
     /// Names that `unknown` diagnostics were reported for, by namespace, so
     /// an unused declaration close to one can point at the likely typo.
-    unknown: Vec<(&'static str, String, Span)>,
+    unknown: Vec<(String, String, Span)>,
+    /// Where each rule code was first defined.
+    rule_codes: HashMap<(RuleKind, String), Span>,
+    /// Where each enum value is declared.
+    enum_value_spans: HashMap<(usize, usize), Span>,
 }
 
 /// Words for a namespace, as messages use them.
@@ -81,6 +92,9 @@ const ACTION: &str = "action or category";
 const CREDIT: &str = "credit kind";
 const DEBT: &str = "debt kind";
 const STEP: &str = "step";
+const FIELD: &str = "field";
+const NAME: &str = "name";
+const TYPE: &str = "type";
 
 impl<'s> Checker<'s> {
     fn new(source: &'s Source) -> Checker<'s> {
@@ -112,7 +126,10 @@ impl<'s> Checker<'s> {
             },
             let_spans: Vec::new(),
             let_deps: Vec::new(),
+            poisoned: HashSet::new(),
             unknown: Vec::new(),
+            rule_codes: HashMap::new(),
+            enum_value_spans: HashMap::new(),
         }
     }
 
@@ -283,6 +300,7 @@ impl<'s> Checker<'s> {
                         continue;
                     }
                     seen.insert(&v.name, v.span);
+                    self.enum_value_spans.insert((index, list.len()), v.span);
                     list.push(v.name.clone());
                 }
                 self.out.enums.push(Enum {
@@ -479,9 +497,10 @@ impl<'s> Checker<'s> {
             );
             return;
         }
-        let ty = match self.type_by_name(&field.ty) {
-            Some(ty) => ty,
-            None => return,
+        self.similar_fields(field);
+        let Some(ty) = self.type_by_name(&field.ty) else {
+            self.poisoned.insert(dotted);
+            return;
         };
         let index = self.out.fields.len();
         if !self.define(
@@ -506,6 +525,26 @@ impl<'s> Checker<'s> {
         });
     }
 
+    /// `subscriptio.plan` beside `subscription.status`: sibling path
+    /// segments one letter apart are a typo, not two snapshot objects.
+    fn similar_fields(&mut self, field: &ast::FieldDecl) {
+        let segments = &field.path.segments;
+        let twin = self.out.fields.iter().find_map(|other| {
+            let depth = segments.iter().zip(&other.path).take_while(|(a, b)| a.name == **b).count();
+            let (mine, theirs) = (segments.get(depth)?, other.path.get(depth)?);
+            let close = mine.name.len() >= 4 && crate::diagnostic::edit_distance(&mine.name, theirs) == 1;
+            close.then(|| (mine.clone(), theirs.clone(), other.span, other.dotted()))
+        });
+        if let Some((mine, theirs, other_span, other_path)) = twin {
+            self.report(
+                Diagnostic::new(Code::SimilarNames, mine.span, format!("`{}` is one letter away from `{theirs}`", mine.name))
+                    .label("probably a typo")
+                    .related(other_span, format!("`{other_path}` is declared here"))
+                    .help(format!("did you mean `{theirs}`? If both names are intended, make them differ by more than a letter")),
+            );
+        }
+    }
+
     fn type_by_name(&mut self, ty: &ast::Ident) -> Option<Base> {
         if let Some(&(_, base)) = BASE_TYPES.iter().find(|(n, _)| *n == ty.name) {
             return Some(base);
@@ -516,6 +555,7 @@ impl<'s> Checker<'s> {
         }
         let mut known: Vec<String> = BASE_TYPES.iter().map(|(n, _)| (*n).to_owned()).collect();
         known.extend(self.out.enums.iter().map(|e| e.name.clone()));
+        self.unknown.push((TYPE.to_owned(), ty.name.clone(), ty.span));
         let mut d = Diagnostic::new(
             Code::UnknownName,
             ty.span,
@@ -650,6 +690,9 @@ impl<'s> Checker<'s> {
                 CREDIT => {
                     self.used.credit_kinds.insert(i);
                 }
+                ACTION => {
+                    self.used.actions.insert(i);
+                }
                 DEBT => {
                     self.used.debt_kinds.insert(i);
                 }
@@ -675,7 +718,7 @@ impl<'s> Checker<'s> {
             None => d.help(format!("the known names are {}", list_words(&known))),
         };
         self.report(d);
-        self.unknown.push((what, name.name.clone(), name.span));
+        self.unknown.push((what.to_owned(), name.name.clone(), name.span));
         None
     }
 
@@ -697,6 +740,7 @@ impl<'s> Checker<'s> {
             let (typed, deps) = match self.value(value, scope, None) {
                 Some(t) => t,
                 None => {
+                    self.poisoned.insert(name.name.clone());
                     // Keep indices aligned; the policy will not compile anyway.
                     let placeholder = TExpr {
                         kind: TExprKind::Literal(Literal::Bool(false)),
@@ -1081,30 +1125,20 @@ impl<'s> Checker<'s> {
 
     fn rule(&mut self, rule: &ast::Rule, forbidden: bool) -> Option<Rule> {
         let code = &rule.code;
-        let duplicate = self
-            .out
-            .blocks
-            .iter()
-            .flat_map(|b| &b.rules)
-            .find(|r| r.kind == rule.kind && r.code == code.name);
-        if let Some(first) = duplicate {
-            let first = first.span;
+        let key = (rule.kind, code.name.clone());
+        if let Some(&first) = self.rule_codes.get(&key) {
             self.report(
                 Diagnostic::new(
                     Code::Duplicate,
                     code.span,
-                    format!(
-                        "{} rule `{}` is defined twice",
-                        rule.kind.keyword(),
-                        code.name
-                    ),
+                    format!("{} rule `{}` is defined twice", rule.kind.keyword(), code.name),
                 )
                 .label("defined again")
                 .related(first, "first defined here")
-                .help(
-                    "a code names one rule; to apply a rule to more actions, list them after `on`",
-                ),
+                .help("a code names one rule; to apply a rule to more actions, list them after `on`"),
             );
+        } else {
+            self.rule_codes.insert(key, code.span);
         }
         if forbidden && rule.kind == RuleKind::Warn {
             self.report(
@@ -1114,15 +1148,20 @@ impl<'s> Checker<'s> {
             );
         }
         let when = match &rule.when {
-            Some(e) => {
-                let (t, deps) = self.condition(e, Scope::REQUEST)?;
+            Some(e) => self.condition(e, Scope::REQUEST).map(|(t, deps)| {
                 self.constant_condition(&t, deps, "rule condition");
-                Some(t)
-            }
+                t
+            }),
             None => None,
         };
+        // Check everything, even after a problem, so that one run reports all.
+        let mut ok = when.is_some() || rule.when.is_none();
         let message = match (&rule.message, rule.kind) {
-            (Some(m), _) => Some(self.template(m, Scope::REQUEST)?),
+            (Some(m), _) => {
+                let t = self.template(m, Scope::REQUEST);
+                ok &= t.is_some();
+                t
+            }
             (None, RuleKind::Effect) => None,
             (None, kind) => {
                 self.report(
@@ -1134,7 +1173,8 @@ impl<'s> Checker<'s> {
                     .label("no message")
                     .help("add `{ message \"...\" }`: it is what the person sees"),
                 );
-                return None;
+                ok = false;
+                None
             }
         };
         let mut steps = Vec::new();
@@ -1207,7 +1247,8 @@ impl<'s> Checker<'s> {
                             None => d.help("access levels come from roles: `role owner with billing access`"),
                         };
                             self.report(d);
-                            continue;
+                            // Still check the steps below; the policy fails anyway.
+                            Audience::Others
                         }
                     }
                 }
@@ -1260,6 +1301,9 @@ impl<'s> Checker<'s> {
             if let Some((t, _)) = self.value(&param.value, Scope::REQUEST, None) {
                 params.push((param.name.name.clone(), t));
             }
+        }
+        if !ok {
+            return None;
         }
         Some(Rule {
             kind: rule.kind,
@@ -1391,15 +1435,16 @@ impl<'s> Checker<'s> {
                 }
             }
         }
+        let mut unused = Vec::new();
         for (i, l) in self.out.lets.iter().enumerate() {
             if !self.used.lets.contains(&i) {
-                self.diags.push(
-                    Diagnostic::new(Code::Unused, l.span, format!("`{}` is never used", l.name))
-                        .label("never read")
-                        .help("remove it, or use it in a state, rule or message"),
-                );
+                let d = Diagnostic::new(Code::Unused, l.span, format!("`{}` is never used", l.name))
+                    .label("never read")
+                    .help("remove it, or use it in a state, rule or message");
+                unused.push(self.typo_hint(d, NAME, &l.name));
             }
         }
+        self.diags.extend(unused);
         for (i, s) in self.out.steps.iter().enumerate() {
             if !self.used.steps.contains(&i) {
                 let d = Diagnostic::new(
@@ -1412,30 +1457,34 @@ impl<'s> Checker<'s> {
                 self.diags.push(self.typo_hint(d, STEP, &s.name));
             }
         }
+        self.unused_twins();
         for (i, e) in self.out.enums.iter().enumerate() {
             if !self.used.enums.contains(&i) {
-                self.diags.push(
-                    Diagnostic::new(
-                        Code::Unused,
-                        e.span,
-                        format!("enum `{}` is never used", e.name),
-                    )
-                    .label("no field has this type")
-                    .help("give a field this type, or remove it"),
-                );
+                let d = Diagnostic::new(
+                    Code::Unused,
+                    e.span,
+                    format!("enum `{}` is never used", e.name),
+                )
+                .label("no field has this type")
+                .help("give a field this type, or remove it");
+                let d = self.typo_hint(d, TYPE, &e.name);
+                self.diags.push(d);
             }
         }
     }
 
+    /// An unknown name close to `declared` in the same namespace, if any.
+    fn near_unknown(&self, namespace: &str, declared: &str) -> Option<&(String, String, Span)> {
+        self.unknown
+            .iter()
+            .filter(|(ns, _, _)| ns == namespace)
+            .find(|(_, name, _)| suggest(declared, [name.as_str()]).is_some())
+    }
+
     /// When an unused declaration is close to a name reported as unknown,
     /// one of the two is probably a typo: say so at the declaration too.
-    fn typo_hint(&self, d: Diagnostic, what: &str, declared: &str) -> Diagnostic {
-        let near = self
-            .unknown
-            .iter()
-            .filter(|(w, _, _)| *w == what || what == ROLE && *w == ROLE)
-            .find(|(_, name, _)| suggest(declared, [name.as_str()]).is_some());
-        match near {
+    fn typo_hint(&self, d: Diagnostic, namespace: &str, declared: &str) -> Diagnostic {
+        match self.near_unknown(namespace, declared) {
             Some((_, name, span)) => {
                 let line = self.source.line_col(span.start).line;
                 d.related(*span, format!("`{name}` is used here but never declared"))
@@ -1445,6 +1494,43 @@ impl<'s> Checker<'s> {
             }
             None => d,
         }
+    }
+
+    /// Declarations nothing uses are normal for enum values and fields (the
+    /// snapshot may hold them); they are reported only when they look like
+    /// the misspelt twin of a name that is used.
+    fn unused_twins(&mut self) {
+        let mut found = Vec::new();
+        for (e, decl) in self.out.enums.iter().enumerate() {
+            for (v, value) in decl.values.iter().enumerate() {
+                if self.used.enum_values.contains(&(e, v)) {
+                    continue;
+                }
+                let namespace = format!("enum {e}");
+                if self.near_unknown(&namespace, value).is_some() {
+                    let span = self.enum_value_spans.get(&(e, v)).copied().unwrap_or(decl.span);
+                    let d = Diagnostic::new(Code::Unused, span, format!("value `{value}` of `{}` is never used", decl.name))
+                        .label("never used");
+                    found.push(self.typo_hint(d, &namespace, value));
+                }
+            }
+        }
+        for (a, action) in self.out.actions.iter().enumerate() {
+            if !self.used.actions.contains(&a) && self.near_unknown(ACTION, &action.name).is_some() {
+                let d = Diagnostic::new(Code::Unused, action.span, format!("action `{}` is never named", action.name))
+                    .label("never named");
+                found.push(self.typo_hint(d, ACTION, &action.name));
+            }
+        }
+        for (f, field) in self.out.fields.iter().enumerate() {
+            let dotted = field.dotted();
+            if !self.used.fields.contains(&f) && self.near_unknown(FIELD, &dotted).is_some() {
+                let d = Diagnostic::new(Code::Unused, field.span, format!("field `{dotted}` is never read"))
+                    .label("never read");
+                found.push(self.typo_hint(d, FIELD, &dotted));
+            }
+        }
+        self.diags.extend(found);
     }
 }
 

@@ -86,6 +86,8 @@ codes! {
     StatesNotExhaustive => "check", "states_not_exhaustive", Error;
     /// A debt kind is settled from locked credits that no lock rule releases for it.
     LockedSourceNotAllowed => "check", "locked_source_not_allowed", Error;
+    /// Two sibling field names one letter apart: one is almost surely a typo.
+    SimilarNames => "check", "similar_names", Error;
     /// A value is outside what the language can represent.
     ValueOutOfRange => "check", "value_out_of_range", Error;
     /// A role is permitted no action at all.
@@ -193,7 +195,7 @@ impl Diagnostics {
 }
 
 /// Edit distance between two names, for "did you mean" suggestions.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];

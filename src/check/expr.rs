@@ -679,8 +679,13 @@ impl Checker<'_> {
                 return found(TExprKind::Builtin(b), Type::of(builtin_type(b)), deps);
             }
             if let Some(&i) = self.names.lets.get(name) {
+                if self.poisoned.contains(name) {
+                    self.used.lets.insert(i);
+                    return None;
+                }
                 if let Some(limit) = scope.lets_before {
                     if i >= limit {
+                        self.used.lets.insert(i);
                         let at = self.let_spans.get(i).copied().unwrap_or(span);
                         let line = self.source.line_col(at.start).line;
                         self.report(
@@ -699,7 +704,11 @@ impl Checker<'_> {
             }
         }
         let dotted = path.dotted();
+        if self.poisoned.contains(&dotted) {
+            return None;
+        }
         if let Some(&i) = self.names.fields.get(dotted.as_str()) {
+            self.used.fields.insert(i);
             let f = self.out.fields.get(i)?;
             let ty = Type {
                 base: f.ty,
@@ -749,7 +758,26 @@ impl Checker<'_> {
             EnumRef::DebtKind => {
                 self.used.debt_kinds.insert(i);
             }
+            EnumRef::User(e) => {
+                self.used.enum_values.insert((e, i));
+            }
+            EnumRef::Action => {
+                self.used.actions.insert(i);
+            }
             _ => {}
+        }
+    }
+
+    /// The namespace an unknown member of `e` is recorded under, matching
+    /// the one its declaration is looked up in.
+    fn enum_namespace(e: EnumRef) -> String {
+        match e {
+            EnumRef::User(i) => format!("enum {i}"),
+            EnumRef::CreditKind => "credit kind".to_owned(),
+            EnumRef::DebtKind => "debt kind".to_owned(),
+            EnumRef::Role => "role".to_owned(),
+            EnumRef::Action => "action or category".to_owned(),
+            EnumRef::GrantStatus => "grant status".to_owned(),
         }
     }
 
@@ -758,6 +786,8 @@ impl Checker<'_> {
         let dotted = path.dotted();
         if let Some(Base::Enum(e)) = expect {
             if path.single().is_some() {
+                self.unknown
+                    .push((Self::enum_namespace(e), dotted.clone(), path.span));
                 let values = self.enum_values(e);
                 let type_name = self.type_name(Type::of(Base::Enum(e)));
                 let mut d = Diagnostic::new(
@@ -792,6 +822,8 @@ impl Checker<'_> {
                 .iter()
                 .map(|k| format!("debt.{}", k.name)),
         );
+        let namespace = if path.segments.len() > 1 { "field" } else { "name" };
+        self.unknown.push((namespace.to_owned(), dotted.clone(), path.span));
         let (message, label) = if path.segments.len() > 1 {
             (
                 format!("unknown field `{dotted}`"),

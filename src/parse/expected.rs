@@ -72,26 +72,45 @@ fn describe(r: Rule) -> Option<&'static str> {
 /// Turns a pest error on one item's text into a diagnostic on the file.
 /// `text` is the item's text and `offset` where it starts in the file.
 pub(super) fn syntax_error(err: &Error<Rule>, text: &str, offset: usize) -> Diagnostic {
-    let pos = match err.location {
+    let mut pos = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((start, _)) => start,
     };
     let mut expected: Vec<&'static str> = Vec::new();
-    let mut push = |what: &'static str| {
+    let push = |what: &'static str, expected: &mut Vec<&'static str>| {
         if !expected.contains(&what) {
             expected.push(what);
         }
     };
-    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
-        positives
-            .iter()
-            .filter_map(|&r| describe(r))
-            .for_each(&mut push);
-    }
-    if let Some(attempts) = err.parse_attempts() {
-        for token in attempts.expected_tokens() {
+    // pest's positives only name rules, so a missing `:` or `{` is reported
+    // at the start of the item. The detailed attempts know the furthest
+    // token it wanted: use them when they name punctuation further on.
+    let attempts = err.parse_attempts();
+    let further = attempts.as_ref().filter(|a| {
+        a.max_position > pos
+            && a
+                .expected_tokens()
+                .iter()
+                .any(|t| punctuation(&t.to_string()).is_some())
+    });
+    if let Some(a) = further {
+        pos = a.max_position;
+        for token in a.expected_tokens() {
+            let token = token.to_string();
+            if let Some(words) = punctuation(&token).or_else(|| keyword_words(&token)) {
+                push(words, &mut expected);
+            }
+        }
+    } else {
+        if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
+            for words in positives.iter().filter_map(|&r| describe(r)) {
+                push(words, &mut expected);
+            }
+        }
+        let same_place = attempts.iter().filter(|a| a.max_position == pos);
+        for token in same_place.flat_map(|a| a.expected_tokens()) {
             if let Some(words) = punctuation(&token.to_string()) {
-                push(words);
+                push(words, &mut expected);
             }
         }
     }
@@ -116,6 +135,13 @@ pub(super) fn syntax_error(err: &Error<Rule>, text: &str, offset: usize) -> Diag
             .label("keyword used as a name")
             .help(format!("choose another name, such as `{word}_`"));
         }
+        if ["==", "!=", "<=", ">=", "<", ">"].contains(&word.as_str())
+            && expected.contains(&"`and`")
+        {
+            return Diagnostic::new(Code::Syntax, span, "comparisons cannot be chained")
+                .label("a second comparison")
+                .help("compare twice and join with `and`: `a < b and b <= c`");
+        }
         if word.starts_with('"') && !string_closes(text.get(pos..).unwrap_or("")) {
             return Diagnostic::new(Code::Syntax, span, "unterminated string")
                 .label("this string never ends")
@@ -136,6 +162,20 @@ pub(super) fn syntax_error(err: &Error<Rule>, text: &str, offset: usize) -> Diag
         diagnostic = diagnostic.help(help);
     }
     diagnostic
+}
+
+/// Keywords the grammar expected, from pest's token attempts.
+fn keyword_words(token: &str) -> Option<&'static str> {
+    Some(match token {
+        "when" => "`when`",
+        "otherwise" => "`otherwise`",
+        "message" => "`message`",
+        "steps" => "`steps`",
+        "to" => "`to`",
+        "from" => "`from`",
+        "of" => "`of`",
+        _ => return None,
+    })
 }
 
 /// Punctuation the grammar expected, in backticks; words are covered by rules.
@@ -161,6 +201,9 @@ fn hint(expected: &[&str], found: &Found) -> Option<String> {
         return Some(
             "every `{` needs a matching `}`: close the block before the next declaration".into(),
         );
+    }
+    if expects("`}`") {
+        return Some("if the block above is complete, a `}` is missing before this".into());
     }
     if expects("`)`") {
         return Some("every `(` needs a matching `)`".into());
