@@ -530,9 +530,14 @@ impl<'s> Checker<'s> {
     fn similar_fields(&mut self, field: &ast::FieldDecl) {
         let segments = &field.path.segments;
         let twin = self.out.fields.iter().find_map(|other| {
-            let depth = segments.iter().zip(&other.path).take_while(|(a, b)| a.name == **b).count();
+            let depth = segments
+                .iter()
+                .zip(&other.path)
+                .take_while(|(a, b)| a.name == **b)
+                .count();
             let (mine, theirs) = (segments.get(depth)?, other.path.get(depth)?);
-            let close = mine.name.len() >= 4 && crate::diagnostic::edit_distance(&mine.name, theirs) == 1;
+            let close =
+                mine.name.len() >= 4 && crate::diagnostic::edit_distance(&mine.name, theirs) == 1;
             close.then(|| (mine.clone(), theirs.clone(), other.span, other.dotted()))
         });
         if let Some((mine, theirs, other_span, other_path)) = twin {
@@ -555,7 +560,8 @@ impl<'s> Checker<'s> {
         }
         let mut known: Vec<String> = BASE_TYPES.iter().map(|(n, _)| (*n).to_owned()).collect();
         known.extend(self.out.enums.iter().map(|e| e.name.clone()));
-        self.unknown.push((TYPE.to_owned(), ty.name.clone(), ty.span));
+        self.unknown
+            .push((TYPE.to_owned(), ty.name.clone(), ty.span));
         let mut d = Diagnostic::new(
             Code::UnknownName,
             ty.span,
@@ -718,7 +724,8 @@ impl<'s> Checker<'s> {
             None => d.help(format!("the known names are {}", list_words(&known))),
         };
         self.report(d);
-        self.unknown.push((what.to_owned(), name.name.clone(), name.span));
+        self.unknown
+            .push((what.to_owned(), name.name.clone(), name.span));
         None
     }
 
@@ -1131,11 +1138,17 @@ impl<'s> Checker<'s> {
                 Diagnostic::new(
                     Code::Duplicate,
                     code.span,
-                    format!("{} rule `{}` is defined twice", rule.kind.keyword(), code.name),
+                    format!(
+                        "{} rule `{}` is defined twice",
+                        rule.kind.keyword(),
+                        code.name
+                    ),
                 )
                 .label("defined again")
                 .related(first, "first defined here")
-                .help("a code names one rule; to apply a rule to more actions, list them after `on`"),
+                .help(
+                    "a code names one rule; to apply a rule to more actions, list them after `on`",
+                ),
             );
         } else {
             self.rule_codes.insert(key, code.span);
@@ -1438,9 +1451,10 @@ impl<'s> Checker<'s> {
         let mut unused = Vec::new();
         for (i, l) in self.out.lets.iter().enumerate() {
             if !self.used.lets.contains(&i) {
-                let d = Diagnostic::new(Code::Unused, l.span, format!("`{}` is never used", l.name))
-                    .label("never read")
-                    .help("remove it, or use it in a state, rule or message");
+                let d =
+                    Diagnostic::new(Code::Unused, l.span, format!("`{}` is never used", l.name))
+                        .label("never read")
+                        .help("remove it, or use it in a state, rule or message");
                 unused.push(self.typo_hint(d, NAME, &l.name));
             }
         }
@@ -1508,25 +1522,42 @@ impl<'s> Checker<'s> {
                 }
                 let namespace = format!("enum {e}");
                 if self.near_unknown(&namespace, value).is_some() {
-                    let span = self.enum_value_spans.get(&(e, v)).copied().unwrap_or(decl.span);
-                    let d = Diagnostic::new(Code::Unused, span, format!("value `{value}` of `{}` is never used", decl.name))
-                        .label("never used");
+                    let span = self
+                        .enum_value_spans
+                        .get(&(e, v))
+                        .copied()
+                        .unwrap_or(decl.span);
+                    let d = Diagnostic::new(
+                        Code::Unused,
+                        span,
+                        format!("value `{value}` of `{}` is never used", decl.name),
+                    )
+                    .label("never used");
                     found.push(self.typo_hint(d, &namespace, value));
                 }
             }
         }
         for (a, action) in self.out.actions.iter().enumerate() {
-            if !self.used.actions.contains(&a) && self.near_unknown(ACTION, &action.name).is_some() {
-                let d = Diagnostic::new(Code::Unused, action.span, format!("action `{}` is never named", action.name))
-                    .label("never named");
+            if !self.used.actions.contains(&a) && self.near_unknown(ACTION, &action.name).is_some()
+            {
+                let d = Diagnostic::new(
+                    Code::Unused,
+                    action.span,
+                    format!("action `{}` is never named", action.name),
+                )
+                .label("never named");
                 found.push(self.typo_hint(d, ACTION, &action.name));
             }
         }
         for (f, field) in self.out.fields.iter().enumerate() {
             let dotted = field.dotted();
             if !self.used.fields.contains(&f) && self.near_unknown(FIELD, &dotted).is_some() {
-                let d = Diagnostic::new(Code::Unused, field.span, format!("field `{dotted}` is never read"))
-                    .label("never read");
+                let d = Diagnostic::new(
+                    Code::Unused,
+                    field.span,
+                    format!("field `{dotted}` is never read"),
+                )
+                .label("never read");
                 found.push(self.typo_hint(d, FIELD, &dotted));
             }
         }

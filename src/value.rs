@@ -48,11 +48,11 @@ impl<'a> Value<'a> {
     }
 
     /// `not x` and `-x`.
-    pub fn not(self) -> Result<Value<'a>, OpError> {
+    pub fn negate(self) -> Result<Value<'a>, OpError> {
         Ok(Value::Bool(!self.as_bool()?))
     }
 
-    pub fn neg(self) -> Result<Value<'a>, OpError> {
+    pub fn minus(self) -> Result<Value<'a>, OpError> {
         match self {
             Value::Decimal(d) => Ok(Value::Decimal(-d)),
             Value::Duration(s) => s

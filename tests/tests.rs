@@ -1,4 +1,14 @@
 //! Integration tests: the real `tollgate` binary, driven as users drive it.
 
+// Test code states what it expects by panicking; the no-panic lints guard
+// the library and the binary, not the tests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod check;
+mod robustness;
 mod util;

@@ -822,8 +822,13 @@ impl Checker<'_> {
                 .iter()
                 .map(|k| format!("debt.{}", k.name)),
         );
-        let namespace = if path.segments.len() > 1 { "field" } else { "name" };
-        self.unknown.push((namespace.to_owned(), dotted.clone(), path.span));
+        let namespace = if path.segments.len() > 1 {
+            "field"
+        } else {
+            "name"
+        };
+        self.unknown
+            .push((namespace.to_owned(), dotted.clone(), path.span));
         let (message, label) = if path.segments.len() > 1 {
             (
                 format!("unknown field `{dotted}`"),
@@ -955,8 +960,8 @@ impl Checker<'_> {
                 let l = self.out.lets.get(*i)?;
                 self.constant_value(&l.value)?
             }
-            TExprKind::Unary(UnaryOp::Not, a) => self.constant_value(a)?.not().ok()?,
-            TExprKind::Unary(UnaryOp::Neg, a) => self.constant_value(a)?.neg().ok()?,
+            TExprKind::Unary(UnaryOp::Not, a) => self.constant_value(a)?.negate().ok()?,
+            TExprKind::Unary(UnaryOp::Neg, a) => self.constant_value(a)?.minus().ok()?,
             TExprKind::Binary(BinaryOp::And, a, b) => Value::Bool(
                 self.constant_value(a)?.as_bool().ok()?
                     && self.constant_value(b)?.as_bool().ok()?,

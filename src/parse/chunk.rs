@@ -51,7 +51,7 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
         let starts_item = !is_doc && ITEM_KEYWORDS.contains(&first_word(rest));
         let at_top = depth == 0 || indent == 0;
 
-        let begins_chunk = at_top && (starts_item && !only_docs || is_doc && !only_docs);
+        let begins_chunk = at_top && !only_docs && (starts_item || is_doc);
         if begins_chunk {
             if let Some(mut done) = current.take() {
                 done.end = line_start;

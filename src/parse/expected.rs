@@ -88,8 +88,7 @@ pub(super) fn syntax_error(err: &Error<Rule>, text: &str, offset: usize) -> Diag
     let attempts = err.parse_attempts();
     let further = attempts.as_ref().filter(|a| {
         a.max_position > pos
-            && a
-                .expected_tokens()
+            && a.expected_tokens()
                 .iter()
                 .any(|t| punctuation(&t.to_string()).is_some())
     });

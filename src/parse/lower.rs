@@ -623,11 +623,7 @@ impl<'d> Lower<'d> {
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::field_name => op = Aggregate::Sum(self.ident(p)),
-                Rule::collection => {
-                    if p.as_str() == "debts" {
-                        of = Collection::Debts;
-                    }
-                }
+                Rule::collection if p.as_str() == "debts" => of = Collection::Debts,
                 Rule::expr => {
                     let (e, d) = self.node(p);
                     depth = d + 1;

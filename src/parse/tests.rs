@@ -11,4 +11,3 @@ fn the_reference_policy_parses_cleanly() {
     assert_eq!(parsed.diagnostics, vec![], "{:#?}", parsed.diagnostics);
     assert!(parsed.policy.items.len() > 30);
 }
-
