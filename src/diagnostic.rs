@@ -310,3 +310,29 @@ impl miette::Diagnostic for Rendered {
         Some(Box::new(primary.chain(related)))
     }
 }
+
+#[cfg(test)]
+mod docs_tests {
+    use super::Code;
+
+    #[test]
+    fn every_code_is_documented() {
+        let docs = include_str!("../docs/diagnostics.md");
+        for code in Code::ALL {
+            let heading = format!("### `{}`", code.name());
+            assert!(
+                docs.contains(&heading),
+                "docs/diagnostics.md lacks {heading}"
+            );
+            let severity = match code.severity() {
+                super::Severity::Error => "**Error.**",
+                super::Severity::Warning => "**Warning.**",
+            };
+            let entry = docs.split(&heading).nth(1).unwrap_or("");
+            assert!(
+                entry.trim_start().starts_with(severity),
+                "{heading} should start with {severity}"
+            );
+        }
+    }
+}
