@@ -191,6 +191,7 @@ pub struct StepsClause {
 pub struct StepUse {
     pub step: Ident,
     pub when: Option<Expr>,
+    pub span: Span,
 }
 
 /// `amount = auto_recharge.amount`

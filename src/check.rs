@@ -1280,7 +1280,7 @@ impl<'s> Checker<'s> {
                     None => None,
                 };
                 if let Some(step) = step {
-                    list.push((step, when));
+                    list.push((step, when, use_.span));
                 }
             }
             steps.push(StepsClause {

@@ -1,6 +1,8 @@
 //! Arguments, dispatch, and exit codes.
 
 mod check;
+mod decide;
+mod load;
 mod render;
 
 use std::process::ExitCode;
@@ -36,6 +38,17 @@ struct Args {
 enum Command {
     /// Parse, type-check and lint policies; print diagnostics.
     Check(check::CheckArgs),
+    /// Decide whether a role may take an action on an account, and why.
+    Decide(decide::DecideArgs),
+}
+
+/// Output formats for decisions and ledger results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The contract's JSON.
+    Json,
+    /// A reading for people.
+    Human,
 }
 
 /// Output formats for diagnostics.
@@ -65,6 +78,7 @@ pub fn main() -> ExitCode {
     };
     let exit = match args.command {
         Command::Check(a) => check::run(&a),
+        Command::Decide(a) => decide::run(&a),
     };
     ExitCode::from(exit as u8)
 }

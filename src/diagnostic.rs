@@ -90,6 +90,23 @@ codes! {
     SimilarNames => "check", "similar_names", Error;
     /// A value is outside what the language can represent.
     ValueOutOfRange => "check", "value_out_of_range", Error;
+    /// The snapshot is not valid JSON or TOML.
+    InvalidDocument => "snapshot", "invalid_document", Error;
+    /// The snapshot is larger than the limit, or holds too many grants or debts.
+    SnapshotTooLarge => "snapshot", "snapshot_too_large", Error;
+    /// A snapshot field the policy does not declare.
+    UnknownField => "snapshot", "unknown_field", Error;
+    /// A required snapshot field is absent.
+    MissingField => "snapshot", "missing_field", Error;
+    /// A snapshot value of the wrong type.
+    WrongType => "snapshot", "wrong_type", Error;
+    /// A snapshot value of the right type that is not allowed: a bad amount,
+    /// date, kind or enum value.
+    InvalidValue => "snapshot", "invalid_value", Error;
+    /// A grant's `remaining` is larger than its `amount`.
+    RemainingExceedsAmount => "snapshot", "remaining_exceeds_amount", Error;
+    /// Two grants or two debts share an id.
+    DuplicateId => "snapshot", "duplicate_id", Error;
     /// A role is permitted no action at all.
     RoleWithoutPermissions => "check", "role_without_permissions", Warning;
     /// A credit kind that nothing spends and no rule mentions.

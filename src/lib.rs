@@ -12,15 +12,24 @@
 pub mod amount;
 pub mod ast;
 pub mod check;
+pub mod compile;
+pub mod decide;
 pub mod diagnostic;
 pub mod parse;
+pub mod snapshot;
 pub mod span;
 pub mod time;
 pub mod value;
 
+mod policy;
+
 use check::Checked;
 use diagnostic::{Code, Diagnostic, Diagnostics};
 use span::{Source, Span};
+
+pub use decide::{Decision, EvalError, Outcome, Request};
+pub use policy::{Policy, PolicyError, RequestError};
+pub use snapshot::{Account, SnapshotError};
 
 /// What parsing and checking a policy found.
 #[derive(Clone, Debug)]

@@ -10,5 +10,6 @@
 )]
 
 mod check;
+mod decide;
 mod robustness;
 mod util;

@@ -196,8 +196,8 @@ pub enum Audience {
 #[derive(Clone, Debug)]
 pub struct StepsClause {
     pub audience: Audience,
-    /// Step index and its condition.
-    pub steps: Vec<(usize, Option<TExpr>)>,
+    /// Step index, its condition, and where the rule offers it.
+    pub steps: Vec<(usize, Option<TExpr>, Span)>,
     pub span: Span,
 }
 

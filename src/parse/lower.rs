@@ -39,7 +39,6 @@ impl<'d> Lower<'d> {
 
     /// Lowers the `item` pair of a chunk.
     pub(super) fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
-        let span = self.span(&pair);
         let mut docs = Vec::new();
         let mut decl = None;
         for p in pair.into_inner() {
@@ -50,6 +49,8 @@ impl<'d> Lower<'d> {
             }
         }
         let decl = decl?;
+        // The declaration itself, without its doc comment.
+        let span = self.span(&decl);
         let kind = match decl.as_rule() {
             Rule::policy_decl => ItemKind::Policy(self.first_ident(decl)?),
             Rule::role_decl => self.role(decl)?,
@@ -240,7 +241,6 @@ impl<'d> Lower<'d> {
     // ───────────── Rules ─────────────
 
     fn rule(&mut self, pair: Pair<'_, Rule>) -> Option<crate::ast::Rule> {
-        let span = self.span(&pair);
         let mut docs = Vec::new();
         let mut body = None;
         for p in pair.into_inner() {
@@ -251,6 +251,7 @@ impl<'d> Lower<'d> {
             }
         }
         let body = body?;
+        let span = self.span(&body);
         let kind = match body.as_rule() {
             Rule::deny_rule => RuleKind::Deny,
             Rule::warn_rule => RuleKind::Warn,
@@ -335,11 +336,16 @@ impl<'d> Lower<'d> {
                     }
                 }
                 Rule::step_use => {
+                    let use_span = self.span(&p);
                     let mut inner = p.into_inner();
                     if let Some(step) = find(&mut inner, Rule::ident) {
                         let step = self.ident(step);
                         let when = find(&mut inner, Rule::expr).map(|e| self.expr(e));
-                        steps.push(StepUse { step, when });
+                        steps.push(StepUse {
+                            step,
+                            when,
+                            span: use_span,
+                        });
                     }
                 }
                 _ => {}

@@ -1,0 +1,627 @@
+//! Compilation: checked policy → program, flat data for fast decisions.
+//!
+//! Every name is resolved to a small integer, constant subexpressions are
+//! folded, and expressions live in one arena addressed by `NodeId`, so
+//! deciding is index arithmetic: no string lookups and no tree of boxes.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+
+use crate::ast::{BinaryOp, Collection, RuleKind, UnaryOp};
+use crate::check::ir::{
+    self, AggregateOp, Base, Builtin, Checked, DebtKey, Format, GrantKey, ItemField, Literal,
+    SourceKind, TExpr, TExprKind,
+};
+use crate::span::{Source, Span};
+use crate::value::Value;
+
+/// Most credit kinds or debt kinds a policy may declare: kinds are kept in
+/// bit sets and fixed arrays so deciding never allocates for them.
+pub const MAX_KINDS: usize = 32;
+
+/// An expression node's index in [`Program::nodes`].
+pub type NodeId = u32;
+
+/// A compiled policy.
+#[derive(Debug)]
+pub struct Program {
+    pub name: String,
+    pub source: Source,
+    pub roles: Vec<Role>,
+    pub access_levels: Vec<String>,
+    pub categories: Vec<String>,
+    pub actions: Vec<Action>,
+    /// `permitted[role * actions.len() + action]`.
+    permitted: Vec<bool>,
+    pub credit_kinds: Vec<String>,
+    pub debt_kinds: Vec<String>,
+    pub enums: Vec<ir::Enum>,
+    pub fields: Vec<ir::Field>,
+    pub locks: Vec<Lock>,
+    /// Position of each credit kind in the spend order (`None`: never spent).
+    pub spend_rank: Vec<Option<u8>>,
+    pub spend_keys: Vec<(GrantKey, bool)>,
+    /// Position of each debt kind in the settle order.
+    pub settle_rank: Vec<Option<u8>>,
+    pub settle_keys: Vec<(DebtKey, bool)>,
+    /// Where each debt kind is paid from, in order.
+    pub settle_sources: Vec<Vec<SourceKind>>,
+    pub lets: Vec<Let>,
+    pub states: Vec<State>,
+    pub rules: Vec<Rule>,
+    pub steps: Vec<Step>,
+    /// Rule ids that apply to each action, in source order.
+    action_rules: Vec<Vec<u32>>,
+    /// Rule ids of `on forbidden`.
+    pub forbidden_rules: Vec<u32>,
+    pub nodes: Vec<Node>,
+    /// Items of `in [...]` lists.
+    pub lists: Vec<NodeId>,
+    role_index: HashMap<String, u16>,
+    action_index: HashMap<String, u16>,
+}
+
+#[derive(Debug)]
+pub struct Role {
+    pub name: String,
+    pub access: Option<u16>,
+}
+
+#[derive(Debug)]
+pub struct Action {
+    pub name: String,
+    pub category: u16,
+}
+
+#[derive(Debug)]
+pub struct Lock {
+    /// Bit `k` set: credit kind `k` is locked while `when` holds.
+    pub kinds: u32,
+    pub when: NodeId,
+    pub message: Template,
+    /// Bit `d` set: locked credits may settle debt kind `d`.
+    pub may_settle: u32,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct Let {
+    pub name: String,
+    pub root: NodeId,
+    pub ty: Base,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub name: String,
+    pub when: Option<NodeId>,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub kind: RuleKind,
+    pub code: String,
+    pub when: Option<NodeId>,
+    pub message: Option<Template>,
+    pub steps: Vec<StepsClause>,
+    /// Effect parameters: name, value, and its type.
+    pub params: Vec<(String, NodeId, Base)>,
+    pub span: Span,
+    pub docs: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct StepsClause {
+    pub audience: ir::Audience,
+    /// Step index, its condition, and where the rule offers it.
+    pub steps: Vec<(u16, Option<NodeId>, Span)>,
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub code: String,
+    pub message: Template,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug)]
+pub enum TemplatePart {
+    Text(String),
+    Value {
+        node: NodeId,
+        ty: Base,
+        format: Format,
+        fallback: Option<String>,
+    },
+}
+
+/// One expression node. Children are ids into the same arena.
+#[derive(Debug)]
+pub enum Node {
+    Const(Const),
+    /// A snapshot field; `default` stands in when the snapshot leaves it out.
+    Field {
+        slot: u16,
+        default: Option<Const>,
+    },
+    /// A `let`: evaluates `root`, and names it in traces.
+    Let {
+        index: u16,
+        root: NodeId,
+    },
+    Builtin(Builtin),
+    Item(ItemField),
+    Not(NodeId),
+    Neg(NodeId),
+    And(NodeId, NodeId),
+    Or(NodeId, NodeId),
+    /// `a ?? b`
+    Default(NodeId, NodeId),
+    Binary(BinaryOp, NodeId, NodeId),
+    /// `value in lists[start..start + len]`
+    In {
+        value: NodeId,
+        start: u32,
+        len: u32,
+        negated: bool,
+    },
+    InCategory {
+        value: NodeId,
+        category: u16,
+        negated: bool,
+    },
+    Aggregate {
+        op: AggregateOp,
+        of: Collection,
+        filter: Option<NodeId>,
+    },
+}
+
+/// A constant, owning its text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    Bool(bool),
+    Decimal(Decimal),
+    Time(crate::time::Timestamp),
+    Duration(i64),
+    Text(Box<str>),
+    Enum(u32),
+}
+
+impl Const {
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Const::Bool(b) => Value::Bool(*b),
+            Const::Decimal(d) => Value::Decimal(*d),
+            Const::Time(t) => Value::Time(*t),
+            Const::Duration(s) => Value::Duration(*s),
+            Const::Text(s) => Value::Text(s),
+            Const::Enum(i) => Value::Enum(*i),
+        }
+    }
+
+    fn from_literal(l: &Literal) -> Const {
+        match l {
+            Literal::Bool(b) => Const::Bool(*b),
+            Literal::Decimal(d) => Const::Decimal(*d),
+            Literal::Time(t) => Const::Time(*t),
+            Literal::Duration(s) => Const::Duration(*s),
+            Literal::Text(s) => Const::Text(s.as_str().into()),
+            Literal::Enum(i) => Const::Enum(*i),
+        }
+    }
+}
+
+/// Why a checked policy cannot be compiled: limits of the compiled form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    pub message: String,
+    pub span: Span,
+}
+
+impl Program {
+    /// Whether `role` may take `action`.
+    pub fn permitted(&self, role: u16, action: u16) -> bool {
+        let index = usize::from(role) * self.actions.len() + usize::from(action);
+        self.permitted.get(index).copied().unwrap_or(false)
+    }
+
+    /// The rules that apply to an action, in order.
+    pub fn rules_for(&self, action: u16) -> &[u32] {
+        self.action_rules
+            .get(usize::from(action))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn role_by_name(&self, name: &str) -> Option<u16> {
+        self.role_index.get(name).copied()
+    }
+
+    pub fn action_by_name(&self, name: &str) -> Option<u16> {
+        self.action_index.get(name).copied()
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id as usize)
+    }
+
+    /// The name of an enum-like value, for messages and JSON.
+    pub fn enum_value_name(&self, ty: ir::EnumRef, index: u32) -> &str {
+        let i = index as usize;
+        let name = match ty {
+            ir::EnumRef::User(e) => self.enums.get(e).and_then(|e| e.values.get(i)),
+            ir::EnumRef::CreditKind => self.credit_kinds.get(i),
+            ir::EnumRef::DebtKind => self.debt_kinds.get(i),
+            ir::EnumRef::Role => self.roles.get(i).map(|r| &r.name),
+            ir::EnumRef::Action => self.actions.get(i).map(|a| &a.name),
+            ir::EnumRef::GrantStatus => return ir::GRANT_STATUSES.get(i).copied().unwrap_or("?"),
+        };
+        name.map_or("?", String::as_str)
+    }
+}
+
+/// Compiles a checked policy.
+pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
+    let too_many = |what: &str, n: usize, span: Span| CompileError {
+        message: format!("the policy declares {n} {what}; at most {MAX_KINDS} are supported"),
+        span,
+    };
+    if checked.credit_kinds.len() > MAX_KINDS {
+        let span = checked
+            .credit_kinds
+            .get(MAX_KINDS)
+            .map(|k| k.span)
+            .unwrap_or_default();
+        return Err(too_many("credit kinds", checked.credit_kinds.len(), span));
+    }
+    if checked.debt_kinds.len() > MAX_KINDS {
+        let span = checked
+            .debt_kinds
+            .get(MAX_KINDS)
+            .map(|k| k.span)
+            .unwrap_or_default();
+        return Err(too_many("debt kinds", checked.debt_kinds.len(), span));
+    }
+    let small = |n: usize, what: &str| -> Result<(), CompileError> {
+        if n > usize::from(u16::MAX) {
+            return Err(CompileError {
+                message: format!("the policy declares more than {} {what}", u16::MAX),
+                span: Span::default(),
+            });
+        }
+        Ok(())
+    };
+    small(checked.roles.len(), "roles")?;
+    small(checked.actions.len(), "actions")?;
+    small(checked.fields.len(), "fields")?;
+    small(checked.lets.len(), "lets")?;
+    small(checked.steps.len(), "steps")?;
+
+    let mut c = Compiler {
+        checked,
+        nodes: Vec::new(),
+        lists: Vec::new(),
+        let_roots: Vec::new(),
+    };
+    for l in &checked.lets {
+        let root = c.expr(&l.value);
+        c.let_roots.push(root);
+    }
+    let lets = checked
+        .lets
+        .iter()
+        .zip(&c.let_roots)
+        .map(|(l, &root)| Let {
+            name: l.name.clone(),
+            root,
+            ty: l.value.ty.base,
+            span: l.span,
+        })
+        .collect();
+
+    let locks = checked
+        .locks
+        .iter()
+        .map(|l| Lock {
+            kinds: bits(&l.kinds),
+            when: c.expr(&l.when),
+            message: c.template(&l.message),
+            may_settle: bits(&l.may_settle),
+            span: l.span,
+        })
+        .collect();
+    let states = checked
+        .states
+        .iter()
+        .map(|s| State {
+            name: s.name.clone(),
+            when: s.when.as_ref().map(|w| c.expr(w)),
+            span: s.span,
+        })
+        .collect();
+    let steps = checked
+        .steps
+        .iter()
+        .map(|s| Step {
+            code: s.name.clone(),
+            message: c.template(&s.message),
+            span: s.span,
+        })
+        .collect();
+
+    let mut rules = Vec::new();
+    let mut action_rules = vec![Vec::new(); checked.actions.len()];
+    let mut forbidden_rules = Vec::new();
+    for block in &checked.blocks {
+        for rule in &block.rules {
+            let id = rules.len() as u32;
+            rules.push(c.rule(rule));
+            if block.forbidden {
+                forbidden_rules.push(id);
+            } else {
+                for (action, applies) in block.actions.iter().enumerate() {
+                    if let (true, Some(list)) = (*applies, action_rules.get_mut(action)) {
+                        list.push(id);
+                    }
+                }
+            }
+        }
+    }
+
+    let rank = |order: &[usize], n: usize| -> Vec<Option<u8>> {
+        (0..n)
+            .map(|k| order.iter().position(|&o| o == k).map(|p| p as u8))
+            .collect()
+    };
+    let permitted = checked
+        .permitted
+        .iter()
+        .flat_map(|row| row.iter().copied())
+        .collect();
+
+    Ok(Program {
+        name: checked.name.clone(),
+        source: checked.source.clone(),
+        roles: checked
+            .roles
+            .iter()
+            .map(|r| Role {
+                name: r.name.clone(),
+                access: r.access.map(|a| a as u16),
+            })
+            .collect(),
+        access_levels: checked.access_levels.clone(),
+        categories: checked.categories.iter().map(|c| c.name.clone()).collect(),
+        actions: checked
+            .actions
+            .iter()
+            .map(|a| Action {
+                name: a.name.clone(),
+                category: a.category as u16,
+            })
+            .collect(),
+        permitted,
+        credit_kinds: checked
+            .credit_kinds
+            .iter()
+            .map(|k| k.name.clone())
+            .collect(),
+        debt_kinds: checked.debt_kinds.iter().map(|k| k.name.clone()).collect(),
+        enums: checked.enums.clone(),
+        fields: checked.fields.clone(),
+        locks,
+        spend_rank: rank(&checked.spend.kinds, checked.credit_kinds.len()),
+        spend_keys: checked.spend.keys.clone(),
+        settle_rank: rank(&checked.settle.kinds, checked.debt_kinds.len()),
+        settle_keys: checked.settle.keys.clone(),
+        settle_sources: (0..checked.debt_kinds.len())
+            .map(|k| checked.settle.sources.get(k).cloned().unwrap_or_default())
+            .collect(),
+        lets,
+        states,
+        rules,
+        steps,
+        action_rules,
+        forbidden_rules,
+        nodes: c.nodes,
+        lists: c.lists,
+        role_index: checked
+            .roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.clone(), i as u16))
+            .collect(),
+        action_index: checked
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.name.clone(), i as u16))
+            .collect(),
+    })
+}
+
+fn bits(kinds: &[usize]) -> u32 {
+    kinds
+        .iter()
+        .filter(|&&k| k < MAX_KINDS)
+        .fold(0, |acc, &k| acc | 1 << k)
+}
+
+struct Compiler<'c> {
+    checked: &'c Checked,
+    nodes: Vec<Node>,
+    lists: Vec<NodeId>,
+    let_roots: Vec<NodeId>,
+}
+
+impl Compiler<'_> {
+    fn push(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
+        (self.nodes.len() - 1) as NodeId
+    }
+
+    fn constant(&self, id: NodeId) -> Option<&Const> {
+        match self.nodes.get(id as usize) {
+            Some(Node::Const(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Lowers a typed expression, folding constant subtrees.
+    fn expr(&mut self, e: &TExpr) -> NodeId {
+        let node = match &e.kind {
+            TExprKind::Literal(l) => Node::Const(Const::from_literal(l)),
+            TExprKind::Field(slot) => {
+                let default = self
+                    .checked
+                    .fields
+                    .get(*slot)
+                    .and_then(|f| f.default.as_ref())
+                    .map(Const::from_literal);
+                Node::Field {
+                    slot: *slot as u16,
+                    default,
+                }
+            }
+            TExprKind::Let(i) => {
+                let root = self.let_roots.get(*i).copied().unwrap_or(0);
+                if let Some(c) = self.constant(root).cloned() {
+                    Node::Const(c)
+                } else {
+                    Node::Let {
+                        index: *i as u16,
+                        root,
+                    }
+                }
+            }
+            TExprKind::Builtin(b) => Node::Builtin(*b),
+            TExprKind::Item(f) => Node::Item(*f),
+            TExprKind::Unary(op, a) => {
+                let a = self.expr(a);
+                match op {
+                    UnaryOp::Not => Node::Not(a),
+                    UnaryOp::Neg => Node::Neg(a),
+                }
+            }
+            TExprKind::Binary(op, a, b) => {
+                let (a, b) = (self.expr(a), self.expr(b));
+                match op {
+                    BinaryOp::And => Node::And(a, b),
+                    BinaryOp::Or => Node::Or(a, b),
+                    BinaryOp::Default => Node::Default(a, b),
+                    _ => Node::Binary(*op, a, b),
+                }
+            }
+            TExprKind::In {
+                value,
+                set,
+                negated,
+            } => {
+                let value = self.expr(value);
+                let items: Vec<NodeId> = set.iter().map(|i| self.expr(i)).collect();
+                let start = self.lists.len() as u32;
+                self.lists.extend(&items);
+                Node::In {
+                    value,
+                    start,
+                    len: items.len() as u32,
+                    negated: *negated,
+                }
+            }
+            TExprKind::InCategory {
+                value,
+                category,
+                negated,
+            } => Node::InCategory {
+                value: self.expr(value),
+                category: *category as u16,
+                negated: *negated,
+            },
+            TExprKind::Aggregate { op, of, filter } => Node::Aggregate {
+                op: *op,
+                of: *of,
+                filter: filter.as_ref().map(|f| self.expr(f)),
+            },
+        };
+        let folded = self.fold(&node).map(Node::Const).unwrap_or(node);
+        self.push(folded)
+    }
+
+    /// The value of a node whose children are all constants.
+    fn fold(&self, node: &Node) -> Option<Const> {
+        let c = |id: NodeId| self.constant(id).map(Const::value);
+        let value = match node {
+            Node::Not(a) => c(*a)?.negate().ok()?,
+            Node::Neg(a) => c(*a)?.minus().ok()?,
+            Node::And(a, b) => Value::Bool(c(*a)?.as_bool().ok()? && c(*b)?.as_bool().ok()?),
+            Node::Or(a, b) => Value::Bool(c(*a)?.as_bool().ok()? || c(*b)?.as_bool().ok()?),
+            Node::Binary(op, a, b) => Value::binary(*op, c(*a)?, c(*b)?).ok()?,
+            _ => return None,
+        };
+        Some(match value {
+            Value::Bool(b) => Const::Bool(b),
+            Value::Decimal(d) => Const::Decimal(d),
+            Value::Time(t) => Const::Time(t),
+            Value::Duration(s) => Const::Duration(s),
+            Value::Enum(i) => Const::Enum(i),
+            Value::Text(_) | Value::Absent => return None,
+        })
+    }
+
+    fn template(&mut self, t: &ir::Template) -> Template {
+        let parts = t
+            .parts
+            .iter()
+            .map(|p| match p {
+                ir::TemplatePart::Text(s) => TemplatePart::Text(s.clone()),
+                ir::TemplatePart::Value {
+                    expr,
+                    format,
+                    fallback,
+                } => TemplatePart::Value {
+                    node: self.expr(expr),
+                    ty: expr.ty.base,
+                    format: *format,
+                    fallback: fallback.clone(),
+                },
+            })
+            .collect();
+        Template { parts }
+    }
+
+    fn rule(&mut self, r: &ir::Rule) -> Rule {
+        Rule {
+            kind: r.kind,
+            code: r.code.clone(),
+            when: r.when.as_ref().map(|w| self.expr(w)),
+            message: r.message.as_ref().map(|m| self.template(m)),
+            steps: r
+                .steps
+                .iter()
+                .map(|clause| StepsClause {
+                    audience: clause.audience,
+                    steps: clause
+                        .steps
+                        .iter()
+                        .map(|(s, w, span)| (*s as u16, w.as_ref().map(|w| self.expr(w)), *span))
+                        .collect(),
+                })
+                .collect(),
+            params: r
+                .params
+                .iter()
+                .map(|(n, e)| (n.clone(), self.expr(e), e.ty.base))
+                .collect(),
+            span: r.span,
+            docs: r.docs.clone(),
+        }
+    }
+}

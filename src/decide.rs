@@ -1,0 +1,751 @@
+//! Deciding: may this role take this action now, what state is the balance
+//! in, why, and what should this person do next.
+
+pub mod eval;
+mod explain;
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::ast::RuleKind;
+use crate::check::ir::Audience;
+use crate::compile::{NodeId, Program, Template, TemplatePart};
+use crate::snapshot::Account;
+use crate::value::Value;
+pub use eval::{Balance, EvalError};
+use eval::{Ctx, Item, NoTrace, ReadKey, Tracer, format_value, read_name, read_type};
+
+/// Version of the decision and ledger JSON; bumped on breaking changes.
+pub const JSON_VERSION: u32 = 1;
+
+/// A role and an action, resolved against a policy once and reusable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    pub(crate) role: u16,
+    pub(crate) action: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Allow,
+    Deny,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+        }
+    }
+}
+
+/// Why a request was denied: a rule, or the role lacking permission with
+/// no `on forbidden` rule to say more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReasonSource {
+    Rule(u32),
+    NotPermitted,
+}
+
+/// The decision on one request against one account.
+///
+/// It borrows the policy and the account, and renders messages only when
+/// asked, so deciding allocates only for the reasons and steps it finds.
+#[derive(Clone, Debug)]
+pub struct Decision<'a> {
+    program: &'a Program,
+    account: &'a Account,
+    request: Request,
+    outcome: Outcome,
+    state: Option<u16>,
+    reasons: Vec<ReasonSource>,
+    warnings: Vec<u32>,
+    next_steps: Vec<u16>,
+    effects: Vec<u32>,
+    balance: Balance,
+    trace: Option<Vec<TraceStep>>,
+}
+
+/// One step of an explanation: a lock, state, permission, rule or next step
+/// that was evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceStep {
+    /// `lock`, `state`, `permit`, `deny`, `warn`, `effect` or `step`.
+    pub kind: &'static str,
+    /// What was evaluated: a state's or rule's name, a step's code.
+    pub name: String,
+    pub fired: bool,
+    /// Values read, in order: name and canonical text.
+    pub reads: Vec<(String, String)>,
+    /// `file:line:col`, when the step comes from a policy line.
+    pub source: Option<String>,
+    /// The policy line it comes from (for human rendering).
+    pub(crate) line: Option<u32>,
+}
+
+/// A reason, warning or effect as the decision JSON shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub code: String,
+    pub message: String,
+    /// The rule's name; `None` for a built-in denial.
+    pub rule: Option<String>,
+    pub source: Option<String>,
+}
+
+/// A next step: its code and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextStep {
+    pub code: String,
+    pub message: String,
+}
+
+/// An effect: its code and parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effect {
+    pub code: String,
+    pub params: Vec<(String, String)>,
+    pub rule: String,
+    pub source: String,
+}
+
+/// Decides a request. Never reads a clock, never performs I/O.
+pub(crate) fn decide<'a>(
+    program: &'a Program,
+    account: &'a Account,
+    request: Request,
+    explain: bool,
+) -> Result<Decision<'a>, EvalError> {
+    let ctx = Ctx::new(program, account, Some((request.role, request.action)))?;
+    let mut d = Decision {
+        program,
+        account,
+        request,
+        outcome: Outcome::Allow,
+        state: None,
+        reasons: Vec::new(),
+        warnings: Vec::new(),
+        next_steps: Vec::new(),
+        effects: Vec::new(),
+        balance: ctx.balance,
+        trace: None,
+    };
+    if explain {
+        let mut trace = Vec::new();
+        run(
+            &ctx,
+            &mut d,
+            &mut Explainer {
+                program,
+                steps: &mut trace,
+                reads: Vec::new(),
+                depth: 0,
+            },
+        )?;
+        d.trace = Some(trace);
+    } else {
+        run(&ctx, &mut d, &mut Quiet(NoTrace))?;
+    }
+    Ok(d)
+}
+
+/// What the decision procedure reports as it goes: nothing on the fast
+/// path, trace steps when explaining.
+trait Observer {
+    type Reads: Tracer;
+    fn reads(&mut self) -> &mut Self::Reads;
+    /// Whether steps are recorded; evaluation done only for the record is
+    /// skipped otherwise.
+    fn explaining(&self) -> bool;
+    fn step(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        fired: bool,
+        span: Option<crate::span::Span>,
+    );
+}
+
+struct Quiet(NoTrace);
+
+impl Observer for Quiet {
+    type Reads = NoTrace;
+    #[inline(always)]
+    fn reads(&mut self) -> &mut NoTrace {
+        &mut self.0
+    }
+    fn explaining(&self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn step(&mut self, _: &'static str, _: &str, _: bool, _: Option<crate::span::Span>) {}
+}
+
+struct Explainer<'t> {
+    program: &'t Program,
+    steps: &'t mut Vec<TraceStep>,
+    reads: Vec<(ReadKey, String)>,
+    depth: u32,
+}
+
+impl Tracer for Explainer<'_> {
+    fn read(&mut self, key: ReadKey, value: Value<'_>) {
+        if self.depth == 0 && !self.reads.iter().any(|(k, _)| *k == key) {
+            let text = format_value(self.program, read_type(self.program, key), value);
+            self.reads.push((key, text));
+        }
+    }
+
+    fn nest(&mut self, entering: bool) {
+        if entering {
+            self.depth += 1;
+        } else {
+            self.depth = self.depth.saturating_sub(1);
+        }
+    }
+}
+
+impl Observer for Explainer<'_> {
+    type Reads = Self;
+    fn reads(&mut self) -> &mut Self {
+        self
+    }
+    fn explaining(&self) -> bool {
+        true
+    }
+    fn step(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        fired: bool,
+        span: Option<crate::span::Span>,
+    ) {
+        let reads = std::mem::take(&mut self.reads)
+            .into_iter()
+            .map(|(k, v)| (read_name(self.program, k), v))
+            .collect();
+        let source = &self.program.source;
+        self.steps.push(TraceStep {
+            kind,
+            name: name.to_owned(),
+            fired,
+            reads,
+            source: span.map(|s| source.location(s)),
+            line: span.map(|s| source.line_col(s.start).line),
+        });
+    }
+}
+
+fn holds<O: Observer>(ctx: &Ctx<'_>, o: &mut O, when: Option<NodeId>) -> Result<bool, EvalError> {
+    match when {
+        Some(node) => Ok(ctx.eval(node, Item::None, o.reads())?.as_bool()?),
+        None => Ok(true),
+    }
+}
+
+fn run<O: Observer>(ctx: &Ctx<'_>, d: &mut Decision<'_>, o: &mut O) -> Result<(), EvalError> {
+    let p = ctx.program;
+    if o.explaining() {
+        // The context already knows which locks hold; this evaluates them
+        // again only to record what they read.
+        for lock in &p.locks {
+            let fired = holds(ctx, o, Some(lock.when))?;
+            let kinds: Vec<&str> = p
+                .credit_kinds
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| lock.kinds & eval::kind_bit(*k as u32) != 0)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            o.step("lock", &kinds.join(", "), fired, Some(lock.span));
+        }
+    }
+    for (i, state) in p.states.iter().enumerate() {
+        let matched = holds(ctx, o, state.when)?;
+        o.step("state", &state.name, matched, Some(state.span));
+        if matched {
+            d.state = Some(i as u16);
+            break;
+        }
+    }
+
+    let Request { role, action } = d.request;
+    let permitted = p.permitted(role, action);
+    if o.explaining() {
+        let role_name = p
+            .roles
+            .get(usize::from(role))
+            .map_or("?", |r| r.name.as_str());
+        let action_name = p
+            .actions
+            .get(usize::from(action))
+            .map_or("?", |a| a.name.as_str());
+        o.step(
+            "permit",
+            &format!("{role_name} → {action_name}"),
+            permitted,
+            None,
+        );
+    }
+
+    let rules = if permitted {
+        p.rules_for(action)
+    } else {
+        &p.forbidden_rules[..]
+    };
+    let mut pending_warnings = false;
+    for &id in rules {
+        let Some(rule) = p.rules.get(id as usize) else {
+            continue;
+        };
+        match rule.kind {
+            RuleKind::Deny => {
+                let fired = holds(ctx, o, rule.when)?;
+                o.step("deny", &rule.code, fired, Some(rule.span));
+                if fired {
+                    d.reasons.push(ReasonSource::Rule(id));
+                }
+            }
+            RuleKind::Warn => pending_warnings = true,
+            RuleKind::Effect => {}
+        }
+    }
+    if !permitted && d.reasons.is_empty() {
+        d.reasons.push(ReasonSource::NotPermitted);
+    }
+    d.outcome = if d.reasons.is_empty() {
+        Outcome::Allow
+    } else {
+        Outcome::Deny
+    };
+
+    // Warnings accompany an allowed request; effects apply either way.
+    for &id in rules {
+        let Some(rule) = p.rules.get(id as usize) else {
+            continue;
+        };
+        let evaluate = match rule.kind {
+            RuleKind::Warn => pending_warnings && d.outcome == Outcome::Allow,
+            RuleKind::Effect => true,
+            RuleKind::Deny => false,
+        };
+        if !evaluate {
+            continue;
+        }
+        let fired = holds(ctx, o, rule.when)?;
+        o.step(rule.kind.keyword(), &rule.code, fired, Some(rule.span));
+        if fired {
+            match rule.kind {
+                RuleKind::Warn => d.warnings.push(id),
+                _ => d.effects.push(id),
+            }
+        }
+    }
+
+    // Next steps: for each reason, the first clause whose audience fits.
+    let access = p.roles.get(usize::from(role)).and_then(|r| r.access);
+    for r in 0..d.reasons.len() {
+        let Some(&ReasonSource::Rule(id)) = d.reasons.get(r) else {
+            continue;
+        };
+        let Some(rule) = p.rules.get(id as usize) else {
+            continue;
+        };
+        let clause = rule.steps.iter().find(|c| match c.audience {
+            Audience::Everyone | Audience::Others => true,
+            Audience::Access(a) => access == Some(a as u16),
+        });
+        let Some(clause) = clause else {
+            continue;
+        };
+        for &(step, when, span) in &clause.steps {
+            let offered = holds(ctx, o, when)?;
+            let code = p
+                .steps
+                .get(usize::from(step))
+                .map_or("?", |s| s.code.as_str());
+            o.step("step", code, offered, Some(span));
+            if offered && !d.next_steps.contains(&step) {
+                d.next_steps.push(step);
+            }
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Decision<'a> {
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The balance state's name.
+    pub fn state(&self) -> &'a str {
+        let program: &'a Program = self.program;
+        self.state
+            .and_then(|s| program.states.get(usize::from(s)))
+            .map_or("", |s| s.name.as_str())
+    }
+
+    pub fn balance(&self) -> Balance {
+        self.balance
+    }
+
+    pub fn role(&self) -> &'a str {
+        let program: &'a Program = self.program;
+        program
+            .roles
+            .get(usize::from(self.request.role))
+            .map_or("", |r| r.name.as_str())
+    }
+
+    pub fn action(&self) -> &'a str {
+        let program: &'a Program = self.program;
+        program
+            .actions
+            .get(usize::from(self.request.action))
+            .map_or("", |a| a.name.as_str())
+    }
+
+    /// Codes of the reasons, in order, without rendering messages.
+    pub fn reason_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let program: &'a Program = self.program;
+        self.reasons.iter().map(move |r| match r {
+            ReasonSource::Rule(id) => program
+                .rules
+                .get(*id as usize)
+                .map_or("", |r| r.code.as_str()),
+            ReasonSource::NotPermitted => "not_permitted",
+        })
+    }
+
+    /// Codes of the next steps, in order.
+    pub fn next_step_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let program: &'a Program = self.program;
+        self.next_steps.iter().map(move |s| {
+            program
+                .steps
+                .get(usize::from(*s))
+                .map_or("", |s| s.code.as_str())
+        })
+    }
+
+    /// Codes of the warnings, in order.
+    pub fn warning_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let program: &'a Program = self.program;
+        self.warnings.iter().map(move |w| {
+            program
+                .rules
+                .get(*w as usize)
+                .map_or("", |r| r.code.as_str())
+        })
+    }
+
+    /// Codes of the effects, in order.
+    pub fn effect_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let program: &'a Program = self.program;
+        self.effects.iter().map(move |e| {
+            program
+                .rules
+                .get(*e as usize)
+                .map_or("", |r| r.code.as_str())
+        })
+    }
+
+    fn ctx(&self) -> Result<Ctx<'a>, EvalError> {
+        Ctx::new(
+            self.program,
+            self.account,
+            Some((self.request.role, self.request.action)),
+        )
+    }
+
+    fn finding(&self, ctx: &Ctx<'a>, id: u32) -> Result<Finding, EvalError> {
+        let rule = self
+            .program
+            .rules
+            .get(id as usize)
+            .ok_or(EvalError::Internal("rule id"))?;
+        let message = match &rule.message {
+            Some(t) => render(ctx, t)?,
+            None => String::new(),
+        };
+        Ok(Finding {
+            code: rule.code.clone(),
+            message,
+            rule: Some(rule.code.clone()),
+            source: Some(self.program.source.location(rule.span)),
+        })
+    }
+
+    /// The reasons, with messages.
+    pub fn reasons(&self) -> Result<Vec<Finding>, EvalError> {
+        let ctx = self.ctx()?;
+        self.reasons
+            .iter()
+            .map(|r| match r {
+                ReasonSource::Rule(id) => self.finding(&ctx, *id),
+                ReasonSource::NotPermitted => Ok(Finding {
+                    code: "not_permitted".to_owned(),
+                    message: format!(
+                        "The role `{}` may not take the action `{}`.",
+                        self.role(),
+                        self.action()
+                    ),
+                    rule: None,
+                    source: None,
+                }),
+            })
+            .collect()
+    }
+
+    /// The warnings, with messages.
+    pub fn warnings(&self) -> Result<Vec<Finding>, EvalError> {
+        let ctx = self.ctx()?;
+        self.warnings
+            .iter()
+            .map(|w| self.finding(&ctx, *w))
+            .collect()
+    }
+
+    /// The next steps, with messages.
+    pub fn next_steps(&self) -> Result<Vec<NextStep>, EvalError> {
+        let ctx = self.ctx()?;
+        self.next_steps
+            .iter()
+            .map(|s| {
+                let step = self
+                    .program
+                    .steps
+                    .get(usize::from(*s))
+                    .ok_or(EvalError::Internal("step id"))?;
+                Ok(NextStep {
+                    code: step.code.clone(),
+                    message: render(&ctx, &step.message)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The effects, with their parameters.
+    pub fn effects(&self) -> Result<Vec<Effect>, EvalError> {
+        let ctx = self.ctx()?;
+        self.effects
+            .iter()
+            .map(|e| {
+                let rule = self
+                    .program
+                    .rules
+                    .get(*e as usize)
+                    .ok_or(EvalError::Internal("rule id"))?;
+                let params = rule
+                    .params
+                    .iter()
+                    .map(|(name, node, ty)| {
+                        let v = ctx.eval(*node, Item::None, &mut NoTrace)?;
+                        Ok((name.clone(), format_value(self.program, *ty, v)))
+                    })
+                    .collect::<Result<_, EvalError>>()?;
+                Ok(Effect {
+                    code: rule.code.clone(),
+                    params,
+                    rule: rule.code.clone(),
+                    source: self.program.source.location(rule.span),
+                })
+            })
+            .collect()
+    }
+
+    /// The trace, when the decision was made with `explain`.
+    pub fn trace(&self) -> Option<&[TraceStep]> {
+        self.trace.as_deref()
+    }
+
+    /// The decision JSON of the contract, on one line.
+    pub fn to_json(&self) -> Result<String, EvalError> {
+        let json = self.json()?;
+        serde_json::to_string(&json).map_err(|_| EvalError::Internal("serialise"))
+    }
+
+    /// The decision JSON of the contract, indented for people.
+    pub fn to_json_pretty(&self) -> Result<String, EvalError> {
+        let json = self.json()?;
+        serde_json::to_string_pretty(&json).map_err(|_| EvalError::Internal("serialise"))
+    }
+
+    /// The explanation for a person: the decision, then every evaluated
+    /// step with the policy line it comes from.
+    pub fn explain(&self) -> Result<String, EvalError> {
+        explain::render(self)
+    }
+
+    fn json(&self) -> Result<DecisionJson<'_>, EvalError> {
+        Ok(DecisionJson {
+            version: JSON_VERSION,
+            policy: &self.program.name,
+            request: RequestJson {
+                role: self.role(),
+                action: self.action(),
+            },
+            outcome: self.outcome,
+            state: self.state(),
+            reasons: self.reasons()?.into_iter().map(FindingJson::from).collect(),
+            warnings: self
+                .warnings()?
+                .into_iter()
+                .map(FindingJson::from)
+                .collect(),
+            next_steps: self
+                .next_steps()?
+                .into_iter()
+                .map(|s| StepJson {
+                    code: s.code,
+                    message: s.message,
+                })
+                .collect(),
+            effects: self.effects()?,
+            balance: BalanceJson::from(self.balance),
+            trace: self
+                .trace
+                .as_ref()
+                .map(|t| t.iter().map(TraceJson).collect()),
+        })
+    }
+}
+
+/// Renders a message template against the account.
+pub(crate) fn render(ctx: &Ctx<'_>, t: &Template) -> Result<String, EvalError> {
+    let mut out = String::new();
+    for part in &t.parts {
+        match part {
+            TemplatePart::Text(s) => out.push_str(s),
+            TemplatePart::Value {
+                node,
+                ty,
+                format,
+                fallback,
+            } => {
+                let v = ctx.eval(*node, Item::None, &mut NoTrace)?;
+                match (v, fallback) {
+                    (Value::Absent, Some(words)) => out.push_str(words),
+                    (Value::Time(t), _) if *format == crate::check::ir::Format::Date => {
+                        out.push_str(&t.date())
+                    }
+                    (v, _) => out.push_str(&format_value(ctx.program, *ty, v)),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ───────────── JSON ─────────────
+
+#[derive(Serialize)]
+struct DecisionJson<'a> {
+    version: u32,
+    policy: &'a str,
+    request: RequestJson<'a>,
+    outcome: Outcome,
+    state: &'a str,
+    reasons: Vec<FindingJson>,
+    warnings: Vec<FindingJson>,
+    next_steps: Vec<StepJson>,
+    effects: Vec<Effect>,
+    balance: BalanceJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<Vec<TraceJson<'a>>>,
+}
+
+#[derive(Serialize)]
+struct RequestJson<'a> {
+    role: &'a str,
+    action: &'a str,
+}
+
+#[derive(Serialize)]
+struct FindingJson {
+    code: String,
+    message: String,
+    rule: Option<String>,
+    source: Option<String>,
+}
+
+impl From<Finding> for FindingJson {
+    fn from(f: Finding) -> FindingJson {
+        FindingJson {
+            code: f.code,
+            message: f.message,
+            rule: f.rule,
+            source: f.source,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StepJson {
+    code: String,
+    message: String,
+}
+
+/// Balance totals as canonical amount strings.
+#[derive(Serialize)]
+pub(crate) struct BalanceJson {
+    usable: String,
+    locked: String,
+    expired: String,
+    debt: String,
+}
+
+impl From<Balance> for BalanceJson {
+    fn from(b: Balance) -> BalanceJson {
+        BalanceJson {
+            usable: crate::amount::format(b.usable),
+            locked: crate::amount::format(b.locked),
+            expired: crate::amount::format(b.expired),
+            debt: crate::amount::format(b.debt),
+        }
+    }
+}
+
+impl Serialize for Effect {
+    /// `{"code": …, <params>…, "rule": …, "source": …}`
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.params.len() + 3))?;
+        map.serialize_entry("code", &self.code)?;
+        for (k, v) in &self.params {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("rule", &self.rule)?;
+        map.serialize_entry("source", &self.source)?;
+        map.end()
+    }
+}
+
+struct TraceJson<'a>(&'a TraceStep);
+
+impl Serialize for TraceJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("kind", t.kind)?;
+        map.serialize_entry("name", &t.name)?;
+        map.serialize_entry("fired", &t.fired)?;
+        map.serialize_entry("reads", &Reads(&t.reads))?;
+        map.serialize_entry("source", &t.source)?;
+        map.end()
+    }
+}
+
+struct Reads<'a>(&'a [(String, String)]);
+
+impl Serialize for Reads<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}

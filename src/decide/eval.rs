@@ -1,0 +1,514 @@
+//! Evaluating compiled expressions against one account.
+
+use std::cell::Cell;
+
+use rust_decimal::Decimal;
+
+use crate::ast::Collection;
+use crate::check::ir::{AggregateOp, Base, Builtin, EnumRef, ItemField, SourceKind};
+use crate::compile::{MAX_KINDS, Node, NodeId, Program};
+use crate::snapshot::{Account, Debt, FieldValue, Grant};
+use crate::value::{OpError, Value};
+
+/// Why an evaluation has no value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// A computation left the range of exact decimals or timestamps.
+    #[error("arithmetic overflow while evaluating the policy")]
+    Overflow,
+    /// The program and the data disagree: a bug in tollgate, reported
+    /// instead of panicking.
+    #[error("internal error: the compiled policy is inconsistent ({0})")]
+    Internal(&'static str),
+}
+
+impl From<OpError> for EvalError {
+    fn from(e: OpError) -> EvalError {
+        match e {
+            OpError::Overflow => EvalError::Overflow,
+            OpError::Mismatch => EvalError::Internal("operand types"),
+        }
+    }
+}
+
+/// A value read while evaluating, for `--explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReadKey {
+    Field(u16),
+    Builtin(Builtin),
+    Let(u16),
+}
+
+/// Receives the values a rule reads. The fast path uses [`NoTrace`], which
+/// compiles to nothing.
+pub trait Tracer {
+    fn read(&mut self, key: ReadKey, value: Value<'_>);
+    /// Entering (`true`) or leaving (`false`) a `let`: reads inside it are
+    /// summarised by the let's own value.
+    fn nest(&mut self, entering: bool);
+}
+
+/// Records nothing.
+pub struct NoTrace;
+
+impl Tracer for NoTrace {
+    #[inline(always)]
+    fn read(&mut self, _: ReadKey, _: Value<'_>) {}
+    #[inline(always)]
+    fn nest(&mut self, _: bool) {}
+}
+
+/// The grant or debt a `where` filter is looking at.
+#[derive(Clone, Copy)]
+pub enum Item<'a> {
+    None,
+    Grant(&'a Grant),
+    Debt(&'a Debt),
+}
+
+/// A grant's standing at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Usable = 0,
+    Locked = 1,
+    Expired = 2,
+}
+
+/// Totals of the account at `now`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Balance {
+    pub usable: Decimal,
+    pub locked: Decimal,
+    pub expired: Decimal,
+    pub debt: Decimal,
+}
+
+/// One account under one program: lock state and totals, computed once.
+pub struct Ctx<'a> {
+    pub program: &'a Program,
+    pub account: &'a Account,
+    /// `(role, action)` when deciding a request.
+    pub request: Option<(u16, u16)>,
+    /// Bit `k`: credit kind `k` is locked now.
+    pub locked_kinds: u32,
+    /// Which locks hold, by index, for traces.
+    pub locks_active: u64,
+    pub balance: Balance,
+    settleable: Cell<Option<Decimal>>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Evaluates the locks and the totals.
+    pub fn new(
+        program: &'a Program,
+        account: &'a Account,
+        request: Option<(u16, u16)>,
+    ) -> Result<Ctx<'a>, EvalError> {
+        let mut ctx = Ctx {
+            program,
+            account,
+            request,
+            locked_kinds: 0,
+            locks_active: 0,
+            balance: Balance::default(),
+            settleable: Cell::new(None),
+        };
+        for (i, lock) in program.locks.iter().enumerate() {
+            // INVARIANT: the checker keeps lock conditions off the balance,
+            // so evaluating them before the totals exist is sound.
+            if ctx.eval(lock.when, Item::None, &mut NoTrace)?.as_bool()? {
+                ctx.locked_kinds |= lock.kinds;
+                if i < 64 {
+                    ctx.locks_active |= 1 << i;
+                }
+            }
+        }
+        let mut b = Balance::default();
+        for g in &account.grants {
+            let total = match ctx.standing(g) {
+                Standing::Usable => &mut b.usable,
+                Standing::Locked => &mut b.locked,
+                Standing::Expired => &mut b.expired,
+            };
+            *total = total.checked_add(g.remaining).ok_or(EvalError::Overflow)?;
+        }
+        for d in &account.debts {
+            b.debt = b.debt.checked_add(d.amount).ok_or(EvalError::Overflow)?;
+        }
+        ctx.balance = b;
+        Ok(ctx)
+    }
+
+    /// Expired when it has an expiry and `now` has reached it; otherwise
+    /// locked when a lock on its kind holds.
+    pub fn standing(&self, g: &Grant) -> Standing {
+        if g.expires_at.is_some_and(|e| self.account.now >= e) {
+            Standing::Expired
+        } else if self.locked_kinds & kind_bit(g.kind) != 0 {
+            Standing::Locked
+        } else {
+            Standing::Usable
+        }
+    }
+
+    /// Whether a locked grant of `kind` may settle debt kind `debt_kind`.
+    pub fn locked_may_settle(&self, kind: u32, debt_kind: u32) -> bool {
+        self.program.locks.iter().enumerate().any(|(i, l)| {
+            i < 64
+                && self.locks_active & (1 << i) != 0
+                && l.kinds & kind_bit(kind) != 0
+                && l.may_settle & kind_bit(debt_kind) != 0
+        })
+    }
+
+    pub fn settleable(&self) -> Result<Decimal, EvalError> {
+        if let Some(s) = self.settleable.get() {
+            return Ok(s);
+        }
+        let s = self.compute_settleable()?;
+        self.settleable.set(Some(s));
+        Ok(s)
+    }
+
+    /// How much debt `settle` would pay now, without building the
+    /// settlement: debt kinds in precedence order draw on pooled capacities
+    /// (all usable credits; locked credits per kind, in spend order). Totals
+    /// do not depend on which grant within a pool pays, so this agrees with
+    /// `settle` while allocating nothing.
+    fn compute_settleable(&self) -> Result<Decimal, EvalError> {
+        let p = self.program;
+        let mut usable = Decimal::ZERO;
+        let mut locked = [Decimal::ZERO; MAX_KINDS];
+        for g in &self.account.grants {
+            if p.spend_rank
+                .get(g.kind as usize)
+                .copied()
+                .flatten()
+                .is_none()
+            {
+                continue; // never spent, so never settles either
+            }
+            match self.standing(g) {
+                Standing::Usable => {
+                    usable = usable.checked_add(g.remaining).ok_or(EvalError::Overflow)?
+                }
+                Standing::Locked => {
+                    if let Some(slot) = locked.get_mut(g.kind as usize) {
+                        *slot = slot.checked_add(g.remaining).ok_or(EvalError::Overflow)?;
+                    }
+                }
+                Standing::Expired => {}
+            }
+        }
+        // Locked kinds in spend order.
+        let mut locked_order: [u32; MAX_KINDS] = [0; MAX_KINDS];
+        let mut n_locked = 0;
+        for rank in 0..MAX_KINDS {
+            if let Some(k) = p.spend_rank.iter().position(|r| *r == Some(rank as u8)) {
+                if let Some(slot) = locked_order.get_mut(n_locked) {
+                    *slot = k as u32;
+                    n_locked += 1;
+                }
+            }
+        }
+        // Within a debt kind every debt draws on the same sources in the same
+        // order, so only the kind's total matters, not the debts' order.
+        let mut owed_by_kind = [Decimal::ZERO; MAX_KINDS];
+        for d in &self.account.debts {
+            if let Some(slot) = owed_by_kind.get_mut(d.kind as usize) {
+                *slot = slot.checked_add(d.amount).ok_or(EvalError::Overflow)?;
+            }
+        }
+        let mut paid = Decimal::ZERO;
+        for rank in 0..MAX_KINDS {
+            let Some(kind) = p.settle_rank.iter().position(|r| *r == Some(rank as u8)) else {
+                continue;
+            };
+            let total = owed_by_kind.get(kind).copied().unwrap_or_default();
+            let mut owed = total;
+            let sources = p.settle_sources.get(kind).map_or(&[][..], Vec::as_slice);
+            for source in sources {
+                match source {
+                    SourceKind::Usable => {
+                        let take = owed.min(usable);
+                        usable -= take;
+                        owed -= take;
+                    }
+                    SourceKind::Locked => {
+                        for &k in locked_order.iter().take(n_locked) {
+                            if !self.locked_may_settle(k, kind as u32) {
+                                continue;
+                            }
+                            if let Some(cap) = locked.get_mut(k as usize) {
+                                let take = owed.min(*cap);
+                                *cap -= take;
+                                owed -= take;
+                            }
+                        }
+                    }
+                }
+            }
+            paid = paid.checked_add(total - owed).ok_or(EvalError::Overflow)?;
+        }
+        Ok(paid)
+    }
+
+    // ───────────── Expressions ─────────────
+
+    /// Evaluates a node. Recursion is bounded by the checker's depth limit.
+    pub fn eval<T: Tracer>(
+        &self,
+        id: NodeId,
+        item: Item<'a>,
+        t: &mut T,
+    ) -> Result<Value<'a>, EvalError> {
+        let p: &'a Program = self.program;
+        let node = p.node(id).ok_or(EvalError::Internal("node id"))?;
+        Ok(match node {
+            Node::Const(c) => c.value(),
+            Node::Field { slot, default } => {
+                let v = match self.account.fields.get(usize::from(*slot)) {
+                    Some(FieldValue::Absent) | None => {
+                        default.as_ref().map_or(Value::Absent, |d| d.value())
+                    }
+                    Some(FieldValue::Bool(b)) => Value::Bool(*b),
+                    Some(FieldValue::Decimal(d)) => Value::Decimal(*d),
+                    Some(FieldValue::Time(x)) => Value::Time(*x),
+                    Some(FieldValue::Duration(s)) => Value::Duration(*s),
+                    Some(FieldValue::Text(s)) => Value::Text(s),
+                    Some(FieldValue::Enum(i)) => Value::Enum(*i),
+                };
+                t.read(ReadKey::Field(*slot), v);
+                v
+            }
+            Node::Let { index, root } => {
+                t.nest(true);
+                let v = self.eval(*root, item, t);
+                t.nest(false);
+                let v = v?;
+                t.read(ReadKey::Let(*index), v);
+                v
+            }
+            Node::Builtin(b) => {
+                let v = self.builtin(*b)?;
+                t.read(ReadKey::Builtin(*b), v);
+                v
+            }
+            Node::Item(f) => self.item_field(*f, item)?,
+            Node::Not(a) => self.eval(*a, item, t)?.negate()?,
+            Node::Neg(a) => self.eval(*a, item, t)?.minus()?,
+            Node::And(a, b) => Value::Bool(
+                self.eval(*a, item, t)?.as_bool()? && self.eval(*b, item, t)?.as_bool()?,
+            ),
+            Node::Or(a, b) => Value::Bool(
+                self.eval(*a, item, t)?.as_bool()? || self.eval(*b, item, t)?.as_bool()?,
+            ),
+            Node::Default(a, b) => match self.eval(*a, item, t)? {
+                Value::Absent => self.eval(*b, item, t)?,
+                v => v,
+            },
+            Node::Binary(op, a, b) => {
+                Value::binary(*op, self.eval(*a, item, t)?, self.eval(*b, item, t)?)?
+            }
+            Node::In {
+                value,
+                start,
+                len,
+                negated,
+            } => {
+                let v = self.eval(*value, item, t)?;
+                let items = p
+                    .lists
+                    .get(*start as usize..(*start + *len) as usize)
+                    .ok_or(EvalError::Internal("list range"))?;
+                let mut hit = false;
+                for &i in items {
+                    if self.eval(i, item, t)? == v {
+                        hit = true;
+                        break;
+                    }
+                }
+                Value::Bool(hit != *negated)
+            }
+            Node::InCategory {
+                value,
+                category,
+                negated,
+            } => {
+                let Value::Enum(action) = self.eval(*value, item, t)? else {
+                    return Err(EvalError::Internal("action value"));
+                };
+                let in_category = p
+                    .actions
+                    .get(action as usize)
+                    .is_some_and(|a| a.category == *category);
+                Value::Bool(in_category != *negated)
+            }
+            Node::Aggregate { op, of, filter } => self.aggregate(*op, *of, *filter, t)?,
+        })
+    }
+
+    fn builtin(&self, b: Builtin) -> Result<Value<'a>, EvalError> {
+        let account: &'a Account = self.account;
+        Ok(match b {
+            Builtin::Now => Value::Time(account.now),
+            Builtin::Account => Value::Text(account.id.as_deref().unwrap_or("")),
+            Builtin::Usable => Value::Decimal(self.balance.usable),
+            Builtin::Locked => Value::Decimal(self.balance.locked),
+            Builtin::Expired => Value::Decimal(self.balance.expired),
+            Builtin::Debt => Value::Decimal(self.balance.debt),
+            Builtin::DebtOf(k) => {
+                let mut sum = Decimal::ZERO;
+                for d in account.debts.iter().filter(|d| d.kind as usize == k) {
+                    sum = sum.checked_add(d.amount).ok_or(EvalError::Overflow)?;
+                }
+                Value::Decimal(sum)
+            }
+            Builtin::Settleable => Value::Decimal(self.settleable()?),
+            Builtin::Role => Value::Enum(u32::from(
+                self.request.ok_or(EvalError::Internal("no request"))?.0,
+            )),
+            Builtin::Action => Value::Enum(u32::from(
+                self.request.ok_or(EvalError::Internal("no request"))?.1,
+            )),
+        })
+    }
+
+    fn item_field(&self, f: ItemField, item: Item<'a>) -> Result<Value<'a>, EvalError> {
+        Ok(match (item, f) {
+            (Item::Grant(g), ItemField::Id) => Value::Text(&g.id),
+            (Item::Grant(g), ItemField::Kind) => Value::Enum(g.kind),
+            (Item::Grant(g), ItemField::Amount) => Value::Decimal(g.amount),
+            (Item::Grant(g), ItemField::Remaining) => Value::Decimal(g.remaining),
+            (Item::Grant(g), ItemField::GrantedAt) => Value::Time(g.granted_at),
+            (Item::Grant(g), ItemField::ExpiresAt) => {
+                g.expires_at.map_or(Value::Absent, Value::Time)
+            }
+            (Item::Grant(g), ItemField::Status) => Value::Enum(self.standing(g) as u32),
+            (Item::Debt(d), ItemField::Id) => Value::Text(&d.id),
+            (Item::Debt(d), ItemField::Kind) => Value::Enum(d.kind),
+            (Item::Debt(d), ItemField::Amount) => Value::Decimal(d.amount),
+            (Item::Debt(d), ItemField::CreatedAt) => Value::Time(d.created_at),
+            _ => return Err(EvalError::Internal("item field")),
+        })
+    }
+
+    fn aggregate<T: Tracer>(
+        &self,
+        op: AggregateOp,
+        of: Collection,
+        filter: Option<NodeId>,
+        t: &mut T,
+    ) -> Result<Value<'a>, EvalError> {
+        let mut total = Decimal::ZERO;
+        let mut add = |item: Item<'a>, t: &mut T| -> Result<(), EvalError> {
+            if let Some(f) = filter {
+                if !self.eval(f, item, t)?.as_bool()? {
+                    return Ok(());
+                }
+            }
+            let v = match op {
+                AggregateOp::Count => Decimal::ONE,
+                AggregateOp::Sum(field) => self.item_field(field, item)?.as_decimal()?,
+            };
+            total = total.checked_add(v).ok_or(EvalError::Overflow)?;
+            Ok(())
+        };
+        let account: &'a Account = self.account;
+        match of {
+            Collection::Grants => account
+                .grants
+                .iter()
+                .try_for_each(|g| add(Item::Grant(g), t))?,
+            Collection::Debts => account
+                .debts
+                .iter()
+                .try_for_each(|d| add(Item::Debt(d), t))?,
+        }
+        Ok(Value::Decimal(total))
+    }
+}
+
+pub fn kind_bit(kind: u32) -> u32 {
+    if (kind as usize) < MAX_KINDS {
+        1 << kind
+    } else {
+        0
+    }
+}
+
+/// The canonical text of a value of type `ty`, for messages, traces and JSON.
+pub fn format_value(program: &Program, ty: Base, value: Value<'_>) -> String {
+    match value {
+        Value::Absent => "absent".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Decimal(d) => crate::amount::format(d),
+        Value::Time(t) => t.to_string(),
+        Value::Duration(s) => format_duration(s),
+        Value::Text(s) => s.to_owned(),
+        Value::Enum(i) => match ty {
+            Base::Enum(e) => program.enum_value_name(e, i).to_owned(),
+            _ => i.to_string(),
+        },
+    }
+}
+
+/// `7d`, `12h`, `90m`, `45s`: the largest unit that divides it.
+pub fn format_duration(seconds: i64) -> String {
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds != 0 && seconds % size == 0 {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
+/// The type of a read, for formatting it.
+pub fn read_type(program: &Program, key: ReadKey) -> Base {
+    match key {
+        ReadKey::Field(slot) => program
+            .fields
+            .get(usize::from(slot))
+            .map_or(Base::Text, |f| f.ty),
+        ReadKey::Let(i) => program
+            .lets
+            .get(usize::from(i))
+            .map_or(Base::Text, |l| l.ty),
+        ReadKey::Builtin(b) => match b {
+            Builtin::Now => Base::Time,
+            Builtin::Account => Base::Text,
+            Builtin::Role => Base::Enum(EnumRef::Role),
+            Builtin::Action => Base::Enum(EnumRef::Action),
+            _ => Base::Decimal,
+        },
+    }
+}
+
+/// The name of a read, as the policy writes it.
+pub fn read_name(program: &Program, key: ReadKey) -> String {
+    match key {
+        ReadKey::Field(slot) => program
+            .fields
+            .get(usize::from(slot))
+            .map_or_else(String::new, |f| f.dotted()),
+        ReadKey::Let(i) => program
+            .lets
+            .get(usize::from(i))
+            .map_or_else(String::new, |l| l.name.clone()),
+        ReadKey::Builtin(b) => match b {
+            Builtin::Now => "now".to_owned(),
+            Builtin::Account => "account".to_owned(),
+            Builtin::Usable => "usable".to_owned(),
+            Builtin::Locked => "locked".to_owned(),
+            Builtin::Expired => "expired".to_owned(),
+            Builtin::Debt => "debt".to_owned(),
+            Builtin::DebtOf(k) => format!(
+                "debt.{}",
+                program.debt_kinds.get(k).map_or("?", String::as_str)
+            ),
+            Builtin::Settleable => "settleable".to_owned(),
+            Builtin::Role => "role".to_owned(),
+            Builtin::Action => "action".to_owned(),
+        },
+    }
+}

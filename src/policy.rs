@@ -1,0 +1,193 @@
+//! The embedding API: a compiled policy, shared across threads.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::compile::{self, Program};
+use crate::decide::{self, Decision, EvalError, Request};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Rendered, suggest};
+use crate::snapshot::{self, Account, Format, SnapshotError};
+use crate::time::Timestamp;
+
+/// A checked and compiled policy: immutable, `Send + Sync`, and cheap to
+/// clone (clones share the program). A service keeps one and swaps it
+/// when a new policy file passes `check`.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    program: Arc<Program>,
+    warnings: Arc<Diagnostics>,
+}
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read `{path}`: {message}")]
+    Io { path: String, message: String },
+    /// The policy has errors; every diagnostic is kept.
+    #[error("{} has {} error(s)", .0.source.name(), .0.error_count())]
+    Invalid(Diagnostics),
+}
+
+impl PolicyError {
+    /// The diagnostics, when the policy text was read.
+    pub fn diagnostics(&self) -> Option<&Diagnostics> {
+        match self {
+            PolicyError::Invalid(d) => Some(d),
+            PolicyError::Io { .. } => None,
+        }
+    }
+
+    /// Each diagnostic ready for a miette handler.
+    pub fn rendered(&self) -> Vec<Rendered> {
+        match self {
+            PolicyError::Invalid(d) => d
+                .items
+                .iter()
+                .map(|i| Rendered::new(&d.source, i.clone()))
+                .collect(),
+            PolicyError::Io { .. } => Vec::new(),
+        }
+    }
+}
+
+impl miette::Diagnostic for PolicyError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        match self {
+            PolicyError::Io { .. } => Some(Box::new("tollgate::io")),
+            PolicyError::Invalid(_) => Some(Box::new("tollgate::policy")),
+        }
+    }
+}
+
+/// A role or action the policy does not declare.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("unknown role `{name}`{}", hint(.suggestion))]
+    UnknownRole {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("unknown action `{name}`{}", hint(.suggestion))]
+    UnknownAction {
+        name: String,
+        suggestion: Option<String>,
+    },
+}
+
+fn hint(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+}
+
+impl Policy {
+    /// Reads, parses, checks and compiles a policy file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| PolicyError::Io {
+            path: name.clone(),
+            message: e.to_string(),
+        })?;
+        Policy::from_analysis(crate::check_bytes(&name, &bytes))
+    }
+
+    /// Parses, checks and compiles policy text; `name` is how decisions
+    /// cite it (`name:line:col`).
+    pub fn from_source(name: &str, text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_analysis(crate::check_text(name, text))
+    }
+
+    fn from_analysis(analysis: crate::Analysis) -> Result<Policy, PolicyError> {
+        let diagnostics = analysis.diagnostics;
+        let Some(checked) = analysis.checked else {
+            return Err(PolicyError::Invalid(diagnostics));
+        };
+        let program = compile::compile(&checked).map_err(|e| {
+            let d = Diagnostic::new(Code::ValueOutOfRange, e.span, e.message);
+            PolicyError::Invalid(Diagnostics::new(diagnostics.source.clone(), vec![d]))
+        })?;
+        Ok(Policy {
+            program: Arc::new(program),
+            warnings: Arc::new(diagnostics),
+        })
+    }
+
+    /// The policy's name, as printed in every decision.
+    pub fn name(&self) -> &str {
+        &self.program.name
+    }
+
+    /// The warnings `check` found; a policy with warnings still compiles.
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.warnings
+    }
+
+    /// The compiled program, for tools that inspect it.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Parses and validates a JSON snapshot against this policy.
+    pub fn snapshot_from_json(&self, text: &str) -> Result<Account, SnapshotError> {
+        self.snapshot("snapshot.json", text, Format::Json, None)
+    }
+
+    /// Parses and validates a TOML snapshot against this policy.
+    pub fn snapshot_from_toml(&self, text: &str) -> Result<Account, SnapshotError> {
+        self.snapshot("snapshot.toml", text, Format::Toml, None)
+    }
+
+    /// Parses and validates a snapshot; `name` is how errors cite it, and
+    /// `now`, when given, replaces the snapshot's own `now`.
+    pub fn snapshot(
+        &self,
+        name: &str,
+        text: &str,
+        format: Format,
+        now: Option<Timestamp>,
+    ) -> Result<Account, SnapshotError> {
+        snapshot::parse(&self.program, name, text, format, now)
+    }
+
+    /// Resolves a role and an action once; the request can be reused for
+    /// any number of decisions.
+    pub fn request(&self, role: &str, action: &str) -> Result<Request, RequestError> {
+        let p = &self.program;
+        let role = p
+            .role_by_name(role)
+            .ok_or_else(|| RequestError::UnknownRole {
+                name: role.to_owned(),
+                suggestion: suggest(role, p.roles.iter().map(|r| r.name.as_str()))
+                    .map(str::to_owned),
+            })?;
+        let action = p
+            .action_by_name(action)
+            .ok_or_else(|| RequestError::UnknownAction {
+                name: action.to_owned(),
+                suggestion: suggest(action, p.actions.iter().map(|a| a.name.as_str()))
+                    .map(str::to_owned),
+            })?;
+        Ok(Request { role, action })
+    }
+
+    /// Decides a request. No I/O, no clock, no panic; the only error is
+    /// arithmetic overflow in the policy's own expressions.
+    pub fn decide<'a>(
+        &'a self,
+        account: &'a Account,
+        request: &Request,
+    ) -> Result<Decision<'a>, EvalError> {
+        decide::decide(&self.program, account, *request, false)
+    }
+
+    /// Like [`Policy::decide`], recording the trace `--explain` shows.
+    pub fn decide_explained<'a>(
+        &'a self,
+        account: &'a Account,
+        request: &Request,
+    ) -> Result<Decision<'a>, EvalError> {
+        decide::decide(&self.program, account, *request, true)
+    }
+}

@@ -1,0 +1,237 @@
+//! Account snapshots: JSON or TOML text → a validated [`Account`].
+//!
+//! A snapshot is checked against the policy it is evaluated with: the kinds,
+//! enum values and extra fields it may hold are the policy's. Nothing is
+//! evaluated on a snapshot with an error, and every error names the field
+//! path (`grants[2].remaining`) and the place in the text.
+
+mod doc;
+pub(crate) mod json;
+mod toml_doc;
+mod validate;
+
+use rust_decimal::Decimal;
+
+use crate::compile::Program;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::span::{Source, Span};
+use crate::time::Timestamp;
+
+/// Largest snapshot accepted, in bytes.
+pub const MAX_SNAPSHOT_BYTES: usize = 16 << 20;
+/// Most grants, and most debts, a snapshot may hold.
+pub const MAX_ITEMS: usize = 100_000;
+/// Longest id or text value accepted, in bytes.
+pub const MAX_TEXT_LEN: usize = 1024;
+
+/// One account at one instant, validated against a policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    /// The instant the snapshot describes; evaluation never reads a clock.
+    pub now: Timestamp,
+    /// The account's id, when the snapshot gives one.
+    pub id: Option<String>,
+    pub grants: Vec<Grant>,
+    pub debts: Vec<Debt>,
+    /// The policy's declared fields, by slot; `Absent` when left out.
+    pub fields: Vec<FieldValue>,
+}
+
+/// Credits granted to the account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grant {
+    pub id: String,
+    /// Index of the policy's credit kind.
+    pub kind: u32,
+    pub amount: Decimal,
+    pub remaining: Decimal,
+    pub granted_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Credits the account owes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Debt {
+    pub id: String,
+    /// Index of the policy's debt kind.
+    pub kind: u32,
+    pub amount: Decimal,
+    pub created_at: Timestamp,
+}
+
+/// The value of a policy-declared snapshot field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    Absent,
+    Bool(bool),
+    Decimal(Decimal),
+    Time(Timestamp),
+    Duration(i64),
+    Text(String),
+    Enum(u32),
+}
+
+/// The formats a snapshot can be written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Toml,
+}
+
+impl Format {
+    /// The format a file name's extension says (`.toml` is TOML; everything
+    /// else, standard input included, is JSON).
+    pub fn from_name(name: &str) -> Format {
+        if name.to_ascii_lowercase().ends_with(".toml") {
+            Format::Toml
+        } else {
+            Format::Json
+        }
+    }
+}
+
+/// Why a snapshot was refused: every problem, with the snapshot's text.
+#[derive(Clone, Debug)]
+pub struct SnapshotError {
+    pub diagnostics: Diagnostics,
+}
+
+impl SnapshotError {
+    fn single(
+        source: Source,
+        code: Code,
+        span: Span,
+        message: String,
+        help: &str,
+    ) -> SnapshotError {
+        let d = Diagnostic::new(code, span, message).help(help.to_owned());
+        SnapshotError {
+            diagnostics: Diagnostics::new(source, vec![d]),
+        }
+    }
+
+    /// One line per problem: `file:line:col: message`, for logs and batch
+    /// output.
+    pub fn summary(&self) -> String {
+        let source = &self.diagnostics.source;
+        let lines: Vec<String> = self
+            .diagnostics
+            .items
+            .iter()
+            .map(|d| format!("{}: {}", source.location(d.span), d.message))
+            .collect();
+        lines.join("; ")
+    }
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// Parses and validates a snapshot. `name` is how errors cite it; `now`,
+/// when given, replaces the snapshot's own (which may then be absent).
+pub fn parse(
+    program: &Program,
+    name: &str,
+    text: &str,
+    format: Format,
+    now: Option<Timestamp>,
+) -> Result<Account, SnapshotError> {
+    let source = Source::new(name, text);
+    if text.len() > MAX_SNAPSHOT_BYTES {
+        return Err(SnapshotError::single(
+            source,
+            Code::SnapshotTooLarge,
+            Span::point(0),
+            format!("the snapshot is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"),
+            "a snapshot holds one account; check that this is the right file",
+        ));
+    }
+    let document = match format {
+        Format::Json => json::parse(text).map_err(|e| (e.message, Some(e.span))),
+        Format::Toml => toml_doc::parse(text).map_err(|e| (e.message, e.span)),
+    };
+    let document = match document {
+        Ok(d) => d,
+        Err((message, span)) => {
+            let what = match format {
+                Format::Json => "JSON",
+                Format::Toml => "TOML",
+            };
+            return Err(SnapshotError::single(
+                source,
+                Code::InvalidDocument,
+                span.unwrap_or_default(),
+                format!("the snapshot is not valid {what}: {message}"),
+                "fix the syntax at the marked place",
+            ));
+        }
+    };
+    validate::account(program, &document, now).map_err(|items| SnapshotError {
+        diagnostics: Diagnostics::new(source, items),
+    })
+}
+
+/// One line of a batch file: `{"snapshot": {...}, "role": "...", "action": "..."}`.
+#[derive(Clone, Debug)]
+pub struct BatchLine {
+    pub account: Account,
+    pub role: String,
+    pub action: String,
+}
+
+/// Parses one batch line. The error says what is wrong, with the field
+/// path and the column, in one line of text.
+pub fn parse_batch_line(
+    program: &Program,
+    text: &str,
+    now: Option<Timestamp>,
+) -> Result<BatchLine, String> {
+    let line = json::parse(text).map_err(|e| {
+        format!(
+            "not valid JSON at column {}: {}",
+            e.span.start + 1,
+            e.message
+        )
+    })?;
+    let doc::DocValue::Object(entries) = &line.value else {
+        return Err("expected an object with `snapshot`, `role` and `action`".to_owned());
+    };
+    let mut snapshot = None;
+    let mut role = None;
+    let mut action = None;
+    for (key, _, value) in entries {
+        match (key.as_str(), &value.value) {
+            ("snapshot", _) => snapshot = Some(value),
+            ("role", doc::DocValue::String(s)) => role = Some(s.clone()),
+            ("action", doc::DocValue::String(s)) => action = Some(s.clone()),
+            ("role" | "action", other) => {
+                return Err(format!("`{key}` must be a string, found {}", other.kind()));
+            }
+            _ => {
+                return Err(format!(
+                    "unknown key `{key}`; a line has `snapshot`, `role` and `action`"
+                ));
+            }
+        }
+    }
+    let snapshot = snapshot.ok_or("the line has no `snapshot`")?;
+    let role = role.ok_or("the line has no `role`")?;
+    let action = action.ok_or("the line has no `action`")?;
+    let account = validate::account(program, snapshot, now).map_err(|errors| {
+        let parts: Vec<String> = errors
+            .iter()
+            .map(|d| format!("snapshot {} (column {})", d.message, d.span.start + 1))
+            .collect();
+        parts.join("; ")
+    })?;
+    Ok(BatchLine {
+        account,
+        role,
+        action,
+    })
+}

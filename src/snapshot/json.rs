@@ -1,0 +1,335 @@
+//! A strict JSON reader that keeps spans and the text of numbers.
+//!
+//! serde_json forgets where values were, reads numbers as floats unless
+//! told otherwise, and keeps the last of two equal keys; snapshot errors
+//! need lines, amounts must stay exact, and a repeated key is an error.
+
+use super::doc::{DocValue, Node};
+use crate::span::Span;
+
+/// Deepest nesting accepted in a snapshot document.
+pub const MAX_DEPTH: usize = 64;
+
+/// A syntax error: what went wrong and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    pub message: String,
+    pub span: Span,
+}
+
+pub fn parse(text: &str) -> Result<Node, JsonError> {
+    let mut p = Parser {
+        text: text.as_bytes(),
+        pos: 0,
+        src: text,
+    };
+    p.skip_ws();
+    let value = p.value(0)?;
+    p.skip_ws();
+    if p.pos < p.text.len() {
+        return Err(p.error("unexpected text after the document", 1));
+    }
+    Ok(value)
+}
+
+struct Parser<'t> {
+    text: &'t [u8],
+    src: &'t str,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, message: &str, len: usize) -> JsonError {
+        JsonError {
+            message: message.to_owned(),
+            span: Span::new(self.pos, (self.pos + len).min(self.text.len())),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8, what: &str) -> Result<(), JsonError> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else if self.peek().is_none() {
+            Err(self.error(&format!("the document ends where {what} was expected"), 0))
+        } else {
+            Err(self.error(&format!("expected {what}"), 1))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(&format!("nested deeper than {MAX_DEPTH} levels"), 1));
+        }
+        let start = self.pos;
+        let value = match self.peek() {
+            None => return Err(self.error("the document ends where a value was expected", 0)),
+            Some(b'{') => self.object(depth)?,
+            Some(b'[') => self.array(depth)?,
+            Some(b'"') => DocValue::String(self.string()?),
+            Some(b't') => self.word("true", DocValue::Bool(true))?,
+            Some(b'f') => self.word("false", DocValue::Bool(false))?,
+            Some(b'n') => self.word("null", DocValue::Null)?,
+            Some(b'-' | b'0'..=b'9') => DocValue::Number(self.number()?),
+            Some(_) => return Err(self.error("expected a value", 1)),
+        };
+        Ok(Node {
+            value,
+            span: Span::new(start, self.pos),
+        })
+    }
+
+    fn word(&mut self, word: &str, value: DocValue) -> Result<DocValue, JsonError> {
+        if self.text.get(self.pos..self.pos + word.len()) == Some(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.error("expected a value (strings need double quotes)", 1))
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<DocValue, JsonError> {
+        self.pos += 1;
+        let mut entries: Vec<(String, Span, Node)> = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(DocValue::Object(entries));
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a key in double quotes", 1));
+            }
+            let key_start = self.pos;
+            let key = self.string()?;
+            let key_span = Span::new(key_start, self.pos);
+            if entries.iter().any(|(k, _, _)| *k == key) {
+                return Err(JsonError {
+                    message: format!("the key `{key}` appears twice in one object"),
+                    span: key_span,
+                });
+            }
+            self.skip_ws();
+            self.expect(b':', "`:` after the key")?;
+            self.skip_ws();
+            let value = self.value(depth + 1)?;
+            entries.push((key, key_span, value));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(DocValue::Object(entries));
+                }
+                None => {
+                    return Err(self.error("the document ends inside an object: `}` is missing", 0));
+                }
+                Some(_) => return Err(self.error("expected `,` or `}`", 1)),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<DocValue, JsonError> {
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(DocValue::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(DocValue::Array(items));
+                }
+                None => {
+                    return Err(self.error("the document ends inside an array: `]` is missing", 0));
+                }
+                Some(_) => return Err(self.error("expected `,` or `]`", 1)),
+            }
+        }
+    }
+
+    fn string(&mut self) -> Result<String, JsonError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let Some(b) = self.peek() else {
+                self.pos = start;
+                return Err(self.error("unterminated string", 1));
+            };
+            match b {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    let escaped = self.peek();
+                    self.pos += 1;
+                    match escaped {
+                        Some(b'"') => out.push('"'),
+                        Some(b'\\') => out.push('\\'),
+                        Some(b'/') => out.push('/'),
+                        Some(b'b') => out.push('\u{8}'),
+                        Some(b'f') => out.push('\u{c}'),
+                        Some(b'n') => out.push('\n'),
+                        Some(b'r') => out.push('\r'),
+                        Some(b't') => out.push('\t'),
+                        Some(b'u') => out.push(self.unicode_escape()?),
+                        _ => {
+                            self.pos -= 2;
+                            return Err(self.error("invalid escape in a string", 2));
+                        }
+                    }
+                }
+                0..=0x1f => return Err(self.error("control character in a string (escape it)", 1)),
+                _ => {
+                    // Copy a run of plain characters at once; the input is
+                    // UTF-8, so the run ends on a character boundary.
+                    let run_end = self
+                        .text
+                        .get(self.pos..)
+                        .unwrap_or(&[])
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                        .map_or(self.text.len(), |n| self.pos + n);
+                    out.push_str(self.src.get(self.pos..run_end).unwrap_or(""));
+                    self.pos = run_end;
+                }
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .src
+            .get(self.pos..self.pos + 4)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.error("`\\u` needs four hex digits", 1))?;
+        self.pos += 4;
+        u32::from_str_radix(digits, 16).map_err(|_| self.error("`\\u` needs four hex digits", 1))
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+        let first = self.hex4()?;
+        let code = if (0xD800..0xDC00).contains(&first) {
+            if self.text.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                return Err(self.error("a lone surrogate in a `\\u` escape", 1));
+            }
+            self.pos += 2;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return Err(self.error("a lone surrogate in a `\\u` escape", 1));
+            }
+            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        } else {
+            first
+        };
+        char::from_u32(code).ok_or_else(|| self.error("a lone surrogate in a `\\u` escape", 1))
+    }
+
+    fn number(&mut self) -> Result<String, JsonError> {
+        let start = self.pos;
+        let digits = |p: &mut Self| {
+            let from = p.pos;
+            while p.peek().is_some_and(|b| b.is_ascii_digit()) {
+                p.pos += 1;
+            }
+            p.pos - from
+        };
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        if digits(self) == 0 {
+            return Err(self.error("expected digits", 1));
+        }
+        if self.text.get(int_start) == Some(&b'0') && self.pos - int_start > 1 {
+            self.pos = int_start;
+            return Err(self.error("numbers do not start with 0", 1));
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if digits(self) == 0 {
+                return Err(self.error("expected digits after the point", 1));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.error("expected digits in the exponent", 1));
+            }
+        }
+        Ok(self.src.get(start..self.pos).unwrap_or("").to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_values_with_spans() {
+        let doc =
+            parse(r#"{"a": [1, -2.5e3, "x\u00e9\ud83d\ude00"], "b": {"c": null, "d": true}}"#)
+                .unwrap();
+        let DocValue::Object(entries) = &doc.value else {
+            panic!()
+        };
+        assert_eq!(entries[0].0, "a");
+        let DocValue::Array(items) = &entries[0].2.value else {
+            panic!()
+        };
+        assert_eq!(items[1].value, DocValue::Number("-2.5e3".into()));
+        assert_eq!(items[2].value, DocValue::String("xé😀".into()));
+        assert_eq!(items[0].span, Span::new(7, 8));
+    }
+
+    #[test]
+    fn refuses_what_json_forbids() {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "01",
+            "1.",
+            "-",
+            "+1",
+            "NaN",
+            "{\"a\" 1}",
+            "\"\\x\"",
+            "\"a\nb\"",
+            "[1] 2",
+            "{\"a\":1,\"a\":2}",
+            "\"\\ud800\"",
+            "tru",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().message.contains("deeper"));
+    }
+}
