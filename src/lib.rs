@@ -1,12 +1,46 @@
 //! tollgate: a policy engine for prepaid usage credits.
 //!
-//! A policy is text in the tollgate language. It is parsed, checked and
-//! compiled once; the result decides requests against account snapshots.
+//! A policy is text in the tollgate language (`docs/language.md`). It is
+//! parsed, checked and compiled once into a [`Policy`]; the policy then
+//! validates account snapshots and decides requests, with no I/O, no clock
+//! and no panics. The pipeline, stage by stage: [`parse`] → [`check`] →
+//! [`compile`] → [`decide`].
 //!
 //! ```
-//! let text = "policy tiny\nrole member\nactions work: run\npermit member to all\nstate ok otherwise\n";
-//! let analysis = tollgate::check_text("tiny.policy", text);
-//! assert!(!analysis.diagnostics.has_errors());
+//! use tollgate::{Outcome, Policy};
+//!
+//! let policy = Policy::from_source("tiny.policy", r#"
+//!     policy tiny
+//!     role member
+//!     actions billable: run_tool
+//!     permit member to billable
+//!     credits included
+//!     spend included by expires_at, id
+//!     state paused when usable == 0
+//!     state ok otherwise
+//!     step ask_admin "Ask an admin to add credits."
+//!     on billable {
+//!       deny no_credits when usable == 0 {
+//!         message "No credits left."
+//!         steps { ask_admin }
+//!       }
+//!     }
+//! "#)?;
+//!
+//! let account = policy.snapshot_from_json(r#"{
+//!     "now": "2026-11-22T10:00:00Z",
+//!     "grants": [{ "id": "g1", "kind": "included", "amount": "10", "remaining": "0",
+//!                  "granted_at": "2026-11-01T00:00:00Z" }]
+//! }"#)?;
+//! let request = policy.request("member", "run_tool")?; // resolved once, reusable
+//! let decision = policy.decide(&account, &request)?;
+//!
+//! assert_eq!(decision.outcome(), Outcome::Deny);
+//! assert_eq!(decision.state(), "paused");
+//! assert_eq!(decision.reason_codes().collect::<Vec<_>>(), ["no_credits"]);
+//! assert_eq!(decision.next_steps()?[0].message, "Ask an admin to add credits.");
+//! assert!(decision.to_json()?.starts_with(r#"{"version":1,"policy":"tiny""#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod amount;
@@ -103,6 +137,12 @@ fn caused_by_missing_items(code: Code) -> bool {
             | Code::Unreachable
     )
 }
+
+/// A compiled policy is shared across threads.
+const _: () = {
+    const fn shared<T: Send + Sync + Clone>() {}
+    shared::<Policy>();
+};
 
 fn analyze(source: Source) -> Analysis {
     let parsed = parse::parse(&source);

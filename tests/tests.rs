@@ -9,7 +9,14 @@
     clippy::indexing_slicing
 )]
 
+mod batch;
 mod check;
 mod decide;
+mod differential;
+mod native {
+    #[path = "ampere.rs"]
+    pub mod ampere;
+}
 mod robustness;
+mod snapshot_errors;
 mod util;

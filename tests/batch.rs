@@ -1,0 +1,117 @@
+//! `tollgate decide --batch`: one decision per line, in order; bad lines
+//! become errors in place.
+
+use crate::util::{code, root, stderr, stdout, tollgate};
+
+fn line(snapshot_file: &str, role: &str, action: &str) -> String {
+    let text = std::fs::read_to_string(root().join(snapshot_file)).unwrap();
+    let snapshot: serde_json::Value = serde_json::from_str(&text).unwrap();
+    serde_json::json!({ "snapshot": snapshot, "role": role, "action": action }).to_string()
+}
+
+#[test]
+fn decides_every_line_in_order_and_reports_bad_lines_in_place() {
+    let dir = std::env::temp_dir().join(format!("tollgate-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good_a = line("examples/paused-zero-credits.json", "owner", "run_tool");
+    let good_b = line("examples/dispute-debt.json", "member", "view_history");
+    let bad_role = line("examples/dispute-debt.json", "membr", "run_tool");
+    let bad_snapshot = good_a.replace("\"remaining\":\"250\"", "\"remaining\":\"9999\"");
+    assert_ne!(bad_snapshot, good_a);
+    let lines = [
+        good_a.as_str(),
+        "{not json",
+        &bad_role,
+        "",
+        &good_b,
+        &bad_snapshot,
+    ];
+    let path = dir.join("batch.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--batch",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 5, "the blank line is skipped");
+    assert_eq!(results[0]["request"]["action"], "run_tool");
+    assert_eq!(results[0]["outcome"], "deny");
+    assert_eq!(results[1]["line"], 2);
+    assert!(
+        results[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    assert_eq!(results[2]["line"], 3);
+    assert_eq!(
+        results[2]["error"],
+        "unknown role `membr`; did you mean `member`?"
+    );
+    assert_eq!(results[3]["request"]["role"], "member");
+    assert_eq!(results[3]["outcome"], "allow");
+    assert_eq!(results[4]["line"], 6);
+    assert!(
+        results[4]["error"]
+            .as_str()
+            .unwrap()
+            .contains("grants[1].remaining"),
+        "{}",
+        results[4]
+    );
+
+    // Each good line matches the single decision.
+    let single = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--snapshot",
+        "examples/paused-zero-credits.json",
+        "--role",
+        "owner",
+        "--action",
+        "run_tool",
+    ]);
+    let single: serde_json::Value = serde_json::from_str(&stdout(&single)).unwrap();
+    assert_eq!(results[0], single);
+
+    // All good: exit 0.
+    std::fs::write(&path, [good_a.as_str(), &good_b].join("\n")).unwrap();
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--batch",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stdout(&out).lines().count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn batch_and_single_arguments_do_not_mix() {
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--batch",
+        "x.jsonl",
+        "--role",
+        "owner",
+    ]);
+    assert_eq!(code(&out), 2);
+    let out = tollgate(&["decide", "policies/ampere.policy"]);
+    assert_eq!(code(&out), 2);
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--snapshot",
+        "examples/dispute-debt.json",
+    ]);
+    assert_eq!(code(&out), 2);
+}
