@@ -74,6 +74,8 @@ pub enum ItemKind {
     State { name: Ident, when: Option<Expr> },
     /// `on billable { ... }`
     On(OnBlock),
+    /// `shortfall of charge is outstanding_usage`
+    Shortfall { operation: Ident, debt_kind: Ident },
 }
 
 #[derive(Clone, Debug, PartialEq)]

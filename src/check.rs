@@ -123,6 +123,8 @@ impl<'s> Checker<'s> {
                 steps: Vec::new(),
                 states: Vec::new(),
                 blocks: Vec::new(),
+                charge_shortfall: None,
+                refund_shortfall: None,
             },
             let_spans: Vec::new(),
             let_deps: Vec::new(),
@@ -777,6 +779,10 @@ impl<'s> Checker<'s> {
             ItemKind::Settle(settle) => self.settle(settle, item.span),
             ItemKind::Step { name, message } => self.step(name, message.as_ref()),
             ItemKind::On(block) => self.on_block(block, item.span),
+            ItemKind::Shortfall {
+                operation,
+                debt_kind,
+            } => self.shortfall(operation, debt_kind),
             _ => {}
         }
     }
@@ -833,6 +839,41 @@ impl<'s> Checker<'s> {
                 span: item.span,
             });
         }
+    }
+
+    fn shortfall(&mut self, operation: &ast::Ident, debt_kind: &ast::Ident) {
+        let kind = self.resolve(DEBT, debt_kind);
+        let slot = match operation.name.as_str() {
+            "charge" => &mut self.out.charge_shortfall,
+            "refund" => &mut self.out.refund_shortfall,
+            other => {
+                let mut d = Diagnostic::new(
+                    Code::UnknownName,
+                    operation.span,
+                    format!("unknown ledger operation `{other}`"),
+                )
+                .label("not an operation");
+                d = match suggest(other, ["charge", "refund"]) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help("a shortfall is declared for `charge` (work that overran the balance) or `refund` (refunded credits already used)"),
+                };
+                self.report(d);
+                return;
+            }
+        };
+        if slot.is_some() {
+            self.report(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    operation.span,
+                    format!("the `{}` shortfall is declared twice", operation.name),
+                )
+                .label("declared again")
+                .help("keep one `shortfall of ... is ...` line per operation"),
+            );
+            return;
+        }
+        *slot = kind;
     }
 
     fn spend(&mut self, kinds: &[ast::Ident], order: &[ast::SortKey], span: Span) {

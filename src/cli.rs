@@ -2,6 +2,7 @@
 
 mod check;
 mod decide;
+mod ledger;
 mod load;
 mod render;
 
@@ -40,6 +41,14 @@ enum Command {
     Check(check::CheckArgs),
     /// Decide whether a role may take an action on an account, and why.
     Decide(decide::DecideArgs),
+    /// Draw credits for admitted work in the policy's spend order.
+    Charge(ledger::ChargeArgs),
+    /// Settle debts in the policy's precedence from its sources.
+    Settle(ledger::SettleArgs),
+    /// Add credits, then settle debts with them first.
+    Grant(ledger::GrantArgs),
+    /// Refund or dispute a grant: void what is left, owe what was used.
+    Refund(ledger::RefundArgs),
 }
 
 /// Output formats for decisions and ledger results.
@@ -79,6 +88,10 @@ pub fn main() -> ExitCode {
     let exit = match args.command {
         Command::Check(a) => check::run(&a),
         Command::Decide(a) => decide::run(&a),
+        Command::Charge(a) => ledger::charge(&a),
+        Command::Settle(a) => ledger::settle(&a),
+        Command::Grant(a) => ledger::grant(&a),
+        Command::Refund(a) => ledger::refund(&a),
     };
     ExitCode::from(exit as u8)
 }

@@ -55,6 +55,9 @@ pub struct Program {
     action_rules: Vec<Vec<u32>>,
     /// Rule ids of `on forbidden`.
     pub forbidden_rules: Vec<u32>,
+    /// The debt kinds a charge's and a refund's shortfalls become.
+    pub charge_shortfall: Option<u32>,
+    pub refund_shortfall: Option<u32>,
     pub nodes: Vec<Node>,
     /// Items of `in [...]` lists.
     pub lists: Vec<NodeId>,
@@ -431,6 +434,8 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         steps,
         action_rules,
         forbidden_rules,
+        charge_shortfall: checked.charge_shortfall.map(|k| k as u32),
+        refund_shortfall: checked.refund_shortfall.map(|k| k as u32),
         nodes: c.nodes,
         lists: c.lists,
         role_index: checked

@@ -49,6 +49,7 @@ pub mod check;
 pub mod compile;
 pub mod decide;
 pub mod diagnostic;
+pub mod ledger;
 pub mod parse;
 pub mod snapshot;
 pub mod span;

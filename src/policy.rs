@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::compile::{self, Program};
 use crate::decide::{self, Decision, EvalError, Request};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Rendered, suggest};
+use crate::ledger::{self, GrantSpec, LedgerError, LedgerResult};
 use crate::snapshot::{self, Account, Format, SnapshotError};
 use crate::time::Timestamp;
 
@@ -189,5 +190,54 @@ impl Policy {
         request: &Request,
     ) -> Result<Decision<'a>, EvalError> {
         decide::decide(&self.program, account, *request, true)
+    }
+
+    /// Draws `amount` for admitted work in the spend order; a shortfall
+    /// becomes a debt of the policy's `shortfall of charge` kind.
+    pub fn charge(
+        &self,
+        account: &Account,
+        amount: rust_decimal::Decimal,
+    ) -> Result<LedgerResult, LedgerError> {
+        ledger::charge(&self.program, account, amount)
+    }
+
+    /// Settles debts in the policy's precedence from its sources.
+    pub fn settle(&self, account: &Account) -> Result<LedgerResult, LedgerError> {
+        ledger::settle(&self.program, account)
+    }
+
+    /// Adds a grant, then settles.
+    pub fn grant(&self, account: &Account, spec: &GrantSpec) -> Result<LedgerResult, LedgerError> {
+        ledger::grant(&self.program, account, spec)
+    }
+
+    /// Refunds or disputes a grant, then settles.
+    pub fn refund(&self, account: &Account, grant_id: &str) -> Result<LedgerResult, LedgerError> {
+        ledger::refund(&self.program, account, grant_id)
+    }
+
+    /// The ledger JSON of the contract for an operation's result.
+    pub fn ledger_json(&self, result: &LedgerResult) -> String {
+        let json = serde_json::json!({
+            "version": decide::JSON_VERSION,
+            "policy": self.program.name,
+            "operation": result.operation,
+            "draws": result.draws,
+            "voided": result.voided,
+            "new_debts": result.new_debts,
+            "settlements": result.settlements,
+            "snapshot": snapshot::write::document(&self.program, &result.account),
+        });
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    }
+
+    /// An account as snapshot text in `format`, reading back to the same
+    /// account.
+    pub fn write_snapshot(&self, account: &Account, format: Format) -> Result<String, String> {
+        match format {
+            Format::Json => Ok(snapshot::write::json(&self.program, account)),
+            Format::Toml => snapshot::write::toml(&self.program, account),
+        }
     }
 }

@@ -9,6 +9,7 @@ mod doc;
 pub(crate) mod json;
 mod toml_doc;
 mod validate;
+pub mod write;
 
 use rust_decimal::Decimal;
 

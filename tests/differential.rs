@@ -9,15 +9,19 @@ use serde_json::{Value, json};
 use crate::native::ampere;
 use crate::util::root;
 
-fn policy() -> tollgate::Policy {
-    tollgate::Policy::from_file(root().join("policies/ampere.policy")).unwrap()
+/// The reference policy, compiled once for all cases (clones share it).
+pub(crate) fn policy() -> tollgate::Policy {
+    static POLICY: std::sync::OnceLock<tollgate::Policy> = std::sync::OnceLock::new();
+    POLICY
+        .get_or_init(|| tollgate::Policy::from_file(root().join("policies/ampere.policy")).unwrap())
+        .clone()
 }
 
 const NOW: &str = "2026-11-22T10:00:00Z";
 
 /// Instants around `now`, including `now` itself, so expiry at the exact
 /// instant is exercised often.
-fn instant() -> impl Strategy<Value = String> {
+pub(crate) fn instant() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(NOW.to_owned()),
         Just("2026-11-22T09:59:59.999Z".to_owned()),
@@ -31,7 +35,7 @@ fn instant() -> impl Strategy<Value = String> {
 }
 
 /// Amounts with up to six decimals, small and large, zero included.
-fn amount() -> impl Strategy<Value = Decimal> {
+pub(crate) fn amount() -> impl Strategy<Value = Decimal> {
     prop_oneof![
         Just(Decimal::ZERO),
         (0i64..500).prop_map(Decimal::from),
@@ -77,7 +81,7 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn account()(
+    pub(crate) fn account()(
         grants in (0usize..9).prop_flat_map(|n| (0..n).map(grant).collect::<Vec<_>>()),
         debts in (0usize..4).prop_flat_map(|n| (0..n).map(debt).collect::<Vec<_>>()),
         status in proptest::option::of(prop_oneof![Just("active"), Just("past_due"), Just("canceled"), Just("ended"), Just("none")]),

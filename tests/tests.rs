@@ -13,6 +13,7 @@ mod batch;
 mod check;
 mod decide;
 mod differential;
+mod ledger;
 mod native {
     #[path = "ampere.rs"]
     pub mod ampere;

@@ -32,6 +32,10 @@ pub struct Checked {
     pub steps: Vec<Step>,
     pub states: Vec<State>,
     pub blocks: Vec<Block>,
+    /// The debt kind a charge shortfall becomes.
+    pub charge_shortfall: Option<usize>,
+    /// The debt kind a refund's used credits become.
+    pub refund_shortfall: Option<usize>,
 }
 
 #[derive(Clone, Debug)]

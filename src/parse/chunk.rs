@@ -10,8 +10,22 @@ use crate::span::Span;
 
 /// Words that start a top-level item.
 pub const ITEM_KEYWORDS: &[&str] = &[
-    "policy", "role", "actions", "credits", "debts", "enum", "field", "permit", "lock", "spend",
-    "settle", "let", "step", "state", "on",
+    "policy",
+    "role",
+    "actions",
+    "credits",
+    "debts",
+    "enum",
+    "field",
+    "permit",
+    "lock",
+    "spend",
+    "settle",
+    "let",
+    "step",
+    "state",
+    "on",
+    "shortfall",
 ];
 
 /// One item's text: `start..end` in the file.

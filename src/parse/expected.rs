@@ -23,9 +23,11 @@ fn describe(r: Rule) -> Option<&'static str> {
         sort_keys | sort_key => "a sort key such as `expires_at`",
         item | doc | policy_decl | role_decl | actions_decl | credits_decl | debts_decl
         | enum_decl | field_decl | permit_decl | lock_decl | spend_decl | settle_decl
-        | let_decl | step_decl | state_decl | on_block | kw_policy | kw_role | kw_actions
-        | kw_credits | kw_debts | kw_enum | kw_field | kw_permit | kw_lock | kw_spend | kw_let
-        | kw_step | kw_state | kw_on => "a declaration such as `role`, `state` or `on`",
+        | let_decl | step_decl | state_decl | on_block | shortfall_decl | kw_shortfall
+        | kw_policy | kw_role | kw_actions | kw_credits | kw_debts | kw_enum | kw_field
+        | kw_permit | kw_lock | kw_spend | kw_let | kw_step | kw_state | kw_on => {
+            "a declaration such as `role`, `state` or `on`"
+        }
         rule | deny_rule | warn_rule | effect_rule | kw_deny | kw_warn | kw_effect => {
             "a rule (`deny`, `warn` or `effect`)"
         }
@@ -65,6 +67,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         kw_others => "`others`",
         kw_of => "`of`",
         kw_where => "`where`",
+        kw_is => "`is`",
         _ => return None,
     })
 }
@@ -218,7 +221,7 @@ fn hint(expected: &[&str], found: &Found) -> Option<String> {
         return Some(
             "a policy is a list of declarations, each starting with a keyword: \
              `policy`, `role`, `actions`, `credits`, `debts`, `enum`, `field`, `permit`, \
-             `lock`, `spend`, `settle`, `let`, `step`, `state` or `on`"
+             `lock`, `spend`, `settle`, `shortfall`, `let`, `step`, `state` or `on`"
                 .into(),
         );
     }

@@ -106,6 +106,15 @@ impl<'d> Lower<'d> {
                 ItemKind::State { name, when }
             }
             Rule::on_block => ItemKind::On(self.on_block(decl)),
+            Rule::shortfall_decl => {
+                let mut names = self.idents(decl.into_inner());
+                let operation = take_first(&mut names)?;
+                let debt_kind = take_first(&mut names)?;
+                ItemKind::Shortfall {
+                    operation,
+                    debt_kind,
+                }
+            }
             _ => return None,
         };
         Some(Item { docs, kind, span })

@@ -339,3 +339,145 @@ pub fn decide(a: &Account, role_name: &str, action: &str) -> Expected {
     }
     e
 }
+
+// ───────────── Ledger, by hand ─────────────
+
+/// What a ledger operation did, as plain data to compare.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Moves {
+    pub draws: Vec<(String, Decimal)>,
+    pub voided: Vec<(String, Decimal)>,
+    /// Kind and amount of each new debt.
+    pub new_debts: Vec<(u32, Decimal)>,
+    pub settlements: Vec<(String, String, Decimal)>,
+    /// `(id, remaining)` of every grant left, in account order.
+    pub grants: Vec<(String, Decimal)>,
+    /// `(id, kind, amount)` of every debt left, in account order; new debts
+    /// have the id `new`.
+    pub debts: Vec<(String, u32, Decimal)>,
+}
+
+fn moves_from(a: &Account) -> Moves {
+    Moves {
+        grants: a
+            .grants
+            .iter()
+            .map(|g| (g.id.clone(), g.remaining))
+            .collect(),
+        debts: a
+            .debts
+            .iter()
+            .map(|d| (d.id.clone(), d.kind, d.amount))
+            .collect(),
+        ..Moves::default()
+    }
+}
+
+fn usable_in_spend_order(a: &Account) -> Vec<usize> {
+    let order = spend_order(a.grants.iter().filter(|g| !expired(a, g) && !locked(a, g)));
+    order
+        .iter()
+        .map(|g| a.grants.iter().position(|x| std::ptr::eq(x, *g)).unwrap())
+        .collect()
+}
+
+fn locked_in_spend_order(a: &Account) -> Vec<usize> {
+    let order = spend_order(a.grants.iter().filter(|g| locked(a, g)));
+    order
+        .iter()
+        .map(|g| a.grants.iter().position(|x| std::ptr::eq(x, *g)).unwrap())
+        .collect()
+}
+
+/// `charge(amount)`: draw from usable grants in spend order; the rest is one
+/// outstanding-usage debt.
+pub fn charge(a: &Account, amount: Decimal) -> Moves {
+    let order = usable_in_spend_order(a);
+    let mut m = moves_from(a);
+    let mut owed = amount;
+    for i in order {
+        let left = m.grants[i].1;
+        let take = owed.min(left);
+        if take > Decimal::ZERO {
+            m.grants[i].1 -= take;
+            owed -= take;
+            m.draws.push((m.grants[i].0.clone(), take));
+        }
+    }
+    if owed > Decimal::ZERO {
+        m.new_debts.push((OUTSTANDING_USAGE, owed));
+        m.debts.push(("new".into(), OUTSTANDING_USAGE, owed));
+    }
+    m
+}
+
+/// `settle()`: refund disputes first, then outstanding usage, oldest first;
+/// each from usable grants, outstanding usage then from locked purchased ones.
+pub fn settle(a: &Account, mut m: Moves) -> Moves {
+    let usable = usable_in_spend_order(a);
+    let locked = locked_in_spend_order(a);
+    let created = |id: &str| {
+        a.debts
+            .iter()
+            .find(|d| d.id == id)
+            .map_or(a.now, |d| d.created_at)
+    };
+    let mut order: Vec<usize> = (0..m.debts.len()).collect();
+    order.sort_by(|&x, &y| {
+        let (dx, dy) = (&m.debts[x], &m.debts[y]);
+        let rank = |k: u32| if k == REFUND_DISPUTE { 0 } else { 1 };
+        rank(dx.1)
+            .cmp(&rank(dy.1))
+            .then(created(&dx.0).cmp(&created(&dy.0)))
+            .then(dx.0.cmp(&dy.0))
+            .then(x.cmp(&y))
+    });
+    for d in order {
+        let mut sources = usable.clone();
+        if m.debts[d].1 == OUTSTANDING_USAGE {
+            sources.extend(&locked);
+        }
+        for g in sources {
+            let take = m.debts[d].2.min(m.grants[g].1);
+            if take > Decimal::ZERO {
+                m.grants[g].1 -= take;
+                m.debts[d].2 -= take;
+                m.settlements
+                    .push((m.debts[d].0.clone(), m.grants[g].0.clone(), take));
+            }
+        }
+    }
+    m.debts.retain(|d| d.2 > Decimal::ZERO);
+    m
+}
+
+/// `refund(grant)`: void what is left, owe what was used, settle.
+pub fn refund(a: &Account, grant: usize) -> Moves {
+    let mut rest = a.clone();
+    let g = rest.grants.remove(grant);
+    let mut m = moves_from(&rest);
+    if g.remaining > Decimal::ZERO {
+        m.voided.push((g.id.clone(), g.remaining));
+    }
+    let used = g.amount - g.remaining;
+    if used > Decimal::ZERO {
+        m.new_debts.push((REFUND_DISPUTE, used));
+        m.debts.push(("new".into(), REFUND_DISPUTE, used));
+    }
+    let mut m2 = settle(
+        &rest,
+        Moves {
+            voided: vec![],
+            new_debts: vec![],
+            ..m.clone()
+        },
+    );
+    m2.voided = m.voided;
+    m2.new_debts = m.new_debts;
+    m2
+}
+
+/// The moves of a `settle` that starts from the account as it is.
+pub fn settle_start(a: &Account) -> Moves {
+    moves_from(a)
+}

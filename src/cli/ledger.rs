@@ -1,0 +1,210 @@
+//! `tollgate charge | settle | grant | refund`: ledger operations.
+
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use tollgate::ledger::{GrantSpec, LedgerError, LedgerResult};
+use tollgate::snapshot::Format;
+use tollgate::time::Timestamp;
+use tollgate::{Account, Policy};
+
+use super::load::{self, Loaded};
+use super::{Exit, OutputFormat};
+
+/// What every ledger command takes.
+#[derive(clap::Args, Debug)]
+pub struct Common {
+    /// The policy file.
+    policy: PathBuf,
+    /// The account snapshot: a .json or .toml file, or `-` for JSON on
+    /// standard input.
+    #[arg(long, value_name = "FILE")]
+    snapshot: PathBuf,
+    /// Also write the resulting account to FILE (JSON or TOML by its
+    /// extension), replacing it atomically.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Operate as of this instant instead of the snapshot's `now` (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    now: Option<Timestamp>,
+    /// JSON for programs (the default), or a summary for people.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    format: OutputFormat,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ChargeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Credits the admitted work consumed.
+    #[arg(long, value_parser = parse_amount, allow_hyphen_values = true)]
+    amount: Decimal,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SettleArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GrantArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The credit kind, as the policy names it.
+    #[arg(long)]
+    kind: String,
+    /// Credits granted.
+    #[arg(long, value_parser = parse_amount, allow_hyphen_values = true)]
+    amount: Decimal,
+    /// The new grant's id (default: derived from the kind and `now`).
+    #[arg(long)]
+    id: Option<String>,
+    /// When the credits expire (RFC 3339); they never do if left out.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    expires_at: Option<Timestamp>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RefundArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The id of the grant refunded or disputed.
+    #[arg(long, value_name = "ID")]
+    grant: String,
+}
+
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|why| format!("`{text}` is not a timestamp: {why}"))
+}
+
+fn parse_amount(text: &str) -> Result<Decimal, String> {
+    tollgate::amount::parse(text)
+        .map_err(|e| format!("`{text}` is not a valid amount: {}", e.reason()))
+}
+
+pub fn charge(args: &ChargeArgs) -> Exit {
+    run(&args.common, |policy, account| {
+        policy.charge(account, args.amount)
+    })
+}
+
+pub fn settle(args: &SettleArgs) -> Exit {
+    run(&args.common, |policy, account| policy.settle(account))
+}
+
+pub fn grant(args: &GrantArgs) -> Exit {
+    let spec = GrantSpec {
+        kind: args.kind.clone(),
+        amount: args.amount,
+        id: args.id.clone(),
+        expires_at: args.expires_at,
+    };
+    run(&args.common, |policy, account| policy.grant(account, &spec))
+}
+
+pub fn refund(args: &RefundArgs) -> Exit {
+    run(&args.common, |policy, account| {
+        policy.refund(account, &args.grant)
+    })
+}
+
+fn run(
+    common: &Common,
+    operation: impl FnOnce(&Policy, &Account) -> Result<LedgerResult, LedgerError>,
+) -> Exit {
+    let policy = match load::policy(&common.policy) {
+        Loaded::Ok(p) => p,
+        Loaded::Failed(exit) => return exit,
+    };
+    let account = match load::account(&policy, &common.snapshot, common.now) {
+        Ok(a) => a,
+        Err(exit) => return exit,
+    };
+    let result = match operation(&policy, &account) {
+        Ok(r) => r,
+        Err(e) => {
+            load::error(&e.to_string());
+            return if e.is_policy_error() {
+                Exit::Failed
+            } else {
+                Exit::BadInput
+            };
+        }
+    };
+    if let Some(output) = &common.output {
+        let format = Format::from_name(&output.to_string_lossy());
+        let written = policy
+            .write_snapshot(&result.account, format)
+            .and_then(|text| write_atomically(output, text.as_bytes()));
+        if let Err(message) = written {
+            load::error(&message);
+            return Exit::BadInput;
+        }
+    }
+    let text = match common.format {
+        OutputFormat::Json => policy.ledger_json(&result),
+        OutputFormat::Human => summary(&result),
+    };
+    println!("{text}");
+    Exit::Ok
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and
+/// a rename, so readers see the old file or the new one, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tollgate-{}.tmp", std::process::id()));
+    let fail =
+        |what: &str, e: std::io::Error| format!("cannot write `{}`: {what}: {e}", path.display());
+    let result = (|| {
+        let mut file =
+            std::fs::File::create(&temp).map_err(|e| fail("creating a temporary file", e))?;
+        file.write_all(bytes).map_err(|e| fail("writing", e))?;
+        file.sync_all().map_err(|e| fail("syncing", e))?;
+        drop(file);
+        std::fs::rename(&temp, path).map_err(|e| fail("replacing the file", e))
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file is ours and of no use now.
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn summary(r: &LedgerResult) -> String {
+    let mut lines = vec![format!("{}:", r.operation)];
+    let fmt = |d: Decimal| tollgate::amount::format(d);
+    lines.extend(
+        r.draws
+            .iter()
+            .map(|d| format!("  drew {} from {}", fmt(d.amount), d.grant)),
+    );
+    lines.extend(
+        r.voided
+            .iter()
+            .map(|v| format!("  voided {} of {}", fmt(v.amount), v.grant)),
+    );
+    lines.extend(
+        r.new_debts
+            .iter()
+            .map(|d| format!("  new debt {} ({}) of {}", d.id, d.kind, fmt(d.amount))),
+    );
+    lines.extend(
+        r.settlements
+            .iter()
+            .map(|s| format!("  settled {} of {} from {}", fmt(s.amount), s.debt, s.grant)),
+    );
+    if lines.len() == 1 {
+        lines.push("  nothing moved".to_owned());
+    }
+    lines.join("\n")
+}

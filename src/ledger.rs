@@ -1,0 +1,500 @@
+//! Ledger operations: charge, settle, grant and refund, as the policy's
+//! spend order, debt precedence and settlement sources say.
+//!
+//! Every operation takes an account and returns a new one with what moved:
+//! draws, voided credits, new debts and settlements. The input is never
+//! changed, nothing reads a clock (new grants and debts are stamped with the
+//! snapshot's `now`), and new ids are derived from the account, so the same
+//! input always gives the same output.
+
+use std::cmp::Ordering;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::check::ir::{DebtKey, GrantKey, SourceKind};
+use crate::compile::Program;
+use crate::decide::eval::{Ctx, EvalError, Standing};
+use crate::snapshot::{Account, Debt, Grant};
+use crate::time::Timestamp;
+
+/// Credits drawn from a grant to pay for work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Draw {
+    pub grant: String,
+    #[serde(serialize_with = "amount")]
+    pub amount: Decimal,
+}
+
+/// Credits removed from a grant by a refund.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Voided {
+    pub grant: String,
+    #[serde(serialize_with = "amount")]
+    pub amount: Decimal,
+}
+
+/// A debt an operation created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NewDebt {
+    pub id: String,
+    pub kind: String,
+    #[serde(serialize_with = "amount")]
+    pub amount: Decimal,
+}
+
+/// Credits of a grant that paid (part of) a debt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Settlement {
+    pub debt: String,
+    pub grant: String,
+    #[serde(serialize_with = "amount")]
+    pub amount: Decimal,
+}
+
+fn amount<S: serde::Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::amount::format(*value))
+}
+
+/// What an operation did, and the account after it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerResult {
+    pub operation: &'static str,
+    pub draws: Vec<Draw>,
+    pub voided: Vec<Voided>,
+    pub new_debts: Vec<NewDebt>,
+    pub settlements: Vec<Settlement>,
+    pub account: Account,
+}
+
+/// Why an operation cannot be carried out.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("the amount must not be negative (it is {0})")]
+    NegativeAmount(String),
+    #[error("the amount {0} is more than the largest amount, 10^15")]
+    AmountTooLarge(String),
+    #[error("the amount {0} has more than 6 digits after the point")]
+    AmountTooPrecise(String),
+    #[error("unknown credit kind `{name}`{}", hint(.suggestion))]
+    UnknownKind {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("no grant has the id `{id}`{}", hint(.suggestion))]
+    UnknownGrant {
+        id: String,
+        suggestion: Option<String>,
+    },
+    #[error("a grant with the id `{0}` already exists")]
+    DuplicateId(String),
+    #[error("the grant would expire at {expires_at}, not after the snapshot's now ({now})")]
+    ExpiresBeforeNow { expires_at: String, now: String },
+    #[error(
+        "the grant id is empty or longer than {} bytes",
+        crate::snapshot::MAX_TEXT_LEN
+    )]
+    BadId,
+    #[error(
+        "the policy `{policy}` does not say what debt a {operation} shortfall becomes: add `shortfall of {operation} is <debt kind>`"
+    )]
+    NoShortfallKind {
+        policy: String,
+        operation: &'static str,
+    },
+    #[error(
+        "the account would hold more than {} grants or debts",
+        crate::snapshot::MAX_ITEMS
+    )]
+    TooManyItems,
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+}
+
+impl LedgerError {
+    /// Whether the policy, not the request, is at fault.
+    pub fn is_policy_error(&self) -> bool {
+        matches!(self, LedgerError::NoShortfallKind { .. })
+    }
+}
+
+fn hint(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+}
+
+/// A new grant, before it is added.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GrantSpec {
+    pub kind: String,
+    pub amount: Decimal,
+    pub id: Option<String>,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Checks an amount given to an operation: exact, non-negative, in range.
+pub fn check_amount(value: Decimal) -> Result<Decimal, LedgerError> {
+    let text = crate::amount::format(value);
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(LedgerError::NegativeAmount(text));
+    }
+    if value > crate::amount::max() {
+        return Err(LedgerError::AmountTooLarge(text));
+    }
+    if value.normalize().scale() > crate::amount::MAX_SCALE {
+        return Err(LedgerError::AmountTooPrecise(text));
+    }
+    Ok(value)
+}
+
+/// Draws `amount` for admitted work from usable grants in spend order; what
+/// they cannot cover becomes one debt of the policy's charge shortfall kind.
+pub fn charge(
+    p: &Program,
+    account: &Account,
+    amount: Decimal,
+) -> Result<LedgerResult, LedgerError> {
+    let amount = check_amount(amount)?;
+    let mut out = LedgerResult::new("charge", account.clone());
+    if amount.is_zero() {
+        return Ok(out);
+    }
+    let ctx = Ctx::new(p, account, None)?;
+    let mut owed = amount;
+    for i in spend_order(p, &ctx, Standing::Usable) {
+        if owed.is_zero() {
+            break;
+        }
+        let Some(g) = out.account.grants.get_mut(i) else {
+            continue;
+        };
+        let take = owed.min(g.remaining);
+        if take.is_zero() {
+            continue;
+        }
+        g.remaining -= take;
+        owed -= take;
+        out.draws.push(Draw {
+            grant: g.id.clone(),
+            amount: take,
+        });
+    }
+    if !owed.is_zero() {
+        let kind = p
+            .charge_shortfall
+            .ok_or_else(|| LedgerError::NoShortfallKind {
+                policy: p.name.clone(),
+                operation: "charge",
+            })?;
+        out.add_debt(p, kind, owed)?;
+    }
+    Ok(out)
+}
+
+/// Pays debts in the policy's precedence, each from its sources in order.
+pub fn settle(p: &Program, account: &Account) -> Result<LedgerResult, LedgerError> {
+    let mut out = LedgerResult::new("settle", account.clone());
+    out.settle(p)?;
+    Ok(out)
+}
+
+/// Adds a grant stamped with the snapshot's `now`, then settles: newly
+/// granted credits pay debt first.
+pub fn grant(
+    p: &Program,
+    account: &Account,
+    spec: &GrantSpec,
+) -> Result<LedgerResult, LedgerError> {
+    let amount = check_amount(spec.amount)?;
+    let kind = p
+        .credit_kinds
+        .iter()
+        .position(|k| *k == spec.kind)
+        .ok_or_else(|| LedgerError::UnknownKind {
+            name: spec.kind.clone(),
+            suggestion: crate::diagnostic::suggest(
+                &spec.kind,
+                p.credit_kinds.iter().map(String::as_str),
+            )
+            .map(str::to_owned),
+        })?;
+    if let Some(expires_at) = spec.expires_at {
+        if expires_at <= account.now {
+            return Err(LedgerError::ExpiresBeforeNow {
+                expires_at: expires_at.to_string(),
+                now: account.now.to_string(),
+            });
+        }
+    }
+    if account.grants.len() >= crate::snapshot::MAX_ITEMS {
+        return Err(LedgerError::TooManyItems);
+    }
+    let id = match &spec.id {
+        Some(id) if id.is_empty() || id.len() > crate::snapshot::MAX_TEXT_LEN => {
+            return Err(LedgerError::BadId);
+        }
+        Some(id) if account.grants.iter().any(|g| g.id == *id) => {
+            return Err(LedgerError::DuplicateId(id.clone()));
+        }
+        Some(id) => id.clone(),
+        None => fresh_id(
+            &spec.kind,
+            account.now,
+            account.grants.iter().map(|g| g.id.as_str()),
+        ),
+    };
+    let mut out = LedgerResult::new("grant", account.clone());
+    out.account.grants.push(Grant {
+        id,
+        kind: kind as u32,
+        amount,
+        remaining: amount,
+        granted_at: account.now,
+        expires_at: spec.expires_at,
+    });
+    out.settle(p)?;
+    Ok(out)
+}
+
+/// Refunds or disputes a grant: its remaining credits are voided and the
+/// grant leaves the account; its used credits become a debt of the policy's
+/// refund shortfall kind; then debts are settled.
+pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerResult, LedgerError> {
+    let index = account
+        .grants
+        .iter()
+        .position(|g| g.id == grant_id)
+        .ok_or_else(|| LedgerError::UnknownGrant {
+            id: grant_id.to_owned(),
+            suggestion: crate::diagnostic::suggest(
+                grant_id,
+                account.grants.iter().map(|g| g.id.as_str()),
+            )
+            .map(str::to_owned),
+        })?;
+    let mut out = LedgerResult::new("refund", account.clone());
+    let g = out.account.grants.remove(index);
+    if !g.remaining.is_zero() {
+        out.voided.push(Voided {
+            grant: g.id.clone(),
+            amount: g.remaining,
+        });
+    }
+    let used = g.amount - g.remaining;
+    if used > Decimal::ZERO {
+        let kind = p
+            .refund_shortfall
+            .ok_or_else(|| LedgerError::NoShortfallKind {
+                policy: p.name.clone(),
+                operation: "refund",
+            })?;
+        out.add_debt(p, kind, used)?;
+    }
+    out.settle(p)?;
+    Ok(out)
+}
+
+impl LedgerResult {
+    fn new(operation: &'static str, account: Account) -> LedgerResult {
+        LedgerResult {
+            operation,
+            draws: Vec::new(),
+            voided: Vec::new(),
+            new_debts: Vec::new(),
+            settlements: Vec::new(),
+            account,
+        }
+    }
+
+    fn add_debt(&mut self, p: &Program, kind: u32, amount: Decimal) -> Result<(), LedgerError> {
+        if self.account.debts.len() >= crate::snapshot::MAX_ITEMS {
+            return Err(LedgerError::TooManyItems);
+        }
+        let kind_name = p.debt_kinds.get(kind as usize).cloned().unwrap_or_default();
+        let id = fresh_id(
+            &kind_name,
+            self.account.now,
+            self.account.debts.iter().map(|d| d.id.as_str()),
+        );
+        self.new_debts.push(NewDebt {
+            id: id.clone(),
+            kind: kind_name,
+            amount,
+        });
+        self.account.debts.push(Debt {
+            id,
+            kind,
+            amount,
+            created_at: self.account.now,
+        });
+        Ok(())
+    }
+
+    /// Pays each debt in precedence order from its sources, in spend order;
+    /// paid debts leave the account, partly paid ones keep the rest.
+    fn settle(&mut self, p: &Program) -> Result<(), LedgerError> {
+        // Standings depend on the account's fields, not on the amounts that
+        // move here, so one context serves the whole settlement.
+        let snapshot = self.account.clone();
+        let ctx = Ctx::new(p, &snapshot, None)?;
+        let usable = spend_order(p, &ctx, Standing::Usable);
+        let locked = spend_order(p, &ctx, Standing::Locked);
+        for d in debt_order(p, &self.account.debts) {
+            let Some(debt) = self.account.debts.get(d) else {
+                continue;
+            };
+            let (debt_id, debt_kind) = (debt.id.clone(), debt.kind);
+            let mut owed = debt.amount;
+            let sources = p
+                .settle_sources
+                .get(debt_kind as usize)
+                .map_or(&[][..], Vec::as_slice);
+            for source in sources {
+                let grants: &[usize] = match source {
+                    SourceKind::Usable => &usable,
+                    SourceKind::Locked => &locked,
+                };
+                for &i in grants {
+                    if owed.is_zero() {
+                        break;
+                    }
+                    let Some(g) = self.account.grants.get_mut(i) else {
+                        continue;
+                    };
+                    if *source == SourceKind::Locked && !ctx.locked_may_settle(g.kind, debt_kind) {
+                        continue;
+                    }
+                    let take = owed.min(g.remaining);
+                    if take.is_zero() {
+                        continue;
+                    }
+                    g.remaining -= take;
+                    owed -= take;
+                    self.settlements.push(Settlement {
+                        debt: debt_id.clone(),
+                        grant: g.id.clone(),
+                        amount: take,
+                    });
+                }
+            }
+            if let Some(debt) = self.account.debts.get_mut(d) {
+                debt.amount = owed;
+            }
+        }
+        self.account.debts.retain(|d| !d.amount.is_zero());
+        Ok(())
+    }
+}
+
+/// Indices of the grants of one standing that the spend order draws, in
+/// that order: by kind, then the policy's keys, then position.
+fn spend_order(p: &Program, ctx: &Ctx<'_>, standing: Standing) -> Vec<usize> {
+    let grants = &ctx.account.grants;
+    let mut order: Vec<(u8, usize)> = grants
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| ctx.standing(g) == standing)
+        .filter_map(|(i, g)| {
+            p.spend_rank
+                .get(g.kind as usize)
+                .copied()
+                .flatten()
+                .map(|r| (r, i))
+        })
+        .collect();
+    order.sort_by(|(ra, a), (rb, b)| {
+        ra.cmp(rb)
+            .then_with(|| match (grants.get(*a), grants.get(*b)) {
+                (Some(x), Some(y)) => grant_order(p, x, y),
+                _ => Ordering::Equal,
+            })
+            .then(a.cmp(b))
+    });
+    order.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Two grants of one kind, by the spend order's keys. A grant that never
+/// expires sorts after every grant that does.
+fn grant_order(p: &Program, a: &Grant, b: &Grant) -> Ordering {
+    for &(key, descending) in &p.spend_keys {
+        let o = match key {
+            GrantKey::ExpiresAt => match (a.expires_at, b.expires_at) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            },
+            GrantKey::GrantedAt => a.granted_at.cmp(&b.granted_at),
+            GrantKey::Id => a.id.cmp(&b.id),
+            GrantKey::Amount => a.amount.cmp(&b.amount),
+            GrantKey::Remaining => a.remaining.cmp(&b.remaining),
+        };
+        let o = if descending { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+/// Indices of the debts the settle order covers, first settled first.
+fn debt_order(p: &Program, debts: &[Debt]) -> Vec<usize> {
+    let mut order: Vec<(u8, usize)> = debts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            p.settle_rank
+                .get(d.kind as usize)
+                .copied()
+                .flatten()
+                .map(|r| (r, i))
+        })
+        .collect();
+    order.sort_by(|(ra, a), (rb, b)| {
+        ra.cmp(rb)
+            .then_with(|| match (debts.get(*a), debts.get(*b)) {
+                (Some(x), Some(y)) => {
+                    let mut o = Ordering::Equal;
+                    for &(key, descending) in &p.settle_keys {
+                        let k = match key {
+                            DebtKey::CreatedAt => x.created_at.cmp(&y.created_at),
+                            DebtKey::Id => x.id.cmp(&y.id),
+                            DebtKey::Amount => x.amount.cmp(&y.amount),
+                        };
+                        o = if descending { k.reverse() } else { k };
+                        if o != Ordering::Equal {
+                            break;
+                        }
+                    }
+                    o
+                }
+                _ => Ordering::Equal,
+            })
+            .then(a.cmp(b))
+    });
+    order.into_iter().map(|(_, i)| i).collect()
+}
+
+/// `purchased-20261122T100000Z`, with `-2`, `-3`, ... when taken: derived
+/// from the account alone, so the same input names things the same way.
+fn fresh_id<'a>(
+    prefix: &str,
+    now: Timestamp,
+    taken: impl Iterator<Item = &'a str> + Clone,
+) -> String {
+    let stamp: String = now
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    let base = format!("{prefix}-{stamp}");
+    let is_taken = |id: &str| taken.clone().any(|t| t == id);
+    if !is_taken(&base) {
+        return base;
+    }
+    (2u64..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|id| !is_taken(id))
+        .unwrap_or(base)
+}
