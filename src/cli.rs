@@ -2,9 +2,12 @@
 
 mod check;
 mod decide;
+mod diff;
+mod fmt;
 mod ledger;
 mod load;
 mod render;
+mod test;
 
 use std::process::ExitCode;
 
@@ -49,6 +52,12 @@ enum Command {
     Grant(ledger::GrantArgs),
     /// Refund or dispute a grant: void what is left, owe what was used.
     Refund(ledger::RefundArgs),
+    /// Run policy test cases (`*.tests.toml`).
+    Test(test::TestArgs),
+    /// Rewrite policies in the canonical layout, or check that they are.
+    Fmt(fmt::FmtArgs),
+    /// Show which decisions a policy change alters.
+    Diff(diff::DiffArgs),
 }
 
 /// Output formats for decisions and ledger results.
@@ -92,6 +101,9 @@ pub fn main() -> ExitCode {
         Command::Settle(a) => ledger::settle(&a),
         Command::Grant(a) => ledger::grant(&a),
         Command::Refund(a) => ledger::refund(&a),
+        Command::Test(a) => test::run(&a),
+        Command::Fmt(a) => fmt::run(&a),
+        Command::Diff(a) => diff::run(&a),
     };
     ExitCode::from(exit as u8)
 }

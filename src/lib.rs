@@ -45,10 +45,12 @@
 
 pub mod amount;
 pub mod ast;
+pub mod cases;
 pub mod check;
 pub mod compile;
 pub mod decide;
 pub mod diagnostic;
+pub mod format;
 pub mod ledger;
 pub mod parse;
 pub mod snapshot;

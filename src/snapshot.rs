@@ -5,10 +5,10 @@
 //! evaluated on a snapshot with an error, and every error names the field
 //! path (`grants[2].remaining`) and the place in the text.
 
-mod doc;
+pub(crate) mod doc;
 pub(crate) mod json;
-mod toml_doc;
-mod validate;
+pub(crate) mod toml_doc;
+pub(crate) mod validate;
 pub mod write;
 
 use rust_decimal::Decimal;

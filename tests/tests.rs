@@ -9,10 +9,12 @@
     clippy::indexing_slicing
 )]
 
+mod authoring;
 mod batch;
 mod check;
 mod decide;
 mod differential;
+mod fmt;
 mod ledger;
 mod native {
     #[path = "ampere.rs"]

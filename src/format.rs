@@ -1,0 +1,617 @@
+//! Formatting: one canonical layout for a policy, comments kept.
+//!
+//! The layout keeps the author's order of declarations and their paragraph
+//! breaks (one blank line where the source had any), and fixes everything
+//! else: spacing, indentation, one declaration per line, long lists one item
+//! per line, long conditions one `and`/`or` operand per line. `//` comments
+//! stay before the element they preceded. The output parses to the same
+//! tree, and formatting it again changes nothing.
+
+use crate::ast::*;
+use crate::diagnostic::Diagnostics;
+use crate::span::{Source, Span};
+
+/// Lines longer than this are broken where the layout allows.
+pub const MAX_WIDTH: usize = 100;
+const INDENT: &str = "  ";
+
+/// Formats a policy; a policy with syntax errors is returned as its
+/// diagnostics (formatting needs the whole tree).
+pub fn format(source: &Source) -> Result<String, Diagnostics> {
+    let parsed = crate::parse::parse(source);
+    if parsed.diagnostics.iter().any(|d| d.is_error()) {
+        return Err(Diagnostics::new(source.clone(), parsed.diagnostics));
+    }
+    let mut p = Printer {
+        source,
+        comments: parsed.comments,
+        next_comment: 0,
+        out: String::new(),
+        depth: 0,
+        block_start: true,
+    };
+    for item in &parsed.policy.items {
+        p.item(item);
+    }
+    p.flush_comments(u32::MAX);
+    if !p.out.ends_with('\n') && !p.out.is_empty() {
+        p.out.push('\n');
+    }
+    Ok(p.out)
+}
+
+struct Printer<'s> {
+    source: &'s Source,
+    comments: Vec<Span>,
+    next_comment: usize,
+    out: String,
+    depth: usize,
+    /// Nothing printed yet in the current block: no blank line goes here.
+    block_start: bool,
+}
+
+impl Printer<'_> {
+    fn indent(&self) -> String {
+        INDENT.repeat(self.depth)
+    }
+
+    fn line(&mut self, text: &str) {
+        let indent = self.indent();
+        self.out.push_str(&indent);
+        self.out.push_str(text);
+        self.out.push('\n');
+        self.block_start = false;
+    }
+
+    /// Whether the source line before the one holding `pos` is blank.
+    fn blank_before(&self, pos: u32) -> bool {
+        let line = self.source.line_col(pos).line;
+        line > 1 && self.source.line_text(line - 1).trim().is_empty()
+    }
+
+    fn blank_if_source_had(&mut self, pos: u32) {
+        if !self.block_start
+            && self.blank_before(pos)
+            && !self.out.ends_with("\n\n")
+            && !self.out.is_empty()
+        {
+            self.out.push('\n');
+        }
+    }
+
+    /// Prints the comments that start before `pos`, each on its own line.
+    fn flush_comments(&mut self, pos: u32) {
+        while let Some(&c) = self.comments.get(self.next_comment) {
+            if c.start >= pos {
+                break;
+            }
+            self.next_comment += 1;
+            self.blank_if_source_had(c.start);
+            let text = self.source.slice(c).trim_end().to_owned();
+            self.line(&text);
+        }
+    }
+
+    /// Where the code of `span` ends: pest spans run on over the blank
+    /// lines and comments that follow, which belong to the next element.
+    fn code_end(&self, end: u32) -> u32 {
+        let text = self.source.text().get(..end as usize).unwrap_or("");
+        let mut cut = text.len();
+        loop {
+            let line_start = text
+                .get(..cut)
+                .and_then(|t| t.rfind('\n'))
+                .map_or(0, |i| i + 1);
+            let line = text.get(line_start..cut).unwrap_or("");
+            let code = strip_comment(line).trim_end();
+            if !code.is_empty() || line_start == 0 {
+                return (line_start + code.len()) as u32;
+            }
+            cut = line_start.saturating_sub(1);
+        }
+    }
+
+    /// Keeps a comment that trails an element on the element's line.
+    fn trail(&mut self, end: u32) {
+        let end = self.code_end(end);
+        let Some(&c) = self.comments.get(self.next_comment) else {
+            return;
+        };
+        if c.start < end || self.source.line_col(c.start).line != self.source.line_col(end).line {
+            return;
+        }
+        self.next_comment += 1;
+        let text = self.source.slice(c).trim_end().to_owned();
+        if self.out.ends_with('\n') {
+            self.out.pop();
+        }
+        self.out.push(' ');
+        self.out.push_str(&text);
+        self.out.push('\n');
+    }
+
+    /// Where an element with `docs` lines above `span` begins: the first
+    /// doc line, for comments and blank lines that come before it.
+    fn lead(&self, span: Span, docs: usize) -> u32 {
+        let line = self.source.line_col(span.start).line;
+        let first = line.saturating_sub(docs as u32).max(1);
+        let text = self.source.text();
+        let mut offset = 0usize;
+        for (n, l) in text.split_inclusive('\n').enumerate() {
+            if n as u32 + 1 == first {
+                return offset as u32;
+            }
+            offset += l.len();
+        }
+        span.start
+    }
+
+    fn docs(&mut self, docs: &[String]) {
+        for d in docs {
+            if d.is_empty() {
+                self.line("///");
+            } else {
+                self.line(&format!("/// {d}"));
+            }
+        }
+    }
+
+    /// Comments, paragraph break, and docs before an element.
+    fn begin(&mut self, span: Span, docs: &[String]) {
+        let lead = self.lead(span, docs.len());
+        self.flush_comments(lead);
+        self.blank_if_source_had(lead);
+        self.docs(docs);
+    }
+
+    // ───────────── Items ─────────────
+
+    fn item(&mut self, item: &Item) {
+        self.begin(item.span, &item.docs);
+        match &item.kind {
+            ItemKind::Policy(name) => self.line(&format!("policy {}", name.name)),
+            ItemKind::Role { name, access } => match access {
+                Some(a) => self.line(&format!("role {} with {} access", name.name, a.name)),
+                None => self.line(&format!("role {}", name.name)),
+            },
+            ItemKind::Actions { category, actions } => {
+                self.list(&format!("actions {}:", category.name), actions)
+            }
+            ItemKind::Credits(kinds) => self.list("credits", kinds),
+            ItemKind::Debts(kinds) => self.list("debts", kinds),
+            ItemKind::Enum { name, values } => self.list(&format!("enum {}:", name.name), values),
+            ItemKind::Field(f) => {
+                let mut text = format!("field {}: ", f.path.dotted());
+                if f.optional {
+                    text.push_str("optional ");
+                }
+                text.push_str(&f.ty.name);
+                if let Some(d) = &f.default {
+                    text.push_str(" default ");
+                    text.push_str(&expr(d));
+                }
+                self.line(&text);
+            }
+            ItemKind::Permit { role, to, except } => {
+                let targets = match to {
+                    PermitTargets::All(_) => "all".to_owned(),
+                    PermitTargets::Names(names) => names_text(names),
+                };
+                let mut text = format!("permit {} to {targets}", role.name);
+                if !except.is_empty() {
+                    text.push_str(" except ");
+                    text.push_str(&names_text(except));
+                }
+                self.line(&text);
+            }
+            ItemKind::Lock(lock) => self.lock(lock, item.span),
+            ItemKind::Spend { kinds, order } => {
+                let mut text = format!("spend {}", names_text(kinds));
+                if !order.is_empty() {
+                    text.push_str(" by ");
+                    text.push_str(&keys_text(order));
+                }
+                self.line(&text);
+            }
+            ItemKind::Settle(s) => self.settle(s, item.span),
+            ItemKind::Let { name, value } => {
+                self.conditional(&format!("let {} =", name.name), value, None)
+            }
+            ItemKind::Step { name, message } => match message {
+                Some(m) => self.message(&format!("step {}", name.name), m),
+                None => self.line(&format!("step {}", name.name)),
+            },
+            ItemKind::State { name, when } => match when {
+                Some(w) => self.conditional(&format!("state {} when", name.name), w, None),
+                None => self.line(&format!("state {} otherwise", name.name)),
+            },
+            ItemKind::On(block) => self.on_block(block, item.span),
+            ItemKind::Shortfall {
+                operation,
+                debt_kind,
+            } => {
+                self.line(&format!(
+                    "shortfall of {} is {}",
+                    operation.name, debt_kind.name
+                ));
+            }
+        }
+        self.trail(item.span.end);
+    }
+
+    /// `head a, b, c` on one line, or the items one per line below `head`.
+    fn list(&mut self, head: &str, names: &[Ident]) {
+        let one_line = format!("{head} {}", names_text(names));
+        if self.indent().len() + one_line.len() <= MAX_WIDTH {
+            self.line(&one_line);
+            return;
+        }
+        self.line(head);
+        self.depth += 1;
+        for (i, n) in names.iter().enumerate() {
+            self.flush_comments(n.span.start);
+            let comma = if i + 1 < names.len() { "," } else { "" };
+            self.line(&format!("{}{comma}", n.name));
+            // Past the comma, if any, which follows the name on its line.
+            self.trail(n.span.end);
+        }
+        self.depth -= 1;
+    }
+
+    /// `head expr [suffix]`, breaking a long top-level `and`/`or` chain one
+    /// operand per line (a suffix then goes on a line of its own).
+    fn conditional(&mut self, head: &str, e: &Expr, suffix: Option<&str>) {
+        let flat = expr(e);
+        let tail = suffix.map_or(String::new(), |s| format!(" {s}"));
+        let one_line = format!("{head} {flat}{tail}");
+        let chain = chain_operands(e);
+        let Some((op, operands)) =
+            chain.filter(|_| self.indent().len() + one_line.len() > MAX_WIDTH)
+        else {
+            self.line(&one_line);
+            return;
+        };
+        let mut first = true;
+        for operand in operands {
+            let text = operand_text(operand, op, !first);
+            if first {
+                self.line(&format!("{head} {text}"));
+                self.depth += 1;
+                first = false;
+            } else {
+                self.line(&format!("{} {text}", op.symbol()));
+            }
+        }
+        self.depth -= 1;
+        if let Some(s) = suffix {
+            self.line(s);
+        }
+    }
+
+    fn message(&mut self, head: &str, t: &Template) {
+        match t.literals.as_slice() {
+            [one] => self.line(&format!("{head} \"{one}\"")),
+            many => {
+                self.line(head);
+                self.depth += 1;
+                for l in many {
+                    self.line(&format!("\"{l}\""));
+                }
+                self.depth -= 1;
+            }
+        }
+    }
+
+    fn open_block(&mut self) {
+        self.depth += 1;
+        self.block_start = true;
+    }
+
+    /// Closes a block whose item ends at `end` (the `}`).
+    fn close_block(&mut self, end: u32) {
+        self.flush_comments(end.saturating_sub(1));
+        self.depth -= 1;
+        self.line("}");
+    }
+
+    /// A header that takes a block: `head {` on one line, or, when the
+    /// condition breaks, `{` on a line of its own.
+    fn block_header(&mut self, head: &str, when: Option<&Expr>) {
+        match when {
+            Some(w) => {
+                self.conditional(&format!("{head} when"), w, Some("{"));
+            }
+            None => self.line(&format!("{head} {{")),
+        }
+        self.open_block();
+    }
+
+    fn lock(&mut self, lock: &LockDecl, span: Span) {
+        let head = format!("lock {}", names_text(&lock.kinds));
+        if lock.message.is_none() && lock.may_settle.is_empty() {
+            self.conditional(&format!("{head} when"), &lock.when, None);
+            return;
+        }
+        self.block_header(&head, Some(&lock.when));
+        if let Some(m) = &lock.message {
+            self.flush_comments(m.span.start);
+            self.message("message", m);
+            self.trail(m.span.end);
+        }
+        if let (Some(first), Some(last)) = (lock.may_settle.first(), lock.may_settle.last()) {
+            self.flush_comments(first.span.start);
+            self.line(&format!("may settle {}", names_text(&lock.may_settle)));
+            self.trail(last.span.end);
+        }
+        self.close_block(span.end);
+    }
+
+    fn settle(&mut self, s: &SettleDecl, span: Span) {
+        let mut head = format!("settle {}", names_text(&s.kinds));
+        if !s.order.is_empty() {
+            head.push_str(" by ");
+            head.push_str(&keys_text(&s.order));
+        }
+        if s.sources.is_empty() {
+            self.line(&head);
+            return;
+        }
+        self.line(&format!("{head} {{"));
+        self.open_block();
+        for source in &s.sources {
+            self.begin(source.debt_kind.span, &[]);
+            self.line(&format!(
+                "{} from {}",
+                source.debt_kind.name,
+                names_text(&source.from)
+            ));
+            if let Some(last) = source.from.last() {
+                self.trail(last.span.end);
+            }
+        }
+        self.close_block(span.end);
+    }
+
+    fn on_block(&mut self, block: &OnBlock, span: Span) {
+        let target = match &block.target {
+            OnTarget::Forbidden(_) => "forbidden".to_owned(),
+            OnTarget::Actions(names) => names_text(names),
+        };
+        self.line(&format!("on {target} {{"));
+        self.open_block();
+        for rule in &block.rules {
+            self.rule(rule);
+        }
+        self.close_block(span.end);
+    }
+
+    fn rule(&mut self, rule: &Rule) {
+        self.begin(rule.span, &rule.docs);
+        let head = format!("{} {}", rule.kind.keyword(), rule.code.name);
+        let has_body = rule.message.is_some() || !rule.steps.is_empty() || !rule.params.is_empty();
+        if !has_body {
+            match &rule.when {
+                Some(w) => {
+                    self.conditional(&format!("{head} when"), w, None);
+                }
+                None => self.line(&head),
+            }
+            return;
+        }
+        self.block_header(&head, rule.when.as_ref());
+        if let Some(m) = &rule.message {
+            self.flush_comments(m.span.start);
+            self.message("message", m);
+            self.trail(m.span.end);
+        }
+        for clause in &rule.steps {
+            self.begin(clause.span, &[]);
+            let head = match &clause.audience {
+                Audience::Everyone => "steps".to_owned(),
+                Audience::Access(a) => format!("steps for {} access", a.name),
+                Audience::Others(_) => "steps for others".to_owned(),
+            };
+            self.line(&format!("{head} {{"));
+            self.open_block();
+            for s in &clause.steps {
+                self.flush_comments(s.span.start);
+                match &s.when {
+                    Some(w) => {
+                        self.conditional(&format!("{} when", s.step.name), w, None);
+                    }
+                    None => self.line(&s.step.name),
+                }
+                self.trail(s.span.end);
+            }
+            self.close_block(clause.span.end);
+        }
+        for param in &rule.params {
+            self.flush_comments(param.name.span.start);
+            self.line(&format!("{} = {}", param.name.name, expr(&param.value)));
+            self.trail(param.value.span.end);
+        }
+        self.close_block(rule.span.end);
+    }
+}
+
+/// A line without its `//` comment (quotes respected).
+fn strip_comment(line: &str) -> &str {
+    let mut in_string = false;
+    let mut escaped = false;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => {
+                return line.get(..i).unwrap_or(line);
+            }
+            _ => {}
+        }
+    }
+    line
+}
+
+fn names_text(names: &[Ident]) -> String {
+    let v: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+    v.join(", ")
+}
+
+fn keys_text(keys: &[SortKey]) -> String {
+    let v: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            if k.descending {
+                format!("{} desc", k.field.name)
+            } else {
+                k.field.name.clone()
+            }
+        })
+        .collect();
+    v.join(", ")
+}
+
+/// The operands of a top-level `and` or `or` chain, left to right.
+fn chain_operands(e: &Expr) -> Option<(BinaryOp, Vec<&Expr>)> {
+    let ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), _, _) = &e.kind else {
+        return None;
+    };
+    let mut operands = Vec::new();
+    let mut node = e;
+    // The chain is left-deep: walk down the left spine.
+    while let ExprKind::Binary(o, left, right) = &node.kind {
+        if o != op {
+            break;
+        }
+        operands.push(right.as_ref());
+        node = left;
+    }
+    operands.push(node);
+    operands.reverse();
+    Some((*op, operands))
+}
+
+/// An operand of a broken chain, parenthesised exactly as it would be
+/// inline; all but the first stand to the right of their operator.
+fn operand_text(e: &Expr, op: BinaryOp, right: bool) -> String {
+    if needs_parens(e, op.precedence(), right) {
+        format!("({})", expr(e))
+    } else {
+        expr(e)
+    }
+}
+
+// ───────────── Expressions ─────────────
+
+/// Strength of what an expression is, for parenthesising: a binary
+/// operator's precedence, 3 for `not`, 8 for unary minus and atoms.
+fn strength(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary(op, _, _) => op.precedence(),
+        ExprKind::In { .. } => 4,
+        ExprKind::Unary(UnaryOp::Not, _) => 3,
+        ExprKind::Aggregate {
+            filter: Some(_), ..
+        } => 0,
+        _ => 8,
+    }
+}
+
+/// Whether `child`, an operand of an operator of precedence `parent`, needs
+/// parentheses to parse back the same. `right` is true for the right
+/// operand of a left-associative operator.
+fn needs_parens(child: &Expr, parent: u8, right: bool) -> bool {
+    let s = strength(child);
+    if s == 0 {
+        // `where` would swallow what follows: always group a filtered aggregate.
+        return true;
+    }
+    if parent == 4 {
+        // Comparisons do not chain, and their operands sit below `not`.
+        return s <= 4;
+    }
+    s < parent || (right && s == parent)
+}
+
+/// An expression as canonical text.
+pub fn expr(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Number(n) => crate::amount::format(*n),
+        ExprKind::Duration(s) => crate::decide::eval::format_duration(*s),
+        ExprKind::Text(s) => format!("\"{}\"", escape(s)),
+        ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Path(p) => p.dotted(),
+        ExprKind::Invalid => String::new(),
+        ExprKind::Unary(UnaryOp::Not, inner) => {
+            let text = expr(inner);
+            if strength(inner) < 3 {
+                format!("not ({text})")
+            } else {
+                format!("not {text}")
+            }
+        }
+        ExprKind::Unary(UnaryOp::Neg, inner) => {
+            if strength(inner) < 8 {
+                format!("-({})", expr(inner))
+            } else {
+                format!("-{}", expr(inner))
+            }
+        }
+        ExprKind::Binary(op, a, b) => {
+            let p = op.precedence();
+            let side = |x: &Expr, right: bool| {
+                if needs_parens(x, p, right) {
+                    format!("({})", expr(x))
+                } else {
+                    expr(x)
+                }
+            };
+            format!("{} {} {}", side(a, false), op.symbol(), side(b, true))
+        }
+        ExprKind::In {
+            value,
+            set,
+            negated,
+        } => {
+            let v = if needs_parens(value, 4, false) {
+                format!("({})", expr(value))
+            } else {
+                expr(value)
+            };
+            let op = if *negated { "not in" } else { "in" };
+            let set = match set {
+                InSet::List(items) => {
+                    let v: Vec<String> = items.iter().map(expr).collect();
+                    format!("[{}]", v.join(", "))
+                }
+                InSet::Named(p) => p.dotted(),
+            };
+            format!("{v} {op} {set}")
+        }
+        ExprKind::Aggregate { op, of, filter } => {
+            let head = match op {
+                Aggregate::Sum(f) => format!("sum {}", f.name),
+                Aggregate::Count => "count".to_owned(),
+            };
+            match filter {
+                Some(f) => format!("{head} of {} where {}", of.keyword(), expr(f)),
+                None => format!("{head} of {}", of.keyword()),
+            }
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,192 @@
+//! `tollgate test` and `tollgate diff`: what policy authors and CI run.
+
+use crate::util::{code, root, stderr, stdout, tollgate};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollgate-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A copy of the shipped policy and its cases in `dir`, with `edit` applied
+/// to the cases; account paths are made absolute.
+fn copy_policy(
+    dir: &std::path::Path,
+    edit_cases: impl Fn(String) -> String,
+    edit_policy: impl Fn(String) -> String,
+) {
+    let policy = std::fs::read_to_string(root().join("policies/ampere.policy")).unwrap();
+    let cases = std::fs::read_to_string(root().join("policies/ampere.tests.toml")).unwrap();
+    let examples = root().join("examples");
+    let cases = cases.replace("\"../examples", &format!("\"{}", examples.display()));
+    std::fs::write(dir.join("ampere.policy"), edit_policy(policy)).unwrap();
+    std::fs::write(dir.join("ampere.tests.toml"), edit_cases(cases)).unwrap();
+}
+
+#[test]
+fn the_shipped_cases_pass() {
+    let out = tollgate(&["test", "policies"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let last = stdout(&out).lines().last().unwrap().to_owned();
+    let passed: usize = last
+        .strip_suffix(" passed, 0 failed")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(passed >= 40, "{last}");
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_its_file_and_line() {
+    let dir = temp_dir("test-fail");
+    copy_policy(
+        &dir,
+        |c| c.replacen("outcome = \"deny\"", "outcome = \"allow\"", 1),
+        |p| p,
+    );
+    let out = tollgate(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    let fail = text.lines().find(|l| l.starts_with("FAIL ")).unwrap();
+    assert!(fail.contains("ampere.tests.toml:17: a member cannot send a Joule message at zero credits: outcome: expected allow, got deny"), "{fail}");
+    assert!(text.trim_end().ends_with("passed, 1 failed"), "{text}");
+
+    let json = tollgate(&["test", "--format", "json", dir.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["failed"], 1);
+    assert_eq!(report["failures"][0]["line"], 17);
+    assert_eq!(report["failures"][0]["mismatches"][0]["field"], "outcome");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_malformed_case_file_is_bad_input_with_its_line() {
+    let dir = temp_dir("test-malformed");
+    copy_policy(
+        &dir,
+        |c| {
+            c.replacen(
+                "next_steps = [\"ask_billing_admin\"]",
+                "next_step = [\"ask_billing_admin\"]",
+                1,
+            )
+        },
+        |p| p,
+    );
+    let out = tollgate(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("unknown key `next_step` in a case"), "{err}");
+    assert!(err.contains("did you mean `next_steps`?"), "{err}");
+    assert!(err.contains("ampere.tests.toml:24:"), "{err}");
+
+    std::fs::write(
+        dir.join("ampere.tests.toml"),
+        "[[case]]\nname = \"x\"\naccount = \n",
+    )
+    .unwrap();
+    let out = tollgate(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("not valid TOML"), "{}", stderr(&out));
+    assert_eq!(code(&tollgate(&["test", "no/such/path"])), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn diff_against_itself_reports_nothing() {
+    let out = tollgate(&[
+        "diff",
+        "policies/ampere.policy",
+        "policies/ampere.policy",
+        "--cases",
+        "policies",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(stdout(&out), "no decision changed\n");
+}
+
+#[test]
+fn diff_reports_the_decisions_a_raised_threshold_changes() {
+    let dir = temp_dir("diff-threshold");
+    copy_policy(
+        &dir,
+        |c| c,
+        |p| {
+            p.replace(
+                "settings.low_balance_threshold ?? 100",
+                "settings.low_balance_threshold ?? 500",
+            )
+        },
+    );
+    let new = dir.join("ampere.policy");
+    let out = tollgate(&[
+        "diff",
+        "policies/ampere.policy",
+        new.to_str().unwrap(),
+        "--cases",
+        "policies",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("a balance above the threshold is ok"),
+        "{text}"
+    );
+    assert!(
+        text.contains("state ok → low_balance; warnings [] → [low_balance]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("permissions:"),
+        "a threshold changes no permission"
+    );
+
+    let json = tollgate(&[
+        "diff",
+        "--format",
+        "json",
+        "policies/ampere.policy",
+        new.to_str().unwrap(),
+        "--cases",
+        "policies",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["changed"], true);
+    let first = &report["decisions"][0];
+    assert_eq!(first["request"], "owner send_message");
+    assert_eq!(
+        first["changes"][0],
+        serde_json::json!({"field": "state", "old": "ok", "new": "low_balance"})
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn diff_shows_permission_changes_without_cases() {
+    let dir = temp_dir("diff-permit");
+    copy_policy(
+        &dir,
+        |c| c,
+        |p| {
+            p.replace(
+                "permit member to billable, free",
+                "permit member to billable, free, buy_credits",
+            )
+        },
+    );
+    let new = dir.join("ampere.policy");
+    let out = tollgate(&["diff", "policies/ampere.policy", new.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stdout(&out),
+        "permissions:\n  member → buy_credits: denied → permitted\n1 permission(s) and 0 decision(s) changed\n"
+    );
+
+    let out = tollgate(&[
+        "diff",
+        "policies/ampere.policy",
+        "tests/corpus/check/unknown_role.policy",
+    ]);
+    assert_eq!(code(&out), 2, "a broken policy is bad input");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,145 @@
+//! `tollgate fmt`: the formatter proves itself on every policy we have.
+
+use std::path::PathBuf;
+
+use tollgate::span::Source;
+
+use crate::util::{code, root, stderr, stdout, tollgate};
+
+/// Every policy of the project that parses: the shipped ones and the
+/// diagnostics corpus.
+fn all_policies() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["policies", "tests/corpus/check"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "policy") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn comments(text: &str) -> Vec<String> {
+    let source = Source::new("p", text);
+    let parsed = tollgate::parse::parse(&source);
+    let mut c: Vec<String> = parsed
+        .comments
+        .iter()
+        .map(|s| source.slice(*s).trim_end().to_owned())
+        .collect();
+    c.sort();
+    c
+}
+
+/// Formatting keeps the meaning (the same tree, spans aside), keeps every
+/// comment, and is idempotent.
+#[test]
+fn formatting_is_sound_on_every_policy() {
+    let mut formatted_count = 0;
+    for path in all_policies() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.display().to_string();
+        let source = Source::new(name.as_str(), text.as_str());
+        let Ok(once) = tollgate::format::format(&source) else {
+            continue; // a corpus file with syntax errors: nothing to format
+        };
+        formatted_count += 1;
+        let before = tollgate::parse::parse(&source).policy;
+        let after_source = Source::new(name.as_str(), once.as_str());
+        let after = tollgate::parse::parse(&after_source);
+        assert!(
+            after.diagnostics.is_empty(),
+            "{name}: formatted text does not parse:\n{once}\n{:?}",
+            after.diagnostics
+        );
+        assert_eq!(
+            after.policy, before,
+            "{name}: formatting changed the meaning:\n{once}"
+        );
+        assert_eq!(comments(&once), comments(&text), "{name}: comments changed");
+        let twice = tollgate::format::format(&after_source).unwrap();
+        assert_eq!(twice, once, "{name}: not idempotent");
+        // The checker sees the same policy too.
+        let d1: Vec<_> = tollgate::check_text(&name, &text)
+            .diagnostics
+            .items
+            .iter()
+            .map(|d| d.code)
+            .collect();
+        let d2: Vec<_> = tollgate::check_text(&name, &once)
+            .diagnostics
+            .items
+            .iter()
+            .map(|d| d.code)
+            .collect();
+        assert_eq!(d1, d2, "{name}: diagnostics changed");
+    }
+    assert!(
+        formatted_count > 40,
+        "only {formatted_count} policies formatted"
+    );
+}
+
+#[test]
+fn the_shipped_policies_are_formatted() {
+    let out = tollgate(&["fmt", "--check", "policies/ampere.policy"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn fmt_rewrites_and_check_lists() {
+    let dir = std::env::temp_dir().join(format!("tollgate-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let messy = dir.join("messy.policy");
+    std::fs::write(
+        &messy,
+        "policy   messy\n// roles\nrole  owner   with billing access\npermit owner to all\nactions work:run,   walk\n\n\n\nstate ok   otherwise // always\n",
+    )
+    .unwrap();
+    let path = messy.to_str().unwrap();
+    let check = tollgate(&["fmt", "--check", path]);
+    assert_eq!(code(&check), 1);
+    assert_eq!(stdout(&check).trim(), path);
+    assert!(
+        std::fs::read_to_string(&messy)
+            .unwrap()
+            .starts_with("policy   messy"),
+        "--check changes nothing"
+    );
+
+    let fix = tollgate(&["fmt", path]);
+    assert_eq!(code(&fix), 0, "{}", stderr(&fix));
+    let text = std::fs::read_to_string(&messy).unwrap();
+    insta::assert_snapshot!(text);
+    assert_eq!(code(&tollgate(&["fmt", "--check", path])), 0);
+
+    // A policy with a syntax error is reported and left alone.
+    let broken = dir.join("broken.policy");
+    std::fs::write(&broken, "policy b\nrole\n").unwrap();
+    let out = tollgate(&["fmt", broken.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("syntax_error"));
+    assert_eq!(
+        std::fs::read_to_string(&broken).unwrap(),
+        "policy b\nrole\n"
+    );
+    assert_eq!(
+        code(&tollgate(&[
+            "fmt",
+            dir.join("none.policy").to_str().unwrap()
+        ])),
+        2
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn long_conditions_and_lists_break_one_item_per_line() {
+    let text = "policy p\nrole r\nactions a: one_very_long_action_name, another_very_long_action_name, yet_another_very_long_action_name\npermit r to all\nlet x = now > now and now > now or now > now and now < now and now == now and now != now and now >= now\nstate ok otherwise\n";
+    let out = tollgate::format::format(&Source::new("p", text)).unwrap();
+    insta::assert_snapshot!(out);
+}
