@@ -71,7 +71,7 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
     let dropped = (digits.len() - trimmed.len()) as i64;
     let scale = frac_part.len() as i64 - exponent - dropped;
     if trimmed.is_empty() {
-        return Ok(Decimal::ZERO);
+        return Ok(Decimal::new(0, MAX_SCALE));
     }
     if negative {
         return Err(AmountError::Negative);
@@ -89,11 +89,14 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
         value = value.checked_mul(10).ok_or(AmountError::TooLarge)?;
         scale += 1;
     }
-    let value = Decimal::try_from_i128_with_scale(value, scale as u32)
+    let mut value = Decimal::try_from_i128_with_scale(value, scale as u32)
         .map_err(|_| AmountError::TooLarge)?;
     if value > max() {
         return Err(AmountError::TooLarge);
     }
+    // Every amount carries six decimals, so sums and comparisons of amounts
+    // take rust_decimal's same-scale paths (no rescaling per operation).
+    value.rescale(MAX_SCALE);
     Ok(value)
 }
 

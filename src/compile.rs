@@ -42,11 +42,19 @@ pub struct Program {
     /// Position of each credit kind in the spend order (`None`: never spent).
     pub spend_rank: Vec<Option<u8>>,
     pub spend_keys: Vec<(GrantKey, bool)>,
+    /// Credit kinds the spend order draws, in that order.
+    pub spend_kinds: Vec<u32>,
     /// Position of each debt kind in the settle order.
     pub settle_rank: Vec<Option<u8>>,
+    /// Debt kinds the settle order pays, in that order.
+    pub settle_kinds: Vec<u32>,
     pub settle_keys: Vec<(DebtKey, bool)>,
     /// Where each debt kind is paid from, in order.
     pub settle_sources: Vec<Vec<SourceKind>>,
+    /// Every credit kind is spent, and every debt kind is settled from
+    /// usable credits first: then, while nothing is locked, what settlement
+    /// could pay is simply `min(debt, usable)`.
+    pub simple_settlement: bool,
     pub lets: Vec<Let>,
     pub states: Vec<State>,
     pub rules: Vec<Rule>,
@@ -186,6 +194,34 @@ pub enum Node {
         of: Collection,
         filter: Option<NodeId>,
     },
+    /// A comparison of two numbers (fused from `Binary`): the common
+    /// `usable == 0` or `debt > limit` in one step, without building values.
+    CmpNum {
+        op: BinaryOp,
+        a: NumOperand,
+        b: NumOperand,
+    },
+    /// An enum field tested against constants (fused from `==`, `!=`, `in`
+    /// and `not in`): bit `v` of `mask` is set for each value `v` that
+    /// makes it true.
+    EnumTest {
+        slot: u16,
+        default: Option<u32>,
+        mask: u64,
+    },
+}
+
+/// An operand of a fused numeric comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NumOperand {
+    Const(Decimal),
+    Builtin(Builtin),
+    Field {
+        slot: u16,
+        default: Option<Decimal>,
+    },
+    /// Anything else, evaluated as usual.
+    Node(NodeId),
 }
 
 /// A constant, owning its text.
@@ -311,6 +347,7 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
     let mut c = Compiler {
         checked,
         nodes: Vec::new(),
+        types: Vec::new(),
         lists: Vec::new(),
         let_roots: Vec::new(),
     };
@@ -422,12 +459,21 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         fields: checked.fields.clone(),
         locks,
         spend_rank: rank(&checked.spend.kinds, checked.credit_kinds.len()),
+        spend_kinds: checked.spend.kinds.iter().map(|&k| k as u32).collect(),
+        settle_kinds: checked.settle.kinds.iter().map(|&k| k as u32).collect(),
         spend_keys: checked.spend.keys.clone(),
         settle_rank: rank(&checked.settle.kinds, checked.debt_kinds.len()),
         settle_keys: checked.settle.keys.clone(),
         settle_sources: (0..checked.debt_kinds.len())
             .map(|k| checked.settle.sources.get(k).cloned().unwrap_or_default())
             .collect(),
+        simple_settlement: checked.spend.kinds.len() == checked.credit_kinds.len()
+            && checked.settle.kinds.len() == checked.debt_kinds.len()
+            && checked
+                .settle
+                .sources
+                .iter()
+                .all(|s| s.first() == Some(&SourceKind::Usable)),
         lets,
         states,
         rules,
@@ -463,6 +509,8 @@ fn bits(kinds: &[usize]) -> u32 {
 struct Compiler<'c> {
     checked: &'c Checked,
     nodes: Vec<Node>,
+    /// The type of each node (`None` when it may be absent).
+    types: Vec<Option<Base>>,
     lists: Vec<NodeId>,
     let_roots: Vec<NodeId>,
 }
@@ -557,7 +605,148 @@ impl Compiler<'_> {
             },
         };
         let folded = self.fold(&node).map(Node::Const).unwrap_or(node);
-        self.push(folded)
+        let fused = self.fuse(folded);
+        self.types.push((!e.ty.optional).then_some(e.ty.base));
+        self.push(fused)
+    }
+
+    /// Replaces the commonest shapes by single nodes that evaluate without
+    /// building intermediate values.
+    fn fuse(&self, node: Node) -> Node {
+        match node {
+            Node::Binary(op, a, b) if op.is_comparison() => {
+                if let (Some(x), Some(y)) = (self.num_operand(a), self.num_operand(b)) {
+                    return Node::CmpNum { op, a: x, b: y };
+                }
+                let test = match (
+                    op,
+                    self.enum_field(a),
+                    self.enum_const(b),
+                    self.enum_const(a),
+                    self.enum_field(b),
+                ) {
+                    (BinaryOp::Eq | BinaryOp::Ne, Some(f), Some(v), _, _)
+                    | (BinaryOp::Eq | BinaryOp::Ne, _, _, Some(v), Some(f)) => {
+                        Some((f, 1u64 << v, op == BinaryOp::Ne))
+                    }
+                    _ => None,
+                };
+                match test {
+                    Some(((slot, default), bit, negated)) => Node::EnumTest {
+                        slot,
+                        default,
+                        mask: if negated { !bit } else { bit },
+                    },
+                    None => Node::Binary(op, a, b),
+                }
+            }
+            Node::In {
+                value,
+                start,
+                len,
+                negated,
+            } => {
+                let items = self
+                    .lists
+                    .get(start as usize..(start + len) as usize)
+                    .unwrap_or(&[]);
+                let consts: Option<Vec<u32>> = items.iter().map(|&i| self.enum_const(i)).collect();
+                match (self.enum_field(value), consts) {
+                    (Some((slot, default)), Some(values)) => {
+                        let bits = values.iter().fold(0u64, |m, v| m | 1 << v);
+                        Node::EnumTest {
+                            slot,
+                            default,
+                            mask: if negated { !bits } else { bits },
+                        }
+                    }
+                    _ => Node::In {
+                        value,
+                        start,
+                        len,
+                        negated,
+                    },
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A node usable as a fused numeric operand, when its type is a number.
+    fn num_operand(&self, id: NodeId) -> Option<NumOperand> {
+        Some(match self.nodes.get(id as usize)? {
+            Node::Const(Const::Decimal(d)) => NumOperand::Const(*d),
+            Node::Builtin(b) => match b {
+                Builtin::Usable
+                | Builtin::Locked
+                | Builtin::Expired
+                | Builtin::Debt
+                | Builtin::DebtOf(_)
+                | Builtin::Settleable => NumOperand::Builtin(*b),
+                _ => return None,
+            },
+            Node::Field { slot, default } => {
+                let field = self.checked.fields.get(usize::from(*slot))?;
+                if field.ty != Base::Decimal {
+                    return None;
+                }
+                let default = match default {
+                    Some(Const::Decimal(d)) => Some(*d),
+                    None => None,
+                    Some(_) => return None,
+                };
+                NumOperand::Field {
+                    slot: *slot,
+                    default,
+                }
+            }
+            Node::Binary(op, ..)
+                if !op.is_comparison() && !matches!(op, BinaryOp::And | BinaryOp::Or) =>
+            {
+                self.decimal_node(id)?
+            }
+            Node::Let { .. } | Node::Default(..) | Node::Neg(_) | Node::Aggregate { .. } => {
+                self.decimal_node(id)?
+            }
+            _ => return None,
+        })
+    }
+
+    /// Any node whose value is a number, as a general operand.
+    fn decimal_node(&self, id: NodeId) -> Option<NumOperand> {
+        self.types
+            .get(id as usize)
+            .copied()
+            .flatten()
+            .filter(|b| *b == Base::Decimal)?;
+        Some(NumOperand::Node(id))
+    }
+
+    /// A user enum field with at most 64 values: its slot and default.
+    fn enum_field(&self, id: NodeId) -> Option<(u16, Option<u32>)> {
+        let Node::Field { slot, default } = self.nodes.get(id as usize)? else {
+            return None;
+        };
+        let field = self.checked.fields.get(usize::from(*slot))?;
+        let Base::Enum(crate::check::ir::EnumRef::User(e)) = field.ty else {
+            return None;
+        };
+        if self.checked.enums.get(e)?.values.len() > 64 || field.optional {
+            return None;
+        }
+        let default = match default {
+            Some(Const::Enum(v)) => Some(*v),
+            None => None,
+            Some(_) => return None,
+        };
+        Some((*slot, default))
+    }
+
+    fn enum_const(&self, id: NodeId) -> Option<u32> {
+        match self.nodes.get(id as usize)? {
+            Node::Const(Const::Enum(v)) if *v < 64 => Some(*v),
+            _ => None,
+        }
     }
 
     /// The value of a node whose children are all constants.

@@ -6,13 +6,14 @@ mod explain;
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
+use smallvec::SmallVec;
 
 use crate::ast::RuleKind;
 use crate::check::ir::Audience;
 use crate::compile::{NodeId, Program, Template, TemplatePart};
 use crate::snapshot::Account;
 use crate::value::Value;
-pub use eval::{Balance, EvalError};
+pub use eval::{Balance, EvalError, Inconsistency};
 use eval::{Ctx, Item, NoTrace, ReadKey, Tracer, format_value, read_name, read_type};
 
 /// Version of the decision and ledger JSON; bumped on breaking changes.
@@ -60,10 +61,12 @@ pub struct Decision<'a> {
     request: Request,
     outcome: Outcome,
     state: Option<u16>,
-    reasons: Vec<ReasonSource>,
-    warnings: Vec<u32>,
-    next_steps: Vec<u16>,
-    effects: Vec<u32>,
+    // Held inline up to a typical decision's size, so deciding does not
+    // allocate: a decision is on the hot path of every request.
+    reasons: SmallVec<[ReasonSource; 4]>,
+    warnings: SmallVec<[u32; 2]>,
+    next_steps: SmallVec<[u16; 8]>,
+    effects: SmallVec<[u32; 2]>,
     balance: Balance,
     trace: Option<Vec<TraceStep>>,
 }
@@ -125,10 +128,10 @@ pub(crate) fn decide<'a>(
         request,
         outcome: Outcome::Allow,
         state: None,
-        reasons: Vec::new(),
-        warnings: Vec::new(),
-        next_steps: Vec::new(),
-        effects: Vec::new(),
+        reasons: SmallVec::new(),
+        warnings: SmallVec::new(),
+        next_steps: SmallVec::new(),
+        effects: SmallVec::new(),
         balance: ctx.balance,
         trace: None,
     };
@@ -240,7 +243,7 @@ impl Observer for Explainer<'_> {
 
 fn holds<O: Observer>(ctx: &Ctx<'_>, o: &mut O, when: Option<NodeId>) -> Result<bool, EvalError> {
     match when {
-        Some(node) => Ok(ctx.eval(node, Item::None, o.reads())?.as_bool()?),
+        Some(node) => ctx.eval_bool(node, Item::None, o.reads()),
         None => Ok(true),
     }
 }
@@ -466,7 +469,7 @@ impl<'a> Decision<'a> {
             .program
             .rules
             .get(id as usize)
-            .ok_or(EvalError::Internal("rule id"))?;
+            .ok_or(EvalError::Internal(Inconsistency::RuleId))?;
         let message = match &rule.message {
             Some(t) => render(ctx, t)?,
             None => String::new(),
@@ -519,7 +522,7 @@ impl<'a> Decision<'a> {
                     .program
                     .steps
                     .get(usize::from(*s))
-                    .ok_or(EvalError::Internal("step id"))?;
+                    .ok_or(EvalError::Internal(Inconsistency::StepId))?;
                 Ok(NextStep {
                     code: step.code.clone(),
                     message: render(&ctx, &step.message)?,
@@ -538,7 +541,7 @@ impl<'a> Decision<'a> {
                     .program
                     .rules
                     .get(*e as usize)
-                    .ok_or(EvalError::Internal("rule id"))?;
+                    .ok_or(EvalError::Internal(Inconsistency::RuleId))?;
                 let params = rule
                     .params
                     .iter()
@@ -565,13 +568,14 @@ impl<'a> Decision<'a> {
     /// The decision JSON of the contract, on one line.
     pub fn to_json(&self) -> Result<String, EvalError> {
         let json = self.json()?;
-        serde_json::to_string(&json).map_err(|_| EvalError::Internal("serialise"))
+        serde_json::to_string(&json).map_err(|_| EvalError::Internal(Inconsistency::Serialise))
     }
 
     /// The decision JSON of the contract, indented for people.
     pub fn to_json_pretty(&self) -> Result<String, EvalError> {
         let json = self.json()?;
-        serde_json::to_string_pretty(&json).map_err(|_| EvalError::Internal("serialise"))
+        serde_json::to_string_pretty(&json)
+            .map_err(|_| EvalError::Internal(Inconsistency::Serialise))
     }
 
     /// The explanation for a person: the decision, then every evaluated

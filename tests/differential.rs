@@ -104,6 +104,92 @@ prop_compose! {
     }
 }
 
+/// The native floor (the benchmarks' hand-written baseline) must decide
+/// what the policy does, or the speed comparison means nothing.
+fn check_floor(
+    account: &tollgate::Account,
+    role: &str,
+    action: &str,
+    want: &ampere::Expected,
+) -> Result<(), TestCaseError> {
+    use crate::native::floor::{self, Category, Role, State, Step};
+    let r = match role {
+        "owner" => Role::Owner,
+        "billing_admin" => Role::BillingAdmin,
+        _ => Role::Member,
+    };
+    let c = match ampere::ACTIONS
+        .iter()
+        .find(|(n, _)| *n == action)
+        .map(|(_, c)| *c)
+    {
+        Some(ampere::Category::Billable) => Category::Billable,
+        Some(ampere::Category::Billing) => Category::Billing,
+        Some(ampere::Category::OwnerOnly) => Category::OwnerOnly,
+        _ => Category::Free,
+    };
+    let f = floor::decide(account, r, c);
+    let state = match f.state {
+        State::Debt => "debt",
+        State::Locked => "locked",
+        State::Paused => "paused",
+        State::LowBalance => "low_balance",
+        State::Ok => "ok",
+    };
+    let mut reasons = Vec::new();
+    for (bit, code) in [
+        (floor::DEBT_OUTSTANDING, "debt_outstanding"),
+        (floor::CREDITS_LOCKED, "credits_locked"),
+        (floor::NO_USABLE_CREDITS, "no_usable_credits"),
+        (floor::NOT_PERMITTED, "not_permitted"),
+    ] {
+        if f.reasons & bit != 0 {
+            reasons.push(code);
+        }
+    }
+    let steps: Vec<&str> = f
+        .steps
+        .iter()
+        .flatten()
+        .map(|s| match s {
+            Step::AskBillingAdmin => "ask_billing_admin",
+            Step::AskOwner => "ask_owner",
+            Step::ResolveDispute => "resolve_dispute",
+            Step::WaitForSettlement => "wait_for_settlement",
+            Step::BuyCredits => "buy_credits",
+            Step::ResumeSubscription => "resume_subscription",
+            Step::StartSubscription => "start_subscription",
+            Step::UpdatePaymentMethod => "update_payment_method",
+            Step::EnableAutoRecharge => "enable_auto_recharge",
+            Step::WaitForRefresh => "wait_for_refresh",
+        })
+        .collect();
+    let what = format!("floor: {role} {action}");
+    prop_assert_eq!(
+        if f.allow { "allow" } else { "deny" },
+        want.outcome,
+        "{}",
+        what
+    );
+    prop_assert_eq!(state, want.state, "{}", what);
+    prop_assert_eq!(reasons, want.reasons.clone(), "{}", what);
+    prop_assert_eq!(steps, want.next_steps.clone(), "{}", what);
+    prop_assert_eq!(f.low_balance_warning, !want.warnings.is_empty(), "{}", what);
+    prop_assert_eq!(
+        f.auto_recharge,
+        want.effects.first().map(|(_, a)| *a),
+        "{}",
+        what
+    );
+    prop_assert_eq!(
+        (f.usable, f.locked, f.expired, f.debt),
+        (want.usable, want.locked, want.expired, want.debt),
+        "{}",
+        what
+    );
+    Ok(())
+}
+
 fn check_all_requests(policy: &tollgate::Policy, doc: &Value) -> Result<(), TestCaseError> {
     let account = policy
         .snapshot_from_json(&doc.to_string())
@@ -111,6 +197,7 @@ fn check_all_requests(policy: &tollgate::Policy, doc: &Value) -> Result<(), Test
     for role in ampere::ROLES {
         for (action, _) in ampere::ACTIONS {
             let want = ampere::decide(&account, role, action);
+            check_floor(&account, role, action, &want)?;
             let request = policy.request(role, action).unwrap();
             let got = policy.decide(&account, &request).unwrap();
             let what = format!("{role} {action} on {doc}");

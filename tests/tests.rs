@@ -19,6 +19,8 @@ mod ledger;
 mod native {
     #[path = "ampere.rs"]
     pub mod ampere;
+    #[path = "floor.rs"]
+    pub mod floor;
 }
 mod robustness;
 mod snapshot_errors;

@@ -4,9 +4,10 @@ use std::cell::Cell;
 
 use rust_decimal::Decimal;
 
+use crate::ast::BinaryOp;
 use crate::ast::Collection;
 use crate::check::ir::{AggregateOp, Base, Builtin, EnumRef, ItemField, SourceKind};
-use crate::compile::{MAX_KINDS, Node, NodeId, Program};
+use crate::compile::{MAX_KINDS, Node, NodeId, NumOperand, Program};
 use crate::snapshot::{Account, Debt, FieldValue, Grant};
 use crate::value::{OpError, Value};
 
@@ -18,15 +19,33 @@ pub enum EvalError {
     Overflow,
     /// The program and the data disagree: a bug in tollgate, reported
     /// instead of panicking.
-    #[error("internal error: the compiled policy is inconsistent ({0})")]
-    Internal(&'static str),
+    #[error("internal error: the compiled policy is inconsistent ({0:?})")]
+    Internal(Inconsistency),
+}
+
+/// What disagreed, for a bug report. A plain code keeps `EvalError` one
+/// byte, so evaluation results travel in registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inconsistency {
+    ActionValue,
+    DecimalField,
+    EnumField,
+    ItemField,
+    ListRange,
+    NoRequest,
+    NodeId,
+    OperandTypes,
+    RuleId,
+    Serialise,
+    Standing,
+    StepId,
 }
 
 impl From<OpError> for EvalError {
     fn from(e: OpError) -> EvalError {
         match e {
             OpError::Overflow => EvalError::Overflow,
-            OpError::Mismatch => EvalError::Internal("operand types"),
+            OpError::Mismatch => EvalError::Internal(Inconsistency::OperandTypes),
         }
     }
 }
@@ -116,27 +135,119 @@ impl<'a> Ctx<'a> {
         for (i, lock) in program.locks.iter().enumerate() {
             // INVARIANT: the checker keeps lock conditions off the balance,
             // so evaluating them before the totals exist is sound.
-            if ctx.eval(lock.when, Item::None, &mut NoTrace)?.as_bool()? {
+            if ctx.eval_bool(lock.when, Item::None, &mut NoTrace)? {
                 ctx.locked_kinds |= lock.kinds;
                 if i < 64 {
                     ctx.locks_active |= 1 << i;
                 }
             }
         }
-        let mut b = Balance::default();
+        // Sums in integer millionths: exact, and far cheaper than decimal
+        // additions. i128 holds any sum of amounts a snapshot can carry.
+        let mut sums = [0i128; 3];
         for g in &account.grants {
-            let total = match ctx.standing(g) {
-                Standing::Usable => &mut b.usable,
-                Standing::Locked => &mut b.locked,
-                Standing::Expired => &mut b.expired,
-            };
-            *total = total.checked_add(g.remaining).ok_or(EvalError::Overflow)?;
+            let slot = sums
+                .get_mut(ctx.standing(g) as usize)
+                .ok_or(EvalError::Internal(Inconsistency::Standing))?;
+            *slot = slot
+                .checked_add(micros(g.remaining)?)
+                .ok_or(EvalError::Overflow)?;
         }
+        let mut debt = 0i128;
         for d in &account.debts {
-            b.debt = b.debt.checked_add(d.amount).ok_or(EvalError::Overflow)?;
+            debt = debt
+                .checked_add(micros(d.amount)?)
+                .ok_or(EvalError::Overflow)?;
         }
-        ctx.balance = b;
+        let [usable, locked, expired] = sums;
+        ctx.balance = Balance {
+            usable: from_micros(usable)?,
+            locked: from_micros(locked)?,
+            expired: from_micros(expired)?,
+            debt: from_micros(debt)?,
+        };
         Ok(ctx)
+    }
+
+    /// Evaluates a condition. Boolean nodes are answered here without
+    /// building a `Value`; the rest go through [`Ctx::eval`].
+    pub fn eval_bool<T: Tracer>(
+        &self,
+        id: NodeId,
+        item: Item<'a>,
+        t: &mut T,
+    ) -> Result<bool, EvalError> {
+        match self.program.node(id) {
+            Some(Node::And(a, b)) => {
+                Ok(self.eval_bool(*a, item, t)? && self.eval_bool(*b, item, t)?)
+            }
+            Some(Node::Or(a, b)) => {
+                Ok(self.eval_bool(*a, item, t)? || self.eval_bool(*b, item, t)?)
+            }
+            Some(Node::Not(a)) => Ok(!self.eval_bool(*a, item, t)?),
+            Some(Node::Const(crate::compile::Const::Bool(b))) => Ok(*b),
+            Some(Node::CmpNum { op, a, b }) => self.compare_numbers(*op, *a, *b, item, t),
+            Some(Node::EnumTest {
+                slot,
+                default,
+                mask,
+            }) => self.enum_test(*slot, *default, *mask, t),
+            Some(Node::Field { slot, default }) => {
+                let v = match (self.account.fields.get(usize::from(*slot)), default) {
+                    (Some(FieldValue::Bool(b)), _) => *b,
+                    (_, Some(crate::compile::Const::Bool(b))) => *b,
+                    _ => return self.eval(id, item, t)?.as_bool().map_err(EvalError::from),
+                };
+                t.read(ReadKey::Field(*slot), Value::Bool(v));
+                Ok(v)
+            }
+            Some(Node::Let { index, root }) => {
+                t.nest(true);
+                let v = self.eval_bool(*root, item, t);
+                t.nest(false);
+                let v = v?;
+                t.read(ReadKey::Let(*index), Value::Bool(v));
+                Ok(v)
+            }
+            _ => self.eval(id, item, t)?.as_bool().map_err(EvalError::from),
+        }
+    }
+
+    #[inline]
+    fn compare_numbers<T: Tracer>(
+        &self,
+        op: BinaryOp,
+        a: NumOperand,
+        b: NumOperand,
+        item: Item<'a>,
+        t: &mut T,
+    ) -> Result<bool, EvalError> {
+        let (x, y) = (self.number(a, item, t)?, self.number(b, item, t)?);
+        let o = compare(&x, &y);
+        Ok(match op {
+            BinaryOp::Eq => o.is_eq(),
+            BinaryOp::Ne => o.is_ne(),
+            BinaryOp::Lt => o.is_lt(),
+            BinaryOp::Le => o.is_le(),
+            BinaryOp::Gt => o.is_gt(),
+            _ => o.is_ge(),
+        })
+    }
+
+    #[inline]
+    fn enum_test<T: Tracer>(
+        &self,
+        slot: u16,
+        default: Option<u32>,
+        mask: u64,
+        t: &mut T,
+    ) -> Result<bool, EvalError> {
+        let v = match self.account.fields.get(usize::from(slot)) {
+            Some(FieldValue::Enum(v)) => *v,
+            _ => default.ok_or(EvalError::Internal(Inconsistency::EnumField))?,
+        };
+        t.read(ReadKey::Field(slot), Value::Enum(v));
+        Ok(v < 64 && mask >> v & 1 == 1)
     }
 
     /// Expired when it has an expiry and `now` has reached it; otherwise
@@ -165,7 +276,17 @@ impl<'a> Ctx<'a> {
         if let Some(s) = self.settleable.get() {
             return Ok(s);
         }
-        let s = self.compute_settleable()?;
+        // The common case: nothing locked, and every debt may take from one
+        // pool holding every usable credit.
+        let s = if self.locks_active == 0 && self.program.simple_settlement {
+            if compare(&self.balance.debt, &self.balance.usable).is_le() {
+                self.balance.debt
+            } else {
+                self.balance.usable
+            }
+        } else {
+            self.compute_settleable()?
+        };
         self.settleable.set(Some(s));
         Ok(s)
     }
@@ -200,17 +321,6 @@ impl<'a> Ctx<'a> {
                 Standing::Expired => {}
             }
         }
-        // Locked kinds in spend order.
-        let mut locked_order: [u32; MAX_KINDS] = [0; MAX_KINDS];
-        let mut n_locked = 0;
-        for rank in 0..MAX_KINDS {
-            if let Some(k) = p.spend_rank.iter().position(|r| *r == Some(rank as u8)) {
-                if let Some(slot) = locked_order.get_mut(n_locked) {
-                    *slot = k as u32;
-                    n_locked += 1;
-                }
-            }
-        }
         // Within a debt kind every debt draws on the same sources in the same
         // order, so only the kind's total matters, not the debts' order.
         let mut owed_by_kind = [Decimal::ZERO; MAX_KINDS];
@@ -220,10 +330,8 @@ impl<'a> Ctx<'a> {
             }
         }
         let mut paid = Decimal::ZERO;
-        for rank in 0..MAX_KINDS {
-            let Some(kind) = p.settle_rank.iter().position(|r| *r == Some(rank as u8)) else {
-                continue;
-            };
+        for &kind in &p.settle_kinds {
+            let kind = kind as usize;
             let total = owed_by_kind.get(kind).copied().unwrap_or_default();
             let mut owed = total;
             let sources = p.settle_sources.get(kind).map_or(&[][..], Vec::as_slice);
@@ -235,7 +343,7 @@ impl<'a> Ctx<'a> {
                         owed -= take;
                     }
                     SourceKind::Locked => {
-                        for &k in locked_order.iter().take(n_locked) {
+                        for &k in &p.spend_kinds {
                             if !self.locked_may_settle(k, kind as u32) {
                                 continue;
                             }
@@ -263,7 +371,9 @@ impl<'a> Ctx<'a> {
         t: &mut T,
     ) -> Result<Value<'a>, EvalError> {
         let p: &'a Program = self.program;
-        let node = p.node(id).ok_or(EvalError::Internal("node id"))?;
+        let node = p
+            .node(id)
+            .ok_or(EvalError::Internal(Inconsistency::NodeId))?;
         Ok(match node {
             Node::Const(c) => c.value(),
             Node::Field { slot, default } => {
@@ -320,7 +430,7 @@ impl<'a> Ctx<'a> {
                 let items = p
                     .lists
                     .get(*start as usize..(*start + *len) as usize)
-                    .ok_or(EvalError::Internal("list range"))?;
+                    .ok_or(EvalError::Internal(Inconsistency::ListRange))?;
                 let mut hit = false;
                 for &i in items {
                     if self.eval(i, item, t)? == v {
@@ -336,7 +446,7 @@ impl<'a> Ctx<'a> {
                 negated,
             } => {
                 let Value::Enum(action) = self.eval(*value, item, t)? else {
-                    return Err(EvalError::Internal("action value"));
+                    return Err(EvalError::Internal(Inconsistency::ActionValue));
                 };
                 let in_category = p
                     .actions
@@ -345,6 +455,45 @@ impl<'a> Ctx<'a> {
                 Value::Bool(in_category != *negated)
             }
             Node::Aggregate { op, of, filter } => self.aggregate(*op, *of, *filter, t)?,
+            Node::CmpNum { op, a, b } => Value::Bool(self.compare_numbers(*op, *a, *b, item, t)?),
+            Node::EnumTest {
+                slot,
+                default,
+                mask,
+            } => Value::Bool(self.enum_test(*slot, *default, *mask, t)?),
+        })
+    }
+
+    /// An operand of a fused comparison.
+    #[inline]
+    fn number<T: Tracer>(
+        &self,
+        operand: NumOperand,
+        item: Item<'a>,
+        t: &mut T,
+    ) -> Result<Decimal, EvalError> {
+        Ok(match operand {
+            NumOperand::Const(d) => d,
+            NumOperand::Builtin(b) => {
+                let d = match b {
+                    Builtin::Usable => self.balance.usable,
+                    Builtin::Locked => self.balance.locked,
+                    Builtin::Expired => self.balance.expired,
+                    Builtin::Debt => self.balance.debt,
+                    _ => self.builtin(b)?.as_decimal()?,
+                };
+                t.read(ReadKey::Builtin(b), Value::Decimal(d));
+                d
+            }
+            NumOperand::Field { slot, default } => {
+                let d = match self.account.fields.get(usize::from(slot)) {
+                    Some(FieldValue::Decimal(d)) => *d,
+                    _ => default.ok_or(EvalError::Internal(Inconsistency::DecimalField))?,
+                };
+                t.read(ReadKey::Field(slot), Value::Decimal(d));
+                d
+            }
+            NumOperand::Node(id) => self.eval(id, item, t)?.as_decimal()?,
         })
     }
 
@@ -358,18 +507,24 @@ impl<'a> Ctx<'a> {
             Builtin::Expired => Value::Decimal(self.balance.expired),
             Builtin::Debt => Value::Decimal(self.balance.debt),
             Builtin::DebtOf(k) => {
-                let mut sum = Decimal::ZERO;
+                let mut sum = 0i128;
                 for d in account.debts.iter().filter(|d| d.kind as usize == k) {
-                    sum = sum.checked_add(d.amount).ok_or(EvalError::Overflow)?;
+                    sum = sum
+                        .checked_add(micros(d.amount)?)
+                        .ok_or(EvalError::Overflow)?;
                 }
-                Value::Decimal(sum)
+                Value::Decimal(from_micros(sum)?)
             }
             Builtin::Settleable => Value::Decimal(self.settleable()?),
             Builtin::Role => Value::Enum(u32::from(
-                self.request.ok_or(EvalError::Internal("no request"))?.0,
+                self.request
+                    .ok_or(EvalError::Internal(Inconsistency::NoRequest))?
+                    .0,
             )),
             Builtin::Action => Value::Enum(u32::from(
-                self.request.ok_or(EvalError::Internal("no request"))?.1,
+                self.request
+                    .ok_or(EvalError::Internal(Inconsistency::NoRequest))?
+                    .1,
             )),
         })
     }
@@ -389,7 +544,7 @@ impl<'a> Ctx<'a> {
             (Item::Debt(d), ItemField::Kind) => Value::Enum(d.kind),
             (Item::Debt(d), ItemField::Amount) => Value::Decimal(d.amount),
             (Item::Debt(d), ItemField::CreatedAt) => Value::Time(d.created_at),
-            _ => return Err(EvalError::Internal("item field")),
+            _ => return Err(EvalError::Internal(Inconsistency::ItemField)),
         })
     }
 
@@ -426,6 +581,36 @@ impl<'a> Ctx<'a> {
                 .try_for_each(|d| add(Item::Debt(d), t))?,
         }
         Ok(Value::Decimal(total))
+    }
+}
+
+/// An amount in integer millionths.
+#[inline]
+fn micros(d: Decimal) -> Result<i128, EvalError> {
+    if d.scale() == crate::amount::MAX_SCALE {
+        return Ok(d.mantissa());
+    }
+    let mut x = d;
+    x.rescale(crate::amount::MAX_SCALE);
+    if x.scale() == crate::amount::MAX_SCALE {
+        Ok(x.mantissa())
+    } else {
+        Err(EvalError::Overflow)
+    }
+}
+
+fn from_micros(m: i128) -> Result<Decimal, EvalError> {
+    Decimal::try_from_i128_with_scale(m, crate::amount::MAX_SCALE).map_err(|_| EvalError::Overflow)
+}
+
+/// Orders two decimals; amounts share one scale, so this is usually a
+/// comparison of their integer mantissas.
+#[inline]
+pub fn compare(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
+    if a.scale() == b.scale() {
+        a.mantissa().cmp(&b.mantissa())
+    } else {
+        a.cmp(b)
     }
 }
 

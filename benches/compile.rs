@@ -1,0 +1,92 @@
+//! Parse + check + compile: the reference policy, and generated policies of
+//! 100, 1,000 and 10,000 rules, to show that the cost grows linearly.
+
+// Benchmarks stop on broken setup by panicking, like tests.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::fmt::Write;
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use tollgate::Policy;
+
+/// A policy with `rules` deny and warn rules over 10 action categories, each
+/// rule with a condition, a message with an interpolation, and steps.
+pub fn generated(rules: usize) -> String {
+    let mut p = String::from(
+        "policy generated\nrole owner with billing access\nrole member\n\
+         credits included, purchased\ndebts overrun\n\
+         spend included, purchased by expires_at, granted_at, id\n\
+         settle overrun by created_at, id {\n  overrun from usable\n}\n\
+         enum tier: free, pro, enterprise\nfield plan.tier: tier default free\n\
+         field settings.limit: optional decimal\n\
+         let limit = settings.limit ?? 100\n\
+         step upgrade \"Upgrade the plan.\"\nstep ask \"Ask an owner.\"\n\
+         state debt when debt > 0\nstate low when usable <= limit\nstate ok otherwise\n",
+    );
+    for c in 0..10 {
+        let _ = writeln!(p, "actions cat{c}: act{c}a, act{c}b");
+    }
+    p.push_str("permit owner to all\npermit member to all\n");
+    let per_block = rules.div_ceil(10);
+    let mut n = 0;
+    for c in 0..10 {
+        let _ = writeln!(p, "on cat{c} {{");
+        for _ in 0..per_block {
+            if n == rules {
+                break;
+            }
+            let kind = if n % 4 == 3 { "warn" } else { "deny" };
+            let _ = writeln!(
+                p,
+                "  {kind} rule{n} when usable < {n} and plan.tier in [pro, enterprise] or debt > limit * {n} {{\n    \
+                 message \"Rule {n}: only {{usable}} credits.\""
+            );
+            if kind == "deny" {
+                p.push_str("    steps for billing access {\n      upgrade when debt > 1\n    }\n    steps for others {\n      ask\n    }\n");
+            }
+            p.push_str("  }\n");
+            n += 1;
+        }
+        p.push_str("}\n");
+    }
+    p
+}
+
+fn compile(c: &mut Criterion) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ampere = std::fs::read_to_string(format!("{root}/policies/ampere.policy")).expect("policy");
+    let mut group = c.benchmark_group("compile");
+    group.bench_function("ampere", |b| {
+        b.iter(|| {
+            black_box(Policy::from_source("ampere.policy", black_box(&ampere)).expect("compiles"))
+        })
+    });
+    for rules in [100, 1_000, 10_000] {
+        let text = generated(rules);
+        assert!(
+            Policy::from_source("generated.policy", &text).is_ok(),
+            "the generated policy compiles"
+        );
+        group.throughput(Throughput::Elements(rules as u64));
+        if rules == 10_000 {
+            group.sample_size(10);
+        }
+        group.bench_with_input(BenchmarkId::new("rules", rules), &text, |b, text| {
+            b.iter(|| {
+                black_box(
+                    Policy::from_source("generated.policy", black_box(text)).expect("compiles"),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, compile);
+criterion_main!(benches);
