@@ -64,13 +64,31 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
     if mantissa.contains('.') && frac_part.is_empty() {
         return Err(AmountError::NotANumber);
     }
-    // Significant digits, and how many of them sit after the point.
-    let digits = format!("{int_part}{frac_part}");
-    let digits = digits.trim_start_matches('0');
-    let trimmed = digits.trim_end_matches('0');
-    let dropped = (digits.len() - trimmed.len()) as i64;
-    let scale = frac_part.len() as i64 - exponent - dropped;
-    if trimmed.is_empty() {
+    // The significant digits as one integer, without building a string:
+    // leading zeros are skipped, trailing zeros counted and dropped.
+    let mut value: i128 = 0;
+    let mut significant = 0i64;
+    let mut zeros = 0i64;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        let d = i128::from(b - b'0');
+        if d == 0 {
+            if significant > 0 {
+                zeros += 1;
+            }
+            continue;
+        }
+        significant += zeros + 1;
+        if significant > 40 {
+            return Err(AmountError::TooLarge);
+        }
+        for _ in 0..zeros {
+            value = value.checked_mul(10).ok_or(AmountError::TooLarge)?;
+        }
+        zeros = 0;
+        value = value.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or(AmountError::TooLarge)?;
+    }
+    let scale = frac_part.len() as i64 - exponent - zeros;
+    if significant == 0 {
         return Ok(Decimal::new(0, MAX_SCALE));
     }
     if negative {
@@ -80,10 +98,9 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
         return Err(AmountError::TooPrecise);
     }
     // Whole digits: significant digits left of the point.
-    if trimmed.len() as i64 - scale > 16 {
+    if significant - scale > 16 {
         return Err(AmountError::TooLarge);
     }
-    let mut value: i128 = trimmed.parse().map_err(|_| AmountError::TooLarge)?;
     let mut scale = scale;
     while scale < 0 {
         value = value.checked_mul(10).ok_or(AmountError::TooLarge)?;

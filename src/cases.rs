@@ -63,7 +63,7 @@ pub enum AccountSource {
     /// A snapshot file, resolved against the case file's folder.
     File(PathBuf),
     /// A snapshot written in the case file, validated when the case runs.
-    Inline(Node),
+    Inline(Node<'static>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -167,7 +167,7 @@ pub fn parse(path: &Path, text: &str) -> Result<CaseFile, CaseFileError> {
         )));
     };
     for (key, key_span, value) in entries {
-        match key.as_str() {
+        match key.as_ref() {
             "policy" => {
                 if let Some(p) = r.string(value, "policy") {
                     policy = dir.join(p);
@@ -246,7 +246,7 @@ impl Reader {
 
     fn string(&mut self, node: &Node, what: &str) -> Option<String> {
         match &node.value {
-            DocValue::String(s) => Some(s.clone()),
+            DocValue::String(s) => Some(s.to_string()),
             other => {
                 self.error(
                     Code::WrongType,
@@ -260,7 +260,7 @@ impl Reader {
 
     fn amount(&mut self, node: &Node, what: &str) -> Option<Decimal> {
         let text = match &node.value {
-            DocValue::String(s) | DocValue::Number(s) => s.clone(),
+            DocValue::String(s) | DocValue::Number(s) => s.to_string(),
             other => {
                 self.error(
                     Code::WrongType,
@@ -326,7 +326,7 @@ impl Reader {
                     return None;
                 };
                 let text = match &v.value {
-                    DocValue::String(s) | DocValue::Number(s) => s.clone(),
+                    DocValue::String(s) | DocValue::Number(s) => s.to_string(),
                     _ => {
                         self.error(
                             Code::WrongType,
@@ -339,7 +339,7 @@ impl Reader {
                 row.push(text);
             }
             if let Some((k, k_span, _)) =
-                entries.iter().find(|(k, _, _)| !keys.contains(&k.as_str()))
+                entries.iter().find(|(k, _, _)| !keys.contains(&k.as_ref()))
             {
                 self.error(
                     Code::UnknownField,
@@ -378,7 +378,7 @@ impl Reader {
         let errors_before = self.errors.len();
         let get = |key: &str| entries.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| v);
         for (k, k_span, _) in entries {
-            if !CASE_KEYS.contains(&k.as_str()) {
+            if !CASE_KEYS.contains(&k.as_ref()) {
                 let help = match suggest(k, CASE_KEYS.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "see docs/ci.md for the keys a case takes".to_owned(),
@@ -408,13 +408,13 @@ impl Reader {
             Some(Node {
                 value: DocValue::String(p),
                 ..
-            }) => AccountSource::File(dir.join(p)),
+            }) => AccountSource::File(dir.join(p.as_ref())),
             Some(
                 n @ Node {
                     value: DocValue::Object(_),
                     ..
                 },
-            ) => AccountSource::Inline(n.clone()),
+            ) => AccountSource::Inline(n.clone().into_owned()),
             Some(n) => {
                 self.error(
                     Code::WrongType,
@@ -482,7 +482,8 @@ impl Reader {
                     let expires_at = match get("expires_at") {
                         Some(n) => {
                             let text = match &n.value {
-                                DocValue::String(s) | DocValue::Datetime(s) => s.clone(),
+                                DocValue::String(s) => s.to_string(),
+                                DocValue::Datetime(s) => s.clone(),
                                 _ => String::new(),
                             };
                             match Timestamp::parse(&text) {
@@ -600,13 +601,13 @@ impl Reader {
         let mut out = Vec::new();
         for item in items {
             match &item.value {
-                DocValue::String(code) => out.push((code.clone(), Vec::new())),
+                DocValue::String(code) => out.push((code.to_string(), Vec::new())),
                 DocValue::Object(entries) => {
                     let mut code = None;
                     let mut params = Vec::new();
                     for (k, _, v) in entries {
                         let text = match &v.value {
-                            DocValue::String(s) | DocValue::Number(s) => s.clone(),
+                            DocValue::String(s) | DocValue::Number(s) => s.to_string(),
                             DocValue::Bool(b) => b.to_string(),
                             _ => {
                                 self.error(
@@ -620,7 +621,7 @@ impl Reader {
                         if k == "code" {
                             code = Some(text);
                         } else {
-                            params.push((k.clone(), text));
+                            params.push((k.to_string(), text));
                         }
                     }
                     let Some(code) = code else {
@@ -649,7 +650,7 @@ impl Reader {
         };
         let mut out = Vec::new();
         for (k, k_span, v) in entries {
-            if !["usable", "locked", "expired", "debt"].contains(&k.as_str()) {
+            if !["usable", "locked", "expired", "debt"].contains(&k.as_ref()) {
                 self.error(
                     Code::UnknownField,
                     *k_span,
@@ -659,7 +660,7 @@ impl Reader {
                 );
                 return None;
             }
-            out.push((k.clone(), self.amount(v, &format!("balance.{k}"))?));
+            out.push((k.to_string(), self.amount(v, &format!("balance.{k}"))?));
         }
         Some(out)
     }

@@ -484,11 +484,14 @@ impl<'a> Decision<'a> {
 
     /// The reasons, with messages.
     pub fn reasons(&self) -> Result<Vec<Finding>, EvalError> {
-        let ctx = self.ctx()?;
+        self.reasons_in(&self.ctx()?)
+    }
+
+    fn reasons_in(&self, ctx: &Ctx<'a>) -> Result<Vec<Finding>, EvalError> {
         self.reasons
             .iter()
             .map(|r| match r {
-                ReasonSource::Rule(id) => self.finding(&ctx, *id),
+                ReasonSource::Rule(id) => self.finding(ctx, *id),
                 ReasonSource::NotPermitted => Ok(Finding {
                     code: "not_permitted".to_owned(),
                     message: format!(
@@ -514,7 +517,10 @@ impl<'a> Decision<'a> {
 
     /// The next steps, with messages.
     pub fn next_steps(&self) -> Result<Vec<NextStep>, EvalError> {
-        let ctx = self.ctx()?;
+        self.next_steps_in(&self.ctx()?)
+    }
+
+    fn next_steps_in(&self, ctx: &Ctx<'a>) -> Result<Vec<NextStep>, EvalError> {
         self.next_steps
             .iter()
             .map(|s| {
@@ -525,7 +531,7 @@ impl<'a> Decision<'a> {
                     .ok_or(EvalError::Internal(Inconsistency::StepId))?;
                 Ok(NextStep {
                     code: step.code.clone(),
-                    message: render(&ctx, &step.message)?,
+                    message: render(ctx, &step.message)?,
                 })
             })
             .collect()
@@ -533,7 +539,10 @@ impl<'a> Decision<'a> {
 
     /// The effects, with their parameters.
     pub fn effects(&self) -> Result<Vec<Effect>, EvalError> {
-        let ctx = self.ctx()?;
+        self.effects_in(&self.ctx()?)
+    }
+
+    fn effects_in(&self, ctx: &Ctx<'a>) -> Result<Vec<Effect>, EvalError> {
         self.effects
             .iter()
             .map(|e| {
@@ -585,6 +594,9 @@ impl<'a> Decision<'a> {
     }
 
     fn json(&self) -> Result<DecisionJson<'_>, EvalError> {
+        // One context renders every message; building it per list would
+        // evaluate the locks and totals four times.
+        let ctx = self.ctx()?;
         Ok(DecisionJson {
             version: JSON_VERSION,
             policy: &self.program.name,
@@ -608,7 +620,7 @@ impl<'a> Decision<'a> {
                     message: s.message,
                 })
                 .collect(),
-            effects: self.effects()?,
+            effects: self.effects_in(&ctx)?,
             balance: BalanceJson::from(self.balance),
             trace: self
                 .trace

@@ -135,17 +135,13 @@ impl std::error::Error for SnapshotError {}
 
 /// Parses and validates a snapshot. `name` is how errors cite it; `now`,
 /// when given, replaces the snapshot's own (which may then be absent).
-pub fn parse(
-    program: &Program,
-    name: &str,
-    text: &str,
-    format: Format,
-    now: Option<Timestamp>,
-) -> Result<Account, SnapshotError> {
-    let source = Source::new(name, text);
+pub fn parse(program: &Program, name: &str, text: &str, format: Format, now: Option<Timestamp>) -> Result<Account, SnapshotError> {
+    // The source (a copy of the text, with its line index) is built only
+    // for an error: the good path is every request's path.
+    let source = || Source::new(name, text);
     if text.len() > MAX_SNAPSHOT_BYTES {
         return Err(SnapshotError::single(
-            source,
+            source(),
             Code::SnapshotTooLarge,
             Span::point(0),
             format!("the snapshot is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"),
@@ -164,7 +160,7 @@ pub fn parse(
                 Format::Toml => "TOML",
             };
             return Err(SnapshotError::single(
-                source,
+                source(),
                 Code::InvalidDocument,
                 span.unwrap_or_default(),
                 format!("the snapshot is not valid {what}: {message}"),
@@ -173,7 +169,7 @@ pub fn parse(
         }
     };
     validate::account(program, &document, now).map_err(|items| SnapshotError {
-        diagnostics: Diagnostics::new(source, items),
+        diagnostics: Diagnostics::new(source(), items),
     })
 }
 
@@ -206,10 +202,10 @@ pub fn parse_batch_line(
     let mut role = None;
     let mut action = None;
     for (key, _, value) in entries {
-        match (key.as_str(), &value.value) {
+        match (key.as_ref(), &value.value) {
             ("snapshot", _) => snapshot = Some(value),
-            ("role", doc::DocValue::String(s)) => role = Some(s.clone()),
-            ("action", doc::DocValue::String(s)) => action = Some(s.clone()),
+            ("role", doc::DocValue::String(s)) => role = Some(s.to_string()),
+            ("action", doc::DocValue::String(s)) => action = Some(s.to_string()),
             ("role" | "action", other) => {
                 return Err(format!("`{key}` must be a string, found {}", other.kind()));
             }

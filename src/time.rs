@@ -19,8 +19,8 @@ impl Timestamp {
     }
 
     pub fn from_unix(seconds: i64, nanos: u32) -> Option<Timestamp> {
-        let t = Timestamp { seconds, nanos };
-        (nanos < 1_000_000_000 && t.year() <= 9999 && seconds >= MIN_SECONDS).then_some(t)
+        let in_range = (MIN_SECONDS..=MAX_SECONDS).contains(&seconds);
+        (nanos < 1_000_000_000 && in_range).then_some(Timestamp { seconds, nanos })
     }
 
     /// The instant `seconds` later (or earlier), if it stays in years 0–9999.
@@ -31,10 +31,6 @@ impl Timestamp {
     /// Whole seconds from `earlier` to `self` (negative when before).
     pub fn seconds_since(self, earlier: Timestamp) -> i64 {
         self.seconds.saturating_sub(earlier.seconds)
-    }
-
-    fn year(self) -> i64 {
-        civil_from_days(self.seconds.div_euclid(86_400)).0
     }
 
     /// Parses RFC 3339: `2026-11-22T10:00:00Z`, `2026-11-22T11:00:00.5+01:00`.
@@ -114,8 +110,10 @@ impl Timestamp {
     }
 }
 
-/// `1970-01-01T00:00:00Z` minus the days back to year 0.
+/// `0000-01-01T00:00:00Z`, the first instant RFC 3339 can write.
 const MIN_SECONDS: i64 = -62_167_219_200;
+/// `9999-12-31T23:59:59Z`, the last.
+const MAX_SECONDS: i64 = 253_402_300_799;
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with `Z`; fractional seconds only when present.
@@ -222,6 +220,14 @@ mod tests {
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_range_ends_where_rfc_3339_does() {
+        assert_eq!(Timestamp::parse("0000-01-01T00:00:00Z").unwrap().unix_seconds(), MIN_SECONDS);
+        assert_eq!(Timestamp::parse("9999-12-31T23:59:59Z").unwrap().unix_seconds(), MAX_SECONDS);
+        assert!(Timestamp::from_unix(MAX_SECONDS + 1, 0).is_none());
+        assert!(Timestamp::from_unix(MIN_SECONDS - 1, 0).is_none());
     }
 
     #[test]

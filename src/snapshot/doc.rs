@@ -1,31 +1,33 @@
 //! A snapshot document as parsed, before validation: JSON and TOML both
 //! become this tree, so one validator serves both and reports the same
-//! field paths and lines.
+//! field paths and lines. Text borrows from the input where it can.
+
+use std::borrow::Cow;
 
 use crate::span::Span;
 
 /// A value with where it was written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Node {
-    pub value: DocValue,
+pub struct Node<'a> {
+    pub value: DocValue<'a>,
     pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum DocValue {
+pub enum DocValue<'a> {
     Null,
     Bool(bool),
     /// A number, as written (validation decides what it may be).
-    Number(String),
-    String(String),
+    Number(Cow<'a, str>),
+    String(Cow<'a, str>),
     /// A TOML date-time, as written.
     Datetime(String),
-    Array(Vec<Node>),
+    Array(Vec<Node<'a>>),
     /// Keys in document order, each with its own span.
-    Object(Vec<(String, Span, Node)>),
+    Object(Vec<(Cow<'a, str>, Span, Node<'a>)>),
 }
 
-impl DocValue {
+impl DocValue<'_> {
     /// What a person would call this kind of value.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -37,5 +39,24 @@ impl DocValue {
             DocValue::Array(_) => "an array",
             DocValue::Object(_) => "an object",
         }
+    }
+}
+
+impl Node<'_> {
+    /// The same tree, owning its text.
+    pub fn into_owned(self) -> Node<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        let value = match self.value {
+            DocValue::Null => DocValue::Null,
+            DocValue::Bool(b) => DocValue::Bool(b),
+            DocValue::Number(n) => DocValue::Number(own(n)),
+            DocValue::String(s) => DocValue::String(own(s)),
+            DocValue::Datetime(d) => DocValue::Datetime(d),
+            DocValue::Array(items) => DocValue::Array(items.into_iter().map(Node::into_owned).collect()),
+            DocValue::Object(entries) => {
+                DocValue::Object(entries.into_iter().map(|(k, s, v)| (own(k), s, v.into_owned())).collect())
+            }
+        };
+        Node { value, span: self.span }
     }
 }

@@ -4,6 +4,8 @@
 //! told otherwise, and keeps the last of two equal keys; snapshot errors
 //! need lines, amounts must stay exact, and a repeated key is an error.
 
+use std::borrow::Cow;
+
 use super::doc::{DocValue, Node};
 use crate::span::Span;
 
@@ -17,7 +19,7 @@ pub struct JsonError {
     pub span: Span,
 }
 
-pub fn parse(text: &str) -> Result<Node, JsonError> {
+pub fn parse(text: &str) -> Result<Node<'_>, JsonError> {
     let mut p = Parser {
         text: text.as_bytes(),
         pos: 0,
@@ -38,7 +40,7 @@ struct Parser<'t> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'t> Parser<'t> {
     fn error(&self, message: &str, len: usize) -> JsonError {
         JsonError {
             message: message.to_owned(),
@@ -67,7 +69,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Node, JsonError> {
+    fn value(&mut self, depth: usize) -> Result<Node<'t>, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.error(&format!("nested deeper than {MAX_DEPTH} levels"), 1));
         }
@@ -80,7 +82,7 @@ impl Parser<'_> {
             Some(b't') => self.word("true", DocValue::Bool(true))?,
             Some(b'f') => self.word("false", DocValue::Bool(false))?,
             Some(b'n') => self.word("null", DocValue::Null)?,
-            Some(b'-' | b'0'..=b'9') => DocValue::Number(self.number()?),
+            Some(b'-' | b'0'..=b'9') => DocValue::Number(Cow::Borrowed(self.number()?)),
             Some(_) => return Err(self.error("expected a value", 1)),
         };
         Ok(Node {
@@ -89,7 +91,7 @@ impl Parser<'_> {
         })
     }
 
-    fn word(&mut self, word: &str, value: DocValue) -> Result<DocValue, JsonError> {
+    fn word(&mut self, word: &str, value: DocValue<'t>) -> Result<DocValue<'t>, JsonError> {
         if self.text.get(self.pos..self.pos + word.len()) == Some(word.as_bytes()) {
             self.pos += word.len();
             Ok(value)
@@ -98,9 +100,9 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<DocValue, JsonError> {
+    fn object(&mut self, depth: usize) -> Result<DocValue<'t>, JsonError> {
         self.pos += 1;
-        let mut entries: Vec<(String, Span, Node)> = Vec::new();
+        let mut entries: Vec<(Cow<'t, str>, Span, Node<'t>)> = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -140,7 +142,7 @@ impl Parser<'_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<DocValue, JsonError> {
+    fn array(&mut self, depth: usize) -> Result<DocValue<'t>, JsonError> {
         self.pos += 1;
         let mut items = Vec::new();
         self.skip_ws();
@@ -166,9 +168,22 @@ impl Parser<'_> {
         }
     }
 
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Result<Cow<'t, str>, JsonError> {
         let start = self.pos;
         self.pos += 1;
+        // Most strings have no escapes: borrow them from the input.
+        let plain_end = self
+            .text
+            .get(self.pos..)
+            .unwrap_or(&[])
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            .map(|n| self.pos + n);
+        if let Some(end) = plain_end.filter(|&e| self.text.get(e) == Some(&b'"')) {
+            let text = self.src.get(self.pos..end).unwrap_or("");
+            self.pos = end + 1;
+            return Ok(Cow::Borrowed(text));
+        }
         let mut out = String::new();
         loop {
             let Some(b) = self.peek() else {
@@ -178,7 +193,7 @@ impl Parser<'_> {
             match b {
                 b'"' => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(Cow::Owned(out));
                 }
                 b'\\' => {
                     self.pos += 1;
@@ -246,7 +261,7 @@ impl Parser<'_> {
         char::from_u32(code).ok_or_else(|| self.error("a lone surrogate in a `\\u` escape", 1))
     }
 
-    fn number(&mut self) -> Result<String, JsonError> {
+    fn number(&mut self) -> Result<&'t str, JsonError> {
         let start = self.pos;
         let digits = |p: &mut Self| {
             let from = p.pos;
@@ -281,7 +296,7 @@ impl Parser<'_> {
                 return Err(self.error("expected digits in the exponent", 1));
             }
         }
-        Ok(self.src.get(start..self.pos).unwrap_or("").to_owned())
+        Ok(self.src.get(start..self.pos).unwrap_or(""))
     }
 }
 

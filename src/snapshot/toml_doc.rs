@@ -12,7 +12,7 @@ pub struct TomlError {
     pub span: Option<Span>,
 }
 
-pub fn parse(text: &str) -> Result<Node, TomlError> {
+pub fn parse(text: &str) -> Result<Node<'_>, TomlError> {
     let table = DeTable::parse(text).map_err(|e| TomlError {
         message: e.message().trim().to_owned(),
         span: e.span().map(|r| Span::new(r.start, r.end)),
@@ -24,14 +24,14 @@ pub fn parse(text: &str) -> Result<Node, TomlError> {
     })
 }
 
-fn table_value(table: &DeTable<'_>) -> DocValue {
+fn table_value<'a>(table: &DeTable<'a>) -> DocValue<'a> {
     DocValue::Object(
         table
             .iter()
             .map(|(key, value)| {
                 let key_span = key.span();
                 (
-                    key.get_ref().to_string(),
+                    key.get_ref().clone(),
                     Span::new(key_span.start, key_span.end),
                     node(value.get_ref(), value.span()),
                 )
@@ -40,13 +40,13 @@ fn table_value(table: &DeTable<'_>) -> DocValue {
     )
 }
 
-fn node(value: &DeValue<'_>, span: std::ops::Range<usize>) -> Node {
+fn node<'a>(value: &DeValue<'a>, span: std::ops::Range<usize>) -> Node<'a> {
     let value = match value {
-        DeValue::String(s) => DocValue::String(s.to_string()),
+        DeValue::String(s) => DocValue::String(s.clone()),
         // TOML allows `1_000`; amounts are read the same without the `_`.
-        DeValue::Integer(i) if i.radix() == 10 => DocValue::Number(i.as_str().replace('_', "")),
-        DeValue::Integer(i) => DocValue::Number(i.to_string()),
-        DeValue::Float(f) => DocValue::Number(f.as_str().replace('_', "")),
+        DeValue::Integer(i) if i.radix() == 10 => DocValue::Number(i.as_str().replace('_', "").into()),
+        DeValue::Integer(i) => DocValue::Number(i.to_string().into()),
+        DeValue::Float(f) => DocValue::Number(f.as_str().replace('_', "").into()),
         DeValue::Boolean(b) => DocValue::Bool(*b),
         DeValue::Datetime(d) => DocValue::Datetime(d.to_string()),
         DeValue::Array(items) => {

@@ -1,8 +1,13 @@
 //! Checking a parsed snapshot against the policy, field by field.
+//!
+//! This runs once per snapshot, often once per request, so the good path
+//! allocates only what the account keeps: field paths and messages are
+//! built only when something is wrong.
 
-use std::collections::HashMap;
+use std::fmt;
 
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
 use super::doc::{DocValue, Node};
 use super::{Account, Debt, FieldValue, Grant, MAX_ITEMS, MAX_TEXT_LEN};
@@ -14,22 +19,31 @@ use crate::time::Timestamp;
 
 /// Keys the engine reads itself, at the top of every snapshot.
 const ENGINE_KEYS: &[&str] = &["now", "account", "grants", "debts"];
-const GRANT_KEYS: &[&str] = &[
-    "id",
-    "kind",
-    "amount",
-    "remaining",
-    "granted_at",
-    "expires_at",
-];
+const GRANT_KEYS: &[&str] = &["id", "kind", "amount", "remaining", "granted_at", "expires_at"];
 const DEBT_KEYS: &[&str] = &["id", "kind", "amount", "created_at"];
 
+/// Where a value sits in the snapshot: `grants[2].remaining`. Built on the
+/// stack as the walk descends; turned into text only for an error.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(Path::Root, key) => f.write_str(key),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 /// Validates a document into an account, or returns every problem.
-pub(crate) fn account(
-    program: &Program,
-    doc: &Node,
-    now: Option<Timestamp>,
-) -> Result<Account, Vec<Diagnostic>> {
+pub(crate) fn account(program: &Program, doc: &Node, now: Option<Timestamp>) -> Result<Account, Vec<Diagnostic>> {
     let mut v = Validator {
         program,
         errors: Vec::new(),
@@ -50,33 +64,16 @@ struct Validator<'p> {
     now_override: Option<Timestamp>,
 }
 
-fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
-    }
-}
-
-impl Validator<'_> {
-    fn error(
-        &mut self,
-        code: Code,
-        span: Span,
-        path: &str,
-        message: impl std::fmt::Display,
-        help: impl Into<String>,
-    ) {
-        let message = if path.is_empty() {
-            message.to_string()
-        } else {
-            format!("`{path}`: {message}")
+impl<'p> Validator<'p> {
+    fn error(&mut self, code: Code, span: Span, path: &Path<'_>, message: impl fmt::Display, help: impl Into<String>) {
+        let message = match path {
+            Path::Root => message.to_string(),
+            _ => format!("`{path}`: {message}"),
         };
-        self.errors
-            .push(Diagnostic::new(code, span, message).help(help.into()));
+        self.errors.push(Diagnostic::new(code, span, message).help(help.into()));
     }
 
-    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str, example: &str) {
+    fn wrong_type(&mut self, node: &Node, path: &Path<'_>, expected: &str, example: &str) {
         self.error(
             Code::WrongType,
             node.span,
@@ -88,28 +85,22 @@ impl Validator<'_> {
 
     fn root(&mut self, doc: &Node) -> Option<Account> {
         let DocValue::Object(entries) = &doc.value else {
-            self.wrong_type(
-                doc,
-                "",
-                "an object with `now`, `grants` and `debts`",
-                "{\"now\": \"2026-11-22T10:00:00Z\", ...}",
-            );
+            self.wrong_type(doc, &Path::Root, "an object with `now`, `grants` and `debts`", "{\"now\": \"2026-11-22T10:00:00Z\", ...}");
             return None;
         };
         let mut now = None;
         let mut id = None;
         let mut grants = Vec::new();
         let mut debts = Vec::new();
-        let mut known: Vec<&str> = ENGINE_KEYS.to_vec();
-        let roots = self.children(&[]);
-        known.extend(roots.iter().map(String::as_str));
+        let root = Path::Root;
         for (key, key_span, value) in entries {
-            match key.as_str() {
-                "now" => now = self.time(value, "now"),
-                "account" => id = self.text(value, "account"),
-                "grants" => grants = self.items(value, "grants", |v, n, p| v.grant(n, p)),
-                "debts" => debts = self.items(value, "debts", |v, n, p| v.debt(n, p)),
-                _ => self.field_or_group(key, *key_span, value, &[], &known),
+            let path = Path::Key(&root, key);
+            match key.as_ref() {
+                "now" => now = self.time(value, &path),
+                "account" => id = self.text(value, &path),
+                "grants" => grants = self.items(value, &path, Self::grant),
+                "debts" => debts = self.items(value, &path, Self::debt),
+                _ => self.field_or_group(key, *key_span, value, &[]),
             }
         }
         if self.now_override.is_some() {
@@ -118,7 +109,7 @@ impl Validator<'_> {
             self.error(
                 Code::MissingField,
                 Span::point(doc.span.start as usize),
-                "now",
+                &Path::Key(&root, "now"),
                 "is required",
                 "give the instant the snapshot describes, like \"now\": \"2026-11-22T10:00:00Z\"; evaluation never reads a clock",
             );
@@ -135,83 +126,71 @@ impl Validator<'_> {
         })
     }
 
-    /// The names under `prefix` in the policy's declared field paths.
-    fn children(&self, prefix: &[&str]) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    /// The names under `prefix` in the policy's declared field paths (and
+    /// the engine's own keys at the top), for suggestions.
+    fn children(&self, prefix: &[&str]) -> Vec<&'p str> {
+        let mut out: Vec<&'p str> = if prefix.is_empty() { ENGINE_KEYS.to_vec() } else { Vec::new() };
         for f in &self.program.fields {
-            let matches =
-                f.path.len() > prefix.len() && f.path.iter().zip(prefix).all(|(a, b)| a == b);
-            if let (true, Some(next)) = (matches, f.path.get(prefix.len())) {
-                if !out.contains(next) {
-                    out.push(next.clone());
+            let under = f.path.len() > prefix.len() && f.path.iter().zip(prefix).all(|(a, b)| a == b);
+            if let (true, Some(next)) = (under, f.path.get(prefix.len())) {
+                if !out.contains(&next.as_str()) {
+                    out.push(next);
                 }
             }
         }
         out
     }
 
-    fn field_or_group(
-        &mut self,
-        key: &str,
-        key_span: Span,
-        value: &Node,
-        prefix: &[&str],
-        siblings: &[&str],
-    ) {
-        let path: Vec<&str> = prefix.iter().copied().chain(std::iter::once(key)).collect();
-        let dotted = path.join(".");
-        let leaf = self
-            .program
-            .fields
-            .iter()
-            .position(|f| f.path.iter().map(String::as_str).eq(path.iter().copied()));
+    fn field_or_group(&mut self, key: &str, key_span: Span, value: &Node, prefix: &[&str]) {
+        let mut path: SmallVec<[&str; 4]> = prefix.iter().copied().collect();
+        path.push(key);
+        let same = |f: &crate::check::ir::Field| f.path.len() == path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b);
+        let leaf = self.program.fields.iter().position(same);
+        let dotted = || path.join(".");
         if let Some(slot) = leaf {
-            if let Some(v) = self.field_value(slot, value, &dotted) {
+            let text = dotted();
+            if let Some(v) = self.field_value(slot, value, &Path::Key(&Path::Root, &text)) {
                 if let Some(cell) = self.fields.get_mut(slot) {
                     *cell = v;
                 }
             }
             return;
         }
-        let below = self.children(&path);
-        if below.is_empty() {
+        let is_group = self
+            .program
+            .fields
+            .iter()
+            .any(|f| f.path.len() > path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b));
+        if !is_group {
+            let siblings = self.children(prefix);
             let help = match suggest(key, siblings.iter().copied()) {
-                Some(s) => format!("did you mean `{}`?", join(&prefix.join("."), s)),
-                None => format!(
-                    "the policy `{}` declares no such field; expected {}",
-                    self.program.name,
-                    list(siblings)
-                ),
+                Some(s) if prefix.is_empty() => format!("did you mean `{s}`?"),
+                Some(s) => format!("did you mean `{}.{s}`?", prefix.join(".")),
+                None => format!("the policy `{}` declares no such field; expected {}", self.program.name, list(&siblings)),
             };
-            self.error(
-                Code::UnknownField,
-                key_span,
-                &dotted,
-                "is not a field this policy knows",
-                help,
-            );
+            let text = dotted();
+            self.error(Code::UnknownField, key_span, &Path::Key(&Path::Root, &text), "is not a field this policy knows", help);
             return;
         }
         match &value.value {
             DocValue::Object(entries) => {
-                let names: Vec<&str> = below.iter().map(String::as_str).collect();
                 for (k, k_span, v) in entries {
-                    self.field_or_group(k, *k_span, v, &path, &names);
+                    self.field_or_group(k, *k_span, v, &path);
                 }
             }
             // A group left out explicitly: its fields are absent.
             DocValue::Null => {}
-            _ => self.wrong_type(
-                value,
-                &dotted,
-                "an object",
-                &format!("{{\"{}\": ...}}", below.first().map_or("", String::as_str)),
-            ),
+            _ => {
+                let first = self.children(&path).first().copied().unwrap_or("");
+                let text = dotted();
+                self.wrong_type(value, &Path::Key(&Path::Root, &text), "an object", &format!("{{\"{first}\": ...}}"));
+            }
         }
     }
 
-    fn field_value(&mut self, slot: usize, node: &Node, path: &str) -> Option<FieldValue> {
-        let field = self.program.fields.get(slot)?;
+    fn field_value(&mut self, slot: usize, node: &Node, path: &Path<'_>) -> Option<FieldValue> {
+        let program = self.program;
+        let field = program.fields.get(slot)?;
         if node.value == DocValue::Null {
             return Some(FieldValue::Absent);
         }
@@ -228,9 +207,8 @@ impl Validator<'_> {
             Base::Text => FieldValue::Text(self.text(node, path)?),
             Base::Duration => FieldValue::Duration(self.duration(node, path)?),
             Base::Enum(EnumRef::User(e)) => {
-                let values: Vec<String> = self.program.enums.get(e)?.values.clone();
-                let name = self.program.enums.get(e)?.name.clone();
-                FieldValue::Enum(self.member(node, path, &values, &name)?)
+                let e = program.enums.get(e)?;
+                FieldValue::Enum(self.member(node, path, &e.values, &e.name)?)
             }
             Base::Enum(_) => return None,
         })
@@ -250,19 +228,14 @@ impl Validator<'_> {
             self.error(
                 Code::MissingField,
                 Span::point(root.start as usize),
-                &path,
+                &Path::Key(&Path::Root, &path),
                 "is required by the policy",
                 "add it to the snapshot, or give the field a `default` in the policy",
             );
         }
     }
 
-    fn items<T>(
-        &mut self,
-        node: &Node,
-        path: &str,
-        mut item: impl FnMut(&mut Self, &Node, &str) -> Option<T>,
-    ) -> Vec<(T, Span)> {
+    fn items<T>(&mut self, node: &Node, path: &Path<'_>, item: fn(&mut Self, &Node, &Path<'_>) -> Option<T>) -> Vec<(T, Span)> {
         let DocValue::Array(list) = &node.value else {
             if node.value != DocValue::Null {
                 self.wrong_type(node, path, "an array", "[{...}, {...}]");
@@ -274,96 +247,74 @@ impl Validator<'_> {
                 Code::SnapshotTooLarge,
                 node.span,
                 path,
-                format!(
-                    "holds {} items, more than the limit of {MAX_ITEMS}",
-                    list.len()
-                ),
+                format!("holds {} items, more than the limit of {MAX_ITEMS}", list.len()),
                 "an account this large should be split or compacted before it is decided",
             );
             return Vec::new();
         }
-        list.iter()
-            .enumerate()
-            .filter_map(|(i, n)| item(self, n, &format!("{path}[{i}]")).map(|t| (t, n.span)))
-            .collect()
+        let mut out = Vec::with_capacity(list.len());
+        for (i, n) in list.iter().enumerate() {
+            if let Some(t) = item(self, n, &Path::Index(path, i)) {
+                out.push((t, n.span));
+            }
+        }
+        out
     }
 
-    /// The entries of an item object, with unknown keys reported.
-    fn entries<'n>(
-        &mut self,
-        node: &'n Node,
-        path: &str,
-        keys: &[&str],
-    ) -> Option<HashMap<&'n str, &'n Node>> {
+    /// The values of an item's keys, in `keys` order; unknown keys reported.
+    fn entries<'n, 'd, const N: usize>(&mut self, node: &'n Node<'d>, path: &Path<'_>, keys: &[&'static str; N]) -> Option<[Option<&'n Node<'d>>; N]> {
         let DocValue::Object(entries) = &node.value else {
             self.wrong_type(node, path, "an object", "{\"id\": \"...\", ...}");
             return None;
         };
-        let mut map = HashMap::new();
+        let mut found = [None; N];
         for (k, k_span, v) in entries {
-            if keys.contains(&k.as_str()) {
-                map.insert(k.as_str(), v);
-            } else {
-                let help = match suggest(k, keys.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("expected {}", list(keys)),
-                };
-                self.error(
-                    Code::UnknownField,
-                    *k_span,
-                    &format!("{path}.{k}"),
-                    "is not a field of this item",
-                    help,
-                );
+            match keys.iter().position(|key| key == k) {
+                Some(i) => {
+                    if let Some(slot) = found.get_mut(i) {
+                        *slot = Some(v);
+                    }
+                }
+                None => {
+                    let help = match suggest(k, keys.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("expected {}", list(keys)),
+                    };
+                    self.error(Code::UnknownField, *k_span, &Path::Key(path, k), "is not a field of this item", help);
+                }
             }
         }
-        Some(map)
+        Some(found)
     }
 
-    fn required<'n>(
-        &mut self,
-        map: &HashMap<&str, &'n Node>,
-        node: &Node,
-        path: &str,
-        key: &str,
-        example: &str,
-    ) -> Option<&'n Node> {
-        match map.get(key) {
-            Some(n) if n.value != DocValue::Null => Some(*n),
+    fn required<'n, 'd>(&mut self, found: Option<&'n Node<'d>>, node: &Node<'_>, path: &Path<'_>, key: &str, example: &str) -> Option<&'n Node<'d>> {
+        match found {
+            Some(n) if n.value != DocValue::Null => Some(n),
             _ => {
-                self.error(
-                    Code::MissingField,
-                    node.span,
-                    &format!("{path}.{key}"),
-                    "is required",
-                    format!("add `\"{key}\": {example}`"),
-                );
+                self.error(Code::MissingField, node.span, &Path::Key(path, key), "is required", format!("add `\"{key}\": {example}`"));
                 None
             }
         }
     }
 
-    fn grant(&mut self, node: &Node, path: &str) -> Option<Grant> {
-        let map = self.entries(node, path, GRANT_KEYS)?;
-        let id = self
-            .required(&map, node, path, "id", "\"top-1\"")
-            .and_then(|n| self.id(n, &format!("{path}.id")));
-        let kinds = self.program.credit_kinds.clone();
+    fn grant(&mut self, node: &Node, path: &Path<'_>) -> Option<Grant> {
+        let [id, kind, amount, remaining, granted_at, expires_at] = self.entries(node, path, &[
+            "id", "kind", "amount", "remaining", "granted_at", "expires_at",
+        ])?;
+        debug_assert_eq!(GRANT_KEYS.len(), 6);
+        let program = self.program;
+        let id = self.required(id, node, path, "id", "\"top-1\"").and_then(|n| self.id(n, &Path::Key(path, "id")));
         let kind = self
-            .required(&map, node, path, "kind", "\"purchased\"")
-            .and_then(|n| self.member(n, &format!("{path}.kind"), &kinds, "credit kind"));
-        let amount = self
-            .required(&map, node, path, "amount", "\"2000\"")
-            .and_then(|n| self.amount(n, &format!("{path}.amount")));
-        let remaining_node = self.required(&map, node, path, "remaining", "\"1200\"");
-        let remaining = remaining_node.and_then(|n| self.amount(n, &format!("{path}.remaining")));
+            .required(kind, node, path, "kind", "\"purchased\"")
+            .and_then(|n| self.member(n, &Path::Key(path, "kind"), &program.credit_kinds, "credit kind"));
+        let amount = self.required(amount, node, path, "amount", "\"2000\"").and_then(|n| self.amount(n, &Path::Key(path, "amount")));
+        let remaining_node = self.required(remaining, node, path, "remaining", "\"1200\"");
+        let remaining = remaining_node.and_then(|n| self.amount(n, &Path::Key(path, "remaining")));
         let granted_at = self
-            .required(&map, node, path, "granted_at", "\"2026-11-01T00:00:00Z\"")
-            .and_then(|n| self.time(n, &format!("{path}.granted_at")));
-        let expires_at = match map.get("expires_at") {
-            Some(n) if n.value != DocValue::Null => {
-                Some(self.time(n, &format!("{path}.expires_at"))?)
-            }
+            .required(granted_at, node, path, "granted_at", "\"2026-11-01T00:00:00Z\"")
+            .and_then(|n| self.time(n, &Path::Key(path, "granted_at")));
+        let expires_at = match expires_at {
+            Some(n) if n.value != DocValue::Null => Some(self.time(n, &Path::Key(path, "expires_at"))?),
             _ => None,
         };
         let (amount, remaining) = (amount?, remaining?);
@@ -372,7 +323,7 @@ impl Validator<'_> {
             self.error(
                 Code::RemainingExceedsAmount,
                 span,
-                &format!("{path}.remaining"),
+                &Path::Key(path, "remaining"),
                 format!(
                     "is {}, more than the grant's amount of {}",
                     crate::amount::format(remaining),
@@ -392,21 +343,18 @@ impl Validator<'_> {
         })
     }
 
-    fn debt(&mut self, node: &Node, path: &str) -> Option<Debt> {
-        let map = self.entries(node, path, DEBT_KEYS)?;
-        let id = self
-            .required(&map, node, path, "id", "\"d-1\"")
-            .and_then(|n| self.id(n, &format!("{path}.id")));
-        let kinds = self.program.debt_kinds.clone();
+    fn debt(&mut self, node: &Node, path: &Path<'_>) -> Option<Debt> {
+        let [id, kind, amount, created_at] = self.entries(node, path, &["id", "kind", "amount", "created_at"])?;
+        debug_assert_eq!(DEBT_KEYS.len(), 4);
+        let program = self.program;
+        let id = self.required(id, node, path, "id", "\"d-1\"").and_then(|n| self.id(n, &Path::Key(path, "id")));
         let kind = self
-            .required(&map, node, path, "kind", "\"outstanding_usage\"")
-            .and_then(|n| self.member(n, &format!("{path}.kind"), &kinds, "debt kind"));
-        let amount = self
-            .required(&map, node, path, "amount", "\"300\"")
-            .and_then(|n| self.amount(n, &format!("{path}.amount")));
+            .required(kind, node, path, "kind", "\"outstanding_usage\"")
+            .and_then(|n| self.member(n, &Path::Key(path, "kind"), &program.debt_kinds, "debt kind"));
+        let amount = self.required(amount, node, path, "amount", "\"300\"").and_then(|n| self.amount(n, &Path::Key(path, "amount")));
         let created_at = self
-            .required(&map, node, path, "created_at", "\"2026-11-20T08:00:00Z\"")
-            .and_then(|n| self.time(n, &format!("{path}.created_at")));
+            .required(created_at, node, path, "created_at", "\"2026-11-20T08:00:00Z\"")
+            .and_then(|n| self.time(n, &Path::Key(path, "created_at")));
         Some(Debt {
             id: id?,
             kind: kind?,
@@ -416,37 +364,50 @@ impl Validator<'_> {
     }
 
     fn unique_ids<T>(&mut self, items: &[T], what: &str, id: impl Fn(&T) -> (&String, Span)) {
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, item) in items.iter().enumerate() {
-            let (name, span) = id(item);
-            if let Some(first) = seen.get(name.as_str()) {
-                self.error(
-                    Code::DuplicateId,
-                    span,
-                    &format!("{what}[{i}].id"),
-                    format!("`{name}` is also the id of {what}[{first}]"),
-                    "ids name one grant or debt each; give this one another id",
-                );
-            } else {
-                seen.insert(name, i);
+        // Sorting copies of the ids finds repeats in n log n without a hash
+        // map; the common case (few items) stays cheap.
+        let mut ids: Vec<(&str, usize)> = items.iter().enumerate().map(|(i, t)| (id(t).0.as_str(), i)).collect();
+        ids.sort_unstable();
+        let mut repeats: Vec<(usize, usize)> = Vec::new();
+        let mut run: Option<(&str, usize)> = None;
+        for &(name, i) in &ids {
+            match run {
+                // Sorted by (id, position): the run's first is the earliest.
+                Some((current, first)) if current == name => repeats.push((first, i)),
+                _ => run = Some((name, i)),
             }
+        }
+        repeats.sort_unstable_by_key(|&(_, again)| again);
+        for (first, again) in repeats {
+            let Some(item) = items.get(again) else {
+                continue;
+            };
+            let (name, span) = id(item);
+            let name = name.clone();
+            let root = Path::Key(&Path::Root, what);
+            let item_path = Path::Index(&root, again);
+            self.error(
+                Code::DuplicateId,
+                span,
+                &Path::Key(&item_path, "id"),
+                format!("`{name}` is also the id of {what}[{first}]"),
+                "ids name one grant or debt each; give this one another id",
+            );
         }
     }
 
     // ───────────── Scalars ─────────────
 
-    fn text(&mut self, node: &Node, path: &str) -> Option<String> {
+    fn text(&mut self, node: &Node, path: &Path<'_>) -> Option<String> {
         match &node.value {
-            DocValue::String(s) if s.len() <= MAX_TEXT_LEN => Some(s.clone()),
+            DocValue::String(s) if s.len() <= MAX_TEXT_LEN => Some(s.to_string()),
             DocValue::String(s) => {
+                let len = s.len();
                 self.error(
                     Code::InvalidValue,
                     node.span,
                     path,
-                    format!(
-                        "is {} bytes long, more than the limit of {MAX_TEXT_LEN}",
-                        s.len()
-                    ),
+                    format!("is {len} bytes long, more than the limit of {MAX_TEXT_LEN}"),
                     "shorten it",
                 );
                 None
@@ -458,22 +419,16 @@ impl Validator<'_> {
         }
     }
 
-    fn id(&mut self, node: &Node, path: &str) -> Option<String> {
+    fn id(&mut self, node: &Node, path: &Path<'_>) -> Option<String> {
         let id = self.text(node, path)?;
         if id.is_empty() {
-            self.error(
-                Code::InvalidValue,
-                node.span,
-                path,
-                "is empty",
-                "give every grant and debt a non-empty id",
-            );
+            self.error(Code::InvalidValue, node.span, path, "is empty", "give every grant and debt a non-empty id");
             return None;
         }
         Some(id)
     }
 
-    fn amount(&mut self, node: &Node, path: &str) -> Option<Decimal> {
+    fn amount(&mut self, node: &Node, path: &Path<'_>) -> Option<Decimal> {
         let text = match &node.value {
             DocValue::String(s) | DocValue::Number(s) => s,
             _ => {
@@ -496,9 +451,10 @@ impl Validator<'_> {
         }
     }
 
-    fn time(&mut self, node: &Node, path: &str) -> Option<Timestamp> {
-        let text = match &node.value {
-            DocValue::String(s) | DocValue::Datetime(s) => s,
+    fn time(&mut self, node: &Node, path: &Path<'_>) -> Option<Timestamp> {
+        let text: &str = match &node.value {
+            DocValue::String(s) => s,
+            DocValue::Datetime(s) => s,
             _ => {
                 self.wrong_type(node, path, "a timestamp", "\"2026-11-22T10:00:00Z\"");
                 return None;
@@ -519,7 +475,7 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(&mut self, node: &Node, path: &str) -> Option<i64> {
+    fn duration(&mut self, node: &Node, path: &Path<'_>) -> Option<i64> {
         let DocValue::String(text) = &node.value else {
             self.wrong_type(node, path, "a duration", "\"7d\"");
             return None;
@@ -551,14 +507,9 @@ impl Validator<'_> {
     }
 
     /// A string naming one of `values`; its index.
-    fn member(&mut self, node: &Node, path: &str, values: &[String], what: &str) -> Option<u32> {
+    fn member(&mut self, node: &Node, path: &Path<'_>, values: &[String], what: &str) -> Option<u32> {
         let DocValue::String(text) = &node.value else {
-            self.wrong_type(
-                node,
-                path,
-                &format!("a {what} name"),
-                &format!("\"{}\"", values.first().map_or("", String::as_str)),
-            );
+            self.wrong_type(node, path, &format!("a {what} name"), &format!("\"{}\"", values.first().map_or("", String::as_str)));
             return None;
         };
         if let Some(i) = values.iter().position(|v| v == text) {
@@ -569,13 +520,7 @@ impl Validator<'_> {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("the policy `{}` allows {}", self.program.name, list(&names)),
         };
-        self.error(
-            Code::InvalidValue,
-            node.span,
-            path,
-            format!("`{text}` is not a {what} of this policy"),
-            help,
-        );
+        self.error(Code::InvalidValue, node.span, path, format!("`{text}` is not a {what} of this policy"), help);
         None
     }
 }
