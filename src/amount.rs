@@ -85,7 +85,10 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
             value = value.checked_mul(10).ok_or(AmountError::TooLarge)?;
         }
         zeros = 0;
-        value = value.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or(AmountError::TooLarge)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d))
+            .ok_or(AmountError::TooLarge)?;
     }
     let scale = frac_part.len() as i64 - exponent - zeros;
     if significant == 0 {

@@ -121,6 +121,8 @@ pub struct Rule {
     /// Effect parameters: name, value, and its type.
     pub params: Vec<(String, NodeId, Base)>,
     pub span: Span,
+    /// `file:line:col`, as decisions cite the rule.
+    pub location: String,
     pub docs: Vec<String>,
 }
 
@@ -815,6 +817,7 @@ impl Compiler<'_> {
                 .map(|(n, e)| (n.clone(), self.expr(e), e.ty.base))
                 .collect(),
             span: r.span,
+            location: self.checked.source.location(r.span),
             docs: r.docs.clone(),
         }
     }

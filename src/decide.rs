@@ -478,7 +478,7 @@ impl<'a> Decision<'a> {
             code: rule.code.clone(),
             message,
             rule: Some(rule.code.clone()),
-            source: Some(self.program.source.location(rule.span)),
+            source: Some(rule.location.clone()),
         })
     }
 
@@ -563,7 +563,7 @@ impl<'a> Decision<'a> {
                     code: rule.code.clone(),
                     params,
                     rule: rule.code.clone(),
-                    source: self.program.source.location(rule.span),
+                    source: rule.location.clone(),
                 })
             })
             .collect()

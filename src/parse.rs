@@ -5,7 +5,7 @@ mod expected;
 mod lower;
 mod template;
 
-use std::sync::Once;
+use std::sync::{Mutex, Once, PoisonError};
 
 use pest::Parser;
 
@@ -14,7 +14,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::span::{Source, Span};
 
 /// Largest policy file accepted, in bytes.
-pub const MAX_POLICY_BYTES: usize = 1 << 20;
+pub const MAX_POLICY_BYTES: usize = 8 << 20;
 /// Deepest bracket nesting accepted.
 pub const MAX_NESTING: usize = 32;
 /// Deepest expression tree accepted (operators applied to operators).
@@ -99,11 +99,16 @@ pub fn parse(source: &Source) -> Parsed {
                     None => parsed.incomplete = true,
                 }
             }
-            Err(err) => {
+            Err(_) => {
+                // Parse again, recording every attempt, to say precisely what
+                // was expected: too costly to do for every item.
+                let detailed = with_error_detail(|| PolicyParser::parse(Rule::chunk, chunk_text));
                 parsed.incomplete = true;
-                parsed
-                    .diagnostics
-                    .push(expected::syntax_error(&err, chunk_text, c.start));
+                if let Err(err) = detailed {
+                    parsed
+                        .diagnostics
+                        .push(expected::syntax_error(&err, chunk_text, c.start));
+                }
             }
         }
     }
@@ -120,9 +125,23 @@ pub fn is_keyword(word: &str) -> bool {
 fn configure_pest() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        pest::set_error_detail(true);
         pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
     });
+}
+
+/// Runs `f` with pest's detailed error tracking on. The flag is global, so
+/// a count of the threads that want it keeps it on while any of them runs.
+fn with_error_detail<T>(f: impl FnOnce() -> T) -> T {
+    static WANTED: Mutex<usize> = Mutex::new(0);
+    let set = |delta: isize| {
+        let mut wanted = WANTED.lock().unwrap_or_else(PoisonError::into_inner);
+        *wanted = wanted.saturating_add_signed(delta);
+        pest::set_error_detail(*wanted > 0);
+    };
+    set(1);
+    let result = f();
+    set(-1);
+    result
 }
 
 #[cfg(test)]

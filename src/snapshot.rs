@@ -135,7 +135,13 @@ impl std::error::Error for SnapshotError {}
 
 /// Parses and validates a snapshot. `name` is how errors cite it; `now`,
 /// when given, replaces the snapshot's own (which may then be absent).
-pub fn parse(program: &Program, name: &str, text: &str, format: Format, now: Option<Timestamp>) -> Result<Account, SnapshotError> {
+pub fn parse(
+    program: &Program,
+    name: &str,
+    text: &str,
+    format: Format,
+    now: Option<Timestamp>,
+) -> Result<Account, SnapshotError> {
     // The source (a copy of the text, with its line index) is built only
     // for an error: the good path is every request's path.
     let source = || Source::new(name, text);

@@ -224,8 +224,18 @@ mod tests {
 
     #[test]
     fn the_range_ends_where_rfc_3339_does() {
-        assert_eq!(Timestamp::parse("0000-01-01T00:00:00Z").unwrap().unix_seconds(), MIN_SECONDS);
-        assert_eq!(Timestamp::parse("9999-12-31T23:59:59Z").unwrap().unix_seconds(), MAX_SECONDS);
+        assert_eq!(
+            Timestamp::parse("0000-01-01T00:00:00Z")
+                .unwrap()
+                .unix_seconds(),
+            MIN_SECONDS
+        );
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:59Z")
+                .unwrap()
+                .unix_seconds(),
+            MAX_SECONDS
+        );
         assert!(Timestamp::from_unix(MAX_SECONDS + 1, 0).is_none());
         assert!(Timestamp::from_unix(MIN_SECONDS - 1, 0).is_none());
     }

@@ -105,53 +105,147 @@ fn print(decision: &Decision<'_>, format: OutputFormat, pretty: bool) -> Result<
     result.map_err(|e| format!("cannot write the decision: {e}"))
 }
 
+/// Lines decided per unit of work handed to a thread.
+const CHUNK_LINES: usize = 1024;
+
 /// Decides each line in order; a bad line prints `{"line": N, "error": ...}`
 /// in its place and makes the run exit 2 at the end.
+///
+/// One thread reads chunks of lines, one worker per core decides them, and
+/// this thread writes the results back in input order. A fixed number of
+/// chunks is in flight at once, so memory stays bounded however large the
+/// input is.
 fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
-    let reader: Box<dyn BufRead> = if path == Path::new("-") {
-        Box::new(std::io::stdin().lock())
+    let reader: Box<dyn BufRead + Send> = if path == Path::new("-") {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         match std::fs::File::open(path) {
-            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
             Err(e) => {
                 load::error(&super::render::describe_io(path, &e));
                 return Exit::BadInput;
             }
         }
     };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(1);
+    let in_flight = workers * 4;
+    let (work_tx, work_rx) =
+        std::sync::mpsc::sync_channel::<(usize, Vec<(usize, String)>)>(in_flight);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, String, bool)>();
+    // Tokens bound the chunks anywhere between reading and writing.
+    let (token_tx, token_rx) = std::sync::mpsc::sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = token_tx.send(());
+    }
     let mut exit = Exit::Ok;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (index, line) in reader.lines().enumerate() {
-        let number = index + 1;
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                load::error(&format!(
-                    "cannot read line {number} of `{}`: {e}",
-                    path.display()
-                ));
-                return Exit::BadInput;
-            }
-        };
-        if line.trim().is_empty() {
-            continue;
+    std::thread::scope(|scope| {
+        let path_name = path.display().to_string();
+        let read_error = scope.spawn(move || read_chunks(reader, &work_tx, &token_rx, &path_name));
+        for _ in 0..workers {
+            let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+            scope.spawn(move || {
+                loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((index, lines)) = next else {
+                        return;
+                    };
+                    let mut out = String::with_capacity(lines.len() * 1024);
+                    let mut failed = false;
+                    for (number, line) in lines {
+                        match decide_line(policy, &line, args) {
+                            Ok(json) => out.push_str(&json),
+                            Err(error) => {
+                                failed = true;
+                                out.push_str(
+                                    &serde_json::json!({ "line": number, "error": error })
+                                        .to_string(),
+                                );
+                            }
+                        }
+                        out.push('\n');
+                    }
+                    if done_tx.send((index, out, failed)).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        let result = decide_line(policy, &line, args);
-        let text = match result {
-            Ok(json) => json,
-            Err(error) => {
+        drop(done_tx);
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        let mut pending = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for (index, text, failed) in done_rx.iter() {
+            pending.insert(index, (text, failed));
+            while let Some((text, failed)) = pending.remove(&next) {
+                if failed {
+                    exit = Exit::BadInput;
+                }
+                if stdout.write_all(text.as_bytes()).is_err() {
+                    exit = Exit::BadInput;
+                }
+                next += 1;
+                let _ = token_tx.send(());
+            }
+        }
+        if stdout.flush().is_err() {
+            exit = Exit::BadInput;
+        }
+        match read_error.join() {
+            Ok(Some(message)) => {
+                load::error(&message);
                 exit = Exit::BadInput;
-                serde_json::json!({ "line": number, "error": error }).to_string()
             }
-        };
-        if writeln!(out, "{text}").is_err() {
-            return Exit::BadInput;
+            Ok(None) => {}
+            Err(_) => exit = Exit::BadInput,
         }
-    }
-    if out.flush().is_err() {
-        return Exit::BadInput;
-    }
+    });
     exit
+}
+
+/// Reads numbered lines in chunks; blank lines are skipped but counted.
+/// Returns an error message if the input could not be read.
+fn read_chunks(
+    mut reader: Box<dyn BufRead + Send>,
+    work: &std::sync::mpsc::SyncSender<(usize, Vec<(usize, String)>)>,
+    tokens: &std::sync::mpsc::Receiver<()>,
+    name: &str,
+) -> Option<String> {
+    let mut number = 0;
+    let mut index = 0;
+    loop {
+        if tokens.recv().is_err() {
+            return None;
+        }
+        let mut chunk = Vec::with_capacity(CHUNK_LINES);
+        while chunk.len() < CHUNK_LINES {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) => break,
+                Ok(_) => {
+                    number += 1;
+                    let trimmed = line.trim_end_matches(['\n', '\r']);
+                    if !trimmed.trim().is_empty() {
+                        line.truncate(trimmed.len());
+                        chunk.push((number, line));
+                    }
+                }
+                Err(e) => return Some(format!("cannot read line {} of `{name}`: {e}", number + 1)),
+            }
+        }
+        if chunk.is_empty() {
+            return None;
+        }
+        if work.send((index, chunk)).is_err() {
+            return None;
+        }
+        index += 1;
+    }
 }
 
 fn decide_line(policy: &Policy, line: &str, args: &DecideArgs) -> Result<String, String> {

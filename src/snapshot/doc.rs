@@ -52,11 +52,19 @@ impl Node<'_> {
             DocValue::Number(n) => DocValue::Number(own(n)),
             DocValue::String(s) => DocValue::String(own(s)),
             DocValue::Datetime(d) => DocValue::Datetime(d),
-            DocValue::Array(items) => DocValue::Array(items.into_iter().map(Node::into_owned).collect()),
-            DocValue::Object(entries) => {
-                DocValue::Object(entries.into_iter().map(|(k, s, v)| (own(k), s, v.into_owned())).collect())
+            DocValue::Array(items) => {
+                DocValue::Array(items.into_iter().map(Node::into_owned).collect())
             }
+            DocValue::Object(entries) => DocValue::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, s, v)| (own(k), s, v.into_owned()))
+                    .collect(),
+            ),
         };
-        Node { value, span: self.span }
+        Node {
+            value,
+            span: self.span,
+        }
     }
 }

@@ -102,7 +102,7 @@ impl<'t> Parser<'t> {
 
     fn object(&mut self, depth: usize) -> Result<DocValue<'t>, JsonError> {
         self.pos += 1;
-        let mut entries: Vec<(Cow<'t, str>, Span, Node<'t>)> = Vec::new();
+        let mut entries: Vec<(Cow<'t, str>, Span, Node<'t>)> = Vec::with_capacity(8);
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -144,7 +144,7 @@ impl<'t> Parser<'t> {
 
     fn array(&mut self, depth: usize) -> Result<DocValue<'t>, JsonError> {
         self.pos += 1;
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(8);
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;

@@ -44,7 +44,9 @@ fn node<'a>(value: &DeValue<'a>, span: std::ops::Range<usize>) -> Node<'a> {
     let value = match value {
         DeValue::String(s) => DocValue::String(s.clone()),
         // TOML allows `1_000`; amounts are read the same without the `_`.
-        DeValue::Integer(i) if i.radix() == 10 => DocValue::Number(i.as_str().replace('_', "").into()),
+        DeValue::Integer(i) if i.radix() == 10 => {
+            DocValue::Number(i.as_str().replace('_', "").into())
+        }
         DeValue::Integer(i) => DocValue::Number(i.to_string().into()),
         DeValue::Float(f) => DocValue::Number(f.as_str().replace('_', "").into()),
         DeValue::Boolean(b) => DocValue::Bool(*b),

@@ -19,7 +19,14 @@ use crate::time::Timestamp;
 
 /// Keys the engine reads itself, at the top of every snapshot.
 const ENGINE_KEYS: &[&str] = &["now", "account", "grants", "debts"];
-const GRANT_KEYS: &[&str] = &["id", "kind", "amount", "remaining", "granted_at", "expires_at"];
+const GRANT_KEYS: &[&str] = &[
+    "id",
+    "kind",
+    "amount",
+    "remaining",
+    "granted_at",
+    "expires_at",
+];
 const DEBT_KEYS: &[&str] = &["id", "kind", "amount", "created_at"];
 
 /// Where a value sits in the snapshot: `grants[2].remaining`. Built on the
@@ -43,7 +50,11 @@ impl fmt::Display for Path<'_> {
 }
 
 /// Validates a document into an account, or returns every problem.
-pub(crate) fn account(program: &Program, doc: &Node, now: Option<Timestamp>) -> Result<Account, Vec<Diagnostic>> {
+pub(crate) fn account(
+    program: &Program,
+    doc: &Node,
+    now: Option<Timestamp>,
+) -> Result<Account, Vec<Diagnostic>> {
     let mut v = Validator {
         program,
         errors: Vec::new(),
@@ -65,12 +76,20 @@ struct Validator<'p> {
 }
 
 impl<'p> Validator<'p> {
-    fn error(&mut self, code: Code, span: Span, path: &Path<'_>, message: impl fmt::Display, help: impl Into<String>) {
+    fn error(
+        &mut self,
+        code: Code,
+        span: Span,
+        path: &Path<'_>,
+        message: impl fmt::Display,
+        help: impl Into<String>,
+    ) {
         let message = match path {
             Path::Root => message.to_string(),
             _ => format!("`{path}`: {message}"),
         };
-        self.errors.push(Diagnostic::new(code, span, message).help(help.into()));
+        self.errors
+            .push(Diagnostic::new(code, span, message).help(help.into()));
     }
 
     fn wrong_type(&mut self, node: &Node, path: &Path<'_>, expected: &str, example: &str) {
@@ -85,7 +104,12 @@ impl<'p> Validator<'p> {
 
     fn root(&mut self, doc: &Node) -> Option<Account> {
         let DocValue::Object(entries) = &doc.value else {
-            self.wrong_type(doc, &Path::Root, "an object with `now`, `grants` and `debts`", "{\"now\": \"2026-11-22T10:00:00Z\", ...}");
+            self.wrong_type(
+                doc,
+                &Path::Root,
+                "an object with `now`, `grants` and `debts`",
+                "{\"now\": \"2026-11-22T10:00:00Z\", ...}",
+            );
             return None;
         };
         let mut now = None;
@@ -129,9 +153,14 @@ impl<'p> Validator<'p> {
     /// The names under `prefix` in the policy's declared field paths (and
     /// the engine's own keys at the top), for suggestions.
     fn children(&self, prefix: &[&str]) -> Vec<&'p str> {
-        let mut out: Vec<&'p str> = if prefix.is_empty() { ENGINE_KEYS.to_vec() } else { Vec::new() };
+        let mut out: Vec<&'p str> = if prefix.is_empty() {
+            ENGINE_KEYS.to_vec()
+        } else {
+            Vec::new()
+        };
         for f in &self.program.fields {
-            let under = f.path.len() > prefix.len() && f.path.iter().zip(prefix).all(|(a, b)| a == b);
+            let under =
+                f.path.len() > prefix.len() && f.path.iter().zip(prefix).all(|(a, b)| a == b);
             if let (true, Some(next)) = (under, f.path.get(prefix.len())) {
                 if !out.contains(&next.as_str()) {
                     out.push(next);
@@ -144,7 +173,9 @@ impl<'p> Validator<'p> {
     fn field_or_group(&mut self, key: &str, key_span: Span, value: &Node, prefix: &[&str]) {
         let mut path: SmallVec<[&str; 4]> = prefix.iter().copied().collect();
         path.push(key);
-        let same = |f: &crate::check::ir::Field| f.path.len() == path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b);
+        let same = |f: &crate::check::ir::Field| {
+            f.path.len() == path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b)
+        };
         let leaf = self.program.fields.iter().position(same);
         let dotted = || path.join(".");
         if let Some(slot) = leaf {
@@ -156,20 +187,29 @@ impl<'p> Validator<'p> {
             }
             return;
         }
-        let is_group = self
-            .program
-            .fields
-            .iter()
-            .any(|f| f.path.len() > path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b));
+        let is_group =
+            self.program.fields.iter().any(|f| {
+                f.path.len() > path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b)
+            });
         if !is_group {
             let siblings = self.children(prefix);
             let help = match suggest(key, siblings.iter().copied()) {
                 Some(s) if prefix.is_empty() => format!("did you mean `{s}`?"),
                 Some(s) => format!("did you mean `{}.{s}`?", prefix.join(".")),
-                None => format!("the policy `{}` declares no such field; expected {}", self.program.name, list(&siblings)),
+                None => format!(
+                    "the policy `{}` declares no such field; expected {}",
+                    self.program.name,
+                    list(&siblings)
+                ),
             };
             let text = dotted();
-            self.error(Code::UnknownField, key_span, &Path::Key(&Path::Root, &text), "is not a field this policy knows", help);
+            self.error(
+                Code::UnknownField,
+                key_span,
+                &Path::Key(&Path::Root, &text),
+                "is not a field this policy knows",
+                help,
+            );
             return;
         }
         match &value.value {
@@ -183,7 +223,12 @@ impl<'p> Validator<'p> {
             _ => {
                 let first = self.children(&path).first().copied().unwrap_or("");
                 let text = dotted();
-                self.wrong_type(value, &Path::Key(&Path::Root, &text), "an object", &format!("{{\"{first}\": ...}}"));
+                self.wrong_type(
+                    value,
+                    &Path::Key(&Path::Root, &text),
+                    "an object",
+                    &format!("{{\"{first}\": ...}}"),
+                );
             }
         }
     }
@@ -235,7 +280,12 @@ impl<'p> Validator<'p> {
         }
     }
 
-    fn items<T>(&mut self, node: &Node, path: &Path<'_>, item: fn(&mut Self, &Node, &Path<'_>) -> Option<T>) -> Vec<(T, Span)> {
+    fn items<T>(
+        &mut self,
+        node: &Node,
+        path: &Path<'_>,
+        item: fn(&mut Self, &Node, &Path<'_>) -> Option<T>,
+    ) -> Vec<(T, Span)> {
         let DocValue::Array(list) = &node.value else {
             if node.value != DocValue::Null {
                 self.wrong_type(node, path, "an array", "[{...}, {...}]");
@@ -247,7 +297,10 @@ impl<'p> Validator<'p> {
                 Code::SnapshotTooLarge,
                 node.span,
                 path,
-                format!("holds {} items, more than the limit of {MAX_ITEMS}", list.len()),
+                format!(
+                    "holds {} items, more than the limit of {MAX_ITEMS}",
+                    list.len()
+                ),
                 "an account this large should be split or compacted before it is decided",
             );
             return Vec::new();
@@ -262,7 +315,12 @@ impl<'p> Validator<'p> {
     }
 
     /// The values of an item's keys, in `keys` order; unknown keys reported.
-    fn entries<'n, 'd, const N: usize>(&mut self, node: &'n Node<'d>, path: &Path<'_>, keys: &[&'static str; N]) -> Option<[Option<&'n Node<'d>>; N]> {
+    fn entries<'n, 'd, const N: usize>(
+        &mut self,
+        node: &'n Node<'d>,
+        path: &Path<'_>,
+        keys: &[&'static str; N],
+    ) -> Option<[Option<&'n Node<'d>>; N]> {
         let DocValue::Object(entries) = &node.value else {
             self.wrong_type(node, path, "an object", "{\"id\": \"...\", ...}");
             return None;
@@ -280,41 +338,88 @@ impl<'p> Validator<'p> {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("expected {}", list(keys)),
                     };
-                    self.error(Code::UnknownField, *k_span, &Path::Key(path, k), "is not a field of this item", help);
+                    self.error(
+                        Code::UnknownField,
+                        *k_span,
+                        &Path::Key(path, k),
+                        "is not a field of this item",
+                        help,
+                    );
                 }
             }
         }
         Some(found)
     }
 
-    fn required<'n, 'd>(&mut self, found: Option<&'n Node<'d>>, node: &Node<'_>, path: &Path<'_>, key: &str, example: &str) -> Option<&'n Node<'d>> {
+    fn required<'n, 'd>(
+        &mut self,
+        found: Option<&'n Node<'d>>,
+        node: &Node<'_>,
+        path: &Path<'_>,
+        key: &str,
+        example: &str,
+    ) -> Option<&'n Node<'d>> {
         match found {
             Some(n) if n.value != DocValue::Null => Some(n),
             _ => {
-                self.error(Code::MissingField, node.span, &Path::Key(path, key), "is required", format!("add `\"{key}\": {example}`"));
+                self.error(
+                    Code::MissingField,
+                    node.span,
+                    &Path::Key(path, key),
+                    "is required",
+                    format!("add `\"{key}\": {example}`"),
+                );
                 None
             }
         }
     }
 
     fn grant(&mut self, node: &Node, path: &Path<'_>) -> Option<Grant> {
-        let [id, kind, amount, remaining, granted_at, expires_at] = self.entries(node, path, &[
-            "id", "kind", "amount", "remaining", "granted_at", "expires_at",
-        ])?;
+        let [id, kind, amount, remaining, granted_at, expires_at] = self.entries(
+            node,
+            path,
+            &[
+                "id",
+                "kind",
+                "amount",
+                "remaining",
+                "granted_at",
+                "expires_at",
+            ],
+        )?;
         debug_assert_eq!(GRANT_KEYS.len(), 6);
         let program = self.program;
-        let id = self.required(id, node, path, "id", "\"top-1\"").and_then(|n| self.id(n, &Path::Key(path, "id")));
+        let id = self
+            .required(id, node, path, "id", "\"top-1\"")
+            .and_then(|n| self.id(n, &Path::Key(path, "id")));
         let kind = self
             .required(kind, node, path, "kind", "\"purchased\"")
-            .and_then(|n| self.member(n, &Path::Key(path, "kind"), &program.credit_kinds, "credit kind"));
-        let amount = self.required(amount, node, path, "amount", "\"2000\"").and_then(|n| self.amount(n, &Path::Key(path, "amount")));
+            .and_then(|n| {
+                self.member(
+                    n,
+                    &Path::Key(path, "kind"),
+                    &program.credit_kinds,
+                    "credit kind",
+                )
+            });
+        let amount = self
+            .required(amount, node, path, "amount", "\"2000\"")
+            .and_then(|n| self.amount(n, &Path::Key(path, "amount")));
         let remaining_node = self.required(remaining, node, path, "remaining", "\"1200\"");
         let remaining = remaining_node.and_then(|n| self.amount(n, &Path::Key(path, "remaining")));
         let granted_at = self
-            .required(granted_at, node, path, "granted_at", "\"2026-11-01T00:00:00Z\"")
+            .required(
+                granted_at,
+                node,
+                path,
+                "granted_at",
+                "\"2026-11-01T00:00:00Z\"",
+            )
             .and_then(|n| self.time(n, &Path::Key(path, "granted_at")));
         let expires_at = match expires_at {
-            Some(n) if n.value != DocValue::Null => Some(self.time(n, &Path::Key(path, "expires_at"))?),
+            Some(n) if n.value != DocValue::Null => {
+                Some(self.time(n, &Path::Key(path, "expires_at"))?)
+            }
             _ => None,
         };
         let (amount, remaining) = (amount?, remaining?);
@@ -344,16 +449,34 @@ impl<'p> Validator<'p> {
     }
 
     fn debt(&mut self, node: &Node, path: &Path<'_>) -> Option<Debt> {
-        let [id, kind, amount, created_at] = self.entries(node, path, &["id", "kind", "amount", "created_at"])?;
+        let [id, kind, amount, created_at] =
+            self.entries(node, path, &["id", "kind", "amount", "created_at"])?;
         debug_assert_eq!(DEBT_KEYS.len(), 4);
         let program = self.program;
-        let id = self.required(id, node, path, "id", "\"d-1\"").and_then(|n| self.id(n, &Path::Key(path, "id")));
+        let id = self
+            .required(id, node, path, "id", "\"d-1\"")
+            .and_then(|n| self.id(n, &Path::Key(path, "id")));
         let kind = self
             .required(kind, node, path, "kind", "\"outstanding_usage\"")
-            .and_then(|n| self.member(n, &Path::Key(path, "kind"), &program.debt_kinds, "debt kind"));
-        let amount = self.required(amount, node, path, "amount", "\"300\"").and_then(|n| self.amount(n, &Path::Key(path, "amount")));
+            .and_then(|n| {
+                self.member(
+                    n,
+                    &Path::Key(path, "kind"),
+                    &program.debt_kinds,
+                    "debt kind",
+                )
+            });
+        let amount = self
+            .required(amount, node, path, "amount", "\"300\"")
+            .and_then(|n| self.amount(n, &Path::Key(path, "amount")));
         let created_at = self
-            .required(created_at, node, path, "created_at", "\"2026-11-20T08:00:00Z\"")
+            .required(
+                created_at,
+                node,
+                path,
+                "created_at",
+                "\"2026-11-20T08:00:00Z\"",
+            )
             .and_then(|n| self.time(n, &Path::Key(path, "created_at")));
         Some(Debt {
             id: id?,
@@ -366,7 +489,11 @@ impl<'p> Validator<'p> {
     fn unique_ids<T>(&mut self, items: &[T], what: &str, id: impl Fn(&T) -> (&String, Span)) {
         // Sorting copies of the ids finds repeats in n log n without a hash
         // map; the common case (few items) stays cheap.
-        let mut ids: Vec<(&str, usize)> = items.iter().enumerate().map(|(i, t)| (id(t).0.as_str(), i)).collect();
+        let mut ids: Vec<(&str, usize)> = items
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (id(t).0.as_str(), i))
+            .collect();
         ids.sort_unstable();
         let mut repeats: Vec<(usize, usize)> = Vec::new();
         let mut run: Option<(&str, usize)> = None;
@@ -422,7 +549,13 @@ impl<'p> Validator<'p> {
     fn id(&mut self, node: &Node, path: &Path<'_>) -> Option<String> {
         let id = self.text(node, path)?;
         if id.is_empty() {
-            self.error(Code::InvalidValue, node.span, path, "is empty", "give every grant and debt a non-empty id");
+            self.error(
+                Code::InvalidValue,
+                node.span,
+                path,
+                "is empty",
+                "give every grant and debt a non-empty id",
+            );
             return None;
         }
         Some(id)
@@ -507,9 +640,20 @@ impl<'p> Validator<'p> {
     }
 
     /// A string naming one of `values`; its index.
-    fn member(&mut self, node: &Node, path: &Path<'_>, values: &[String], what: &str) -> Option<u32> {
+    fn member(
+        &mut self,
+        node: &Node,
+        path: &Path<'_>,
+        values: &[String],
+        what: &str,
+    ) -> Option<u32> {
         let DocValue::String(text) = &node.value else {
-            self.wrong_type(node, path, &format!("a {what} name"), &format!("\"{}\"", values.first().map_or("", String::as_str)));
+            self.wrong_type(
+                node,
+                path,
+                &format!("a {what} name"),
+                &format!("\"{}\"", values.first().map_or("", String::as_str)),
+            );
             return None;
         };
         if let Some(i) = values.iter().position(|v| v == text) {
@@ -520,7 +664,13 @@ impl<'p> Validator<'p> {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("the policy `{}` allows {}", self.program.name, list(&names)),
         };
-        self.error(Code::InvalidValue, node.span, path, format!("`{text}` is not a {what} of this policy"), help);
+        self.error(
+            Code::InvalidValue,
+            node.span,
+            path,
+            format!("`{text}` is not a {what} of this policy"),
+            help,
+        );
         None
     }
 }
