@@ -194,6 +194,11 @@ pub fn parse_batch_line(
     text: &str,
     now: Option<Timestamp>,
 ) -> Result<BatchLine, String> {
+    if text.len() > MAX_SNAPSHOT_BYTES {
+        return Err(format!(
+            "the line is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"
+        ));
+    }
     let line = json::parse(text).map_err(|e| {
         format!(
             "not valid JSON at column {}: {}",

@@ -10,6 +10,7 @@
 )]
 
 mod authoring;
+mod bad_input;
 mod batch;
 mod check;
 mod decide;

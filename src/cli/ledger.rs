@@ -123,13 +123,13 @@ fn run(
     };
     let result = match operation(&policy, &account) {
         Ok(r) => r,
+        Err(e) if e.is_policy_error() => {
+            load::error(&format!("{}: {e}", common.policy.display()));
+            return Exit::Failed;
+        }
         Err(e) => {
-            load::error(&e.to_string());
-            return if e.is_policy_error() {
-                Exit::Failed
-            } else {
-                Exit::BadInput
-            };
+            load::error(&format!("{}: {e}", common.snapshot.display()));
+            return Exit::BadInput;
         }
     };
     if let Some(output) = &common.output {

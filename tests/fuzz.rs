@@ -1,0 +1,570 @@
+//! Fuzz targets on the stable toolchain: mutation-based, time-boxed.
+//!
+//! cargo-fuzz needs a nightly compiler, which this project's machines do not
+//! have, so each target here mutates a seed corpus (the project's own
+//! policies and snapshots) with a seeded random generator for
+//! `TOLLGATE_FUZZ_SECONDS` seconds (2 by default: the CI smoke run). Every
+//! input that panics is saved under `target/fuzz-crashes/` and fails the
+//! run; the seed and iteration in the file name reproduce it.
+//!
+//! ```sh
+//! TOLLGATE_FUZZ_SECONDS=600 cargo test --release --test fuzz -- --test-threads 2
+//! ```
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use tollgate::ledger::{GrantSpec, LedgerResult};
+use tollgate::snapshot::Format;
+use tollgate::span::Source;
+use tollgate::{Account, Policy};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn budget() -> Duration {
+    let seconds = std::env::var("TOLLGATE_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    Duration::from_secs(seconds)
+}
+
+/// A small, fast, seeded generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+fn files(dirs: &[&str], extensions: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(root().join(dir)) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            if p.extension()
+                .is_some_and(|e| extensions.iter().any(|x| e == *x))
+            {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    assert!(!out.is_empty(), "no seeds in {dirs:?}");
+    out
+}
+
+/// Tokens worth splicing into text: keywords, punctuation, numbers at the
+/// edges of what amounts allow, broken strings and interpolations.
+const DICTIONARY: &[&str] = &[
+    "policy",
+    "role",
+    "actions",
+    "credits",
+    "debts",
+    "enum",
+    "field",
+    "permit",
+    "lock",
+    "spend",
+    "settle",
+    "let",
+    "step",
+    "state",
+    "on",
+    "shortfall",
+    "when",
+    "otherwise",
+    "deny",
+    "warn",
+    "effect",
+    "steps",
+    "for",
+    "others",
+    "access",
+    "message",
+    "may settle",
+    "from",
+    "by",
+    " desc",
+    "and",
+    "or",
+    "not",
+    "in",
+    "??",
+    "==",
+    "!=",
+    "<=",
+    ">",
+    "+",
+    "-",
+    "*",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "=",
+    "\"",
+    "\"{usable}\"",
+    "{",
+    "}",
+    "{x:date ?? y}",
+    "///",
+    "//",
+    "\n",
+    "\r\n",
+    "\t",
+    "0",
+    "0.000001",
+    "0.0000001",
+    "1000000000000000",
+    "1e999",
+    "-1",
+    "7d",
+    "99999999999999999999d",
+    "sum remaining of grants where",
+    "count of debts",
+    "usable",
+    "locked",
+    "debt.refund_dispute",
+    "settleable",
+    "now",
+    "now + 7d",
+    "role",
+    "action",
+    "((((((((((((((((((((((((((((((((((",
+    "\u{fffd}",
+    "é",
+    "\0",
+    "true",
+    "false",
+    "null",
+    "[]",
+    "{}",
+    "\"2026-02-29T00:00:00Z\"",
+    "\"9999-12-31T23:59:59Z\"",
+    "1.5e3",
+    "-0",
+];
+
+/// One random edit of `data`.
+fn mutate(rng: &mut Rng, data: &mut Vec<u8>, seeds: &[(String, Vec<u8>)]) {
+    let len = data.len();
+    match rng.below(7) {
+        0 if len > 0 => {
+            let at = rng.below(len);
+            let n = rng.below((len - at).min(64)) + 1;
+            data.drain(at..at + n);
+        }
+        1 if len > 0 => {
+            let at = rng.below(len);
+            data[at] = rng.next() as u8;
+        }
+        2 if len > 0 => {
+            let at = rng.below(len);
+            let n = rng.below((len - at).min(64)) + 1;
+            let copy: Vec<u8> = data[at..at + n].to_vec();
+            let to = rng.below(data.len() + 1);
+            data.splice(to..to, copy);
+        }
+        3 => {
+            // Splice a piece of another seed.
+            let (_, other) = rng.pick(seeds);
+            if !other.is_empty() {
+                let at = rng.below(other.len());
+                let n = rng.below((other.len() - at).min(200)) + 1;
+                let to = rng.below(data.len() + 1);
+                data.splice(to..to, other[at..at + n].iter().copied());
+            }
+        }
+        4 if len > 0 => data.truncate(rng.below(len)),
+        _ => {
+            let token = rng.pick(DICTIONARY).as_bytes();
+            let to = rng.below(data.len() + 1);
+            data.splice(to..to, token.iter().copied());
+        }
+    }
+}
+
+/// Runs `check` on mutated seeds until the budget is spent.
+fn run_target(name: &str, seeds: &[(String, Vec<u8>)], mut check: impl FnMut(&[u8])) -> usize {
+    let started = Instant::now();
+    let mut iterations = 0;
+    let seed0 = std::env::var("TOLLGATE_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_0000_u64);
+    while started.elapsed() < budget() {
+        let seed = seed0
+            .wrapping_add(iterations as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            | 1;
+        let mut rng = Rng(seed);
+        let mut data = rng.pick(seeds).1.clone();
+        for _ in 0..=rng.below(8) {
+            mutate(&mut rng, &mut data, seeds);
+        }
+        if catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
+            let dir = root().join("target/fuzz-crashes");
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = dir.join(format!("{name}-{seed:016x}.bin"));
+            std::fs::write(&file, &data).unwrap();
+            panic!(
+                "{name}: input {iterations} (seed {seed:#x}) panicked; saved to {}",
+                file.display()
+            );
+        }
+        iterations += 1;
+    }
+    println!(
+        "{name}: {iterations} inputs in {:?}, no crash",
+        started.elapsed()
+    );
+    iterations
+}
+
+fn policy() -> Policy {
+    Policy::from_file(root().join("policies/ampere.policy")).unwrap()
+}
+
+/// Policy text → check, and formatting of whatever parses must keep its
+/// meaning.
+#[test]
+fn fuzz_policy_text() {
+    let seeds = files(&["policies", "tests/corpus/check"], &["policy"]);
+    let n = run_target("policy", &seeds, |data| {
+        let analysis = tollgate::check_bytes("fuzz.policy", data);
+        for d in &analysis.diagnostics.items {
+            assert!(
+                d.span.end as usize <= data.len().max(analysis.diagnostics.source.text().len())
+            );
+        }
+        if let Ok(text) = std::str::from_utf8(data) {
+            let source = Source::new("fuzz.policy", text);
+            if let Ok(formatted) = tollgate::format::format(&source) {
+                let before = tollgate::parse::parse(&source).policy;
+                let again = Source::new("fuzz.policy", formatted.as_str());
+                let after = tollgate::parse::parse(&again);
+                assert!(
+                    after.diagnostics.iter().all(|d| !d.is_error()),
+                    "formatted text does not parse:\n{formatted}"
+                );
+                assert_eq!(after.policy, before, "formatting changed the meaning");
+            }
+            if let Ok(p) = Policy::from_source("fuzz.policy", text) {
+                // A policy that compiles decides without panicking.
+                let snapshot =
+                    std::fs::read_to_string(root().join("benches/data/typical.json")).unwrap();
+                if let Ok(account) = p.snapshot_from_json(&snapshot) {
+                    for r in &p.program().roles {
+                        for a in &p.program().actions {
+                            if let Ok(req) = p.request(&r.name, &a.name) {
+                                if let Ok(d) = p.decide_explained(&account, &req) {
+                                    let _ = d.to_json();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    assert!(n > 0);
+}
+
+/// Snapshot text (JSON and TOML) → validation, then decisions and ledger
+/// operations on whatever validates.
+#[test]
+fn fuzz_snapshot_text() {
+    let seeds = files(
+        &[
+            "examples",
+            "tests/corpus/decide",
+            "tests/corpus/snapshot",
+            "tests/corpus/ledger",
+            "benches/data",
+        ],
+        &["json", "toml"],
+    );
+    let policy = policy();
+    let n = run_target("snapshot", &seeds, |data| {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        for format in [Format::Json, Format::Toml] {
+            if let Ok(account) = policy.snapshot("fuzz", text, format, None) {
+                exercise(&policy, &account);
+            }
+        }
+    });
+    assert!(n > 0);
+}
+
+/// Valid accounts made by structured edits (amounts, dates, kinds, statuses,
+/// items added and removed) → every decision and every ledger operation,
+/// with the ledger's laws asserted.
+#[test]
+fn fuzz_valid_accounts() {
+    let seeds = files(
+        &[
+            "examples",
+            "tests/corpus/decide",
+            "tests/corpus/ledger",
+            "benches/data",
+        ],
+        &["json"],
+    );
+    let policy = policy();
+    let docs: Vec<Value> = seeds
+        .iter()
+        .map(|(_, d)| serde_json::from_slice(d).unwrap())
+        .collect();
+    let started = Instant::now();
+    let mut iterations = 0u64;
+    let mut valid = 0u64;
+    while started.elapsed() < budget() {
+        let mut rng = Rng((iterations + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut doc = rng.pick(&docs).clone();
+        for _ in 0..=rng.below(6) {
+            edit(&mut rng, &mut doc);
+        }
+        let text = doc.to_string();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if let Ok(account) = policy.snapshot_from_json(&text) {
+                exercise(&policy, &account);
+                true
+            } else {
+                false
+            }
+        }));
+        match result {
+            Ok(true) => valid += 1,
+            Ok(false) => {}
+            Err(_) => {
+                let dir = root().join("target/fuzz-crashes");
+                std::fs::create_dir_all(&dir).unwrap();
+                let file = dir.join(format!("account-{iterations}.json"));
+                std::fs::write(&file, &text).unwrap();
+                panic!(
+                    "valid account {iterations} panicked; saved to {}",
+                    file.display()
+                );
+            }
+        }
+        iterations += 1;
+    }
+    println!(
+        "accounts: {iterations} inputs ({valid} valid) in {:?}, no crash",
+        started.elapsed()
+    );
+    assert!(valid > 0);
+}
+
+/// A structured edit of a snapshot document.
+fn edit(rng: &mut Rng, doc: &mut Value) {
+    let amounts = [
+        "0",
+        "0.000001",
+        "1",
+        "99.999999",
+        "100",
+        "250",
+        "5000",
+        "1000000000000000",
+        "7.5",
+    ];
+    let times = [
+        "2026-11-22T10:00:00Z",
+        "2026-11-22T09:59:59.999Z",
+        "2026-11-22T10:00:00.001Z",
+        "2025-01-01T00:00:00Z",
+        "2027-01-01T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    ];
+    let grants = doc["grants"].as_array().map_or(0, Vec::len);
+    let debts = doc["debts"].as_array().map_or(0, Vec::len);
+    match rng.below(9) {
+        0 if grants > 0 => {
+            let g = &mut doc["grants"][rng.below(grants)];
+            let a = *rng.pick(&amounts);
+            g["amount"] = a.into();
+            g["remaining"] = (*rng.pick(&["0", a, "0.000001"])).into();
+        }
+        1 if grants > 0 => {
+            let g = &mut doc["grants"][rng.below(grants)];
+            g["expires_at"] = (*rng.pick(&times)).into();
+            g["granted_at"] = (*rng.pick(&times)).into();
+        }
+        2 if grants > 0 => {
+            let g = &mut doc["grants"][rng.below(grants)];
+            g["kind"] = (*rng.pick(&["included", "promotional", "purchased"])).into();
+        }
+        3 => {
+            let id = format!("g-{}", rng.next() % 1000);
+            let a = *rng.pick(&amounts);
+            let g = serde_json::json!({"id": id, "kind": "purchased", "amount": a, "remaining": a, "granted_at": *rng.pick(&times)});
+            if let Some(list) = doc["grants"].as_array_mut() {
+                list.push(g);
+            }
+        }
+        4 if debts > 0 => {
+            let d = &mut doc["debts"][rng.below(debts)];
+            d["amount"] = (*rng.pick(&amounts)).into();
+            d["kind"] = (*rng.pick(&["refund_dispute", "outstanding_usage"])).into();
+        }
+        5 => {
+            let id = format!("d-{}", rng.next() % 1000);
+            let d = serde_json::json!({"id": id, "kind": *rng.pick(&["refund_dispute", "outstanding_usage"]), "amount": *rng.pick(&amounts), "created_at": *rng.pick(&times)});
+            if let Some(list) = doc["debts"].as_array_mut() {
+                list.push(d);
+            }
+        }
+        6 => {
+            doc["subscription"] = serde_json::json!({"status": *rng.pick(&["active", "past_due", "canceled", "ended", "none"])})
+        }
+        7 => {
+            doc["auto_recharge"] = serde_json::json!({"enabled": rng.below(2) == 0, "threshold": *rng.pick(&amounts), "amount": *rng.pick(&amounts)})
+        }
+        _ => doc["now"] = (*rng.pick(&times)).into(),
+    }
+}
+
+/// Every decision and ledger operation on an account, with the laws checked.
+fn exercise(policy: &Policy, account: &Account) {
+    for r in &policy.program().roles {
+        for a in &policy.program().actions {
+            let request = policy.request(&r.name, &a.name).unwrap();
+            if let Ok(d) = policy.decide(account, &request) {
+                let json = d.to_json().unwrap();
+                let again = policy.decide(account, &request).unwrap().to_json().unwrap();
+                assert_eq!(json, again, "same input, same bytes");
+            }
+        }
+    }
+    for amount in [
+        Decimal::ZERO,
+        Decimal::new(35, 0),
+        Decimal::new(1, 6),
+        Decimal::new(1_000_000_000_000_000, 0),
+    ] {
+        if let Ok(r) = policy.charge(account, amount) {
+            laws(account, &r);
+            let drawn: Decimal = r.draws.iter().map(|d| d.amount).sum();
+            let owed: Decimal = r.new_debts.iter().map(|d| d.amount).sum();
+            assert_eq!(drawn + owed, amount, "draws plus new debt equal the charge");
+        }
+    }
+    if let Ok(r) = policy.settle(account) {
+        laws(account, &r);
+    }
+    let spec = GrantSpec {
+        kind: "purchased".into(),
+        amount: Decimal::new(500, 0),
+        id: None,
+        expires_at: None,
+    };
+    if let Ok(r) = policy.grant(account, &spec) {
+        laws(account, &r);
+    }
+    if let Some(g) = account.grants.first() {
+        if let Ok(r) = policy.refund(account, &g.id) {
+            laws(account, &r);
+        }
+    }
+}
+
+fn laws(before: &Account, r: &LedgerResult) {
+    for g in &r.account.grants {
+        assert!(
+            g.remaining >= Decimal::ZERO && g.remaining <= g.amount,
+            "grant {} out of bounds",
+            g.id
+        );
+    }
+    let owed = |id: &str| {
+        before
+            .debts
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.amount)
+            .or_else(|| r.new_debts.iter().find(|d| d.id == id).map(|d| d.amount))
+            .unwrap_or_default()
+    };
+    let mut debts: Vec<&str> = r.settlements.iter().map(|s| s.debt.as_str()).collect();
+    debts.dedup();
+    for id in debts {
+        let paid: Decimal = r
+            .settlements
+            .iter()
+            .filter(|s| s.debt == id)
+            .map(|s| s.amount)
+            .sum();
+        assert!(paid <= owed(id), "debt {id} overpaid");
+    }
+    let remaining = |a: &Account| a.grants.iter().map(|g| g.remaining).sum::<Decimal>();
+    let debt = |a: &Account| a.debts.iter().map(|d| d.amount).sum::<Decimal>();
+    let drawn: Decimal = r.draws.iter().map(|d| d.amount).sum();
+    let voided: Decimal = r.voided.iter().map(|v| v.amount).sum();
+    let settled: Decimal = r.settlements.iter().map(|s| s.amount).sum();
+    let new_debt: Decimal = r.new_debts.iter().map(|d| d.amount).sum();
+    let granted: Decimal = r
+        .account
+        .grants
+        .iter()
+        .filter(|g| !before.grants.iter().any(|b| b.id == g.id))
+        .map(|g| g.amount)
+        .sum();
+    assert_eq!(
+        remaining(before) + granted - drawn - voided - settled,
+        remaining(&r.account),
+        "credits conserved"
+    );
+    assert_eq!(
+        debt(before) + new_debt - settled,
+        debt(&r.account),
+        "debts conserved"
+    );
+    for d in &r.draws {
+        let g = before.grants.iter().find(|g| g.id == d.grant).unwrap();
+        assert!(
+            g.expires_at.is_none_or(|e| before.now < e),
+            "expired credits paid for work"
+        );
+    }
+}
