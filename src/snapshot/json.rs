@@ -58,7 +58,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn expect(&mut self, byte: u8, what: &str) -> Result<(), JsonError> {
+    fn require_byte(&mut self, byte: u8, what: &str) -> Result<(), JsonError> {
         if self.peek() == Some(byte) {
             self.pos += 1;
             Ok(())
@@ -123,7 +123,7 @@ impl<'t> Parser<'t> {
                 });
             }
             self.skip_ws();
-            self.expect(b':', "`:` after the key")?;
+            self.require_byte(b':', "`:` after the key")?;
             self.skip_ws();
             let value = self.value(depth + 1)?;
             entries.push((key, key_span, value));
