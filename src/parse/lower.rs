@@ -19,11 +19,18 @@ use crate::span::Span;
 pub(super) struct Lower<'d> {
     offset: usize,
     diags: &'d mut Vec<Diagnostic>,
+    /// A keyword was used as a name: the item is reported and dropped, as
+    /// if it had not parsed.
+    keyword_as_name: bool,
 }
 
 impl<'d> Lower<'d> {
     pub(super) fn new(offset: usize, diags: &'d mut Vec<Diagnostic>) -> Lower<'d> {
-        Lower { offset, diags }
+        Lower {
+            offset,
+            diags,
+            keyword_as_name: false,
+        }
     }
 
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
@@ -117,6 +124,9 @@ impl<'d> Lower<'d> {
             }
             _ => return None,
         };
+        if self.keyword_as_name {
+            return None;
+        }
         Some(Item { docs, kind, span })
     }
 
@@ -372,6 +382,18 @@ impl<'d> Lower<'d> {
     fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
         let span = self.span(&pair);
         let name = pair.as_str().to_owned();
+        if pair.as_rule() == Rule::ident && super::is_keyword(&name) {
+            self.keyword_as_name = true;
+            self.report(
+                Diagnostic::new(
+                    Code::Syntax,
+                    span,
+                    format!("`{name}` is a keyword and cannot be used as a name"),
+                )
+                .label("keyword used as a name")
+                .help(format!("choose another name, such as `{name}_`")),
+            );
+        }
         if name.len() > MAX_NAME_LEN {
             self.report(
                 Diagnostic::new(
