@@ -135,15 +135,7 @@ impl Printer<'_> {
     fn lead(&self, span: Span, docs: usize) -> u32 {
         let line = self.source.line_col(span.start).line;
         let first = line.saturating_sub(docs as u32).max(1);
-        let text = self.source.text();
-        let mut offset = 0usize;
-        for (n, l) in text.split_inclusive('\n').enumerate() {
-            if n as u32 + 1 == first {
-                return offset as u32;
-            }
-            offset += l.len();
-        }
-        span.start
+        self.source.line_start(first)
     }
 
     fn docs(&mut self, docs: &[String]) {

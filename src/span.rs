@@ -141,6 +141,15 @@ impl Source {
         format!("{}:{}:{}", self.name, at.line, at.col)
     }
 
+    /// The byte offset where the 1-based line `line` starts.
+    pub fn line_start(&self, line: u32) -> u32 {
+        let idx = line.saturating_sub(1) as usize;
+        self.line_starts
+            .get(idx)
+            .copied()
+            .unwrap_or_else(|| clamp_u32(self.text.len()))
+    }
+
     /// The full text of the 1-based line `line`, without its line break.
     pub fn line_text(&self, line: u32) -> &str {
         let idx = line.saturating_sub(1) as usize;
