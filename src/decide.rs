@@ -508,10 +508,13 @@ impl<'a> Decision<'a> {
 
     /// The warnings, with messages.
     pub fn warnings(&self) -> Result<Vec<Finding>, EvalError> {
-        let ctx = self.ctx()?;
+        self.warnings_in(&self.ctx()?)
+    }
+
+    fn warnings_in(&self, ctx: &Ctx<'a>) -> Result<Vec<Finding>, EvalError> {
         self.warnings
             .iter()
-            .map(|w| self.finding(&ctx, *w))
+            .map(|w| self.finding(ctx, *w))
             .collect()
     }
 
@@ -606,14 +609,18 @@ impl<'a> Decision<'a> {
             },
             outcome: self.outcome,
             state: self.state(),
-            reasons: self.reasons()?.into_iter().map(FindingJson::from).collect(),
+            reasons: self
+                .reasons_in(&ctx)?
+                .into_iter()
+                .map(FindingJson::from)
+                .collect(),
             warnings: self
-                .warnings()?
+                .warnings_in(&ctx)?
                 .into_iter()
                 .map(FindingJson::from)
                 .collect(),
             next_steps: self
-                .next_steps()?
+                .next_steps_in(&ctx)?
                 .into_iter()
                 .map(|s| StepJson {
                     code: s.code,

@@ -1,3 +1,5 @@
+//! Unit tests, compiled only under `#[cfg(test)]` (`mod tests` in `src/check.rs`).
+
 use super::*;
 use crate::parse::parse;
 

@@ -1,3 +1,5 @@
+//! Unit tests, compiled only under `#[cfg(test)]` (`mod tests` in `src/parse.rs`).
+
 use super::*;
 
 fn parse_text(text: &str) -> Parsed {
