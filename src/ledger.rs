@@ -390,35 +390,17 @@ impl LedgerResult {
 /// Indices of the grants of one standing that the spend order draws, in
 /// that order: by kind, then the policy's keys, then position.
 fn spend_order(p: &Program, ctx: &Ctx<'_>, standing: Standing) -> Vec<usize> {
-    let grants = &ctx.account.grants;
-    let mut order: Vec<(u8, usize)> = grants
-        .iter()
-        .enumerate()
-        .filter(|(_, g)| ctx.standing(g) == standing)
-        .filter_map(|(i, g)| {
-            p.spend_rank
-                .get(g.kind as usize)
-                .copied()
-                .flatten()
-                .map(|r| (r, i))
-        })
-        .collect();
-    order.sort_by(|(ra, a), (rb, b)| {
-        ra.cmp(rb)
-            .then_with(|| match (grants.get(*a), grants.get(*b)) {
-                (Some(x), Some(y)) => grant_order(p, x, y),
-                _ => Ordering::Equal,
-            })
-            .then(a.cmp(b))
-    });
-    order.into_iter().map(|(_, i)| i).collect()
-}
-
-/// Two grants of one kind, by the spend order's keys. A grant that never
-/// expires sorts after every grant that does.
-fn grant_order(p: &Program, a: &Grant, b: &Grant) -> Ordering {
-    for &(key, descending) in &p.spend_keys {
-        let o = match key {
+    let rank = |g: &Grant| {
+        let drawn = ctx.standing(g) == standing;
+        p.spend_rank
+            .get(g.kind as usize)
+            .copied()
+            .flatten()
+            .filter(|_| drawn)
+    };
+    ranked(&ctx.account.grants, rank, |a, b| {
+        by_keys(&p.spend_keys, |key| match key {
+            // A grant that never expires sorts after every grant that does.
             GrantKey::ExpiresAt => match (a.expires_at, b.expires_at) {
                 (Some(x), Some(y)) => x.cmp(&y),
                 (Some(_), None) => Ordering::Less,
@@ -429,51 +411,48 @@ fn grant_order(p: &Program, a: &Grant, b: &Grant) -> Ordering {
             GrantKey::Id => a.id.cmp(&b.id),
             GrantKey::Amount => a.amount.cmp(&b.amount),
             GrantKey::Remaining => a.remaining.cmp(&b.remaining),
-        };
+        })
+    })
+}
+
+/// Indices of the debts the settle order covers, first settled first.
+fn debt_order(p: &Program, debts: &[Debt]) -> Vec<usize> {
+    let rank = |d: &Debt| p.settle_rank.get(d.kind as usize).copied().flatten();
+    ranked(debts, rank, |a, b| {
+        by_keys(&p.settle_keys, |key| match key {
+            DebtKey::CreatedAt => a.created_at.cmp(&b.created_at),
+            DebtKey::Id => a.id.cmp(&b.id),
+            DebtKey::Amount => a.amount.cmp(&b.amount),
+        })
+    })
+}
+
+/// Indices of the items that have a rank, ordered by rank, then by `keys`,
+/// then by position (so the order is total and the output deterministic).
+fn ranked<T>(
+    items: &[T],
+    rank: impl Fn(&T) -> Option<u8>,
+    keys: impl Fn(&T, &T) -> Ordering,
+) -> Vec<usize> {
+    let mut order: Vec<(u8, usize, &T)> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| rank(item).map(|r| (r, i, item)))
+        .collect();
+    order.sort_by(|(ra, a, x), (rb, b, y)| ra.cmp(rb).then_with(|| keys(x, y)).then(a.cmp(b)));
+    order.into_iter().map(|(_, i, _)| i).collect()
+}
+
+/// The first of the policy's sort keys that tells two items apart.
+fn by_keys<K: Copy>(keys: &[(K, bool)], compare: impl Fn(K) -> Ordering) -> Ordering {
+    for &(key, descending) in keys {
+        let o = compare(key);
         let o = if descending { o.reverse() } else { o };
         if o != Ordering::Equal {
             return o;
         }
     }
     Ordering::Equal
-}
-
-/// Indices of the debts the settle order covers, first settled first.
-fn debt_order(p: &Program, debts: &[Debt]) -> Vec<usize> {
-    let mut order: Vec<(u8, usize)> = debts
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| {
-            p.settle_rank
-                .get(d.kind as usize)
-                .copied()
-                .flatten()
-                .map(|r| (r, i))
-        })
-        .collect();
-    order.sort_by(|(ra, a), (rb, b)| {
-        ra.cmp(rb)
-            .then_with(|| match (debts.get(*a), debts.get(*b)) {
-                (Some(x), Some(y)) => {
-                    let mut o = Ordering::Equal;
-                    for &(key, descending) in &p.settle_keys {
-                        let k = match key {
-                            DebtKey::CreatedAt => x.created_at.cmp(&y.created_at),
-                            DebtKey::Id => x.id.cmp(&y.id),
-                            DebtKey::Amount => x.amount.cmp(&y.amount),
-                        };
-                        o = if descending { k.reverse() } else { k };
-                        if o != Ordering::Equal {
-                            break;
-                        }
-                    }
-                    o
-                }
-                _ => Ordering::Equal,
-            })
-            .then(a.cmp(b))
-    });
-    order.into_iter().map(|(_, i)| i).collect()
 }
 
 /// `purchased-20261122T100000Z`, with `-2`, `-3`, ... when taken: derived
