@@ -43,6 +43,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// pest_derive without its `std` feature names `::alloc` in the parser it
+// generates (Cargo.toml says why `std` is off).
+extern crate alloc;
+
 pub mod amount;
 pub mod ast;
 pub mod cases;

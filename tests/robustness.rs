@@ -30,6 +30,42 @@ fn a_hundred_thousand_nested_parentheses() {
     assert_eq!(codes(&lists)[0], "too_deeply_nested");
 }
 
+/// pest's own stack probe is off (Cargo.toml says why): the nesting limit
+/// is what keeps the parser's recursion shallow. The deepest policy it
+/// allows must parse and check on a 1 MiB stack, half of what a spawned
+/// thread gets by default (release builds need under 64 KiB).
+#[test]
+fn the_deepest_allowed_policy_fits_a_small_stack() {
+    let deep = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            let parens = format!(
+                "policy p\non a {{ deny r when {}1{} }}\n",
+                "(".repeat(31),
+                ")".repeat(31)
+            );
+            let mixed = format!(
+                "policy p\nlet x = {}1{}\n",
+                "(not -".repeat(32),
+                ")".repeat(32)
+            );
+            (codes(&parens), codes(&mixed))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(!deep.0.contains(&"too_deeply_nested"), "{:?}", deep.0);
+    assert!(!deep.0.contains(&"syntax_error"), "{:?}", deep.0);
+    assert!(!deep.1.contains(&"too_deeply_nested"), "{:?}", deep.1);
+    assert!(!deep.1.contains(&"syntax_error"), "{:?}", deep.1);
+    let one_more = format!(
+        "policy p\non a {{ deny r when {}1{} }}\n",
+        "(".repeat(32),
+        ")".repeat(32)
+    );
+    assert_eq!(codes(&one_more)[0], "too_deeply_nested");
+}
+
 #[test]
 fn long_operator_chains_and_prefixes() {
     let chain = format!("policy p\nlet x = 1{}\n", " + 1".repeat(100_000));
