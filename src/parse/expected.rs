@@ -38,13 +38,12 @@ fn describe(r: Rule) -> Option<&'static str> {
         step_use => "a step name",
         effect_param => "a parameter such as `amount = ...`",
         audience => "`for`",
-        expr | or_expr | and_expr | not_expr | cmp_expr | coalesce | sum_expr | product | unary
-        | primary | aggregate | neg | kw_not | bad_not | kw_true | kw_false | kw_sum | kw_count
-        | list => "a value or expression",
+        expr | clause | arith | primary | aggregate | neg | kw_not | bad_not | kw_true
+        | kw_false | kw_sum | kw_count | list => "a value or expression",
         cmp_op | bad_eq => "a comparison such as `==` or `<=`",
         in_op | kw_in => "`in`",
         in_set => "a list such as `[a, b]` or a category",
-        add_op | mul_op => "an operator",
+        add_op | mul_op | coalesce_op => "an operator",
         kw_and | bad_and => "`and`",
         kw_or | bad_or => "`or`",
         collection | kw_grants => "`grants` or `debts`",

@@ -491,15 +491,13 @@ impl<'d> Lower<'d> {
     fn node(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
         let span = self.span(&pair);
         match pair.as_rule() {
-            Rule::expr | Rule::primary => match pair.into_inner().next() {
+            Rule::expr => self.logic(pair),
+            Rule::clause => self.clause(pair),
+            Rule::arith => self.arith(pair),
+            Rule::primary => match pair.into_inner().next() {
                 Some(inner) => self.node(inner),
                 None => (invalid(span), 1),
             },
-            Rule::or_expr | Rule::and_expr | Rule::sum_expr | Rule::product | Rule::coalesce => {
-                self.chain(pair)
-            }
-            Rule::not_expr | Rule::unary => self.prefixed(pair),
-            Rule::cmp_expr => self.comparison(pair),
             Rule::aggregate => self.aggregate(pair),
             Rule::number => (self.number(&pair), 1),
             Rule::duration => (self.duration(&pair), 1),
@@ -518,106 +516,79 @@ impl<'d> Lower<'d> {
         }
     }
 
-    /// A left-associative chain `a op b op c`, folded without recursion.
-    fn chain(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+    /// `a or b and c`: clauses joined by `or` and `and`, `and` binding
+    /// tighter, both left-associative.
+    fn logic(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
         let span = self.span(&pair);
-        let is_coalesce = pair.as_rule() == Rule::coalesce;
-        let mut inner = pair.into_inner();
-        let Some(first) = inner.next() else {
-            return (invalid(span), 1);
-        };
-        let (mut acc, mut depth) = self.node(first);
-        let mut pending_op = None;
-        for p in inner {
-            let op = match p.as_rule() {
-                Rule::kw_or => Some(BinaryOp::Or),
-                Rule::kw_and => Some(BinaryOp::And),
-                Rule::bad_or => Some(self.slip(&p, "||", "or")),
-                Rule::bad_and => Some(self.slip(&p, "&&", "and")),
-                Rule::add_op if p.as_str() == "-" => Some(BinaryOp::Sub),
-                Rule::add_op => Some(BinaryOp::Add),
-                Rule::mul_op => Some(BinaryOp::Mul),
-                _ => None,
-            };
-            if op.is_some() {
-                pending_op = op;
-                continue;
-            }
-            let op = if is_coalesce {
-                BinaryOp::Default
-            } else {
-                pending_op.take().unwrap_or(BinaryOp::Add)
-            };
-            let (rhs, rhs_depth) = self.node(p);
-            depth = depth.max(rhs_depth) + 1;
-            if depth > MAX_EXPR_DEPTH {
-                return (self.too_deep(span), depth);
-            }
-            let whole = acc.span.to(rhs.span);
-            acc = expr(ExprKind::Binary(op, Box::new(acc), Box::new(rhs)), whole);
-        }
-        (acc, depth)
-    }
-
-    /// `not not x`, `- - x`: prefix operators, counted before building.
-    fn prefixed(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
-        let span = self.span(&pair);
-        let mut ops = Vec::new();
-        let mut operand = None;
+        // The `or` chain so far, and the `and` chain being built.
+        let mut ors: Option<(Expr, usize)> = None;
+        let mut ands: Option<(Expr, usize)> = None;
         for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::kw_not => ops.push((UnaryOp::Not, self.span(&p))),
-                Rule::bad_not => {
-                    self.slip(&p, "!", "not");
-                    ops.push((UnaryOp::Not, self.span(&p)));
+            let op = match p.as_rule() {
+                Rule::kw_or => BinaryOp::Or,
+                Rule::kw_and => BinaryOp::And,
+                Rule::bad_or => self.slip(&p, "||", "or"),
+                Rule::bad_and => self.slip(&p, "&&", "and"),
+                _ => {
+                    let operand = self.node(p);
+                    ands = Some(join(BinaryOp::And, ands.take(), operand));
+                    continue;
                 }
-                Rule::neg => ops.push((UnaryOp::Neg, self.span(&p))),
-                _ => operand = Some(p),
+            };
+            if op == BinaryOp::Or {
+                if let Some(rhs) = ands.take() {
+                    ors = Some(join(BinaryOp::Or, ors.take(), rhs));
+                }
+            }
+            // Fold as we go and stop at the limit: a tree built deeper would
+            // overflow the stack when dropped.
+            if [&ors, &ands]
+                .iter()
+                .any(|e| e.as_ref().is_some_and(|e| e.1 > MAX_EXPR_DEPTH))
+            {
+                return (self.too_deep(span), MAX_EXPR_DEPTH + 1);
             }
         }
-        if ops.len() > MAX_EXPR_DEPTH {
-            return (self.too_deep(span), ops.len());
-        }
-        let Some(operand) = operand else {
-            return (invalid(span), 1);
+        let whole = match (ors, ands) {
+            (ors, Some(rhs)) => join(BinaryOp::Or, ors, rhs),
+            (Some(one), None) => one,
+            (None, None) => (invalid(span), 1),
         };
-        let (mut acc, mut depth) = self.node(operand);
-        for (op, op_span) in ops.into_iter().rev() {
-            depth += 1;
-            let whole = op_span.to(acc.span);
-            acc = expr(ExprKind::Unary(op, Box::new(acc)), whole);
-        }
-        if depth > MAX_EXPR_DEPTH {
-            return (self.too_deep(span), depth);
-        }
-        (acc, depth)
+        self.limit(whole, span)
     }
 
-    fn comparison(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+    /// `not a < b`, `a in [x, y]`: a comparison or membership test, or a
+    /// plain value, under any number of `not`.
+    fn clause(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
+        let mut nots = Vec::new();
+        let mut inner = pair.into_inner().peekable();
+        while let Some(p) = inner.next_if(|p| matches!(p.as_rule(), Rule::kw_not | Rule::bad_not)) {
+            if p.as_rule() == Rule::bad_not {
+                self.slip(&p, "!", "not");
+            }
+            nots.push(self.span(&p));
+        }
+        if nots.len() > MAX_EXPR_DEPTH {
+            return (self.too_deep(span), nots.len());
+        }
         let Some(first) = inner.next() else {
             return (invalid(span), 1);
         };
-        let (lhs, lhs_depth) = self.node(first);
-        let Some(op) = inner.next() else {
-            return (lhs, lhs_depth);
-        };
-        let Some(rhs) = inner.next() else {
-            return (lhs, lhs_depth);
-        };
-        match op.as_rule() {
-            Rule::in_op => {
+        let lhs = self.node(first);
+        let mut acc = match (inner.next(), inner.next()) {
+            (Some(op), Some(rhs)) if op.as_rule() == Rule::in_op => {
                 let negated = op.into_inner().any(|p| p.as_rule() == Rule::kw_not);
+                let whole = lhs.0.span.to(self.span(&rhs));
                 let (set, set_depth) = self.in_set(rhs);
                 let kind = ExprKind::In {
-                    value: Box::new(lhs),
+                    value: Box::new(lhs.0),
                     set,
                     negated,
                 };
-                (expr(kind, span), lhs_depth.max(set_depth) + 1)
+                (expr(kind, whole), lhs.1.max(set_depth) + 1)
             }
-            _ => {
+            (Some(op), Some(rhs)) => {
                 let op = match op.as_str() {
                     "==" => BinaryOp::Eq,
                     "!=" => BinaryOp::Ne,
@@ -627,10 +598,84 @@ impl<'d> Lower<'d> {
                     ">=" => BinaryOp::Ge,
                     _ => self.slip(&op, "=", "=="),
                 };
-                let (rhs, rhs_depth) = self.node(rhs);
-                let kind = ExprKind::Binary(op, Box::new(lhs), Box::new(rhs));
-                (expr(kind, span), lhs_depth.max(rhs_depth) + 1)
+                let rhs = self.node(rhs);
+                binary(op, lhs, rhs)
             }
+            _ => lhs,
+        };
+        for not in nots.into_iter().rev() {
+            let whole = not.to(acc.0.span);
+            acc = (
+                expr(ExprKind::Unary(UnaryOp::Not, Box::new(acc.0)), whole),
+                acc.1 + 1,
+            );
+        }
+        self.limit(acc, span)
+    }
+
+    /// `-a * b + c ?? d`: operands under unary minus, joined by `??`
+    /// (loosest), `+ -`, and `*` (tightest), all left-associative. Folded
+    /// with an operator stack, without recursion.
+    fn arith(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
+        let span = self.span(&pair);
+        let mut operands: Vec<(Expr, usize)> = Vec::new();
+        let mut ops: Vec<BinaryOp> = Vec::new();
+        let mut negs: Vec<Span> = Vec::new();
+        for p in pair.into_inner() {
+            let op = match p.as_rule() {
+                Rule::neg => {
+                    negs.push(self.span(&p));
+                    continue;
+                }
+                Rule::coalesce_op => BinaryOp::Default,
+                Rule::add_op if p.as_str() == "-" => BinaryOp::Sub,
+                Rule::add_op => BinaryOp::Add,
+                Rule::mul_op => BinaryOp::Mul,
+                _ => {
+                    if negs.len() > MAX_EXPR_DEPTH {
+                        return (self.too_deep(span), negs.len());
+                    }
+                    let mut operand = self.node(p);
+                    for neg in negs.drain(..).rev() {
+                        let whole = neg.to(operand.0.span);
+                        operand = (
+                            expr(ExprKind::Unary(UnaryOp::Neg, Box::new(operand.0)), whole),
+                            operand.1 + 1,
+                        );
+                    }
+                    operands.push(operand);
+                    continue;
+                }
+            };
+            while ops
+                .last()
+                .is_some_and(|&top| tightness(top) >= tightness(op))
+            {
+                reduce(&mut operands, &mut ops);
+            }
+            // Stop at the limit: a tree built deeper would overflow the
+            // stack when dropped.
+            if operands.last().is_some_and(|o| o.1 > MAX_EXPR_DEPTH) {
+                return (self.too_deep(span), MAX_EXPR_DEPTH + 1);
+            }
+            ops.push(op);
+        }
+        while !ops.is_empty() {
+            reduce(&mut operands, &mut ops);
+        }
+        let whole = match operands.pop() {
+            Some(one) if operands.is_empty() => one,
+            _ => (invalid(span), 1),
+        };
+        self.limit(whole, span)
+    }
+
+    /// An expression deeper than the limit becomes an error.
+    fn limit(&mut self, (e, depth): (Expr, usize), span: Span) -> (Expr, usize) {
+        if depth > MAX_EXPR_DEPTH {
+            (self.too_deep(span), depth)
+        } else {
+            (e, depth)
         }
     }
 
@@ -751,6 +796,38 @@ impl<'d> Lower<'d> {
 
 fn parse_amount(text: &str) -> Result<Decimal, &'static str> {
     crate::amount::parse(text).map_err(|e| e.reason())
+}
+
+/// How tightly an arithmetic operator binds.
+fn tightness(op: BinaryOp) -> u8 {
+    match op {
+        BinaryOp::Default => 0,
+        BinaryOp::Add | BinaryOp::Sub => 1,
+        _ => 2,
+    }
+}
+
+/// Replaces the top two operands by the top operator applied to them.
+fn reduce(operands: &mut Vec<(Expr, usize)>, ops: &mut Vec<BinaryOp>) {
+    let (Some(op), Some(rhs), Some(lhs)) = (ops.pop(), operands.pop(), operands.pop()) else {
+        return;
+    };
+    operands.push(binary(op, lhs, rhs));
+}
+
+/// `lhs op rhs`, or `rhs` alone when there is nothing on the left yet.
+fn join(op: BinaryOp, lhs: Option<(Expr, usize)>, rhs: (Expr, usize)) -> (Expr, usize) {
+    match lhs {
+        Some(lhs) => binary(op, lhs, rhs),
+        None => rhs,
+    }
+}
+
+/// `lhs op rhs`, spanning both, one level deeper than the deeper side.
+fn binary(op: BinaryOp, (lhs, l): (Expr, usize), (rhs, r): (Expr, usize)) -> (Expr, usize) {
+    let whole = lhs.span.to(rhs.span);
+    let kind = ExprKind::Binary(op, Box::new(lhs), Box::new(rhs));
+    (expr(kind, whole), l.max(r) + 1)
 }
 
 fn expr(kind: ExprKind, span: Span) -> Expr {
