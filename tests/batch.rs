@@ -94,6 +94,57 @@ fn decides_every_line_in_order_and_reports_bad_lines_in_place() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Thousands of lines cross the reader's chunks (1,024 lines) and are
+/// decided by several workers: the output is still in input order, line
+/// numbers count blank lines, and CRLF endings are accepted.
+#[test]
+fn order_and_line_numbers_hold_across_chunks() {
+    let dir = std::env::temp_dir().join(format!("tollgate-batch-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let actions = ["run_tool", "buy_credits", "view_history"];
+    let good: Vec<String> = actions
+        .iter()
+        .map(|a| line("examples/dispute-debt.json", "owner", a))
+        .collect();
+    let mut text = String::new();
+    // What each output line must be: `Ok(action)` or `Err(line number)`.
+    let mut expected = Vec::new();
+    for i in 0..3_000usize {
+        let number = i + 1;
+        if i == 1_023 || i == 1_024 || i == 2_047 {
+            text.push_str("\r\n");
+        } else if i % 500 == 7 {
+            text.push_str("{not json\r\n");
+            expected.push(Err(number));
+        } else {
+            text.push_str(&good[i % 3]);
+            text.push_str("\r\n");
+            expected.push(Ok(actions[i % 3]));
+        }
+    }
+    let path = dir.join("batch.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--batch",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), expected.len());
+    for (i, (result, want)) in results.iter().zip(&expected).enumerate() {
+        match want {
+            Ok(action) => assert_eq!(result["request"]["action"], *action, "output {i}"),
+            Err(number) => assert_eq!(result["line"], *number, "output {i}"),
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn batch_and_single_arguments_do_not_mix() {
     let out = tollgate(&[

@@ -131,8 +131,7 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
         .map_or(1, |n| n.get())
         .max(1);
     let in_flight = workers * 4;
-    let (work_tx, work_rx) =
-        std::sync::mpsc::sync_channel::<(usize, Vec<(usize, String)>)>(in_flight);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Chunk)>(in_flight);
     let work_rx = std::sync::Mutex::new(work_rx);
     let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, String, bool)>();
     // Tokens bound the chunks anywhere between reading and writing.
@@ -152,13 +151,14 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    let Ok((index, lines)) = next else {
+                    let Ok((index, chunk)) = next else {
                         return;
                     };
-                    let mut out = String::with_capacity(lines.len() * 1024);
+                    let mut out = String::with_capacity(chunk.text.len());
                     let mut failed = false;
-                    for (number, line) in lines {
-                        match decide_line(policy, &line, args) {
+                    for (number, range) in chunk.lines {
+                        let line = chunk.text.get(range).unwrap_or("");
+                        match decide_line(policy, line, args) {
                             Ok(json) => out.push_str(&json),
                             Err(error) => {
                                 failed = true;
@@ -208,39 +208,55 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
     exit
 }
 
+/// A chunk of input: its lines' text in one buffer, so a chunk costs one
+/// allocation (freed by the worker) however many lines it holds.
+struct Chunk {
+    text: String,
+    /// Each line's number in the input and its range in `text`.
+    lines: Vec<(usize, std::ops::Range<usize>)>,
+}
+
 /// Reads numbered lines in chunks; blank lines are skipped but counted.
 /// Returns an error message if the input could not be read.
 fn read_chunks(
     mut reader: Box<dyn BufRead + Send>,
-    work: &std::sync::mpsc::SyncSender<(usize, Vec<(usize, String)>)>,
+    work: &std::sync::mpsc::SyncSender<(usize, Chunk)>,
     tokens: &std::sync::mpsc::Receiver<()>,
     name: &str,
 ) -> Option<String> {
     let mut number = 0;
     let mut index = 0;
+    // The last chunk's size, to allocate the next one at once.
+    let mut capacity = 1 << 16;
     loop {
         if tokens.recv().is_err() {
             return None;
         }
-        let mut chunk = Vec::with_capacity(CHUNK_LINES);
-        while chunk.len() < CHUNK_LINES {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
+        let mut chunk = Chunk {
+            text: String::with_capacity(capacity),
+            lines: Vec::with_capacity(CHUNK_LINES),
+        };
+        while chunk.lines.len() < CHUNK_LINES {
+            let start = chunk.text.len();
+            match reader.read_line(&mut chunk.text) {
                 Ok(0) => break,
                 Ok(_) => {
                     number += 1;
-                    let trimmed = line.trim_end_matches(['\n', '\r']);
-                    if !trimmed.trim().is_empty() {
-                        line.truncate(trimmed.len());
-                        chunk.push((number, line));
+                    let line = chunk.text.get(start..).unwrap_or("");
+                    let content = line.trim_end_matches(['\n', '\r']).len();
+                    if line.trim().is_empty() {
+                        chunk.text.truncate(start);
+                    } else {
+                        chunk.lines.push((number, start..start + content));
                     }
                 }
                 Err(e) => return Some(format!("cannot read line {} of `{name}`: {e}", number + 1)),
             }
         }
-        if chunk.is_empty() {
+        if chunk.lines.is_empty() {
             return None;
         }
+        capacity = chunk.text.len().next_power_of_two();
         if work.send((index, chunk)).is_err() {
             return None;
         }
