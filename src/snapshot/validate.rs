@@ -124,7 +124,7 @@ impl<'p> Validator<'p> {
                 "account" => id = self.text(value, &path),
                 "grants" => grants = self.items(value, &path, Self::grant),
                 "debts" => debts = self.items(value, &path, Self::debt),
-                _ => self.field_or_group(key, *key_span, value, &[]),
+                _ => self.field_or_group(key, *key_span, value, &[], &root),
             }
         }
         if self.now_override.is_some() {
@@ -170,17 +170,26 @@ impl<'p> Validator<'p> {
         out
     }
 
-    fn field_or_group(&mut self, key: &str, key_span: Span, value: &Node, prefix: &[&str]) {
+    /// A key outside the engine's own: a field the policy declares, or a
+    /// group of them (`subscription` in `subscription.status`). `parent` is
+    /// where the group sits, for messages.
+    fn field_or_group(
+        &mut self,
+        key: &str,
+        key_span: Span,
+        value: &Node,
+        prefix: &[&str],
+        parent: &Path<'_>,
+    ) {
         let mut path: SmallVec<[&str; 4]> = prefix.iter().copied().collect();
         path.push(key);
+        let here = Path::Key(parent, key);
         let same = |f: &crate::check::ir::Field| {
             f.path.len() == path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b)
         };
         let leaf = self.program.fields.iter().position(same);
-        let dotted = || path.join(".");
         if let Some(slot) = leaf {
-            let text = dotted();
-            if let Some(v) = self.field_value(slot, value, &Path::Key(&Path::Root, &text)) {
+            if let Some(v) = self.field_value(slot, value, &here) {
                 if let Some(cell) = self.fields.get_mut(slot) {
                     *cell = v;
                 }
@@ -202,11 +211,10 @@ impl<'p> Validator<'p> {
                     list(&siblings)
                 ),
             };
-            let text = dotted();
             self.error(
                 Code::UnknownField,
                 key_span,
-                &Path::Key(&Path::Root, &text),
+                &here,
                 "is not a field this policy knows",
                 help,
             );
@@ -215,20 +223,14 @@ impl<'p> Validator<'p> {
         match &value.value {
             DocValue::Object(entries) => {
                 for (k, k_span, v) in entries {
-                    self.field_or_group(k, *k_span, v, &path);
+                    self.field_or_group(k, *k_span, v, &path, &here);
                 }
             }
             // A group left out explicitly: its fields are absent.
             DocValue::Null => {}
             _ => {
                 let first = self.children(&path).first().copied().unwrap_or("");
-                let text = dotted();
-                self.wrong_type(
-                    value,
-                    &Path::Key(&Path::Root, &text),
-                    "an object",
-                    &format!("{{\"{first}\": ...}}"),
-                );
+                self.wrong_type(value, &here, "an object", &format!("{{\"{first}\": ...}}"));
             }
         }
     }
