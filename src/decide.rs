@@ -579,8 +579,17 @@ impl<'a> Decision<'a> {
 
     /// The decision JSON of the contract, on one line.
     pub fn to_json(&self) -> Result<String, EvalError> {
+        // A decision with messages is most of a kilobyte: one allocation.
+        let mut out = Vec::with_capacity(1024);
+        self.write_json(&mut out)?;
+        String::from_utf8(out).map_err(|_| EvalError::Internal(Inconsistency::Serialise))
+    }
+
+    /// Appends the decision JSON of the contract, on one line, to `out`:
+    /// for writing many decisions into one buffer.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EvalError> {
         let json = self.json()?;
-        serde_json::to_string(&json).map_err(|_| EvalError::Internal(Inconsistency::Serialise))
+        serde_json::to_writer(out, &json).map_err(|_| EvalError::Internal(Inconsistency::Serialise))
     }
 
     /// The decision JSON of the contract, indented for people.

@@ -133,7 +133,7 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
     let in_flight = workers * 4;
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Chunk)>(in_flight);
     let work_rx = std::sync::Mutex::new(work_rx);
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, String, bool)>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Vec<u8>, bool)>();
     // Tokens bound the chunks anywhere between reading and writing.
     let (token_tx, token_rx) = std::sync::mpsc::sync_channel::<()>(in_flight);
     for _ in 0..in_flight {
@@ -154,21 +154,18 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
                     let Ok((index, chunk)) = next else {
                         return;
                     };
-                    let mut out = String::with_capacity(chunk.text.len());
+                    let mut out = Vec::with_capacity(chunk.text.len());
                     let mut failed = false;
                     for (number, range) in chunk.lines {
                         let line = chunk.text.get(range).unwrap_or("");
-                        match decide_line(policy, line, args) {
-                            Ok(json) => out.push_str(&json),
-                            Err(error) => {
-                                failed = true;
-                                out.push_str(
-                                    &serde_json::json!({ "line": number, "error": error })
-                                        .to_string(),
-                                );
-                            }
+                        let start = out.len();
+                        if let Err(error) = decide_line(policy, line, args, &mut out) {
+                            failed = true;
+                            out.truncate(start);
+                            let error = serde_json::json!({ "line": number, "error": error });
+                            out.extend_from_slice(error.to_string().as_bytes());
                         }
-                        out.push('\n');
+                        out.push(b'\n');
                     }
                     if done_tx.send((index, out, failed)).is_err() {
                         return;
@@ -186,7 +183,7 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
                 if failed {
                     exit = Exit::BadInput;
                 }
-                if stdout.write_all(text.as_bytes()).is_err() {
+                if stdout.write_all(&text).is_err() {
                     exit = Exit::BadInput;
                 }
                 next += 1;
@@ -264,7 +261,13 @@ fn read_chunks(
     }
 }
 
-fn decide_line(policy: &Policy, line: &str, args: &DecideArgs) -> Result<String, String> {
+/// Decides one line and appends its decision JSON to `out`.
+fn decide_line(
+    policy: &Policy,
+    line: &str,
+    args: &DecideArgs,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let parsed = tollgate::snapshot::parse_batch_line(policy.program(), line, args.now)?;
     let request = policy
         .request(&parsed.role, &parsed.action)
@@ -276,7 +279,7 @@ fn decide_line(policy: &Policy, line: &str, args: &DecideArgs) -> Result<String,
         policy.decide(&account, &request)
     }
     .map_err(|e| e.to_string())?;
-    decision.to_json().map_err(|e| e.to_string())
+    decision.write_json(out).map_err(|e| e.to_string())
 }
 
 /// The snapshot format of a path (`-` is JSON).
