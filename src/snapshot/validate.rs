@@ -181,13 +181,15 @@ impl<'p> Validator<'p> {
         prefix: &[&str],
         parent: &Path<'_>,
     ) {
-        let mut path: SmallVec<[&str; 4]> = prefix.iter().copied().collect();
-        path.push(key);
         let here = Path::Key(parent, key);
-        let same = |f: &crate::check::ir::Field| {
-            f.path.len() == path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b)
+        // Whether a declared field lies at or under `prefix.key`; the path
+        // itself is built only for a group, not for every leaf.
+        let depth = prefix.len();
+        let under = |f: &crate::check::ir::Field| {
+            f.path.get(depth).is_some_and(|s| s == key)
+                && f.path.iter().zip(prefix).all(|(a, b)| a == b)
         };
-        let leaf = self.program.fields.iter().position(same);
+        let leaf = (self.program.fields.iter()).position(|f| f.path.len() == depth + 1 && under(f));
         if let Some(slot) = leaf {
             if let Some(v) = self.field_value(slot, value, &here) {
                 if let Some(cell) = self.fields.get_mut(slot) {
@@ -196,10 +198,7 @@ impl<'p> Validator<'p> {
             }
             return;
         }
-        let is_group =
-            self.program.fields.iter().any(|f| {
-                f.path.len() > path.len() && f.path.iter().zip(&path).all(|(a, b)| a == b)
-            });
+        let is_group = (self.program.fields.iter()).any(|f| f.path.len() > depth + 1 && under(f));
         if !is_group {
             let siblings = self.children(prefix);
             let help = match suggest(key, siblings.iter().copied()) {
@@ -220,6 +219,8 @@ impl<'p> Validator<'p> {
             );
             return;
         }
+        let mut path: SmallVec<[&str; 4]> = prefix.iter().copied().collect();
+        path.push(key);
         match &value.value {
             DocValue::Object(entries) => {
                 for (k, k_span, v) in entries {
