@@ -155,6 +155,13 @@ fn parse_any(text: &str) -> Result<Decimal, AmountError> {
     Ok(value)
 }
 
+/// An amount in integer millionths, if it has at most six decimals (every
+/// amount and policy number has; a product of two may not).
+pub fn micros(value: Decimal) -> Option<i128> {
+    let up = MAX_SCALE.checked_sub(value.scale())?;
+    value.mantissa().checked_mul(10i128.checked_pow(up)?)
+}
+
 /// The canonical text of an amount: no exponent, no trailing fractional
 /// zeros, never `-0` (`"12.5"`, `"1200"`, `"0"`).
 pub fn format(value: Decimal) -> String {

@@ -312,6 +312,18 @@ impl BinaryOp {
     pub fn is_comparison(self) -> bool {
         self.precedence() == 4
     }
+
+    /// The comparison with its operands swapped: `a < b` is `b > a`.
+    pub fn flipped(self) -> Option<BinaryOp> {
+        Some(match self {
+            BinaryOp::Eq | BinaryOp::Ne => self,
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

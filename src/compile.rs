@@ -158,6 +158,7 @@ pub enum TemplatePart {
 
 /// One expression node. Children are ids into the same arena.
 #[derive(Debug)]
+#[repr(u8)]
 pub enum Node {
     Const(Const),
     /// A snapshot field; `default` stands in when the snapshot leaves it out.
@@ -203,6 +204,15 @@ pub enum Node {
         a: NumOperand,
         b: NumOperand,
     },
+    /// One of the account's totals compared with a constant (fused from
+    /// `CmpNum`): `debt > 0`, `usable == 0`, the commonest conditions, as
+    /// one integer comparison. The constant is in millionths, and on the
+    /// right (`0 < usable` is stored as `usable > 0`).
+    CmpTotal {
+        op: BinaryOp,
+        total: Total,
+        micros: i64,
+    },
     /// An enum field tested against constants (fused from `==`, `!=`, `in`
     /// and `not in`): bit `v` of `mask` is set for each value `v` that
     /// makes it true.
@@ -211,6 +221,44 @@ pub enum Node {
         default: Option<u32>,
         mask: u64,
     },
+}
+
+/// The account's totals, as fused comparisons read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Usable,
+    Locked,
+    Expired,
+    Debt,
+    /// The debt of one kind (`debt.refund_dispute`).
+    DebtOf(u16),
+    Settleable,
+}
+
+impl Total {
+    fn of(b: Builtin) -> Option<Total> {
+        Some(match b {
+            Builtin::Usable => Total::Usable,
+            Builtin::Locked => Total::Locked,
+            Builtin::Expired => Total::Expired,
+            Builtin::Debt => Total::Debt,
+            Builtin::DebtOf(k) => Total::DebtOf(u16::try_from(k).ok()?),
+            Builtin::Settleable => Total::Settleable,
+            _ => return None,
+        })
+    }
+
+    /// The built-in this total is, for traces.
+    pub fn builtin(self) -> Builtin {
+        match self {
+            Total::Usable => Builtin::Usable,
+            Total::Locked => Builtin::Locked,
+            Total::Expired => Builtin::Expired,
+            Total::Debt => Builtin::Debt,
+            Total::DebtOf(k) => Builtin::DebtOf(usize::from(k)),
+            Total::Settleable => Builtin::Settleable,
+        }
+    }
 }
 
 /// An operand of a fused numeric comparison.
@@ -224,6 +272,22 @@ pub enum NumOperand {
     },
     /// Anything else, evaluated as usual.
     Node(NodeId),
+}
+
+/// `total op constant` (either way round) as a [`Node::CmpTotal`], when the
+/// constant fits in millionths.
+fn total_vs_constant(op: BinaryOp, a: NumOperand, b: NumOperand) -> Option<Node> {
+    let (total, constant, op) = match (a, b) {
+        (NumOperand::Builtin(t), NumOperand::Const(c)) => (t, c, op),
+        (NumOperand::Const(c), NumOperand::Builtin(t)) => (t, c, op.flipped()?),
+        _ => return None,
+    };
+    let micros = i64::try_from(crate::amount::micros(constant)?).ok()?;
+    Some(Node::CmpTotal {
+        op,
+        total: Total::of(total)?,
+        micros,
+    })
 }
 
 /// A constant, owning its text.
@@ -618,7 +682,7 @@ impl Compiler<'_> {
         match node {
             Node::Binary(op, a, b) if op.is_comparison() => {
                 if let (Some(x), Some(y)) = (self.num_operand(a), self.num_operand(b)) {
-                    return Node::CmpNum { op, a: x, b: y };
+                    return total_vs_constant(op, x, y).unwrap_or(Node::CmpNum { op, a: x, b: y });
                 }
                 let test = match (
                     op,

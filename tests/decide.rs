@@ -803,3 +803,102 @@ fn decisions_are_deterministic() {
     .1;
     assert_eq!(a.stdout, b.stdout);
 }
+
+/// A total compared with a constant is compiled to one fused integer
+/// comparison, with the operands swapped when the constant is on the left.
+/// Every total, operator and side must decide as the general comparison
+/// does (here forced by reading the constant through a field default).
+#[test]
+fn fused_total_comparisons_agree_with_general_ones() {
+    let totals = [
+        "usable",
+        "locked",
+        "expired",
+        "debt",
+        "debt.overrun",
+        "settleable",
+    ];
+    let ops = ["==", "!=", "<", "<=", ">", ">="];
+    let mut text = String::from(
+        "policy fused\nrole owner\nactions work: run\npermit owner to all\n\
+         credits included, purchased\ndebts overrun, other\n\
+         enum status: active, ended\nfield sub.status: status default active\n\
+         field settings.c: optional decimal\nlet c = settings.c ?? 250\n\
+         lock purchased when sub.status == ended {\n  message \"locked\"\n  may settle overrun\n}\n\
+         spend included, purchased by expires_at, granted_at, id\n\
+         settle overrun, other by created_at, id {\n  overrun from usable, locked\n  other from usable\n}\n",
+    );
+    let mut names = Vec::new();
+    for (t, total) in totals.iter().enumerate() {
+        for (o, op) in ops.iter().enumerate() {
+            for (side, (fused, general)) in [
+                (format!("{total} {op} 250"), format!("{total} {op} c")),
+                (format!("250 {op} {total}"), format!("c {op} {total}")),
+            ]
+            .iter()
+            .enumerate()
+            {
+                let name = format!("t{t}_o{o}_s{side}");
+                text.push_str(&format!("step {name}_f \"f\"\nstep {name}_g \"g\"\n"));
+                names.push((name, fused.clone(), general.clone()));
+            }
+        }
+    }
+    text.push_str(
+        "state ok otherwise\non work {\n  deny always {\n    message \"m\"\n    steps {\n",
+    );
+    for (name, fused, general) in &names {
+        text.push_str(&format!(
+            "      {name}_f when {fused}\n      {name}_g when {general}\n"
+        ));
+    }
+    text.push_str("    }\n  }\n}\n");
+    let policy =
+        tollgate::Policy::from_source("fused.policy", &text).unwrap_or_else(|e| panic!("{e:?}"));
+
+    // Totals below, at and above the constant, with and without a lock.
+    for (remaining, owed, status) in [
+        ("100", "0", "active"),
+        ("250", "250", "active"),
+        ("400", "90", "ended"),
+        ("250", "600", "ended"),
+    ] {
+        let account = format!(
+            r#"{{"now": "2026-11-22T00:00:00Z", "sub": {{"status": "{status}"}},
+                "grants": [
+                  {{"id": "a", "kind": "included", "amount": "{remaining}", "remaining": "{remaining}", "granted_at": "2026-11-01T00:00:00Z"}},
+                  {{"id": "b", "kind": "purchased", "amount": "{remaining}", "remaining": "{remaining}", "granted_at": "2026-11-01T00:00:00Z"}},
+                  {{"id": "c", "kind": "included", "amount": "250", "remaining": "250", "granted_at": "2026-10-01T00:00:00Z", "expires_at": "2026-11-01T00:00:00Z"}}
+                ],
+                "debts": [
+                  {{"id": "d", "kind": "overrun", "amount": "{owed}", "created_at": "2026-11-02T00:00:00Z"}},
+                  {{"id": "e", "kind": "other", "amount": "30", "created_at": "2026-11-03T00:00:00Z"}}
+                ]}}"#
+        );
+        let account = policy.snapshot_from_json(&account).unwrap();
+        let request = policy.request("owner", "run").unwrap();
+        let json: Value = serde_json::from_str(
+            &policy
+                .decide(&account, &request)
+                .unwrap()
+                .to_json()
+                .unwrap(),
+        )
+        .unwrap();
+        let steps = codes(&json["next_steps"]);
+        let mut held = 0;
+        for (name, fused, general) in &names {
+            let f = steps.contains(&format!("{name}_f"));
+            let g = steps.contains(&format!("{name}_g"));
+            assert_eq!(
+                f, g,
+                "`{fused}` and `{general}` differ on {remaining}/{owed}/{status}"
+            );
+            held += usize::from(f);
+        }
+        assert!(
+            held > 0 && held < names.len(),
+            "the cases are not all alike"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use crate::ast::BinaryOp;
 use crate::ast::Collection;
 use crate::check::ir::{AggregateOp, Base, Builtin, EnumRef, ItemField, SourceKind};
-use crate::compile::{MAX_KINDS, Node, NodeId, NumOperand, Program};
+use crate::compile::{MAX_KINDS, Node, NodeId, NumOperand, Program, Total};
 use crate::snapshot::{Account, Debt, FieldValue, Grant};
 use crate::value::{OpError, Value};
 
@@ -61,6 +61,9 @@ pub enum ReadKey {
 /// Receives the values a rule reads. The fast path uses [`NoTrace`], which
 /// compiles to nothing.
 pub trait Tracer {
+    /// Whether `read` records anything: values built only to be read are
+    /// not built when it does not.
+    const RECORDS: bool = true;
     fn read(&mut self, key: ReadKey, value: Value<'_>);
     /// Entering (`true`) or leaving (`false`) a `let`: reads inside it are
     /// summarised by the let's own value.
@@ -71,6 +74,7 @@ pub trait Tracer {
 pub struct NoTrace;
 
 impl Tracer for NoTrace {
+    const RECORDS: bool = false;
     #[inline(always)]
     fn read(&mut self, _: ReadKey, _: Value<'_>) {}
     #[inline(always)]
@@ -113,7 +117,18 @@ pub struct Ctx<'a> {
     /// Which locks hold, by index, for traces.
     pub locks_active: u64,
     pub balance: Balance,
+    /// The same totals in millionths, for fused comparisons.
+    totals: Totals,
     settleable: Cell<Option<Decimal>>,
+}
+
+/// [`Balance`] in integer millionths.
+#[derive(Clone, Copy, Default)]
+struct Totals {
+    usable: i128,
+    locked: i128,
+    expired: i128,
+    debt: i128,
 }
 
 impl<'a> Ctx<'a> {
@@ -130,6 +145,7 @@ impl<'a> Ctx<'a> {
             locked_kinds: 0,
             locks_active: 0,
             balance: Balance::default(),
+            totals: Totals::default(),
             settleable: Cell::new(None),
         };
         for (i, lock) in program.locks.iter().enumerate() {
@@ -160,6 +176,12 @@ impl<'a> Ctx<'a> {
                 .ok_or(EvalError::Overflow)?;
         }
         let [usable, locked, expired] = sums;
+        ctx.totals = Totals {
+            usable,
+            locked,
+            expired,
+            debt,
+        };
         ctx.balance = Balance {
             usable: from_micros(usable)?,
             locked: from_micros(locked)?,
@@ -185,13 +207,30 @@ impl<'a> Ctx<'a> {
                 Ok(self.eval_bool(*a, item, t)? || self.eval_bool(*b, item, t)?)
             }
             Some(Node::Not(a)) => Ok(!self.eval_bool(*a, item, t)?),
-            Some(Node::Const(crate::compile::Const::Bool(b))) => Ok(*b),
+            Some(Node::CmpTotal { op, total, micros }) => {
+                self.compare_total(*op, *total, *micros, t)
+            }
             Some(Node::CmpNum { op, a, b }) => self.compare_numbers(*op, *a, *b, item, t),
             Some(Node::EnumTest {
                 slot,
                 default,
                 mask,
             }) => self.enum_test(*slot, *default, *mask, t),
+            _ => self.eval_bool_other(id, item, t),
+        }
+    }
+
+    /// The rarer boolean nodes, kept out of [`Ctx::eval_bool`] so that its
+    /// frame stays small: it runs for every condition and sub-condition.
+    #[inline(never)]
+    fn eval_bool_other<T: Tracer>(
+        &self,
+        id: NodeId,
+        item: Item<'a>,
+        t: &mut T,
+    ) -> Result<bool, EvalError> {
+        match self.program.node(id) {
+            Some(Node::Const(crate::compile::Const::Bool(b))) => Ok(*b),
             Some(Node::Field { slot, default }) => {
                 let v = match (self.account.fields.get(usize::from(*slot)), default) {
                     (Some(FieldValue::Bool(b)), _) => *b,
@@ -213,6 +252,32 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// `total op constant`, both in millionths: one integer comparison.
+    #[inline]
+    fn compare_total<T: Tracer>(
+        &self,
+        op: BinaryOp,
+        total: Total,
+        constant: i64,
+        t: &mut T,
+    ) -> Result<bool, EvalError> {
+        let x = match total {
+            Total::Usable => self.totals.usable,
+            Total::Locked => self.totals.locked,
+            Total::Expired => self.totals.expired,
+            Total::Debt => self.totals.debt,
+            Total::DebtOf(k) => self.debt_of(usize::from(k))?,
+            Total::Settleable => micros(self.settleable()?)?,
+        };
+        if T::RECORDS {
+            t.read(
+                ReadKey::Builtin(total.builtin()),
+                Value::Decimal(from_micros(x)?),
+            );
+        }
+        Ok(holds(op, x.cmp(&i128::from(constant))))
+    }
+
     #[inline]
     fn compare_numbers<T: Tracer>(
         &self,
@@ -223,15 +288,7 @@ impl<'a> Ctx<'a> {
         t: &mut T,
     ) -> Result<bool, EvalError> {
         let (x, y) = (self.number(a, item, t)?, self.number(b, item, t)?);
-        let o = compare(&x, &y);
-        Ok(match op {
-            BinaryOp::Eq => o.is_eq(),
-            BinaryOp::Ne => o.is_ne(),
-            BinaryOp::Lt => o.is_lt(),
-            BinaryOp::Le => o.is_le(),
-            BinaryOp::Gt => o.is_gt(),
-            _ => o.is_ge(),
-        })
+        Ok(holds(op, compare(&x, &y)))
     }
 
     #[inline]
@@ -456,6 +513,9 @@ impl<'a> Ctx<'a> {
             }
             Node::Aggregate { op, of, filter } => self.aggregate(*op, *of, *filter, t)?,
             Node::CmpNum { op, a, b } => Value::Bool(self.compare_numbers(*op, *a, *b, item, t)?),
+            Node::CmpTotal { op, total, micros } => {
+                Value::Bool(self.compare_total(*op, *total, *micros, t)?)
+            }
             Node::EnumTest {
                 slot,
                 default,
@@ -497,6 +557,17 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The debt of kind `k`, in millionths.
+    fn debt_of(&self, k: usize) -> Result<i128, EvalError> {
+        let mut sum = 0i128;
+        for d in self.account.debts.iter().filter(|d| d.kind as usize == k) {
+            sum = sum
+                .checked_add(micros(d.amount)?)
+                .ok_or(EvalError::Overflow)?;
+        }
+        Ok(sum)
+    }
+
     fn builtin(&self, b: Builtin) -> Result<Value<'a>, EvalError> {
         let account: &'a Account = self.account;
         Ok(match b {
@@ -506,15 +577,7 @@ impl<'a> Ctx<'a> {
             Builtin::Locked => Value::Decimal(self.balance.locked),
             Builtin::Expired => Value::Decimal(self.balance.expired),
             Builtin::Debt => Value::Decimal(self.balance.debt),
-            Builtin::DebtOf(k) => {
-                let mut sum = 0i128;
-                for d in account.debts.iter().filter(|d| d.kind as usize == k) {
-                    sum = sum
-                        .checked_add(micros(d.amount)?)
-                        .ok_or(EvalError::Overflow)?;
-                }
-                Value::Decimal(from_micros(sum)?)
-            }
+            Builtin::DebtOf(k) => Value::Decimal(from_micros(self.debt_of(k)?)?),
             Builtin::Settleable => Value::Decimal(self.settleable()?),
             Builtin::Role => Value::Enum(u32::from(
                 self.request
@@ -611,6 +674,19 @@ pub fn compare(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
         a.mantissa().cmp(&b.mantissa())
     } else {
         a.cmp(b)
+    }
+}
+
+/// Whether `op` holds between two values ordered `o`.
+#[inline]
+fn holds(op: BinaryOp, o: std::cmp::Ordering) -> bool {
+    match op {
+        BinaryOp::Eq => o.is_eq(),
+        BinaryOp::Ne => o.is_ne(),
+        BinaryOp::Lt => o.is_lt(),
+        BinaryOp::Le => o.is_le(),
+        BinaryOp::Gt => o.is_gt(),
+        _ => o.is_ge(),
     }
 }
 
