@@ -266,8 +266,7 @@ impl<'a> Ctx<'a> {
             Total::Locked => self.totals.locked,
             Total::Expired => self.totals.expired,
             Total::Debt => self.totals.debt,
-            Total::DebtOf(k) => self.debt_of(usize::from(k))?,
-            Total::Settleable => micros(self.settleable()?)?,
+            Total::DebtOf(_) | Total::Settleable => self.computed_total(total)?,
         };
         if T::RECORDS {
             t.read(
@@ -555,6 +554,20 @@ impl<'a> Ctx<'a> {
             }
             NumOperand::Node(id) => self.eval(id, item, t)?.as_decimal()?,
         })
+    }
+
+    /// The totals a context does not keep ready, in millionths; out of
+    /// line so that [`Ctx::compare_total`] stays small enough to inline.
+    #[inline(never)]
+    fn computed_total(&self, total: Total) -> Result<i128, EvalError> {
+        match total {
+            Total::DebtOf(k) => self.debt_of(usize::from(k)),
+            Total::Settleable => micros(self.settleable()?),
+            Total::Usable => Ok(self.totals.usable),
+            Total::Locked => Ok(self.totals.locked),
+            Total::Expired => Ok(self.totals.expired),
+            Total::Debt => Ok(self.totals.debt),
+        }
     }
 
     /// The debt of kind `k`, in millionths.
