@@ -145,6 +145,38 @@ fn order_and_line_numbers_hold_across_chunks() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A line that is not UTF-8 is one bad line, reported in place; the lines
+/// around it are decided.
+#[test]
+fn a_line_that_is_not_utf8_is_an_error_in_place() {
+    let dir = std::env::temp_dir().join(format!("tollgate-batch-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = line("examples/dispute-debt.json", "owner", "view_history");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(good.as_bytes());
+    bytes.extend_from_slice(b"\n{\"role\": \"own\xff\xfeer\"}\n");
+    bytes.extend_from_slice(good.as_bytes());
+    let path = dir.join("batch.jsonl");
+    std::fs::write(&path, bytes).unwrap();
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--batch",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let results: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["outcome"], "allow");
+    assert_eq!(results[1]["line"], 2);
+    assert_eq!(results[1]["error"], "the line is not UTF-8 text");
+    assert_eq!(results[2]["outcome"], "allow");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn batch_and_single_arguments_do_not_mix() {
     let out = tollgate(&[

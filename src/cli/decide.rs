@@ -154,12 +154,15 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
                     let Ok((index, chunk)) = next else {
                         return;
                     };
-                    let mut out = Vec::with_capacity(chunk.text.len());
+                    let mut out = Vec::with_capacity(chunk.bytes.len());
                     let mut failed = false;
                     for (number, range) in chunk.lines {
-                        let line = chunk.text.get(range).unwrap_or("");
+                        let line = chunk.bytes.get(range).unwrap_or(&[]);
                         let start = out.len();
-                        if let Err(error) = decide_line(policy, line, args, &mut out) {
+                        let decided = std::str::from_utf8(line)
+                            .map_err(|_| "the line is not UTF-8 text".to_owned())
+                            .and_then(|line| decide_line(policy, line, args, &mut out));
+                        if let Err(error) = decided {
                             failed = true;
                             out.truncate(start);
                             let error = serde_json::json!({ "line": number, "error": error });
@@ -205,11 +208,13 @@ fn batch_run(policy: &Policy, path: &Path, args: &DecideArgs) -> Exit {
     exit
 }
 
-/// A chunk of input: its lines' text in one buffer, so a chunk costs one
-/// allocation (freed by the worker) however many lines it holds.
+/// A chunk of input: its lines in one buffer, so a chunk costs one
+/// allocation (freed by the worker) however many lines it holds. Lines are
+/// bytes until a worker checks that they are UTF-8, so a line that is not
+/// is one bad line, not the end of the run.
 struct Chunk {
-    text: String,
-    /// Each line's number in the input and its range in `text`.
+    bytes: Vec<u8>,
+    /// Each line's number in the input and its range in `bytes`.
     lines: Vec<(usize, std::ops::Range<usize>)>,
 }
 
@@ -230,19 +235,20 @@ fn read_chunks(
             return None;
         }
         let mut chunk = Chunk {
-            text: String::with_capacity(capacity),
+            bytes: Vec::with_capacity(capacity),
             lines: Vec::with_capacity(CHUNK_LINES),
         };
         while chunk.lines.len() < CHUNK_LINES {
-            let start = chunk.text.len();
-            match reader.read_line(&mut chunk.text) {
+            let start = chunk.bytes.len();
+            match reader.read_until(b'\n', &mut chunk.bytes) {
                 Ok(0) => break,
                 Ok(_) => {
                     number += 1;
-                    let line = chunk.text.get(start..).unwrap_or("");
-                    let content = line.trim_end_matches(['\n', '\r']).len();
-                    if line.trim().is_empty() {
-                        chunk.text.truncate(start);
+                    let line = chunk.bytes.get(start..).unwrap_or(&[]);
+                    let content = line.strip_suffix(b"\n").unwrap_or(line);
+                    let content = content.strip_suffix(b"\r").unwrap_or(content).len();
+                    if line.trim_ascii().is_empty() {
+                        chunk.bytes.truncate(start);
                     } else {
                         chunk.lines.push((number, start..start + content));
                     }
@@ -253,7 +259,7 @@ fn read_chunks(
         if chunk.lines.is_empty() {
             return None;
         }
-        capacity = chunk.text.len().next_power_of_two();
+        capacity = chunk.bytes.len().next_power_of_two();
         if work.send((index, chunk)).is_err() {
             return None;
         }
