@@ -67,4 +67,14 @@ fn deciding_allocates_nothing() {
             assert_eq!(count, 0, "deciding allocated {count} times");
         }
     }
+
+    // Reading a snapshot allocates what the account keeps (its ids, its
+    // lists) and the document tree's lists, nothing per value: 36 for the
+    // typical account, pinned so that a change that allocates per value
+    // shows up here.
+    let typical = std::fs::read_to_string(format!("{root}/benches/data/typical.json")).unwrap();
+    let count = allocations_during(|| {
+        assert!(policy.snapshot_from_json(&typical).is_ok());
+    });
+    assert!(count <= 40, "reading the typical snapshot allocated {count} times");
 }
