@@ -76,5 +76,8 @@ fn deciding_allocates_nothing() {
     let count = allocations_during(|| {
         assert!(policy.snapshot_from_json(&typical).is_ok());
     });
-    assert!(count <= 40, "reading the typical snapshot allocated {count} times");
+    assert!(
+        count <= 40,
+        "reading the typical snapshot allocated {count} times"
+    );
 }
