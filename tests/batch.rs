@@ -9,6 +9,24 @@ fn line(snapshot_file: &str, role: &str, action: &str) -> String {
     serde_json::json!({ "snapshot": snapshot, "role": role, "action": action }).to_string()
 }
 
+/// Runs `decide --batch` on `input` written to a file in `dir`: the exit
+/// code, the output lines as JSON, and standard error.
+fn run_batch(dir: &std::path::Path, input: &[u8]) -> (i32, Vec<serde_json::Value>, String) {
+    let path = dir.join("batch.jsonl");
+    std::fs::write(&path, input).unwrap();
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--batch",
+        path.to_str().unwrap(),
+    ]);
+    let results = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (code(&out), results, stderr(&out))
+}
+
 #[test]
 fn decides_every_line_in_order_and_reports_bad_lines_in_place() {
     let dir = std::env::temp_dir().join(format!("tollgate-batch-{}", std::process::id()));
@@ -26,20 +44,8 @@ fn decides_every_line_in_order_and_reports_bad_lines_in_place() {
         &good_b,
         &bad_snapshot,
     ];
-    let path = dir.join("batch.jsonl");
-    std::fs::write(&path, lines.join("\n")).unwrap();
-
-    let out = tollgate(&[
-        "decide",
-        "policies/ampere.policy",
-        "--batch",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let results: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (code, results, err) = run_batch(&dir, lines.join("\n").as_bytes());
+    assert_eq!(code, 2, "{err}");
     assert_eq!(results.len(), 5, "the blank line is skipped");
     assert_eq!(results[0]["request"]["action"], "run_tool");
     assert_eq!(results[0]["outcome"], "deny");
@@ -82,15 +88,9 @@ fn decides_every_line_in_order_and_reports_bad_lines_in_place() {
     assert_eq!(results[0], single);
 
     // All good: exit 0.
-    std::fs::write(&path, [good_a.as_str(), &good_b].join("\n")).unwrap();
-    let out = tollgate(&[
-        "decide",
-        "policies/ampere.policy",
-        "--batch",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&out), 0);
-    assert_eq!(stdout(&out).lines().count(), 2);
+    let (code, results, err) = run_batch(&dir, [good_a.as_str(), &good_b].join("\n").as_bytes());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(results.len(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -122,19 +122,8 @@ fn order_and_line_numbers_hold_across_chunks() {
             expected.push(Ok(actions[i % 3]));
         }
     }
-    let path = dir.join("batch.jsonl");
-    std::fs::write(&path, text).unwrap();
-    let out = tollgate(&[
-        "decide",
-        "policies/ampere.policy",
-        "--batch",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let results: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (code, results, err) = run_batch(&dir, text.as_bytes());
+    assert_eq!(code, 2, "{err}");
     assert_eq!(results.len(), expected.len());
     for (i, (result, want)) in results.iter().zip(&expected).enumerate() {
         match want {
@@ -156,19 +145,8 @@ fn a_line_that_is_not_utf8_is_an_error_in_place() {
     bytes.extend_from_slice(good.as_bytes());
     bytes.extend_from_slice(b"\n{\"role\": \"own\xff\xfeer\"}\n");
     bytes.extend_from_slice(good.as_bytes());
-    let path = dir.join("batch.jsonl");
-    std::fs::write(&path, bytes).unwrap();
-    let out = tollgate(&[
-        "decide",
-        "policies/ampere.policy",
-        "--batch",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let results: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (code, results, err) = run_batch(&dir, &bytes);
+    assert_eq!(code, 2, "{err}");
     assert_eq!(results.len(), 3);
     assert_eq!(results[0]["outcome"], "allow");
     assert_eq!(results[1]["line"], 2);
