@@ -19,7 +19,9 @@ use crate::time::Timestamp;
 
 /// Keys the engine reads itself, at the top of every snapshot.
 const ENGINE_KEYS: &[&str] = &["now", "account", "grants", "debts"];
-const GRANT_KEYS: &[&str] = &[
+/// The keys of a grant and of a debt, in the order `grant` and `debt` take
+/// their values.
+const GRANT_KEYS: [&str; 6] = [
     "id",
     "kind",
     "amount",
@@ -27,7 +29,7 @@ const GRANT_KEYS: &[&str] = &[
     "granted_at",
     "expires_at",
 ];
-const DEBT_KEYS: &[&str] = &["id", "kind", "amount", "created_at"];
+const DEBT_KEYS: [&str; 4] = ["id", "kind", "amount", "created_at"];
 
 /// Where a value sits in the snapshot: `grants[2].remaining`. Built on the
 /// stack as the walk descends; turned into text only for an error.
@@ -378,19 +380,8 @@ impl<'p> Validator<'p> {
     }
 
     fn grant(&mut self, node: &Node, path: &Path<'_>) -> Option<Grant> {
-        let [id, kind, amount, remaining, granted_at, expires_at] = self.entries(
-            node,
-            path,
-            &[
-                "id",
-                "kind",
-                "amount",
-                "remaining",
-                "granted_at",
-                "expires_at",
-            ],
-        )?;
-        debug_assert_eq!(GRANT_KEYS.len(), 6);
+        let [id, kind, amount, remaining, granted_at, expires_at] =
+            self.entries(node, path, &GRANT_KEYS)?;
         let program = self.program;
         let id = self
             .required(id, node, path, "id", "\"top-1\"")
@@ -452,9 +443,7 @@ impl<'p> Validator<'p> {
     }
 
     fn debt(&mut self, node: &Node, path: &Path<'_>) -> Option<Debt> {
-        let [id, kind, amount, created_at] =
-            self.entries(node, path, &["id", "kind", "amount", "created_at"])?;
-        debug_assert_eq!(DEBT_KEYS.len(), 4);
+        let [id, kind, amount, created_at] = self.entries(node, path, &DEBT_KEYS)?;
         let program = self.program;
         let id = self
             .required(id, node, path, "id", "\"d-1\"")
