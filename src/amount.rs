@@ -157,7 +157,11 @@ fn parse_any(text: &str) -> Result<Decimal, AmountError> {
 
 /// An amount in integer millionths, if it has at most six decimals (every
 /// amount and policy number has; a product of two may not).
+#[inline]
 pub fn micros(value: Decimal) -> Option<i128> {
+    if value.scale() == MAX_SCALE {
+        return Some(value.mantissa());
+    }
     let up = MAX_SCALE.checked_sub(value.scale())?;
     value.mantissa().checked_mul(10i128.checked_pow(up)?)
 }

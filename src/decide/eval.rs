@@ -266,7 +266,8 @@ impl<'a> Ctx<'a> {
             Total::Locked => self.totals.locked,
             Total::Expired => self.totals.expired,
             Total::Debt => self.totals.debt,
-            Total::DebtOf(_) | Total::Settleable => self.computed_total(total)?,
+            Total::DebtOf(k) => self.debt_of(usize::from(k))?,
+            Total::Settleable => self.settleable_micros()?,
         };
         if T::RECORDS {
             t.read(
@@ -556,21 +557,16 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// The totals a context does not keep ready, in millionths; out of
-    /// line so that [`Ctx::compare_total`] stays small enough to inline.
+    /// [`Ctx::settleable`] in millionths. This and [`Ctx::debt_of`], the
+    /// totals a context does not keep ready, are out of line so that
+    /// [`Ctx::compare_total`] stays small enough to inline.
     #[inline(never)]
-    fn computed_total(&self, total: Total) -> Result<i128, EvalError> {
-        match total {
-            Total::DebtOf(k) => self.debt_of(usize::from(k)),
-            Total::Settleable => micros(self.settleable()?),
-            Total::Usable => Ok(self.totals.usable),
-            Total::Locked => Ok(self.totals.locked),
-            Total::Expired => Ok(self.totals.expired),
-            Total::Debt => Ok(self.totals.debt),
-        }
+    fn settleable_micros(&self) -> Result<i128, EvalError> {
+        micros(self.settleable()?)
     }
 
     /// The debt of kind `k`, in millionths.
+    #[inline(never)]
     fn debt_of(&self, k: usize) -> Result<i128, EvalError> {
         let mut sum = 0i128;
         for d in self.account.debts.iter().filter(|d| d.kind as usize == k) {
@@ -660,11 +656,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// An amount in integer millionths.
+/// An amount in integer millionths; one with more than six decimals (which
+/// a validated snapshot never has) is rounded to six.
 #[inline]
 fn micros(d: Decimal) -> Result<i128, EvalError> {
-    if d.scale() == crate::amount::MAX_SCALE {
-        return Ok(d.mantissa());
+    if let Some(m) = crate::amount::micros(d) {
+        return Ok(m);
     }
     let mut x = d;
     x.rescale(crate::amount::MAX_SCALE);
