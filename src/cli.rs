@@ -1,12 +1,16 @@
 //! Arguments, dispatch, and exit codes.
 
+mod batch;
 mod check;
 mod decide;
 mod diff;
+mod files;
 mod fmt;
 mod ledger;
 mod load;
+mod out;
 mod render;
+mod snippet;
 mod test;
 
 use std::process::ExitCode;

@@ -265,69 +265,6 @@ mod tests {
     }
 }
 
-/// A diagnostic with its source, for miette to render (`{:?}` through a
-/// `miette::Report`, or any miette handler).
-#[derive(Debug)]
-pub struct Rendered {
-    diagnostic: Diagnostic,
-    source: miette::NamedSource<std::sync::Arc<str>>,
-}
-
-impl Rendered {
-    pub fn new(source: &Source, diagnostic: Diagnostic) -> Rendered {
-        Rendered {
-            diagnostic,
-            source: miette::NamedSource::new(source.name(), source.shared_text()),
-        }
-    }
-}
-
-impl std::fmt::Display for Rendered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.diagnostic.message)
-    }
-}
-
-impl std::error::Error for Rendered {}
-
-impl miette::Diagnostic for Rendered {
-    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(self.diagnostic.code.qualified()))
-    }
-
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.diagnostic.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
-        })
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.diagnostic
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
-    }
-
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
-    }
-
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        let d = &self.diagnostic;
-        let label = |text: &str, span: Span| {
-            let text = (!text.is_empty()).then(|| text.to_owned());
-            miette::LabeledSpan::new(text, span.start as usize, span.len())
-        };
-        let primary = std::iter::once(miette::LabeledSpan::new_primary_with_span(
-            (!d.label.is_empty()).then(|| d.label.clone()),
-            (d.span.start as usize, d.span.len()),
-        ));
-        let related = d.related.iter().map(move |l| label(&l.text, l.span));
-        Some(Box::new(primary.chain(related)))
-    }
-}
-
 #[cfg(test)]
 mod docs_tests {
     use super::Code;

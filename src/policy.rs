@@ -1,11 +1,12 @@
 //! The embedding API: a compiled policy, shared across threads.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::compile::{self, Program};
 use crate::decide::{self, Decision, EvalError, Request};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, Rendered, suggest};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::ledger::{self, GrantSpec, LedgerError, LedgerResult};
 use crate::snapshot::{self, Account, Format, SnapshotError};
 use crate::time::Timestamp;
@@ -23,8 +24,12 @@ pub struct Policy {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// The file could not be read.
-    #[error("cannot read `{path}`: {message}")]
-    Io { path: String, message: String },
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The policy has errors; every diagnostic is kept.
     #[error("{} has {} error(s)", .0.source.name(), .0.error_count())]
     Invalid(Diagnostics),
@@ -36,18 +41,6 @@ impl PolicyError {
         match self {
             PolicyError::Invalid(d) => Some(d),
             PolicyError::Io { .. } => None,
-        }
-    }
-
-    /// Each diagnostic ready for a miette handler.
-    pub fn rendered(&self) -> Vec<Rendered> {
-        match self {
-            PolicyError::Invalid(d) => d
-                .items
-                .iter()
-                .map(|i| Rendered::new(&d.source, i.clone()))
-                .collect(),
-            PolicyError::Io { .. } => Vec::new(),
         }
     }
 }
@@ -83,14 +76,22 @@ fn hint(suggestion: &Option<String>) -> String {
 }
 
 impl Policy {
-    /// Reads, parses, checks and compiles a policy file.
+    /// Reads, parses, checks and compiles a policy file. At most one byte
+    /// past [`MAX_POLICY_BYTES`](crate::parse::MAX_POLICY_BYTES) is read: a
+    /// larger file is refused (`file_too_large`) without being held.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| PolicyError::Io {
+        let io = |source| PolicyError::Io {
             path: name.clone(),
-            message: e.to_string(),
-        })?;
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let cap = u64::try_from(crate::parse::MAX_POLICY_BYTES)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let mut bytes = Vec::new();
+        file.take(cap).read_to_end(&mut bytes).map_err(io)?;
         Policy::from_analysis(crate::check_bytes(&name, &bytes))
     }
 

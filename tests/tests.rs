@@ -16,6 +16,7 @@ mod check;
 mod decide;
 mod differential;
 mod fmt;
+mod io;
 mod ledger;
 mod native {
     #[path = "ampere.rs"]

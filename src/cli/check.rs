@@ -38,6 +38,5 @@ pub fn run(args: &CheckArgs) -> Exit {
         }
         out.file(d);
     }
-    out.finish();
-    exit
+    super::out::ended(out.finish(), exit)
 }

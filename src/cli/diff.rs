@@ -1,16 +1,17 @@
 //! `tollgate diff OLD NEW [--cases PATH...]`: which decisions a policy
 //! change alters.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
 use tollgate::Policy;
 use tollgate::cases::{self, AccountSource, CaseRequest, Observed};
 
+use super::files::{self, MAX_CASE_FILE_BYTES, describe_io};
 use super::load::{self, Loaded};
-use super::render::describe_io;
-use super::{DiagnosticFormat, Exit, OutputFormat};
+use super::out::{self, Stop};
+use super::{Exit, OutputFormat};
 
 #[derive(clap::Args, Debug)]
 pub struct DiffArgs {
@@ -27,12 +28,46 @@ pub struct DiffArgs {
     format: OutputFormat,
 }
 
+/// Most `role action` requests decided per account and policy in one run:
+/// every role with every action is a product, which a policy of a few
+/// hundred KB makes billions. A million takes a few seconds; past it the
+/// rest are counted, not compared, and the run exits 2.
+pub const MAX_SWEPT_REQUESTS: usize = 1_000_000;
+
+/// Most permission changes, and most decision changes, listed; the rest
+/// are counted. A change to a category can flip thousands of pairs, and a
+/// reader needs the first few to see which.
+pub const MAX_LISTED_CHANGES: usize = 1_000;
+
 #[derive(Serialize)]
 struct Report {
     version: u32,
     changed: bool,
     permissions: Vec<PermissionChange>,
+    /// Permission changes past [`MAX_LISTED_CHANGES`], counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    permissions_not_listed: usize,
     decisions: Vec<DecisionChange>,
+    /// Decision changes past [`MAX_LISTED_CHANGES`], counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    decisions_not_listed: usize,
+    /// `role action` requests past [`MAX_SWEPT_REQUESTS`], not compared.
+    #[serde(skip_serializing_if = "is_zero")]
+    not_compared: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Report {
+    fn add_decision(&mut self, change: DecisionChange) {
+        if self.decisions.len() < MAX_LISTED_CHANGES {
+            self.decisions.push(change);
+        } else {
+            self.decisions_not_listed += 1;
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -74,9 +109,13 @@ pub fn run(args: &DiffArgs) -> Exit {
     let mut report = Report {
         version: 1,
         changed: false,
-        permissions: permission_changes(&old, &new, &roles, &actions),
+        permissions: Vec::new(),
+        permissions_not_listed: 0,
         decisions: Vec::new(),
+        decisions_not_listed: 0,
+        not_compared: 0,
     };
+    permission_changes(&mut report, &old, &new, &roles, &actions);
 
     let mut files = Vec::new();
     for path in &args.cases {
@@ -88,22 +127,24 @@ pub fn run(args: &DiffArgs) -> Exit {
             }
         }
     }
-    // The same account and request are reported once, for the first case.
+    // Each account is swept once, for the first case that names it; each
+    // case operation is compared once per account.
+    let mut swept: HashSet<String> = HashSet::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut budget = MAX_SWEPT_REQUESTS;
+    let sides = [Resolver::new(&old), Resolver::new(&new)];
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match files::read_text_capped(&path, MAX_CASE_FILE_BYTES) {
             Ok(t) => t,
-            Err(e) => {
-                load::error(&describe_io(&path, &e));
+            Err(message) => {
+                load::error(&message);
                 return Exit::BadInput;
             }
         };
         let file = match cases::parse(&path, &text) {
             Ok(f) => f,
             Err(e) => {
-                let mut out = super::render::Output::new(DiagnosticFormat::Human);
-                out.file(&e.diagnostics);
-                out.finish();
+                load::print_diagnostics(&e.diagnostics);
                 return Exit::BadInput;
             }
         };
@@ -116,55 +157,117 @@ pub fn run(args: &DiffArgs) -> Exit {
             };
             let old_account = cases::load_account(&old, &file, case);
             let new_account = cases::load_account(&new, &file, case);
-            let mut requests: Vec<(String, CaseRequest)> = Vec::new();
+            let observe = |policy: &Policy,
+                           account: &Result<tollgate::Account, String>,
+                           request: &CaseRequest| match account {
+                Ok(a) => cases::observe(policy, a, request),
+                Err(e) => Observed::Error(format!("the account does not load: {e}")),
+            };
+            let change = |request: String, changes: Vec<FieldChange>| DecisionChange {
+                case: case.name.clone(),
+                file: file.path.display().to_string(),
+                line: case.line,
+                account: account_name.clone(),
+                request,
+                changes,
+            };
             if !matches!(case.request, CaseRequest::Decide { .. }) {
-                requests.push((operation_name(&case.request), case.request.clone()));
+                let label = operation_name(&case.request);
+                if seen.insert((account_name.clone(), label.clone())) {
+                    let o = observe(&old, &old_account, &case.request);
+                    let n = observe(&new, &new_account, &case.request);
+                    if o != n {
+                        report.add_decision(change(label, compare(&o, &n)));
+                    }
+                }
             }
+            if !swept.insert(account_name.clone()) {
+                continue;
+            }
+            // Every role with every action, decided one at a time and
+            // compared as it comes: nothing of the sweep is kept but what
+            // changed.
             for role in &roles {
                 for action in &actions {
-                    let request = CaseRequest::Decide {
-                        role: role.clone(),
-                        action: action.clone(),
-                    };
-                    requests.push((format!("{role} {action}"), request));
-                }
-            }
-            for (label, request) in requests {
-                if !seen.insert((account_name.clone(), label.clone())) {
-                    continue;
-                }
-                let observe =
-                    |policy: &Policy, account: &Result<tollgate::Account, String>| match account {
-                        Ok(a) => cases::observe(policy, a, &request),
-                        Err(e) => Observed::Error(format!("the account does not load: {e}")),
-                    };
-                let changes = compare(&observe(&old, &old_account), &observe(&new, &new_account));
-                if !changes.is_empty() {
-                    report.decisions.push(DecisionChange {
-                        case: case.name.clone(),
-                        file: file.path.display().to_string(),
-                        line: case.line,
-                        account: account_name.clone(),
-                        request: label,
-                        changes,
-                    });
+                    if budget == 0 {
+                        report.not_compared += 1;
+                        continue;
+                    }
+                    budget -= 1;
+                    let [o, n] = [(&sides[0], &old_account), (&sides[1], &new_account)].map(
+                        |(side, account)| match account {
+                            Ok(a) => side.decide(a, role, action),
+                            Err(e) => Observed::Error(format!("the account does not load: {e}")),
+                        },
+                    );
+                    if o != n {
+                        report.add_decision(change(format!("{role} {action}"), compare(&o, &n)));
+                    }
                 }
             }
         }
     }
     report.changed = !report.permissions.is_empty() || !report.decisions.is_empty();
-    match args.format {
-        OutputFormat::Json => {
-            if let Ok(text) = serde_json::to_string_pretty(&report) {
-                println!("{text}");
-            }
-        }
-        OutputFormat::Human => print_human(&report),
-    }
-    if report.changed {
+    let mut exit = if report.changed {
         Exit::Failed
     } else {
         Exit::Ok
+    };
+    let printed = match args.format {
+        OutputFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => out::line(&text),
+            Err(_) => Ok(()),
+        },
+        OutputFormat::Human => print_human(&report),
+    };
+    if report.not_compared > 0 {
+        load::error(&format!(
+            "{} role × action requests were not compared: a run compares at most {MAX_SWEPT_REQUESTS}",
+            report.not_compared
+        ));
+        exit = Exit::BadInput;
+    }
+    out::ended(printed, exit)
+}
+
+/// One policy's roles and actions, resolved once, so that a request of a
+/// name the policy lacks costs no search for a similar one.
+struct Resolver<'a> {
+    policy: &'a Policy,
+    roles: HashSet<&'a str>,
+    actions: HashSet<&'a str>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(policy: &'a Policy) -> Resolver<'a> {
+        let program = policy.program();
+        Resolver {
+            policy,
+            roles: program.roles.iter().map(|r| r.name.as_str()).collect(),
+            actions: program.actions.iter().map(|a| a.name.as_str()).collect(),
+        }
+    }
+
+    fn decide(&self, account: &tollgate::Account, role: &str, action: &str) -> Observed {
+        if !self.roles.contains(role) {
+            return Observed::Error(format!("unknown role `{role}`"));
+        }
+        if !self.actions.contains(action) {
+            return Observed::Error(format!("unknown action `{action}`"));
+        }
+        let request = match self.policy.request(role, action) {
+            Ok(r) => r,
+            Err(e) => return Observed::Error(e.to_string()),
+        };
+        match self
+            .policy
+            .decide(account, &request)
+            .map_err(|e| e.to_string())
+            .and_then(|d| cases::summarize(&d))
+        {
+            Ok(s) => Observed::Decision(Box::new(s)),
+            Err(e) => Observed::Error(e),
+        }
     }
 }
 
@@ -183,46 +286,58 @@ fn names(p: &Policy, side: Side) -> Vec<String> {
 
 /// Names of both, the old ones first, each once.
 fn union(a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    let mut known: HashSet<String> = a.iter().cloned().collect();
     let mut out = a;
     for n in b {
-        if !out.contains(&n) {
+        if known.insert(n.clone()) {
             out.push(n);
         }
     }
     out
 }
 
-fn permission(p: &Policy, role: &str, action: &str) -> &'static str {
-    let program = p.program();
-    match (program.role_by_name(role), program.action_by_name(action)) {
-        (None, _) => "no such role",
-        (_, None) => "no such action",
-        (Some(r), Some(a)) if program.permitted(r, a) => "permitted",
-        _ => "denied",
-    }
-}
-
+/// Every role with every action, as each policy permits it: names resolved
+/// once per role and per action, the pairs only looked up.
 fn permission_changes(
+    report: &mut Report,
     old: &Policy,
     new: &Policy,
     roles: &[String],
     actions: &[String],
-) -> Vec<PermissionChange> {
-    let mut out = Vec::new();
+) {
+    let (op, np) = (old.program(), new.program());
+    let old_actions: Vec<_> = actions.iter().map(|a| op.action_by_name(a)).collect();
+    let new_actions: Vec<_> = actions.iter().map(|a| np.action_by_name(a)).collect();
     for role in roles {
-        for action in actions {
-            let (o, n) = (permission(old, role, action), permission(new, role, action));
-            if o != n {
-                out.push(PermissionChange {
+        let (old_role, new_role) = (op.role_by_name(role), np.role_by_name(role));
+        for ((action, &oa), &na) in actions.iter().zip(&old_actions).zip(&new_actions) {
+            let o = match (old_role, oa) {
+                (None, _) => "no such role",
+                (_, None) => "no such action",
+                (Some(r), Some(a)) if op.permitted(r, a) => "permitted",
+                _ => "denied",
+            };
+            let n = match (new_role, na) {
+                (None, _) => "no such role",
+                (_, None) => "no such action",
+                (Some(r), Some(a)) if np.permitted(r, a) => "permitted",
+                _ => "denied",
+            };
+            if o == n {
+                continue;
+            }
+            if report.permissions.len() < MAX_LISTED_CHANGES {
+                report.permissions.push(PermissionChange {
                     role: role.clone(),
                     action: action.clone(),
                     old: o,
                     new: n,
                 });
+            } else {
+                report.permissions_not_listed += 1;
             }
         }
     }
-    out
 }
 
 fn operation_name(r: &CaseRequest) -> String {
@@ -317,15 +432,25 @@ fn compare(old: &Observed, new: &Observed) -> Vec<FieldChange> {
     out
 }
 
-fn print_human(r: &Report) {
+fn print_human(r: &Report) -> Result<(), Stop> {
+    let mut text = String::new();
     if !r.permissions.is_empty() {
-        println!("permissions:");
+        text.push_str("permissions:\n");
         for p in &r.permissions {
-            println!("  {} → {}: {} → {}", p.role, p.action, p.old, p.new);
+            text.push_str(&format!(
+                "  {} → {}: {} → {}\n",
+                p.role, p.action, p.old, p.new
+            ));
+        }
+        if r.permissions_not_listed > 0 {
+            text.push_str(&format!(
+                "  … and {} more permission changes\n",
+                r.permissions_not_listed
+            ));
         }
     }
     if !r.decisions.is_empty() {
-        println!("decisions:");
+        text.push_str("decisions:\n");
     }
     // Per case, requests with the same changes are listed together.
     for group in r
@@ -340,43 +465,49 @@ fn print_human(r: &Report) {
         } else {
             first.account.clone()
         };
-        println!(
-            "  {}:{}: {} ({account})",
+        text.push_str(&format!(
+            "  {}:{}: {} ({account})\n",
             first.file, first.line, first.case
-        );
-        let text = |d: &DecisionChange| {
-            let c: Vec<String> = d
+        ));
+        // Each distinct change, in order of first appearance, with its
+        // requests.
+        let mut order: Vec<String> = Vec::new();
+        let mut requests: HashMap<String, Vec<&str>> = HashMap::new();
+        for d in group {
+            let changes: Vec<String> = d
                 .changes
                 .iter()
                 .map(|c| format!("{} {} → {}", c.field, c.old, c.new))
                 .collect();
-            c.join("; ")
-        };
-        let mut shown: Vec<String> = Vec::new();
-        for d in group {
-            let changes = text(d);
-            if shown.contains(&changes) {
-                continue;
+            let changes = changes.join("; ");
+            let entry = requests.entry(changes.clone()).or_default();
+            if entry.is_empty() {
+                order.push(changes);
             }
-            let requests: Vec<&str> = group
-                .iter()
-                .filter(|e| text(e) == changes)
-                .map(|e| e.request.as_str())
-                .collect();
-            println!("    {changes}");
-            println!("      for {}", requests_text(&requests));
-            shown.push(changes);
+            entry.push(d.request.as_str());
+        }
+        for changes in &order {
+            let listed = requests.get(changes).map_or(&[][..], Vec::as_slice);
+            text.push_str(&format!("    {changes}\n"));
+            text.push_str(&format!("      for {}\n", requests_text(listed)));
         }
     }
-    if r.changed {
-        println!(
-            "{} permission(s) and {} decision(s) changed",
-            r.permissions.len(),
-            r.decisions.len()
-        );
-    } else {
-        println!("no decision changed");
+    if r.decisions_not_listed > 0 {
+        text.push_str(&format!(
+            "  … and {} more decision changes\n",
+            r.decisions_not_listed
+        ));
     }
+    if r.changed {
+        text.push_str(&format!(
+            "{} permission(s) and {} decision(s) changed\n",
+            r.permissions.len() + r.permissions_not_listed,
+            r.decisions.len() + r.decisions_not_listed
+        ));
+    } else {
+        text.push_str("no decision changed\n");
+    }
+    out::write(text.as_bytes())
 }
 
 /// `role action` requests, as `roles × actions` when they form a full grid.

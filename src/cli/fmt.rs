@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use tollgate::span::Source;
 
-use super::render;
-use super::{DiagnosticFormat, Exit};
+use super::files::{self, shown};
+use super::load::print_diagnostics;
+use super::{Exit, out, render};
 
 #[derive(clap::Args, Debug)]
 pub struct FmtArgs {
@@ -23,26 +24,34 @@ pub fn run(args: &FmtArgs) -> Exit {
         let bytes = match render::read_input(path) {
             Ok(b) => b,
             Err(message) => {
-                eprintln!("error: {message}");
+                out::error(&message);
                 exit = exit.max(Exit::BadInput);
                 continue;
             }
         };
         let name = path.display().to_string();
-        let Ok(text) = String::from_utf8(bytes.clone()) else {
-            // Let the checker say what is wrong with it.
-            let mut out = render::Output::new(DiagnosticFormat::Human);
-            out.file(&tollgate::check_bytes(&name, &bytes).diagnostics);
-            out.finish();
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) if bytes.len() <= tollgate::parse::MAX_POLICY_BYTES => text,
+            // Too large, or not UTF-8: the checker says which, and where.
+            _ => {
+                print_diagnostics(&tollgate::check_bytes(&name, &bytes).diagnostics);
+                exit = exit.max(Exit::Failed);
+                continue;
+            }
+        };
+        if let Some(at) = text.find('\0') {
+            let line = text.get(..at).map_or(0, |t| t.matches('\n').count()) + 1;
+            out::error(&format!(
+                "`{}` is not a policy: it holds a NUL byte on line {line}; is it a binary file?",
+                shown(path)
+            ));
             exit = exit.max(Exit::Failed);
             continue;
-        };
-        let formatted = match tollgate::format::format(&Source::new(name.as_str(), text.as_str())) {
+        }
+        let formatted = match tollgate::format::format(&Source::new(name.as_str(), text)) {
             Ok(f) => f,
             Err(diagnostics) => {
-                let mut out = render::Output::new(DiagnosticFormat::Human);
-                out.file(&diagnostics);
-                out.finish();
+                print_diagnostics(&diagnostics);
                 exit = exit.max(Exit::Failed);
                 continue;
             }
@@ -51,10 +60,12 @@ pub fn run(args: &FmtArgs) -> Exit {
             continue;
         }
         if args.check {
-            println!("{name}");
             exit = exit.max(Exit::Failed);
-        } else if let Err(message) = super::ledger::write_atomically(path, formatted.as_bytes()) {
-            eprintln!("error: {message}");
+            if let Err(stop) = out::line(&shown(path)) {
+                return stop.exit(exit);
+            }
+        } else if let Err(message) = files::write_atomically(path, formatted.as_bytes()) {
+            out::error(&message);
             exit = exit.max(Exit::BadInput);
         }
     }

@@ -1,6 +1,6 @@
 //! `tollgate charge | settle | grant | refund`: ledger operations.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rust_decimal::Decimal;
 use tollgate::ledger::{GrantSpec, LedgerError, LedgerResult};
@@ -8,7 +8,10 @@ use tollgate::snapshot::Format;
 use tollgate::time::Timestamp;
 use tollgate::{Account, Policy};
 
+use super::files::{self, shown};
 use super::load::{self, Loaded};
+use super::out;
+use super::snippet::clean_message;
 use super::{Exit, OutputFormat};
 
 /// What every ledger command takes.
@@ -124,11 +127,11 @@ fn run(
     let result = match operation(&policy, &account) {
         Ok(r) => r,
         Err(e) if e.is_policy_error() => {
-            load::error(&format!("{}: {e}", common.policy.display()));
+            load::error(&clean_message(&format!("{}: {e}", shown(&common.policy))));
             return Exit::Failed;
         }
         Err(e) => {
-            load::error(&format!("{}: {e}", common.snapshot.display()));
+            load::error(&clean_message(&format!("{}: {e}", shown(&common.snapshot))));
             return Exit::BadInput;
         }
     };
@@ -136,7 +139,7 @@ fn run(
         let format = Format::from_name(&output.to_string_lossy());
         let written = policy
             .write_snapshot(&result.account, format)
-            .and_then(|text| write_atomically(output, text.as_bytes()));
+            .and_then(|text| files::write_atomically(output, text.as_bytes()));
         if let Err(message) = written {
             load::error(&message);
             return Exit::BadInput;
@@ -146,38 +149,7 @@ fn run(
         OutputFormat::Json => policy.ledger_json(&result),
         OutputFormat::Human => summary(&result),
     };
-    println!("{text}");
-    Exit::Ok
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and
-/// a rename, so readers see the old file or the new one, never a part.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tollgate-{}.tmp", std::process::id()));
-    let fail =
-        |what: &str, e: std::io::Error| format!("cannot write `{}`: {what}: {e}", path.display());
-    let result = (|| {
-        let mut file =
-            std::fs::File::create(&temp).map_err(|e| fail("creating a temporary file", e))?;
-        file.write_all(bytes).map_err(|e| fail("writing", e))?;
-        file.sync_all().map_err(|e| fail("syncing", e))?;
-        drop(file);
-        std::fs::rename(&temp, path).map_err(|e| fail("replacing the file", e))
-    })();
-    if result.is_err() {
-        // Best effort: the temporary file is ours and of no use now.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    out::ended(out::line(&text), Exit::Ok)
 }
 
 fn summary(r: &LedgerResult) -> String {

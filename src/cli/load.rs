@@ -1,14 +1,19 @@
 //! Loading a policy and a snapshot for a command, reporting failures as
 //! the contract's exit codes.
 
-use std::io::Read;
 use std::path::Path;
 
+use tollgate::diagnostic::{Code, Diagnostic, Diagnostics};
+use tollgate::snapshot::{Format, MAX_SNAPSHOT_BYTES};
+use tollgate::span::{Source, Span};
 use tollgate::time::Timestamp;
 use tollgate::{Account, Policy, PolicyError};
 
 use super::Exit;
-use super::render::{self, describe_io};
+use super::files::{self, ReadError, describe_io, shown};
+use super::render;
+
+pub use super::out::{error, usage};
 
 pub enum Loaded {
     Ok(Policy),
@@ -20,63 +25,75 @@ pub enum Loaded {
 pub fn policy(path: &Path) -> Loaded {
     match Policy::from_file(path) {
         Ok(p) => Loaded::Ok(p),
-        Err(PolicyError::Io { .. }) => {
-            let e = std::fs::File::open(path).err();
-            let message = match e {
-                Some(e) => describe_io(path, &e),
-                None => format!("cannot read `{}`", path.display()),
-            };
-            error(&message);
+        Err(PolicyError::Io { source, .. }) => {
+            error(&describe_io(path, &source));
             Loaded::Failed(Exit::BadInput)
         }
         Err(PolicyError::Invalid(diagnostics)) => {
-            let mut out = render::Output::new(super::DiagnosticFormat::Human);
-            out.file(&diagnostics);
-            out.finish();
+            print_diagnostics(&diagnostics);
             Loaded::Failed(Exit::Failed)
         }
     }
 }
 
+/// Prints one source's diagnostics for people, on standard error.
+pub fn print_diagnostics(diagnostics: &Diagnostics) {
+    let mut out = render::Output::new(super::DiagnosticFormat::Human);
+    out.file(diagnostics);
+    // Human diagnostics go to standard error, which cannot stop the run.
+    let _ = out.finish();
+}
+
 /// Reads and validates a snapshot; errors print as diagnostics (exit 2).
+/// At most one byte past [`MAX_SNAPSHOT_BYTES`] is read, from a file or
+/// from standard input.
 pub fn account(policy: &Policy, path: &Path, now: Option<Timestamp>) -> Result<Account, Exit> {
-    let (name, text) = if path == Path::new("-") {
-        let mut text = String::new();
-        if let Err(e) = std::io::stdin().lock().read_to_string(&mut text) {
+    let stdin = path == Path::new("-");
+    let (name, read) = if stdin {
+        (
+            "<stdin>".to_owned(),
+            files::read_capped(std::io::stdin().lock(), MAX_SNAPSHOT_BYTES),
+        )
+    } else {
+        (
+            path.display().to_string(),
+            files::read_file_capped(path, MAX_SNAPSHOT_BYTES),
+        )
+    };
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge { .. }) => {
+            // Said with the library's code, without holding the text.
+            let d = Diagnostic::new(
+                Code::SnapshotTooLarge,
+                Span::point(0),
+                format!("the snapshot is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"),
+            )
+            .help("a snapshot holds one account; check that this is the right file");
+            print_diagnostics(&Diagnostics::new(Source::new(name, ""), vec![d]));
+            return Err(Exit::BadInput);
+        }
+        Err(ReadError::Io(e)) if stdin => {
             error(&format!("cannot read standard input: {e}"));
             return Err(Exit::BadInput);
         }
-        ("<stdin>".to_owned(), text)
-    } else {
-        match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => (path.display().to_string(), text),
-                Err(_) => {
-                    error(&format!("`{}` is not UTF-8 text", path.display()));
-                    return Err(Exit::BadInput);
-                }
-            },
-            Err(e) => {
-                error(&describe_io(path, &e));
-                return Err(Exit::BadInput);
-            }
+        Err(ReadError::Io(e)) => {
+            error(&describe_io(path, &e));
+            return Err(Exit::BadInput);
         }
     };
-    let format = super::decide::format_of(path);
+    let Ok(text) = String::from_utf8(bytes) else {
+        error(&format!("`{}` is not UTF-8 text", shown(Path::new(&name))));
+        return Err(Exit::BadInput);
+    };
+    let format = format_of(path);
     policy.snapshot(&name, &text, format, now).map_err(|e| {
-        let mut out = render::Output::new(super::DiagnosticFormat::Human);
-        out.file(&e.diagnostics);
-        out.finish();
+        print_diagnostics(&e.diagnostics);
         Exit::BadInput
     })
 }
 
-/// An error without a place: `error: ...` on standard error.
-pub fn error(message: &str) {
-    eprintln!("error: {message}");
-}
-
-/// A misuse of the command line.
-pub fn usage(message: &str) {
-    eprintln!("error: {message}\n\nFor more information, try '--help'.");
+/// The snapshot format of a path (`-` is JSON).
+pub fn format_of(path: &Path) -> Format {
+    Format::from_name(&path.to_string_lossy())
 }

@@ -1,13 +1,26 @@
 //! Printing diagnostics: miette for people, JSON, GitHub annotations.
+//!
+//! People get at most [`MAX_HUMAN_DIAGNOSTICS`] diagnostics in full, each
+//! rendered from a cropped [`snippet`](super::snippet) of its source; the
+//! machine formats list every diagnostic, each located in bounded time.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use serde::Serialize;
-use tollgate::diagnostic::{Diagnostic, Diagnostics, Rendered};
+use tollgate::diagnostic::{Diagnostic, Diagnostics};
 use tollgate::span::Source;
 
 use super::DiagnosticFormat;
+use super::files::{describe_io, shown_name};
+use super::out::{self, Stop};
+use super::snippet::{self, Locator, clean_message};
+
+/// Most diagnostics rendered in full for people in one run; the rest are
+/// counted. Nobody reads the fiftieth error before fixing the first, and
+/// each rendering costs a snippet: this keeps a run of 20,000 warnings
+/// about as fast as one of fifty. `--format json|github` list them all.
+pub const MAX_HUMAN_DIAGNOSTICS: usize = 50;
 
 /// Bytes of a policy file, or a message saying why it cannot be read.
 /// Reads one byte past the policy limit at most: enough to refuse it.
@@ -21,23 +34,18 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-pub fn describe_io(path: &Path, e: &std::io::Error) -> String {
-    let what = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        std::io::ErrorKind::IsADirectory => "is a directory".to_owned(),
-        _ if path.is_dir() => "is a directory".to_owned(),
-        _ => e.to_string(),
-    };
-    format!("cannot read `{}`: {what}", path.display())
-}
-
 /// Collects diagnostics of several files and prints them in one format.
 pub struct Output {
     format: DiagnosticFormat,
     files: Vec<JsonFile>,
     errors: usize,
     warnings: usize,
+    /// Diagnostics rendered in full for people so far.
+    shown: usize,
+    hidden_errors: usize,
+    hidden_warnings: usize,
+    /// Set when standard output ended; nothing more is printed.
+    stopped: Option<Stop>,
 }
 
 #[derive(Serialize)]
@@ -85,6 +93,10 @@ impl Output {
             files: Vec::new(),
             errors: 0,
             warnings: 0,
+            shown: 0,
+            hidden_errors: 0,
+            hidden_warnings: 0,
+            stopped: None,
         }
     }
 
@@ -92,13 +104,14 @@ impl Output {
     pub fn io_error(&mut self, name: &str, message: &str) {
         self.errors += 1;
         match self.format {
-            DiagnosticFormat::Human => eprintln!("error: {message}"),
+            DiagnosticFormat::Human => out::error(message),
             DiagnosticFormat::Github => {
-                println!(
-                    "::error file={}::{}",
-                    escape_property(name),
+                let line = format!(
+                    "::error file={}::{}\n",
+                    escape_property(&shown_name(name)),
                     escape_data(message)
                 );
+                self.print(&line);
             }
             DiagnosticFormat::Json => self.files.push(JsonFile {
                 file: name.to_owned(),
@@ -112,23 +125,32 @@ impl Output {
         self.errors += diagnostics.error_count();
         self.warnings += diagnostics.warning_count();
         let source = &diagnostics.source;
+        let mut at = Locator::new(source.text());
         match self.format {
             DiagnosticFormat::Human => {
                 let handler = human_handler();
                 let mut text = String::new();
                 for d in &diagnostics.items {
-                    let rendered = Rendered::new(source, d.clone());
-                    // Rendering into a String cannot fail.
-                    let _ = handler.render_report(&mut text, &rendered);
-                    text.push('\n');
+                    if self.shown == MAX_HUMAN_DIAGNOSTICS {
+                        if d.is_error() {
+                            self.hidden_errors += 1;
+                        } else {
+                            self.hidden_warnings += 1;
+                        }
+                        continue;
+                    }
+                    self.shown += 1;
+                    human(&mut text, &handler, source, &mut at, d);
                 }
-                eprint!("{text}");
+                out::err(&text);
             }
             DiagnosticFormat::Github => {
-                let mut stdout = std::io::stdout().lock();
+                let mut text = String::new();
                 for d in &diagnostics.items {
-                    let _ = writeln!(stdout, "{}", github_line(source, d));
+                    text.push_str(&github_line(source, &mut at, d));
+                    text.push('\n');
                 }
+                self.print(&text);
             }
             DiagnosticFormat::Json => self.files.push(JsonFile {
                 file: source.name().to_owned(),
@@ -136,17 +158,44 @@ impl Output {
                 diagnostics: diagnostics
                     .items
                     .iter()
-                    .map(|d| json_diagnostic(source, d))
+                    .map(|d| json_diagnostic(&mut at, d))
                     .collect(),
             }),
         }
     }
 
-    pub fn finish(self) {
+    /// Prints to standard output unless it has ended.
+    fn print(&mut self, text: &str) {
+        if self.stopped.is_none() {
+            if let Err(stop) = out::write(text.as_bytes()) {
+                self.stopped = Some(stop);
+            }
+        }
+    }
+
+    /// Prints what is left: the count of what was not shown, the summary
+    /// or the JSON report. An error when standard output ended early.
+    pub fn finish(mut self) -> Result<(), Stop> {
         match self.format {
             DiagnosticFormat::Human => {
+                let more = |n: usize, word: &str| {
+                    (n > 0).then(|| format!("{n} more {word}{}", if n == 1 { "" } else { "s" }))
+                };
+                let hidden: Vec<String> = [
+                    more(self.hidden_errors, "error"),
+                    more(self.hidden_warnings, "warning"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                if !hidden.is_empty() {
+                    out::err(&format!(
+                        "… and {} not shown (the first {MAX_HUMAN_DIAGNOSTICS} are)\n",
+                        hidden.join(" and ")
+                    ));
+                }
                 if self.errors + self.warnings > 0 {
-                    eprintln!("{}", summary(self.errors, self.warnings));
+                    out::err(&format!("{}\n", summary(self.errors, self.warnings)));
                 }
             }
             DiagnosticFormat::Github => {}
@@ -157,12 +206,54 @@ impl Output {
                     warnings: self.warnings,
                     files: &self.files,
                 };
-                if let Ok(text) = serde_json::to_string_pretty(&report) {
-                    println!("{text}");
+                if let Ok(mut text) = serde_json::to_string_pretty(&report) {
+                    text.push('\n');
+                    self.print(&text);
                 }
             }
         }
+        match self.stopped {
+            Some(stop) => Err(stop),
+            None => Ok(()),
+        }
     }
+}
+
+/// Renders one diagnostic for people: through miette with a cropped
+/// snippet, or as `file:line:col: message` when its spans are unusable.
+fn human(
+    text: &mut String,
+    handler: &miette::GraphicalReportHandler,
+    source: &Source,
+    at: &mut Locator<'_>,
+    d: &Diagnostic,
+) {
+    if let Some(rendered) = snippet::rendered(source, at, d) {
+        let before = text.len();
+        // Rendering into a String cannot fail but by miette's own error.
+        if handler.render_report(text, &rendered).is_ok() {
+            for note in &rendered.notes {
+                text.push_str("  note: ");
+                text.push_str(note);
+                text.push('\n');
+            }
+            text.push('\n');
+            return;
+        }
+        text.truncate(before);
+    }
+    let (line, col) = at.line_col(d.span.start as usize);
+    text.push_str(&format!(
+        "{}:{line}:{col}: {}[{}]: {}\n",
+        shown_name(source.name()),
+        d.severity.as_str(),
+        d.code.qualified(),
+        clean_message(&d.message)
+    ));
+    if let Some(help) = &d.help {
+        text.push_str(&format!("  help: {}\n", clean_message(help)));
+    }
+    text.push('\n');
 }
 
 fn summary(errors: usize, warnings: usize) -> String {
@@ -185,27 +276,27 @@ pub fn human_handler() -> miette::GraphicalReportHandler {
     miette::GraphicalReportHandler::new_themed(theme).with_width(100)
 }
 
-fn json_diagnostic(source: &Source, d: &Diagnostic) -> JsonDiagnostic {
-    let start = source.line_col(d.span.start);
-    let end = source.line_col(d.span.end);
+fn json_diagnostic(at: &mut Locator<'_>, d: &Diagnostic) -> JsonDiagnostic {
+    let (line, column) = at.line_col(d.span.start as usize);
+    let (end_line, end_column) = at.line_col(d.span.end as usize);
     JsonDiagnostic {
         code: d.code.name(),
         severity: d.severity.as_str(),
         message: d.message.clone(),
-        line: start.line,
-        column: start.col,
-        end_line: end.line,
-        end_column: end.col,
+        line,
+        column,
+        end_line,
+        end_column,
         label: d.label.clone(),
         help: d.help.clone(),
         related: d
             .related
             .iter()
             .map(|l| {
-                let at = source.line_col(l.span.start);
+                let (line, column) = at.line_col(l.span.start as usize);
                 JsonLabel {
-                    line: at.line,
-                    column: at.col,
+                    line,
+                    column,
                     message: l.text.clone(),
                 }
             })
@@ -214,9 +305,9 @@ fn json_diagnostic(source: &Source, d: &Diagnostic) -> JsonDiagnostic {
 }
 
 /// `::error file=p,line=3,col=5,endLine=3,endColumn=9,title=code::message`
-fn github_line(source: &Source, d: &Diagnostic) -> String {
-    let start = source.line_col(d.span.start);
-    let end = source.line_col(d.span.end);
+fn github_line(source: &Source, at: &mut Locator<'_>, d: &Diagnostic) -> String {
+    let (line, col) = at.line_col(d.span.start as usize);
+    let (end_line, end_col) = at.line_col(d.span.end as usize);
     let mut message = d.message.clone();
     if let Some(help) = &d.help {
         message.push_str("\nhelp: ");
@@ -225,11 +316,11 @@ fn github_line(source: &Source, d: &Diagnostic) -> String {
     format!(
         "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}",
         d.severity.as_str(),
-        escape_property(source.name()),
-        start.line,
-        start.col,
-        end.line,
-        end.col,
+        escape_property(&shown_name(source.name())),
+        line,
+        col,
+        end_line,
+        end_col,
         escape_property(d.code.qualified()),
         escape_data(&message)
     )

@@ -7,8 +7,10 @@ use serde::Serialize;
 use tollgate::Policy;
 use tollgate::cases::{self, Verdict};
 
-use super::render::{self, describe_io};
-use super::{DiagnosticFormat, Exit, OutputFormat};
+use super::files::{self, MAX_CASE_FILE_BYTES, describe_io, shown};
+use super::load::print_diagnostics;
+use super::out::{self, Stop};
+use super::{Exit, OutputFormat};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -52,12 +54,12 @@ pub fn run(args: &TestArgs) -> Exit {
     for path in &args.paths {
         match cases::discover(path) {
             Ok(found) if found.is_empty() => {
-                eprintln!("error: no `*.tests.toml` files under `{}`", path.display());
+                out::error(&format!("no `*.tests.toml` files under `{}`", shown(path)));
                 exit = Exit::BadInput;
             }
             Ok(found) => files.extend(found),
             Err(e) => {
-                eprintln!("error: {}", describe_io(path, &e));
+                out::error(&describe_io(path, &e));
                 exit = Exit::BadInput;
             }
         }
@@ -70,10 +72,10 @@ pub fn run(args: &TestArgs) -> Exit {
         failures: Vec::new(),
     };
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match files::read_text_capped(&path, MAX_CASE_FILE_BYTES) {
             Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {}", describe_io(&path, &e));
+            Err(message) => {
+                out::error(&message);
                 exit = Exit::BadInput;
                 continue;
             }
@@ -81,9 +83,7 @@ pub fn run(args: &TestArgs) -> Exit {
         let file = match cases::parse(&path, &text) {
             Ok(f) => f,
             Err(e) => {
-                let mut out = render::Output::new(DiagnosticFormat::Human);
-                out.file(&e.diagnostics);
-                out.finish();
+                print_diagnostics(&e.diagnostics);
                 exit = Exit::BadInput;
                 continue;
             }
@@ -93,13 +93,15 @@ pub fn run(args: &TestArgs) -> Exit {
                 match Policy::from_file(&file.policy) {
                     Ok(p) => Some(p),
                     Err(tollgate::PolicyError::Invalid(d)) => {
-                        let mut out = render::Output::new(DiagnosticFormat::Human);
-                        out.file(&d);
-                        out.finish();
+                        print_diagnostics(&d);
                         None
                     }
-                    Err(e) => {
-                        eprintln!("error: {e} (the policy of `{}`)", file.path.display());
+                    Err(tollgate::PolicyError::Io { source, .. }) => {
+                        out::error(&format!(
+                            "{} (the policy of `{}`)",
+                            describe_io(&file.policy, &source),
+                            shown(&file.path)
+                        ));
                         None
                     }
                 }
@@ -136,23 +138,33 @@ pub fn run(args: &TestArgs) -> Exit {
                 error,
             };
             if args.format == OutputFormat::Human {
-                println!("{}", failure_line(&failure));
+                if let Err(stop) = out::line(&failure_line(&failure)) {
+                    return stopped(stop, exit);
+                }
             }
             report.failures.push(failure);
-        }
-    }
-    match args.format {
-        OutputFormat::Human => println!("{} passed, {} failed", report.passed, report.failed),
-        OutputFormat::Json => {
-            if let Ok(text) = serde_json::to_string_pretty(&report) {
-                println!("{text}");
-            }
         }
     }
     if report.failed > 0 {
         exit = exit.max(Exit::Failed);
     }
-    exit
+    let printed = match args.format {
+        OutputFormat::Human => out::line(&format!(
+            "{} passed, {} failed",
+            report.passed, report.failed
+        )),
+        OutputFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => out::line(&text),
+            Err(_) => Ok(()),
+        },
+    };
+    out::ended(printed, exit)
+}
+
+/// The exit code of a run whose output ended before its cases did: a
+/// failure was being printed, so the run failed.
+fn stopped(stop: Stop, exit: Exit) -> Exit {
+    stop.exit(exit.max(Exit::Failed))
 }
 
 /// `FAIL file:line: name: field: expected X, got Y; field: ...`
