@@ -1,4 +1,4 @@
-//! Arguments, dispatch, and exit codes.
+//! The command line (the `cli` feature): arguments, dispatch, exit codes.
 
 mod batch;
 mod check;

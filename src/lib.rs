@@ -47,6 +47,10 @@
 // generates (Cargo.toml says why `std` is off).
 extern crate alloc;
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
+
 pub mod amount;
 pub mod ast;
 pub mod cases;

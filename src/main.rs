@@ -1,7 +1,5 @@
 //! The `tollgate` command line: a thin layer over the library.
 
-mod cli;
-
 fn main() -> std::process::ExitCode {
-    cli::main()
+    tollgate::cli::main()
 }

@@ -8,10 +8,10 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use tollgate::diagnostic::Code;
-use tollgate::snapshot::{Format, MAX_SNAPSHOT_BYTES};
-use tollgate::time::Timestamp;
-use tollgate::{Account, Policy};
+use crate::diagnostic::Code;
+use crate::snapshot::{Format, MAX_SNAPSHOT_BYTES};
+use crate::time::Timestamp;
+use crate::{Account, Policy};
 
 use super::files::{describe_io, shown, shown_name};
 use super::out::Stop;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use tollgate::time::Timestamp;
+use crate::time::Timestamp;
 
 use super::load::{self, Loaded};
 use super::out;

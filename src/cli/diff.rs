@@ -4,9 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+use crate::Policy;
+use crate::cases::{self, AccountSource, CaseRequest, Observed};
 use serde::Serialize;
-use tollgate::Policy;
-use tollgate::cases::{self, AccountSource, CaseRequest, Observed};
 
 use super::files::{self, MAX_CASE_FILE_BYTES, describe_io};
 use super::load::{self, Loaded};
@@ -158,7 +158,7 @@ pub fn run(args: &DiffArgs) -> Exit {
             let old_account = cases::load_account(&old, &file, case);
             let new_account = cases::load_account(&new, &file, case);
             let observe = |policy: &Policy,
-                           account: &Result<tollgate::Account, String>,
+                           account: &Result<crate::Account, String>,
                            request: &CaseRequest| match account {
                 Ok(a) => cases::observe(policy, a, request),
                 Err(e) => Observed::Error(format!("the account does not load: {e}")),
@@ -248,7 +248,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn decide(&self, account: &tollgate::Account, role: &str, action: &str) -> Observed {
+    fn decide(&self, account: &crate::Account, role: &str, action: &str) -> Observed {
         if !self.roles.contains(role) {
             return Observed::Error(format!("unknown role `{role}`"));
         }
@@ -343,9 +343,9 @@ fn permission_changes(
 fn operation_name(r: &CaseRequest) -> String {
     match r {
         CaseRequest::Decide { role, action } => format!("{role} {action}"),
-        CaseRequest::Charge(a) => format!("charge {}", tollgate::amount::format(*a)),
+        CaseRequest::Charge(a) => format!("charge {}", crate::amount::format(*a)),
         CaseRequest::Settle => "settle".to_owned(),
-        CaseRequest::Grant(g) => format!("grant {} {}", g.kind, tollgate::amount::format(g.amount)),
+        CaseRequest::Grant(g) => format!("grant {} {}", g.kind, crate::amount::format(g.amount)),
         CaseRequest::Refund(g) => format!("refund {g}"),
     }
 }
@@ -390,13 +390,13 @@ fn compare(old: &Observed, new: &Observed) -> Vec<FieldChange> {
             for ((name, a), (_, b)) in o.balance.iter().zip(&n.balance) {
                 field(
                     &format!("balance.{name}"),
-                    tollgate::amount::format(*a),
-                    tollgate::amount::format(*b),
+                    crate::amount::format(*a),
+                    crate::amount::format(*b),
                 );
             }
         }
         (Observed::Ledger(o), Observed::Ledger(n)) => {
-            let fmt = |d: &rust_decimal::Decimal| tollgate::amount::format(*d);
+            let fmt = |d: &rust_decimal::Decimal| crate::amount::format(*d);
             let pairs = |v: &[(String, rust_decimal::Decimal)]| {
                 list(
                     &v.iter()

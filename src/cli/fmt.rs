@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use tollgate::span::Source;
+use crate::span::Source;
 
 use super::files::{self, shown};
 use super::load::print_diagnostics;
@@ -31,10 +31,10 @@ pub fn run(args: &FmtArgs) -> Exit {
         };
         let name = path.display().to_string();
         let text = match std::str::from_utf8(&bytes) {
-            Ok(text) if bytes.len() <= tollgate::parse::MAX_POLICY_BYTES => text,
+            Ok(text) if bytes.len() <= crate::parse::MAX_POLICY_BYTES => text,
             // Too large, or not UTF-8: the checker says which, and where.
             _ => {
-                print_diagnostics(&tollgate::check_bytes(&name, &bytes).diagnostics);
+                print_diagnostics(&crate::check_bytes(&name, &bytes).diagnostics);
                 exit = exit.max(Exit::Failed);
                 continue;
             }
@@ -48,7 +48,7 @@ pub fn run(args: &FmtArgs) -> Exit {
             exit = exit.max(Exit::Failed);
             continue;
         }
-        let formatted = match tollgate::format::format(&Source::new(name.as_str(), text)) {
+        let formatted = match crate::format::format(&Source::new(name.as_str(), text)) {
             Ok(f) => f,
             Err(diagnostics) => {
                 print_diagnostics(&diagnostics);

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
+use crate::ledger::{GrantSpec, LedgerError, LedgerResult};
+use crate::snapshot::Format;
+use crate::time::Timestamp;
+use crate::{Account, Policy};
 use rust_decimal::Decimal;
-use tollgate::ledger::{GrantSpec, LedgerError, LedgerResult};
-use tollgate::snapshot::Format;
-use tollgate::time::Timestamp;
-use tollgate::{Account, Policy};
 
 use super::files::{self, shown};
 use super::load::{self, Loaded};
@@ -82,7 +82,7 @@ fn parse_time(text: &str) -> Result<Timestamp, String> {
 }
 
 fn parse_amount(text: &str) -> Result<Decimal, String> {
-    tollgate::amount::parse(text)
+    crate::amount::parse(text)
         .map_err(|e| format!("`{text}` is not a valid amount: {}", e.reason()))
 }
 
@@ -154,7 +154,7 @@ fn run(
 
 fn summary(r: &LedgerResult) -> String {
     let mut lines = vec![format!("{}:", r.operation)];
-    let fmt = |d: Decimal| tollgate::amount::format(d);
+    let fmt = |d: Decimal| crate::amount::format(d);
     lines.extend(
         r.draws
             .iter()

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use tollgate::diagnostic::{Code, Diagnostic, Diagnostics};
-use tollgate::snapshot::{Format, MAX_SNAPSHOT_BYTES};
-use tollgate::span::{Source, Span};
-use tollgate::time::Timestamp;
-use tollgate::{Account, Policy, PolicyError};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::snapshot::{Format, MAX_SNAPSHOT_BYTES};
+use crate::span::{Source, Span};
+use crate::time::Timestamp;
+use crate::{Account, Policy, PolicyError};
 
 use super::Exit;
 use super::files::{self, ReadError, describe_io, shown};

@@ -7,9 +7,9 @@
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::span::Source;
 use serde::Serialize;
-use tollgate::diagnostic::{Diagnostic, Diagnostics};
-use tollgate::span::Source;
 
 use super::DiagnosticFormat;
 use super::files::{describe_io, shown_name};
@@ -27,7 +27,7 @@ pub const MAX_HUMAN_DIAGNOSTICS: usize = 50;
 pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| describe_io(path, &e))?;
     let mut bytes = Vec::new();
-    let limit = tollgate::parse::MAX_POLICY_BYTES as u64 + 1;
+    let limit = crate::parse::MAX_POLICY_BYTES as u64 + 1;
     file.take(limit)
         .read_to_end(&mut bytes)
         .map_err(|e| describe_io(path, &e))?;

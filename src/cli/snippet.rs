@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::span::{Source, Span};
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
-use tollgate::diagnostic::{Diagnostic, Severity};
-use tollgate::span::{Source, Span};
 
 use super::files::shown_name;
 
@@ -572,7 +572,7 @@ fn segment(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use tollgate::diagnostic::Code;
+    use crate::diagnostic::Code;
 
     #[test]
     fn the_locator_agrees_with_the_source() {

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::Policy;
+use crate::cases::{self, Verdict};
 use serde::Serialize;
-use tollgate::Policy;
-use tollgate::cases::{self, Verdict};
 
 use super::files::{self, MAX_CASE_FILE_BYTES, describe_io, shown};
 use super::load::print_diagnostics;
@@ -92,11 +92,11 @@ pub fn run(args: &TestArgs) -> Exit {
             policies.entry(file.policy.clone()).or_insert_with(|| {
                 match Policy::from_file(&file.policy) {
                     Ok(p) => Some(p),
-                    Err(tollgate::PolicyError::Invalid(d)) => {
+                    Err(crate::PolicyError::Invalid(d)) => {
                         print_diagnostics(&d);
                         None
                     }
-                    Err(tollgate::PolicyError::Io { source, .. }) => {
+                    Err(crate::PolicyError::Io { source, .. }) => {
                         out::error(&format!(
                             "{} (the policy of `{}`)",
                             describe_io(&file.policy, &source),
