@@ -667,7 +667,10 @@ fn settling_many_debts_against_many_grants_is_near_linear() {
     assert_eq!(code, 0, "{err}");
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["settlements"].as_array().unwrap().len(), n);
-    assert_eq!(json["settlements"][n - 1]["grant"], format!("g{:06}", n - 1));
+    assert_eq!(
+        json["settlements"][n - 1]["grant"],
+        format!("g{:06}", n - 1)
+    );
     assert_eq!(json["snapshot"]["debts"], serde_json::json!([]));
     assert!(seconds < 20.0, "settle took {seconds:.1} s");
 }
@@ -702,9 +705,14 @@ fn refunding_an_unknown_long_id_does_not_search_for_long() {
     let n = 50_000;
     let snapshot = big_snapshot(n, 0, |i| format!("grant-{i:06}-{}", "x".repeat(100)));
     let long = "y".repeat(10_000);
-    let (code, out, err, seconds) = timed_on("refund-long", &snapshot, &["refund", "--grant", &long]);
+    let (code, out, err, seconds) =
+        timed_on("refund-long", &snapshot, &["refund", "--grant", &long]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("no grant has the id"), "{}", &err[..err.len().min(500)]);
+    assert!(
+        err.contains("no grant has the id"),
+        "{}",
+        &err[..err.len().min(500)]
+    );
     assert!(seconds < 20.0, "refund took {seconds:.1} s");
 
     // A near miss among many still gets its suggestion.
