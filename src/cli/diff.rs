@@ -83,7 +83,7 @@ pub fn run(args: &DiffArgs) -> Exit {
         match cases::discover(path) {
             Ok(found) => files.extend(found),
             Err(e) => {
-                load::error(&describe_io(path, &e));
+                load::error(&e.to_string());
                 return Exit::BadInput;
             }
         }
@@ -91,7 +91,7 @@ pub fn run(args: &DiffArgs) -> Exit {
     // The same account and request are reported once, for the first case.
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match cases::read_file(&path) {
             Ok(t) => t,
             Err(e) => {
                 load::error(&describe_io(&path, &e));

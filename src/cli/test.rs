@@ -57,7 +57,7 @@ pub fn run(args: &TestArgs) -> Exit {
             }
             Ok(found) => files.extend(found),
             Err(e) => {
-                eprintln!("error: {}", describe_io(path, &e));
+                eprintln!("error: {e}");
                 exit = Exit::BadInput;
             }
         }
@@ -70,7 +70,7 @@ pub fn run(args: &TestArgs) -> Exit {
         failures: Vec::new(),
     };
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match cases::read_file(&path) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {}", describe_io(&path, &e));
