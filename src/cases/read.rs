@@ -753,6 +753,75 @@ mod tests {
         "settlements",
     ];
 
+    fn messages(text: &str) -> Vec<String> {
+        let e = parse(Path::new("x.tests.toml"), text).err().unwrap();
+        e.diagnostics
+            .items
+            .iter()
+            .map(|d| format!("{} | {}", d.message, d.help.as_deref().unwrap_or("")))
+            .collect()
+    }
+
+    #[test]
+    fn grant_expiry_follows_the_snapshot_timestamp_rule() {
+        let case = |at: &str| {
+            format!(
+                "[[case]]\nname = \"g\"\naccount = \"a.json\"\noperation = \"grant\"\nkind = \"purchased\"\namount = \"1\"\nexpires_at = {at}\n"
+            )
+        };
+        for at in [
+            "2027-01-01T00:00:00.1234567890123Z",
+            "\"2027-01-01T00:00:00.1234567890Z\"",
+        ] {
+            let m = messages(&case(at));
+            assert!(
+                m[0].contains("fractional seconds need 1 to 9 digits"),
+                "{m:?}"
+            );
+        }
+        let ok = parse(
+            Path::new("x.tests.toml"),
+            &case("2027-01-01T00:00:00.123456789Z"),
+        );
+        let ok = ok.unwrap();
+        let CaseRequest::Grant(spec) = &ok.cases[0].request else {
+            panic!()
+        };
+        assert_eq!(
+            spec.expires_at.unwrap().to_string(),
+            "2027-01-01T00:00:00.123456789Z"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_table_and_a_suggestion() {
+        let base = "[[case]]\nname = \"c\"\naccount = \"a.json\"\noperation = \"settle\"\n";
+        for (extra, want) in [
+            (
+                "outcme = \"allow\"",
+                "unknown key `outcme` in a case | did you mean `outcome`?",
+            ),
+            (
+                "settlements = [{ debt = \"d\", grnt = \"g\", amount = \"1\" }]",
+                "unknown key `grnt` in a row of `settlements` | did you mean `grant`?",
+            ),
+            (
+                "balance = { debts = \"1\" }",
+                "unknown key `debts` in `balance` | did you mean `debt`?",
+            ),
+        ] {
+            assert_eq!(messages(&format!("{base}{extra}\n")), [want]);
+        }
+        assert_eq!(
+            messages("polcy = \"p\"\n"),
+            ["unknown key `polcy` | did you mean `policy`?"]
+        );
+        assert_eq!(
+            messages(&format!("{base}reasons = \"a\"\n"))[0],
+            "`reasons`: invalid type: string \"a\", expected a sequence | see docs/ci.md for what each key of a case file holds"
+        );
+    }
+
     #[test]
     fn case_keys_are_the_fields_serde_reads() {
         // An unknown key's message lists what serde expects; the list here
