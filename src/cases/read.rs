@@ -55,22 +55,35 @@ pub(super) fn read_capped(path: &Path, limit: usize, what: &str) -> std::io::Res
 /// Why case files could not be listed.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
+    /// A path could not be read or listed.
     #[error("cannot read `{}`: {}", path.display(), describe(source))]
     Io {
+        /// The path that failed.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A symlinked folder leads back to a folder that contains it.
     #[error(
         "`{}` leads back to `{}`, a folder it is in: a symlink loop (remove the link, or name the folders to search)",
         link.display(),
         ancestor.display()
     )]
-    Loop { link: PathBuf, ancestor: PathBuf },
+    Loop {
+        /// The link, as reached from the path given.
+        link: PathBuf,
+        /// The folder it leads back to.
+        ancestor: PathBuf,
+    },
+    /// A folder deeper than [`MAX_DISCOVERY_DEPTH`].
     #[error(
         "`{}` is nested more than {MAX_DISCOVERY_DEPTH} folders deep under the path given; name a deeper folder to search it",
         path.display()
     )]
-    TooDeep { path: PathBuf },
+    TooDeep {
+        /// The first folder past the limit.
+        path: PathBuf,
+    },
 }
 
 fn describe(e: &std::io::Error) -> String {
@@ -820,6 +833,22 @@ mod tests {
             messages(&format!("{base}reasons = \"a\"\n"))[0],
             "`reasons`: invalid type: string \"a\", expected a sequence | see docs/ci.md for what each key of a case file holds"
         );
+    }
+
+    #[test]
+    fn discovery_stops_at_its_depth_limit() {
+        let root = std::env::temp_dir().join(format!("tollgate-deep-{}", std::process::id()));
+        let mut deep = root.clone();
+        for i in 0..MAX_DISCOVERY_DEPTH - 1 {
+            deep.push(format!("d{i}"));
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("x.tests.toml"), "").unwrap();
+        assert_eq!(discover(&root).unwrap(), [deep.join("x.tests.toml")]);
+        std::fs::create_dir_all(deep.join("one-more")).unwrap();
+        let e = discover(&root).unwrap_err();
+        assert!(matches!(e, DiscoverError::TooDeep { .. }), "{e}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
