@@ -8,6 +8,7 @@
 //! input always gives the same output.
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -213,11 +214,7 @@ pub fn grant(
         .position(|k| *k == spec.kind)
         .ok_or_else(|| LedgerError::UnknownKind {
             name: spec.kind.clone(),
-            suggestion: crate::diagnostic::suggest(
-                &spec.kind,
-                p.credit_kinds.iter().map(String::as_str),
-            )
-            .map(str::to_owned),
+            suggestion: suggest_id(&spec.kind, p.credit_kinds.iter().map(String::as_str)),
         })?;
     if let Some(expires_at) = spec.expires_at {
         if expires_at <= account.now {
@@ -267,11 +264,7 @@ pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerRe
         .position(|g| g.id == grant_id)
         .ok_or_else(|| LedgerError::UnknownGrant {
             id: grant_id.to_owned(),
-            suggestion: crate::diagnostic::suggest(
-                grant_id,
-                account.grants.iter().map(|g| g.id.as_str()),
-            )
-            .map(str::to_owned),
+            suggestion: suggest_id(grant_id, account.grants.iter().map(|g| g.id.as_str())),
         })?;
     let mut out = LedgerResult::new("refund", account.clone());
     let g = out.account.grants.remove(index);
@@ -340,6 +333,14 @@ impl LedgerResult {
         let ctx = Ctx::new(p, &snapshot, None)?;
         let usable = spend_order(p, &ctx, Standing::Usable);
         let locked = spend_order(p, &ctx, Standing::Locked);
+        // Where each walk over a source resumes. Grants before a cursor are
+        // empty (or, for locked credits, may not settle that debt kind), and
+        // stay so: credits only leave grants here. So each grant is passed
+        // once per cursor, not once per debt. Usable credits settle every
+        // debt kind: one cursor. Locked ones depend on the debt kind: one
+        // cursor per kind that has debts.
+        let mut usable_at = 0;
+        let mut locked_at: HashMap<u32, usize> = HashMap::new();
         for d in debt_order(p, &self.account.debts) {
             let Some(debt) = self.account.debts.get(d) else {
                 continue;
@@ -351,31 +352,35 @@ impl LedgerResult {
                 .get(debt_kind as usize)
                 .map_or(&[][..], Vec::as_slice);
             for source in sources {
-                let grants: &[usize] = match source {
-                    SourceKind::Usable => &usable,
-                    SourceKind::Locked => &locked,
+                let (grants, at) = match source {
+                    SourceKind::Usable => (&usable, &mut usable_at),
+                    SourceKind::Locked => (&locked, locked_at.entry(debt_kind).or_insert(0)),
                 };
-                for &i in grants {
-                    if owed.is_zero() {
+                while !owed.is_zero() {
+                    let Some(&i) = grants.get(*at) else {
                         break;
-                    }
+                    };
                     let Some(g) = self.account.grants.get_mut(i) else {
+                        *at += 1;
                         continue;
                     };
                     if *source == SourceKind::Locked && !ctx.locked_may_settle(g.kind, debt_kind) {
+                        *at += 1;
                         continue;
                     }
                     let take = owed.min(g.remaining);
-                    if take.is_zero() {
-                        continue;
-                    }
                     g.remaining -= take;
                     owed -= take;
-                    self.settlements.push(Settlement {
-                        debt: debt_id.clone(),
-                        grant: g.id.clone(),
-                        amount: take,
-                    });
+                    if !take.is_zero() {
+                        self.settlements.push(Settlement {
+                            debt: debt_id.clone(),
+                            grant: g.id.clone(),
+                            amount: take,
+                        });
+                    }
+                    if g.remaining.is_zero() {
+                        *at += 1;
+                    }
                 }
             }
             if let Some(debt) = self.account.debts.get_mut(d) {
@@ -457,23 +462,43 @@ fn by_keys<K: Copy>(keys: &[(K, bool)], compare: impl Fn(K) -> Ordering) -> Orde
 
 /// `purchased-20261122T100000Z`, with `-2`, `-3`, ... when taken: derived
 /// from the account alone, so the same input names things the same way.
-fn fresh_id<'a>(
-    prefix: &str,
-    now: Timestamp,
-    taken: impl Iterator<Item = &'a str> + Clone,
-) -> String {
+/// The taken ids are indexed once, so finding a free one is linear in them.
+fn fresh_id<'a>(prefix: &str, now: Timestamp, taken: impl Iterator<Item = &'a str>) -> String {
     let stamp: String = now
         .to_string()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
         .collect();
     let base = format!("{prefix}-{stamp}");
-    let is_taken = |id: &str| taken.clone().any(|t| t == id);
-    if !is_taken(&base) {
+    let taken: HashSet<&str> = taken.collect();
+    if !taken.contains(base.as_str()) {
         return base;
     }
-    (2u64..)
+    // At most `taken.len()` suffixes are taken, so one of the first
+    // `taken.len() + 1` is free: the search ends within that bound.
+    (2..=taken.len() as u64 + 2)
         .map(|n| format!("{base}-{n}"))
-        .find(|id| !is_taken(id))
+        .find(|id| !taken.contains(id.as_str()))
         .unwrap_or(base)
 }
+
+/// Did-you-mean for an id the account does not hold. An id longer than a
+/// policy name is not a typo of one (ids are short in practice), and at
+/// most [`MAX_SUGGESTION_CANDIDATES`] ids of a close length are compared,
+/// so the search is bounded however large the account or the id.
+fn suggest_id<'a>(wrong: &str, ids: impl Iterator<Item = &'a str>) -> Option<String> {
+    if wrong.len() > crate::parse::MAX_NAME_LEN {
+        return None;
+    }
+    // `suggest` allows an edit distance of a third of the length, and a
+    // distance is at least the difference in length.
+    let slack = wrong.len() / 3 + 1;
+    let near = ids
+        .filter(|id| id.len().abs_diff(wrong.len()) <= slack || id.starts_with(wrong))
+        .take(MAX_SUGGESTION_CANDIDATES);
+    crate::diagnostic::suggest(wrong, near).map(str::to_owned)
+}
+
+/// Most ids compared for a did-you-mean: each comparison costs up to
+/// `MAX_NAME_LEN`² steps, so this keeps the search to milliseconds.
+const MAX_SUGGESTION_CANDIDATES: usize = 1_000;

@@ -20,6 +20,14 @@ use crate::time::Timestamp;
 
 /// Largest snapshot accepted, in bytes.
 pub const MAX_SNAPSHOT_BYTES: usize = 16 << 20;
+/// Largest TOML snapshot accepted, in bytes. TOML is for accounts people
+/// write; the `toml` crate holds about 100 bytes per token while it parses
+/// (a 4 MB array of small numbers took 392 MB), so larger accounts are
+/// written as JSON, whose reader holds about 20 bytes per value.
+pub const MAX_TOML_SNAPSHOT_BYTES: usize = 1 << 20;
+/// Most errors reported for one snapshot; the rest are counted in a last
+/// diagnostic, so a snapshot of 10,000 mistakes renders in bounded time.
+pub const MAX_SNAPSHOT_ERRORS: usize = 100;
 /// Most grants, and most debts, a snapshot may hold.
 pub const MAX_ITEMS: usize = 100_000;
 /// Longest id or text value accepted, in bytes.
@@ -152,6 +160,17 @@ pub fn parse(
             Span::point(0),
             format!("the snapshot is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"),
             "a snapshot holds one account; check that this is the right file",
+        ));
+    }
+    if format == Format::Toml && text.len() > MAX_TOML_SNAPSHOT_BYTES {
+        return Err(SnapshotError::single(
+            source(),
+            Code::SnapshotTooLarge,
+            Span::point(0),
+            format!(
+                "the TOML snapshot is larger than the limit of {MAX_TOML_SNAPSHOT_BYTES} bytes for TOML"
+            ),
+            "write large accounts as JSON (up to the snapshot limit)",
         ));
     }
     let document = match format {

@@ -190,3 +190,107 @@ fn diff_shows_permission_changes_without_cases() {
     assert_eq!(code(&out), 2, "a broken policy is bad input");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `tollgate` with `args`, killed after `seconds`: a hang is a
+/// failure, not a stuck test run.
+fn tollgate_within(seconds: u64, args: &[&str]) -> (std::process::Output, f64) {
+    use std::process::{Command, Stdio};
+    let start = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() >= seconds {
+            child.kill().unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (out, start.elapsed().as_secs_f64())
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_folders_that_loop_are_reported_not_followed_forever() {
+    // Two links to `.` made discovery walk a/b/a/b/... without end.
+    let dir = temp_dir("test-loop");
+    copy_policy(&dir, |c| c, |p| p);
+    std::os::unix::fs::symlink(".", dir.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", dir.join("b")).unwrap();
+    let path = dir.to_str().unwrap();
+    for args in [
+        vec!["test", path],
+        vec![
+            "diff",
+            "policies/ampere.policy",
+            "policies/ampere.policy",
+            "--cases",
+            path,
+        ],
+    ] {
+        let (out, seconds) = tollgate_within(20, &args);
+        assert!(seconds < 10.0, "{args:?} took {seconds:.1} s");
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("symlink loop"), "{err}");
+        assert!(err.contains("/a`"), "names the link: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_folder_without_a_loop_is_searched_once() {
+    let dir = temp_dir("test-linked");
+    let inner = dir.join("inner");
+    std::fs::create_dir_all(&inner).unwrap();
+    copy_policy(&inner, |c| c, |p| p);
+    std::os::unix::fs::symlink(&inner, dir.join("linked")).unwrap();
+    let out = tollgate(&["test", dir.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The cases are found through the folder and through the link.
+    let last = stdout(&out).lines().last().unwrap().to_owned();
+    let passed: usize = last
+        .strip_suffix(" passed, 0 failed")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let once = stdout(&tollgate(&["test", "policies"]));
+    let once: usize = once
+        .lines()
+        .last()
+        .unwrap()
+        .strip_suffix(" passed, 0 failed")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(passed, 2 * once);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_case_file_is_refused_at_the_limit() {
+    // Case files were read whole: a link to /dev/zero grew without bound.
+    let dir = temp_dir("test-zero");
+    std::os::unix::fs::symlink("/dev/zero", dir.join("x.tests.toml")).unwrap();
+    for target in [dir.clone(), dir.join("x.tests.toml")] {
+        let (out, seconds) = tollgate_within(20, &["test", target.to_str().unwrap()]);
+        assert!(seconds < 10.0, "took {seconds:.1} s");
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "the case file is larger than the limit of {} bytes",
+                tollgate::cases::MAX_CASE_FILE_BYTES
+            )),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -145,3 +145,130 @@ fn a_broken_policy_fails_decide_with_exit_1() {
     assert!(stdout(&out).is_empty());
     assert!(stderr(&out).contains("unknown role `membr`"));
 }
+
+/// Runs `decide` on `snapshot` written to a temporary file named `name`;
+/// the output, and how long it took.
+fn decide_on(name: &str, snapshot: &str) -> (std::process::Output, f64) {
+    let path = std::env::temp_dir().join(format!("tollgate-{}-{name}", std::process::id()));
+    std::fs::write(&path, snapshot).unwrap();
+    let start = std::time::Instant::now();
+    let out = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--role",
+        "owner",
+        "--action",
+        "run_tool",
+    ]);
+    let seconds = start.elapsed().as_secs_f64();
+    std::fs::remove_file(&path).unwrap();
+    (out, seconds)
+}
+
+#[test]
+fn a_repeated_key_among_many_is_found_fast() {
+    // Each key was compared with every earlier one: 120,000 keys took 20 s.
+    // One key a line: how a very long line renders is another test's.
+    let keys: String = (0..120_000).map(|i| format!(",\n\"k{i}\": 1")).collect();
+    let snapshot = format!("{{\"now\": \"2026-11-22T10:00:00Z\"{keys}, \"k7\": 2}}");
+    let (out, seconds) = decide_on("many-keys.json", &snapshot);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("the key `k7` appears twice"), "{err}");
+    assert!(seconds < 10.0, "took {seconds:.1} s");
+}
+
+#[test]
+fn thousands_of_errors_are_capped_and_counted() {
+    // Every one was collected and rendered: 10,000 took 21–31 s.
+    let keys: String = (0..10_000)
+        .map(|i| format!(",\n\"unknown_{i}\": 1"))
+        .collect();
+    let snapshot = format!("{{\"now\": \"2026-11-22T10:00:00Z\"{keys}}}");
+    let (out, seconds) = decide_on("many-errors.json", &snapshot);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    let limit = tollgate::snapshot::MAX_SNAPSHOT_ERRORS;
+    assert!(err.contains("`unknown_0`"), "{err}");
+    assert!(!err.contains(&format!("`unknown_{limit}`")), "past the cap");
+    assert!(
+        err.contains(&format!("and {} more errors", 10_000 - limit)),
+        "{}",
+        &err[err.len().saturating_sub(2_000)..]
+    );
+    assert!(err.len() < 200_000, "{} bytes of errors", err.len());
+    assert!(seconds < 10.0, "took {seconds:.1} s");
+}
+
+/// Peak memory of a finished child, from `/usr/bin/time -v`'s line.
+fn peak_kilobytes(stderr: &str) -> Option<u64> {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("Maximum resident set size"))?;
+    line.rsplit(' ').next()?.trim().parse().ok()
+}
+
+#[test]
+fn a_large_toml_array_is_refused_before_it_fills_memory() {
+    // toml's parser keeps about 100 bytes per value before we see one: a
+    // 4 MB array of small numbers held 392 MB.
+    let items = vec!["1"; 2_000_000].join(",");
+    let snapshot = format!("now = \"2026-11-22T10:00:00Z\"\nx = [{items}]\n");
+    let path = std::env::temp_dir().join(format!("tollgate-{}-array.toml", std::process::id()));
+    std::fs::write(&path, &snapshot).unwrap();
+    let time = std::path::Path::new("/usr/bin/time");
+    let out = if time.exists() {
+        std::process::Command::new(time)
+            .arg("-v")
+            .arg(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["decide", "policies/ampere.policy", "--snapshot"])
+            .arg(&path)
+            .args(["--role", "owner", "--action", "run_tool"])
+            .current_dir(crate::util::root())
+            .output()
+            .unwrap()
+    } else {
+        decide_on("array.toml", &snapshot).0
+    };
+    std::fs::remove_file(&path).ok();
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("tollgate::snapshot::snapshot_too_large"),
+        "{err}"
+    );
+    assert!(err.contains("write large accounts as JSON"), "{err}");
+    if let Some(kb) = peak_kilobytes(&err) {
+        assert!(kb < 64 * 1024, "peak {kb} KB for a 4 MB snapshot");
+    }
+}
+
+#[test]
+fn timestamps_follow_one_rule_in_json_and_toml() {
+    // TOML read 13 fractional digits (keeping 9) where JSON refused 10.
+    for digits in ["1234567890", "1234567890123"] {
+        let json = format!(
+            "{{\"now\": \"2026-11-22T10:00:00.{digits}Z\", \"grants\": [], \"debts\": []}}"
+        );
+        let toml = format!("now = 2026-11-22T10:00:00.{digits}Z\n");
+        let quoted = format!("now = \"2026-11-22T10:00:00.{digits}Z\"\n");
+        for (name, text) in [("t.json", &json), ("t.toml", &toml), ("q.toml", &quoted)] {
+            let (out, _) = decide_on(name, text);
+            assert_eq!(code(&out), 2, "{name} {digits}");
+            let err = stderr(&out);
+            assert!(
+                err.contains("fractional seconds need"),
+                "{name} {digits}: {err}"
+            );
+        }
+    }
+    // Nine digits, and TOML's space for `T`, are read alike.
+    let json = "{\"now\": \"2026-11-22 10:00:00.123456789Z\"}";
+    let toml = "now = 2026-11-22 10:00:00.123456789Z\n";
+    let (a, _) = decide_on("n.json", json);
+    let (b, _) = decide_on("n.toml", toml);
+    assert_eq!(stdout(&a), stdout(&b));
+    assert_eq!(code(&a), code(&b), "{}{}", stderr(&a), stderr(&b));
+}

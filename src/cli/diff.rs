@@ -8,7 +8,7 @@ use crate::Policy;
 use crate::cases::{self, AccountSource, CaseRequest, Observed};
 use serde::Serialize;
 
-use super::files::{self, MAX_CASE_FILE_BYTES, describe_io};
+use super::files;
 use super::load::{self, Loaded};
 use super::out::{self, Stop};
 use super::{Exit, OutputFormat};
@@ -122,7 +122,7 @@ pub fn run(args: &DiffArgs) -> Exit {
         match cases::discover(path) {
             Ok(found) => files.extend(found),
             Err(e) => {
-                load::error(&describe_io(path, &e));
+                load::error(&e.to_string());
                 return Exit::BadInput;
             }
         }
@@ -134,7 +134,7 @@ pub fn run(args: &DiffArgs) -> Exit {
     let mut budget = MAX_SWEPT_REQUESTS;
     let sides = [Resolver::new(&old), Resolver::new(&new)];
     for path in files {
-        let text = match files::read_text_capped(&path, MAX_CASE_FILE_BYTES) {
+        let text = match files::read_text_capped(&path, cases::MAX_CASE_FILE_BYTES) {
             Ok(t) => t,
             Err(message) => {
                 load::error(&message);

@@ -9,10 +9,6 @@ use std::path::{Path, PathBuf};
 /// should stay one line however a path was built.
 pub const MAX_SHOWN_NAME_CHARS: usize = 200;
 
-/// Largest case file (`*.tests.toml`) read, in bytes. A case file is a page
-/// of requests and expectations; the largest snapshot (16 MiB) inline in
-/// one is the most a real one could need.
-pub const MAX_CASE_FILE_BYTES: usize = 16 << 20;
 
 /// Most symbolic links followed to find the file `--output` or `fmt`
 /// writes: the kernel's own limit (`MAXSYMLINKS` on Linux is 40), so a

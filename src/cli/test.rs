@@ -7,7 +7,7 @@ use crate::Policy;
 use crate::cases::{self, Verdict};
 use serde::Serialize;
 
-use super::files::{self, MAX_CASE_FILE_BYTES, describe_io, shown};
+use super::files::{self, describe_io, shown};
 use super::load::print_diagnostics;
 use super::out::{self, Stop};
 use super::{Exit, OutputFormat};
@@ -59,7 +59,7 @@ pub fn run(args: &TestArgs) -> Exit {
             }
             Ok(found) => files.extend(found),
             Err(e) => {
-                out::error(&describe_io(path, &e));
+                out::error(&e.to_string());
                 exit = Exit::BadInput;
             }
         }
@@ -72,7 +72,7 @@ pub fn run(args: &TestArgs) -> Exit {
         failures: Vec::new(),
     };
     for path in files {
-        let text = match files::read_text_capped(&path, MAX_CASE_FILE_BYTES) {
+        let text = match files::read_text_capped(&path, cases::MAX_CASE_FILE_BYTES) {
             Ok(t) => t,
             Err(message) => {
                 out::error(&message);

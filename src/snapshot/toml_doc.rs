@@ -19,12 +19,12 @@ pub fn parse(text: &str) -> Result<Node<'_>, TomlError> {
     })?;
     let span = table.span();
     Ok(Node {
-        value: table_value(table.get_ref()),
+        value: table_value(text, table.get_ref()),
         span: Span::new(span.start, span.end),
     })
 }
 
-fn table_value<'a>(table: &DeTable<'a>) -> DocValue<'a> {
+fn table_value<'a>(text: &str, table: &DeTable<'a>) -> DocValue<'a> {
     DocValue::Object(
         table
             .iter()
@@ -33,14 +33,14 @@ fn table_value<'a>(table: &DeTable<'a>) -> DocValue<'a> {
                 (
                     key.get_ref().clone(),
                     Span::new(key_span.start, key_span.end),
-                    node(value.get_ref(), value.span()),
+                    node(text, value.get_ref(), value.span()),
                 )
             })
             .collect(),
     )
 }
 
-fn node<'a>(value: &DeValue<'a>, span: std::ops::Range<usize>) -> Node<'a> {
+fn node<'a>(text: &str, value: &DeValue<'a>, span: std::ops::Range<usize>) -> Node<'a> {
     let value = match value {
         DeValue::String(s) => DocValue::String(s.clone()),
         // TOML allows `1_000`; amounts are read the same without the `_`.
@@ -50,14 +50,45 @@ fn node<'a>(value: &DeValue<'a>, span: std::ops::Range<usize>) -> Node<'a> {
         DeValue::Integer(i) => DocValue::Number(i.to_string().into()),
         DeValue::Float(f) => DocValue::Number(f.as_str().replace('_', "").into()),
         DeValue::Boolean(b) => DocValue::Bool(*b),
-        DeValue::Datetime(d) => DocValue::Datetime(d.to_string()),
-        DeValue::Array(items) => {
-            DocValue::Array(items.iter().map(|i| node(i.get_ref(), i.span())).collect())
-        }
-        DeValue::Table(t) => table_value(t),
+        // As written, not as `toml` reads it: `toml` keeps any number of
+        // fractional digits (dropping those past 9), so its text would pass
+        // what the JSON form refuses. One rule, `Timestamp::parse`, for both.
+        DeValue::Datetime(d) => DocValue::Datetime(
+            text.get(span.clone())
+                .map_or_else(|| d.to_string(), str::to_owned),
+        ),
+        DeValue::Array(items) => DocValue::Array(
+            items
+                .iter()
+                .map(|i| node(text, i.get_ref(), i.span()))
+                .collect(),
+        ),
+        DeValue::Table(t) => table_value(text, t),
     };
     Node {
         value,
         span: Span::new(span.start, span.end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_times_keep_their_text() {
+        let text = "now = 2026-11-22T10:00:00.1234567890123Z\nt = 2026-11-22 10:00:00+01:00\n";
+        let doc = parse(text).unwrap();
+        let DocValue::Object(entries) = doc.value else {
+            panic!()
+        };
+        let values: Vec<DocValue> = entries.into_iter().map(|(_, _, n)| n.value).collect();
+        assert_eq!(
+            values,
+            [
+                DocValue::Datetime("2026-11-22T10:00:00.1234567890123Z".to_owned()),
+                DocValue::Datetime("2026-11-22 10:00:00+01:00".to_owned()),
+            ]
+        );
     }
 }

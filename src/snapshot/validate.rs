@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
 use super::doc::{DocValue, Node};
-use super::{Account, Debt, FieldValue, Grant, MAX_ITEMS, MAX_TEXT_LEN};
+use super::{Account, Debt, FieldValue, Grant, MAX_ITEMS, MAX_SNAPSHOT_ERRORS, MAX_TEXT_LEN};
 use crate::check::ir::{Base, EnumRef};
 use crate::compile::Program;
 use crate::diagnostic::{Code, Diagnostic, suggest};
@@ -60,10 +60,24 @@ pub(crate) fn account(
     let mut v = Validator {
         program,
         errors: Vec::new(),
+        omitted: None,
         fields: vec![FieldValue::Absent; program.fields.len()],
         now_override: now,
     };
     let account = v.root(doc);
+    if let Some((code, count)) = v.omitted {
+        let s = if count == 1 { "" } else { "s" };
+        v.errors.push(
+            Diagnostic::new(
+                code,
+                Span::point(doc.span.end as usize),
+                format!("and {count} more error{s}, not listed"),
+            )
+            .help(format!(
+                "only the first {MAX_SNAPSHOT_ERRORS} errors of a snapshot are listed; fix these and check again"
+            )),
+        );
+    }
     match account {
         Some(a) if v.errors.is_empty() => Ok(a),
         _ => Err(v.errors),
@@ -72,7 +86,10 @@ pub(crate) fn account(
 
 struct Validator<'p> {
     program: &'p Program,
+    /// At most [`MAX_SNAPSHOT_ERRORS`].
     errors: Vec<Diagnostic>,
+    /// The code of the first error past the cap, and how many there were.
+    omitted: Option<(Code, usize)>,
     fields: Vec<FieldValue>,
     now_override: Option<Timestamp>,
 }
@@ -86,12 +103,22 @@ impl<'p> Validator<'p> {
         message: impl fmt::Display,
         help: impl Into<String>,
     ) {
+        if self.full() {
+            let (_, count) = self.omitted.get_or_insert((code, 0));
+            *count += 1;
+            return;
+        }
         let message = match path {
             Path::Root => message.to_string(),
             _ => format!("`{path}`: {message}"),
         };
         self.errors
             .push(Diagnostic::new(code, span, message).help(help.into()));
+    }
+
+    /// Whether the error list is full: later errors are only counted.
+    fn full(&self) -> bool {
+        self.errors.len() >= MAX_SNAPSHOT_ERRORS
     }
 
     fn wrong_type(&mut self, node: &Node, path: &Path<'_>, expected: &str, example: &str) {
@@ -202,7 +229,11 @@ impl<'p> Validator<'p> {
         }
         let is_group = (self.program.fields.iter()).any(|f| f.path.len() > depth + 1 && under(f));
         if !is_group {
-            let siblings = self.children(prefix);
+            let siblings = if self.full() {
+                Vec::new()
+            } else {
+                self.children(prefix)
+            };
             let help = match suggest(key, siblings.iter().copied()) {
                 Some(s) if prefix.is_empty() => format!("did you mean `{s}`?"),
                 Some(s) => format!("did you mean `{}.{s}`?", prefix.join(".")),
@@ -339,7 +370,8 @@ impl<'p> Validator<'p> {
                     }
                 }
                 None => {
-                    let help = match suggest(k, keys.iter().copied()) {
+                    let known = if self.full() { &[][..] } else { &keys[..] };
+                    let help = match suggest(k, known.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("expected {}", list(keys)),
                     };
@@ -651,7 +683,11 @@ impl<'p> Validator<'p> {
         if let Some(i) = values.iter().position(|v| v == text) {
             return Some(i as u32);
         }
-        let names: Vec<&str> = values.iter().map(String::as_str).collect();
+        let names: Vec<&str> = if self.full() {
+            Vec::new()
+        } else {
+            values.iter().map(String::as_str).collect()
+        };
         let help = match suggest(text, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("the policy `{}` allows {}", self.program.name, list(&names)),

@@ -1,0 +1,863 @@
+//! Reading case files: finding them, their TOML format, and what a case
+//! must state.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{AccountSource, Case, CaseFile, CaseFileError, CaseRequest, EffectExpect, Expect};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::ledger::GrantSpec;
+use crate::snapshot::doc::{DocValue, Node};
+use crate::span::{Source, Span};
+use crate::time::Timestamp;
+
+/// Largest case file read, in bytes. Case files are written by hand (the
+/// shipped one is 30 KB); reading stops one byte past the limit, so a
+/// link to `/dev/zero` costs a megabyte, not all memory.
+pub const MAX_CASE_FILE_BYTES: usize = 1 << 20;
+
+/// Deepest folder searched for case files, counted from the path given.
+/// Symlink loops are caught as loops; this bounds a deep real tree.
+pub const MAX_DISCOVERY_DEPTH: usize = 32;
+
+/// A case file's text, read up to [`MAX_CASE_FILE_BYTES`].
+pub fn read_file(path: &Path) -> std::io::Result<String> {
+    read_capped(path, MAX_CASE_FILE_BYTES, "case file")
+}
+
+/// Reads at most `limit` bytes of UTF-8 from `path`; a longer file is an
+/// `InvalidData` error that says so, found after reading `limit + 1` bytes.
+pub(super) fn read_capped(path: &Path, limit: usize, what: &str) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the {what} is larger than the limit of {limit} bytes"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the {what} is not UTF-8 text"),
+        )
+    })
+}
+
+/// Why case files could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// A path could not be read or listed.
+    #[error("cannot read `{}`: {}", path.display(), describe(source))]
+    Io {
+        /// The path that failed.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A symlinked folder leads back to a folder that contains it.
+    #[error(
+        "`{}` leads back to `{}`, a folder it is in: a symlink loop (remove the link, or name the folders to search)",
+        link.display(),
+        ancestor.display()
+    )]
+    Loop {
+        /// The link, as reached from the path given.
+        link: PathBuf,
+        /// The folder it leads back to.
+        ancestor: PathBuf,
+    },
+    /// A folder deeper than [`MAX_DISCOVERY_DEPTH`].
+    #[error(
+        "`{}` is nested more than {MAX_DISCOVERY_DEPTH} folders deep under the path given; name a deeper folder to search it",
+        path.display()
+    )]
+    TooDeep {
+        /// The first folder past the limit.
+        path: PathBuf,
+    },
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+/// Case files under `path`: the file itself, or every `*.tests.toml` below
+/// a folder, sorted. Symlinked folders are followed; one that leads back
+/// to a folder it is in is an error, not an endless walk.
+pub fn discover(path: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
+    let io = |path: &Path, source| DiscoverError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !path.is_dir() {
+        // Reading it reports a missing file.
+        std::fs::metadata(path).map_err(|e| io(path, e))?;
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    let walk = walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .max_depth(MAX_DISCOVERY_DEPTH)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let at = e.path().unwrap_or(path).to_path_buf();
+                if let Some(ancestor) = e.loop_ancestor() {
+                    return Err(DiscoverError::Loop {
+                        link: at,
+                        ancestor: ancestor.to_path_buf(),
+                    });
+                }
+                let source = e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("cannot list the folder"));
+                return Err(io(&at, source));
+            }
+        };
+        let is_dir = entry.file_type().is_dir();
+        if is_dir && entry.depth() == MAX_DISCOVERY_DEPTH {
+            return Err(DiscoverError::TooDeep {
+                path: entry.into_path(),
+            });
+        }
+        if !is_dir && entry.file_name().to_string_lossy().ends_with(".tests.toml") {
+            found.push(entry.into_path());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+// ───────────── The file format ─────────────
+
+/// A case file as written. Unknown keys are refused, with a suggestion.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDoc {
+    policy: Option<String>,
+    #[serde(default)]
+    case: Vec<Spanned<CaseDoc>>,
+}
+
+/// One `[[case]]` table as written; what it must state together is
+/// checked by [`Reader::case`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseDoc {
+    name: Option<Spanned<String>>,
+    /// A snapshot file's path, or an inline table.
+    account: Option<Spanned<toml::Value>>,
+    role: Option<String>,
+    action: Option<String>,
+    operation: Option<Spanned<String>>,
+    /// An amount: a string or a number, read as written.
+    amount: Option<Spanned<toml::Value>>,
+    kind: Option<String>,
+    id: Option<String>,
+    /// A timestamp: a string or a TOML date-time, read as written.
+    expires_at: Option<Spanned<toml::Value>>,
+    grant: Option<String>,
+    outcome: Option<String>,
+    state: Option<String>,
+    reasons: Option<Vec<String>>,
+    next_steps: Option<Vec<String>>,
+    warnings: Option<Vec<String>>,
+    effects: Option<Vec<EffectDoc>>,
+    balance: Option<BalanceDoc>,
+    draws: Option<Vec<GrantAmount>>,
+    voided: Option<Vec<GrantAmount>>,
+    new_debts: Option<Vec<KindAmount>>,
+    settlements: Option<Vec<SettlementDoc>>,
+}
+
+/// An effect: its code alone, or a table with `code` and parameters.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EffectDoc {
+    Code(String),
+    Table(toml::Table),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalanceDoc {
+    usable: Option<Spanned<toml::Value>>,
+    locked: Option<Spanned<toml::Value>>,
+    expired: Option<Spanned<toml::Value>>,
+    debt: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantAmount {
+    grant: String,
+    amount: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KindAmount {
+    kind: String,
+    amount: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettlementDoc {
+    debt: String,
+    grant: String,
+    amount: Spanned<toml::Value>,
+}
+
+/// Reads a case file.
+pub fn parse(path: &Path, text: &str) -> Result<CaseFile, CaseFileError> {
+    let source = Source::new(path.display().to_string(), text);
+    let fail = |d: Diagnostic| CaseFileError {
+        diagnostics: Diagnostics::new(source.clone(), vec![d]),
+    };
+    if text.len() > MAX_CASE_FILE_BYTES {
+        return Err(fail(Diagnostic::new(
+            Code::SnapshotTooLarge,
+            Span::point(0),
+            format!("the case file is larger than the limit of {MAX_CASE_FILE_BYTES} bytes"),
+        )));
+    }
+    // The tree with spans holds inline accounts as snapshots are read;
+    // serde reads the rest. Syntax errors come from the first.
+    let tree = crate::snapshot::toml_doc::parse(text).map_err(|e| {
+        fail(
+            Diagnostic::new(
+                Code::InvalidDocument,
+                e.span.unwrap_or_default(),
+                format!("the case file is not valid TOML: {}", e.message),
+            )
+            .help("fix the syntax at the marked place"),
+        )
+    })?;
+    let doc: FileDoc = toml::from_str(text).map_err(|e| fail(serde_diagnostic(text, &e)))?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let policy = match &doc.policy {
+        Some(p) => dir.join(p),
+        None => {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = name
+                .strip_suffix(".tests.toml")
+                .or_else(|| name.strip_suffix(".toml"))
+                .unwrap_or(&name);
+            dir.join(format!("{stem}.policy"))
+        }
+    };
+    let inline = inline_accounts(&tree);
+    let mut r = Reader {
+        text,
+        source: &source,
+        dir: &dir,
+        errors: Vec::new(),
+    };
+    let mut cases = Vec::new();
+    for (i, c) in doc.case.iter().enumerate() {
+        if let Some(c) = r.case(c, inline.get(i).copied().flatten()) {
+            cases.push(c);
+        }
+    }
+    // The first line of each name, to report a repeat with both lines.
+    let mut first: HashMap<&str, u32> = HashMap::new();
+    for c in &cases {
+        match first.get(c.name.as_str()) {
+            Some(line) => r.errors.push(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    r.line_span(c.line),
+                    format!(
+                        "two cases are named `{}` (lines {line} and {})",
+                        c.name, c.line
+                    ),
+                )
+                .help("give every case its own name, so a failure points at one case"),
+            ),
+            None => {
+                first.insert(&c.name, c.line);
+            }
+        }
+    }
+    let errors = r.errors;
+    if !errors.is_empty() {
+        return Err(CaseFileError {
+            diagnostics: Diagnostics::new(source, errors),
+        });
+    }
+    Ok(CaseFile {
+        path: path.to_path_buf(),
+        source,
+        policy,
+        cases,
+    })
+}
+
+/// The `account` node of each `[[case]]`, by position, for inline accounts.
+fn inline_accounts<'t>(tree: &'t Node<'t>) -> Vec<Option<&'t Node<'t>>> {
+    let DocValue::Object(entries) = &tree.value else {
+        return Vec::new();
+    };
+    let Some((_, _, cases)) = entries.iter().find(|(k, _, _)| k == "case") else {
+        return Vec::new();
+    };
+    let DocValue::Array(items) = &cases.value else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| match &item.value {
+            DocValue::Object(keys) => keys
+                .iter()
+                .find(|(k, _, _)| k == "account")
+                .map(|(_, _, v)| v),
+            _ => None,
+        })
+        .collect()
+}
+
+/// serde's first error as a diagnostic: an unknown key with a suggestion,
+/// a missing or mistyped one with what was expected.
+fn serde_diagnostic(text: &str, e: &toml::de::Error) -> Diagnostic {
+    let span = e
+        .span()
+        .map_or_else(Span::default, |r| Span::new(r.start, r.end));
+    let message = e.message().trim();
+    // serde says `unknown field `x`, expected one of `a`, `b``.
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let place = match known.as_slice() {
+            k if k.contains(&"outcome") => " in a case",
+            k if k.contains(&"case") => "",
+            ["usable", ..] => " in `balance`",
+            ["debt", "grant", "amount"] => " in a row of `settlements`",
+            ["grant", "amount"] => " in a row of `draws` or `voided`",
+            ["kind", "amount"] => " in a row of `new_debts`",
+            _ => " in this table",
+        };
+        let help = match suggest(key, known.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if known.contains(&"outcome") => {
+                "see docs/ci.md for the keys a case takes".to_owned()
+            }
+            None if known.contains(&"case") => {
+                "a case file has `policy = \"...\"` and `[[case]]` tables".to_owned()
+            }
+            None => format!("expected {}", quoted(&known)),
+        };
+        return Diagnostic::new(
+            Code::UnknownField,
+            span,
+            format!("unknown key `{key}`{place}"),
+        )
+        .help(help);
+    }
+    let code = if message.starts_with("missing field") {
+        Code::MissingField
+    } else if message.starts_with("invalid type") || message.starts_with("data did not match") {
+        Code::WrongType
+    } else {
+        Code::InvalidValue
+    };
+    let help = if code == Code::WrongType {
+        "see docs/ci.md for what each key of a case file holds"
+    } else {
+        "fix the marked place"
+    };
+    let message = match key_before(text, span.start as usize) {
+        Some(key) => format!("`{key}`: {message}"),
+        None => format!("in the case file: {message}"),
+    };
+    Diagnostic::new(code, span, message).help(help)
+}
+
+/// The key written just before `at` on its line (`role` in `role = 5`),
+/// to name what a serde error is about.
+fn key_before(text: &str, at: usize) -> Option<&str> {
+    let before = text.get(..at)?;
+    let line = before.rsplit('\n').next()?;
+    let key = line.trim_end().strip_suffix('=')?.trim_end();
+    let start = key
+        .rfind(|c: char| c.is_whitespace() || c == '{' || c == ',')
+        .map_or(0, |i| i + 1);
+    key.get(start..).filter(|k| !k.is_empty())
+}
+
+fn quoted(items: &[&str]) -> String {
+    let q: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    q.join(", ")
+}
+
+/// Checks what serde cannot: which keys a case needs together, and the
+/// values (amounts, timestamps, operations) it reads as text.
+struct Reader<'a> {
+    text: &'a str,
+    source: &'a Source,
+    dir: &'a Path,
+    errors: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, code: Code, span: Span, message: impl Into<String>) {
+        self.errors.push(Diagnostic::new(code, span, message));
+    }
+
+    fn line_span(&self, line: u32) -> Span {
+        // The start of `line`: found again from the text, for the report.
+        let at = self
+            .text
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1) as usize)
+            .map(str::len)
+            .sum();
+        Span::point(at)
+    }
+
+    /// A scalar as written: a string's value, a number's text without `_`,
+    /// a date-time's text.
+    fn scalar(&self, value: &Spanned<toml::Value>) -> Option<String> {
+        match value.get_ref() {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Datetime(_) => self
+                .text
+                .get(value.span())
+                .map(|t| t.trim().replace('_', "")),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    fn amount(&mut self, value: &Spanned<toml::Value>, what: &str) -> Option<Decimal> {
+        let span = span_of(value.span());
+        let text = match value.get_ref() {
+            toml::Value::String(_) | toml::Value::Integer(_) | toml::Value::Float(_) => {
+                self.scalar(value)?
+            }
+            other => {
+                self.error(
+                    Code::WrongType,
+                    span,
+                    format!("`{what}` must be an amount, found {}", other.type_str()),
+                );
+                return None;
+            }
+        };
+        match crate::amount::parse(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(
+                    Code::InvalidValue,
+                    span,
+                    format!("`{what}`: `{text}` is not a valid amount: {}", e.reason()),
+                );
+                None
+            }
+        }
+    }
+
+    fn case(&mut self, doc: &Spanned<CaseDoc>, tree: Option<&Node<'_>>) -> Option<Case> {
+        let span = span_of(doc.span());
+        let c = doc.get_ref();
+        let errors_before = self.errors.len();
+        let Some(name_node) = &c.name else {
+            self.error(Code::MissingField, span, "a case needs a `name`");
+            return None;
+        };
+        let name = name_node.get_ref().clone();
+        let line = self.source.line_col(span_of(name_node.span()).start).line;
+        let account = match (&c.account, tree) {
+            (Some(a), _) if a.get_ref().is_str() => {
+                AccountSource::File(self.dir.join(a.get_ref().as_str().unwrap_or_default()))
+            }
+            (Some(a), Some(node)) if a.get_ref().is_table() => {
+                AccountSource::Inline(node.clone().into_owned())
+            }
+            (Some(a), _) => {
+                self.error(
+                    Code::WrongType,
+                    span_of(a.span()),
+                    "`account` is a snapshot file's path or an inline table",
+                );
+                return None;
+            }
+            (None, _) => {
+                self.error(
+                    Code::MissingField,
+                    span,
+                    format!("case `{name}` needs an `account`"),
+                );
+                return None;
+            }
+        };
+        let request = self.request(c, &name, span)?;
+        let mut expect = Expect {
+            outcome: c.outcome.clone(),
+            state: c.state.clone(),
+            reasons: c.reasons.clone(),
+            next_steps: c.next_steps.clone(),
+            warnings: c.warnings.clone(),
+            ..Expect::default()
+        };
+        if let Some(effects) = &c.effects {
+            expect.effects = self.effects(effects, span);
+        }
+        if let Some(b) = &c.balance {
+            let totals = [
+                ("usable", &b.usable),
+                ("locked", &b.locked),
+                ("expired", &b.expired),
+                ("debt", &b.debt),
+            ];
+            let mut out = Vec::new();
+            for (key, value) in totals {
+                if let Some(v) = value {
+                    out.push((key.to_owned(), self.amount(v, &format!("balance.{key}"))?));
+                }
+            }
+            expect.balance = Some(out);
+        }
+        let mut pairs = |rows: &Option<Vec<(String, &Spanned<toml::Value>)>>, what: &str| {
+            rows.as_ref().map(|rows| {
+                rows.iter()
+                    .filter_map(|(k, a)| Some((k.clone(), self.amount(a, what)?)))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let draws = c
+            .draws
+            .as_ref()
+            .map(|r| r.iter().map(|d| (d.grant.clone(), &d.amount)).collect());
+        expect.draws = pairs(&draws, "draws.amount");
+        let voided = c
+            .voided
+            .as_ref()
+            .map(|r| r.iter().map(|d| (d.grant.clone(), &d.amount)).collect());
+        expect.voided = pairs(&voided, "voided.amount");
+        let new_debts = c
+            .new_debts
+            .as_ref()
+            .map(|r| r.iter().map(|d| (d.kind.clone(), &d.amount)).collect());
+        expect.new_debts = pairs(&new_debts, "new_debts.amount");
+        if let Some(rows) = &c.settlements {
+            let mut out = Vec::new();
+            for s in rows {
+                if let Some(a) = self.amount(&s.amount, "settlements.amount") {
+                    out.push((s.debt.clone(), s.grant.clone(), a));
+                }
+            }
+            expect.settlements = Some(out);
+        }
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Case {
+            name,
+            line,
+            account,
+            request,
+            expect,
+        })
+    }
+
+    fn request(&mut self, c: &CaseDoc, name: &str, case_span: Span) -> Option<CaseRequest> {
+        let Some(op) = &c.operation else {
+            return match (&c.role, &c.action) {
+                (Some(role), Some(action)) => Some(CaseRequest::Decide {
+                    role: role.clone(),
+                    action: action.clone(),
+                }),
+                _ => {
+                    self.error(
+                        Code::MissingField,
+                        case_span,
+                        format!("case `{name}` needs a `role` and an `action`, or an `operation`"),
+                    );
+                    None
+                }
+            };
+        };
+        let span = span_of(op.span());
+        Some(match op.get_ref().as_str() {
+            "charge" => match &c.amount {
+                Some(a) => CaseRequest::Charge(self.amount(a, "amount")?),
+                None => {
+                    self.error(
+                        Code::MissingField,
+                        span,
+                        "a `charge` case needs an `amount`",
+                    );
+                    return None;
+                }
+            },
+            "settle" => CaseRequest::Settle,
+            "grant" => {
+                let amount = c.amount.as_ref().and_then(|a| self.amount(a, "amount"));
+                let (Some(kind), Some(amount)) = (&c.kind, amount) else {
+                    self.error(
+                        Code::MissingField,
+                        span,
+                        "a `grant` case needs a `kind` and an `amount`",
+                    );
+                    return None;
+                };
+                let expires_at = match &c.expires_at {
+                    Some(v) => Some(self.timestamp(v, "expires_at")?),
+                    None => None,
+                };
+                CaseRequest::Grant(GrantSpec {
+                    kind: kind.clone(),
+                    amount,
+                    id: c.id.clone(),
+                    expires_at,
+                })
+            }
+            "refund" => match &c.grant {
+                Some(g) => CaseRequest::Refund(g.clone()),
+                None => {
+                    self.error(
+                        Code::MissingField,
+                        span,
+                        "a `refund` case needs the `grant` it refunds",
+                    );
+                    return None;
+                }
+            },
+            other => {
+                let help = suggest(other, ["charge", "settle", "grant", "refund"]).map_or(
+                    "operations are `charge`, `settle`, `grant` and `refund`".to_owned(),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                self.errors.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        span,
+                        format!("unknown operation `{other}`"),
+                    )
+                    .help(help),
+                );
+                return None;
+            }
+        })
+    }
+
+    /// A timestamp as written, by the rule snapshots follow: a TOML
+    /// date-time is read from its text, not from what `toml` made of it.
+    fn timestamp(&mut self, value: &Spanned<toml::Value>, what: &str) -> Option<Timestamp> {
+        let span = span_of(value.span());
+        let text = match value.get_ref() {
+            toml::Value::String(_) | toml::Value::Datetime(_) => self.scalar(value),
+            _ => None,
+        };
+        let Some(text) = text else {
+            self.error(
+                Code::WrongType,
+                span,
+                format!("`{what}` must be a timestamp like \"2026-11-22T10:00:00Z\""),
+            );
+            return None;
+        };
+        match Timestamp::parse(&text) {
+            Ok(t) => Some(t),
+            Err(why) => {
+                self.error(
+                    Code::InvalidValue,
+                    span,
+                    format!("`{what}` is not a timestamp: {why}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn effects(&mut self, effects: &[EffectDoc], case_span: Span) -> Option<Vec<EffectExpect>> {
+        let mut out = Vec::new();
+        for effect in effects {
+            match effect {
+                EffectDoc::Code(code) => out.push((code.clone(), Vec::new())),
+                EffectDoc::Table(table) => {
+                    let mut code = None;
+                    let mut params = Vec::new();
+                    for (k, v) in table {
+                        let text = match v {
+                            toml::Value::String(s) => s.clone(),
+                            toml::Value::Integer(i) => i.to_string(),
+                            toml::Value::Float(f) => f.to_string(),
+                            toml::Value::Boolean(b) => b.to_string(),
+                            other => {
+                                self.error(
+                                    Code::WrongType,
+                                    case_span,
+                                    format!(
+                                        "effect parameter `{k}` must be a string, found {}",
+                                        other.type_str()
+                                    ),
+                                );
+                                return None;
+                            }
+                        };
+                        if k == "code" {
+                            code = Some(text);
+                        } else {
+                            params.push((k.clone(), text));
+                        }
+                    }
+                    let Some(code) = code else {
+                        self.error(Code::MissingField, case_span, "an effect needs its `code`");
+                        return None;
+                    };
+                    out.push((code, params));
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+fn span_of(range: Range<usize>) -> Span {
+    Span::new(range.start, range.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields of `CaseDoc`, in order.
+    const CASE_KEYS: &[&str] = &[
+        "name",
+        "account",
+        "role",
+        "action",
+        "operation",
+        "amount",
+        "kind",
+        "id",
+        "expires_at",
+        "grant",
+        "outcome",
+        "state",
+        "reasons",
+        "next_steps",
+        "warnings",
+        "effects",
+        "balance",
+        "draws",
+        "voided",
+        "new_debts",
+        "settlements",
+    ];
+
+    fn messages(text: &str) -> Vec<String> {
+        let e = parse(Path::new("x.tests.toml"), text).err().unwrap();
+        e.diagnostics
+            .items
+            .iter()
+            .map(|d| format!("{} | {}", d.message, d.help.as_deref().unwrap_or("")))
+            .collect()
+    }
+
+    #[test]
+    fn grant_expiry_follows_the_snapshot_timestamp_rule() {
+        let case = |at: &str| {
+            format!(
+                "[[case]]\nname = \"g\"\naccount = \"a.json\"\noperation = \"grant\"\nkind = \"purchased\"\namount = \"1\"\nexpires_at = {at}\n"
+            )
+        };
+        for at in [
+            "2027-01-01T00:00:00.1234567890123Z",
+            "\"2027-01-01T00:00:00.1234567890Z\"",
+        ] {
+            let m = messages(&case(at));
+            assert!(
+                m[0].contains("fractional seconds need 1 to 9 digits"),
+                "{m:?}"
+            );
+        }
+        let ok = parse(
+            Path::new("x.tests.toml"),
+            &case("2027-01-01T00:00:00.123456789Z"),
+        );
+        let ok = ok.unwrap();
+        let CaseRequest::Grant(spec) = &ok.cases[0].request else {
+            panic!()
+        };
+        assert_eq!(
+            spec.expires_at.unwrap().to_string(),
+            "2027-01-01T00:00:00.123456789Z"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_table_and_a_suggestion() {
+        let base = "[[case]]\nname = \"c\"\naccount = \"a.json\"\noperation = \"settle\"\n";
+        for (extra, want) in [
+            (
+                "outcme = \"allow\"",
+                "unknown key `outcme` in a case | did you mean `outcome`?",
+            ),
+            (
+                "settlements = [{ debt = \"d\", grnt = \"g\", amount = \"1\" }]",
+                "unknown key `grnt` in a row of `settlements` | did you mean `grant`?",
+            ),
+            (
+                "balance = { debts = \"1\" }",
+                "unknown key `debts` in `balance` | did you mean `debt`?",
+            ),
+        ] {
+            assert_eq!(messages(&format!("{base}{extra}\n")), [want]);
+        }
+        assert_eq!(
+            messages("polcy = \"p\"\n"),
+            ["unknown key `polcy` | did you mean `policy`?"]
+        );
+        assert_eq!(
+            messages(&format!("{base}reasons = \"a\"\n"))[0],
+            "`reasons`: invalid type: string \"a\", expected a sequence | see docs/ci.md for what each key of a case file holds"
+        );
+    }
+
+    #[test]
+    fn discovery_stops_at_its_depth_limit() {
+        let root = std::env::temp_dir().join(format!("tollgate-deep-{}", std::process::id()));
+        let mut deep = root.clone();
+        for i in 0..MAX_DISCOVERY_DEPTH - 1 {
+            deep.push(format!("d{i}"));
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("x.tests.toml"), "").unwrap();
+        assert_eq!(discover(&root).unwrap(), [deep.join("x.tests.toml")]);
+        std::fs::create_dir_all(deep.join("one-more")).unwrap();
+        let e = discover(&root).unwrap_err();
+        assert!(matches!(e, DiscoverError::TooDeep { .. }), "{e}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn case_keys_are_the_fields_serde_reads() {
+        // An unknown key's message lists what serde expects; the list here
+        // is for suggestions elsewhere and must not drift from it.
+        let text = "[[case]]\nname = \"x\"\nzzz = 1\n";
+        let e = toml::from_str::<FileDoc>(text).err().unwrap();
+        let listed: Vec<&str> = e.message().split('`').skip(3).step_by(2).collect();
+        assert_eq!(listed, CASE_KEYS);
+    }
+}

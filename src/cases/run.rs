@@ -1,0 +1,312 @@
+//! Running cases: observing what a policy does and comparing it with
+//! what a case expects.
+
+use rust_decimal::Decimal;
+
+use super::{AccountSource, Case, CaseFile, CaseRequest, EffectExpect, Expect};
+use crate::Policy;
+use crate::decide::Decision;
+use crate::ledger::LedgerResult;
+use crate::snapshot::{Account, Format};
+
+/// One difference between what a case expects and what the policy did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    pub field: String,
+    pub expected: String,
+    pub got: String,
+}
+
+/// A case's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail(Vec<Mismatch>),
+    /// The case could not run: a bad account, unknown role, a failed operation.
+    Error(String),
+}
+
+/// Loads a case's account for a policy.
+pub fn load_account(policy: &Policy, file: &CaseFile, case: &Case) -> Result<Account, String> {
+    match &case.account {
+        AccountSource::File(path) => {
+            let text =
+                super::read::read_capped(path, crate::snapshot::MAX_SNAPSHOT_BYTES, "snapshot")
+                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            let name = path.display().to_string();
+            policy
+                .snapshot(&name, &text, Format::from_name(&name), None)
+                .map_err(|e| e.summary())
+        }
+        AccountSource::Inline(node) => {
+            crate::snapshot::validate::account(policy.program(), node, None).map_err(|errors| {
+                let parts: Vec<String> = errors
+                    .iter()
+                    .map(|d| format!("{}: {}", file.source.location(d.span), d.message))
+                    .collect();
+                parts.join("; ")
+            })
+        }
+    }
+}
+
+/// What running a case produced, for comparing policies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    Decision(Box<DecisionSummary>),
+    Ledger(LedgerSummary),
+    Error(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionSummary {
+    pub outcome: String,
+    pub state: String,
+    pub reasons: Vec<String>,
+    pub next_steps: Vec<String>,
+    pub warnings: Vec<String>,
+    pub effects: Vec<EffectExpect>,
+    pub balance: [(String, Decimal); 4],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerSummary {
+    pub draws: Vec<(String, Decimal)>,
+    pub voided: Vec<(String, Decimal)>,
+    pub new_debts: Vec<(String, Decimal)>,
+    pub settlements: Vec<(String, String, Decimal)>,
+}
+
+/// Summarises a decision as plain data.
+pub fn summarize(d: &Decision<'_>) -> Result<DecisionSummary, String> {
+    let b = d.balance();
+    Ok(DecisionSummary {
+        outcome: d.outcome().as_str().to_owned(),
+        state: d.state().to_owned(),
+        reasons: d.reason_codes().map(str::to_owned).collect(),
+        next_steps: d.next_step_codes().map(str::to_owned).collect(),
+        warnings: d.warning_codes().map(str::to_owned).collect(),
+        effects: d
+            .effects()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|e| (e.code, e.params))
+            .collect(),
+        balance: [
+            ("usable".to_owned(), b.usable),
+            ("locked".to_owned(), b.locked),
+            ("expired".to_owned(), b.expired),
+            ("debt".to_owned(), b.debt),
+        ],
+    })
+}
+
+fn ledger_summary(r: &LedgerResult) -> LedgerSummary {
+    LedgerSummary {
+        draws: r
+            .draws
+            .iter()
+            .map(|d| (d.grant.clone(), d.amount))
+            .collect(),
+        voided: r
+            .voided
+            .iter()
+            .map(|v| (v.grant.clone(), v.amount))
+            .collect(),
+        new_debts: r
+            .new_debts
+            .iter()
+            .map(|d| (d.kind.clone(), d.amount))
+            .collect(),
+        settlements: r
+            .settlements
+            .iter()
+            .map(|s| (s.debt.clone(), s.grant.clone(), s.amount))
+            .collect(),
+    }
+}
+
+/// Runs a request or operation on an account.
+pub fn observe(policy: &Policy, account: &Account, request: &CaseRequest) -> Observed {
+    let result = match request {
+        CaseRequest::Decide { role, action } => {
+            let r = match policy.request(role, action) {
+                Ok(r) => r,
+                Err(e) => return Observed::Error(e.to_string()),
+            };
+            return match policy
+                .decide(account, &r)
+                .map_err(|e| e.to_string())
+                .and_then(|d| summarize(&d))
+            {
+                Ok(s) => Observed::Decision(Box::new(s)),
+                Err(e) => Observed::Error(e),
+            };
+        }
+        CaseRequest::Charge(amount) => policy.charge(account, *amount),
+        CaseRequest::Settle => policy.settle(account),
+        CaseRequest::Grant(spec) => policy.grant(account, spec),
+        CaseRequest::Refund(grant) => policy.refund(account, grant),
+    };
+    match result {
+        Ok(r) => Observed::Ledger(ledger_summary(&r)),
+        Err(e) => Observed::Error(e.to_string()),
+    }
+}
+
+/// Runs one case against a policy.
+pub fn run(policy: &Policy, file: &CaseFile, case: &Case) -> Verdict {
+    let account = match load_account(policy, file, case) {
+        Ok(a) => a,
+        Err(e) => return Verdict::Error(e),
+    };
+    let mut m = Vec::new();
+    match observe(policy, &account, &case.request) {
+        Observed::Error(e) => return Verdict::Error(e),
+        Observed::Decision(s) => {
+            let e = &case.expect;
+            compare(&mut m, "outcome", &e.outcome, &s.outcome);
+            compare(&mut m, "state", &e.state, &s.state);
+            compare_list(&mut m, "reasons", &e.reasons, &s.reasons);
+            compare_list(&mut m, "next_steps", &e.next_steps, &s.next_steps);
+            compare_list(&mut m, "warnings", &e.warnings, &s.warnings);
+            if let Some(want) = &e.effects {
+                let got_codes: Vec<String> = s.effects.iter().map(|(c, _)| c.clone()).collect();
+                let want_codes: Vec<String> = want.iter().map(|(c, _)| c.clone()).collect();
+                compare_list(&mut m, "effects", &Some(want_codes), &got_codes);
+                for (code, params) in want {
+                    let got = s.effects.iter().find(|(c, _)| c == code);
+                    for (k, v) in params {
+                        let got_v = got
+                            .and_then(|(_, ps)| ps.iter().find(|(pk, _)| pk == k))
+                            .map(|(_, pv)| pv.clone());
+                        let same = match (
+                            crate::amount::parse(v),
+                            got_v.as_deref().map(crate::amount::parse),
+                        ) {
+                            (Ok(a), Some(Ok(b))) => a == b,
+                            _ => got_v.as_deref() == Some(v.as_str()),
+                        };
+                        if !same {
+                            m.push(Mismatch {
+                                field: format!("effects.{code}.{k}"),
+                                expected: v.clone(),
+                                got: got_v.unwrap_or_else(|| "nothing".to_owned()),
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some(want) = &e.balance {
+                for (k, v) in want {
+                    let got = s
+                        .balance
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, d)| *d)
+                        .unwrap_or_default();
+                    if got != *v {
+                        m.push(Mismatch {
+                            field: format!("balance.{k}"),
+                            expected: crate::amount::format(*v),
+                            got: crate::amount::format(got),
+                        });
+                    }
+                }
+            }
+            if let Some(field) = ledger_expectation(&case.expect) {
+                m.push(Mismatch {
+                    field: field.to_owned(),
+                    expected: "a ledger operation".to_owned(),
+                    got: "a decision (the case has no `operation`)".to_owned(),
+                });
+            }
+        }
+        Observed::Ledger(l) => {
+            let e = &case.expect;
+            compare_rows(&mut m, "draws", &e.draws, &l.draws, |(g, a)| {
+                format!("{g} {}", crate::amount::format(*a))
+            });
+            compare_rows(&mut m, "voided", &e.voided, &l.voided, |(g, a)| {
+                format!("{g} {}", crate::amount::format(*a))
+            });
+            compare_rows(&mut m, "new_debts", &e.new_debts, &l.new_debts, |(k, a)| {
+                format!("{k} {}", crate::amount::format(*a))
+            });
+            compare_rows(
+                &mut m,
+                "settlements",
+                &e.settlements,
+                &l.settlements,
+                |(d, g, a)| format!("{d} from {g} {}", crate::amount::format(*a)),
+            );
+        }
+    }
+    if m.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(m)
+    }
+}
+
+fn ledger_expectation(e: &Expect) -> Option<&'static str> {
+    if e.draws.is_some() {
+        Some("draws")
+    } else if e.settlements.is_some() {
+        Some("settlements")
+    } else if e.new_debts.is_some() {
+        Some("new_debts")
+    } else if e.voided.is_some() {
+        Some("voided")
+    } else {
+        None
+    }
+}
+
+fn compare(m: &mut Vec<Mismatch>, field: &str, want: &Option<String>, got: &str) {
+    if let Some(w) = want {
+        if w != got {
+            m.push(Mismatch {
+                field: field.to_owned(),
+                expected: w.clone(),
+                got: got.to_owned(),
+            });
+        }
+    }
+}
+
+fn compare_list(m: &mut Vec<Mismatch>, field: &str, want: &Option<Vec<String>>, got: &[String]) {
+    if let Some(w) = want {
+        if w.as_slice() != got {
+            m.push(Mismatch {
+                field: field.to_owned(),
+                expected: format!("[{}]", w.join(", ")),
+                got: format!("[{}]", got.join(", ")),
+            });
+        }
+    }
+}
+
+fn compare_rows<T: PartialEq>(
+    m: &mut Vec<Mismatch>,
+    field: &str,
+    want: &Option<Vec<T>>,
+    got: &[T],
+    show: impl Fn(&T) -> String,
+) {
+    if let Some(w) = want {
+        if w.as_slice() != got {
+            let list = |items: &[T]| {
+                format!(
+                    "[{}]",
+                    items.iter().map(&show).collect::<Vec<_>>().join(", ")
+                )
+            };
+            m.push(Mismatch {
+                field: field.to_owned(),
+                expected: list(w),
+                got: list(got),
+            });
+        }
+    }
+}
