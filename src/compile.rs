@@ -1365,7 +1365,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::span::Source;
 
-    const POLICY: &str = "policy p
+    pub(crate) const POLICY: &str = "policy p
 
 role member
 actions billable: run

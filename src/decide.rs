@@ -760,6 +760,49 @@ mod tests {
     use crate::Policy;
     use crate::compile::tests::let_chain;
 
+    const EMPTY: &str = r#"{"now":"2026-01-01T00:00:00Z","grants":[],"debts":[]}"#;
+
+    fn policy(extra: &str) -> Policy {
+        let text =
+            crate::compile::tests::POLICY.replace("on billable", &format!("{extra}\non billable"));
+        Policy::from_source("p.policy", &text).unwrap()
+    }
+
+    /// A request names indices into the policy it was resolved against;
+    /// on another policy they named nothing, and the decision was made
+    /// for the role `""` as if it held no permission.
+    #[test]
+    fn a_request_from_another_policy_is_an_error() {
+        let big =
+            policy("role owner\nrole admin\npermit owner to billable\npermit admin to billable");
+        let small = policy("");
+        let request = big.request("admin", "run").unwrap();
+        let account = small.snapshot_from_json(EMPTY).unwrap();
+        let e = small
+            .decide(&account, &request)
+            .expect_err("a foreign request");
+        assert_eq!(e, super::EvalError::Internal(super::Inconsistency::RoleId));
+    }
+
+    /// An account holds one value per field of the policy that validated
+    /// it; a missing one was read as absent, and its default decided.
+    #[test]
+    fn an_account_from_another_policy_is_an_error() {
+        let with_field = policy(
+            "field blocked: bool default false\non billable {\n  deny blocked_rule when blocked {\n    message \"blocked\"\n  }\n}",
+        );
+        let without = policy("");
+        let account = without.snapshot_from_json(EMPTY).unwrap();
+        let request = with_field.request("member", "run").unwrap();
+        let e = with_field
+            .decide(&account, &request)
+            .expect_err("an account without the field");
+        assert_eq!(
+            e,
+            super::EvalError::Internal(super::Inconsistency::FieldSlot)
+        );
+    }
+
     /// The deepest program the compiler accepts decides, explains and
     /// renders on a 2 MB thread (a batch worker's), even in a debug build,
     /// whose frames are ten times a release build's.
