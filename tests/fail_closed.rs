@@ -1,7 +1,7 @@
 //! Limits of the compiled form: past them a policy is refused with a
 //! diagnostic (exit 1), never decided wrongly or crashed on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::util::{code, stderr, stdout, tollgate};
 
@@ -27,7 +27,7 @@ fn files(name: &str, policy: &str) -> (PathBuf, PathBuf) {
     (p, a)
 }
 
-fn decide(policy: &PathBuf, account: &PathBuf) -> std::process::Output {
+fn decide(policy: &Path, account: &Path) -> std::process::Output {
     let (p, a) = (policy.to_str().unwrap(), account.to_str().unwrap());
     tollgate(&[
         "decide",
