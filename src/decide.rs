@@ -10,8 +10,8 @@ use smallvec::SmallVec;
 
 use crate::ast::RuleKind;
 use crate::compile::{
-    Action, ActionId, Audience, NodeId, Program, Role, RoleId, Rule, RuleId, State, Step, Template,
-    TemplatePart,
+    Action, ActionId, Audience, NodeId, Program, Role, RoleId, Rule, RuleId, State, StepId,
+    Template, TemplatePart,
 };
 use crate::snapshot::Account;
 use crate::value::Value;
@@ -69,13 +69,21 @@ pub struct Decision<'a> {
     outcome: Outcome,
     state: Option<&'a State>,
     // Held inline up to a typical decision's size, so deciding does not
-    // allocate: a decision is on the hot path of every request.
-    reasons: SmallVec<[ReasonSource<'a>; 4]>,
+    // allocate: a decision is on the hot path of every request. The whole
+    // struct is kept within 256 bytes, which returning it copies cheaply.
+    reasons: SmallVec<[ReasonSource<'a>; 3]>,
     warnings: SmallVec<[&'a Rule; 2]>,
-    next_steps: SmallVec<[&'a Step; 8]>,
+    // INVARIANT: every id here was resolved against `program` by `run`
+    // before it was pushed. Ids, not references, keep a decision small
+    // enough to copy cheaply.
+    next_steps: SmallVec<[StepId; 8]>,
     effects: SmallVec<[&'a Rule; 2]>,
     balance: Balance,
-    trace: Option<Vec<TraceStep>>,
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer, not three, keeps a decision within 256 bytes; only explaining builds a trace"
+    )]
+    trace: Option<Box<Vec<TraceStep>>>,
 }
 
 /// One step of an explanation: a lock, state, permission, rule or next step
@@ -160,7 +168,7 @@ pub(crate) fn decide<'a>(
         if let Some(e) = explainer.error {
             return Err(e);
         }
-        d.trace = Some(trace);
+        d.trace = Some(Box::new(trace));
     } else {
         run(&ctx, &mut d, &mut Quiet(NoTrace))?;
     }
@@ -379,8 +387,8 @@ fn run<'a, O: Observer>(ctx: &Ctx<'a>, d: &mut Decision<'a>, o: &mut O) -> Resul
             let offered = holds(ctx, o, when)?;
             let step = p.step(id).ok_or(Bug::StepId)?;
             o.step("step", &step.code, offered, Some(span));
-            if offered && !d.next_steps.iter().any(|s| std::ptr::eq(*s, step)) {
-                d.next_steps.push(step);
+            if offered && !d.next_steps.contains(&id) {
+                d.next_steps.push(id);
             }
         }
     }
@@ -425,7 +433,12 @@ impl<'a> Decision<'a> {
 
     /// Codes of the next steps, in order.
     pub fn next_step_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.next_steps.iter().map(|s| s.code.as_str())
+        let program: &'a Program = self.program;
+        // The invariant on `next_steps` makes the lookup total.
+        self.next_steps
+            .iter()
+            .filter_map(move |&id| program.step(id))
+            .map(|s| s.code.as_str())
     }
 
     /// Codes of the warnings, in order.
@@ -503,7 +516,8 @@ impl<'a> Decision<'a> {
     fn next_steps_in(&self, ctx: &Ctx<'a>) -> Result<Vec<NextStep>, EvalError> {
         self.next_steps
             .iter()
-            .map(|step| {
+            .map(|&id| {
+                let step = self.program.step(id).ok_or(Bug::StepId)?;
                 Ok(NextStep {
                     code: step.code.clone(),
                     message: render(ctx, &step.message)?,
@@ -541,7 +555,7 @@ impl<'a> Decision<'a> {
 
     /// The trace, when the decision was made with `explain`.
     pub fn trace(&self) -> Option<&[TraceStep]> {
-        self.trace.as_deref()
+        self.trace.as_deref().map(Vec::as_slice)
     }
 
     /// The decision JSON of the contract, on one line.

@@ -542,7 +542,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// An operand of a fused comparison.
-    #[inline]
+    #[inline(always)]
     fn number<T: Tracer>(
         &self,
         operand: NumOperand,
