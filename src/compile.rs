@@ -3,16 +3,23 @@
 //! Every name is resolved to a small integer, constant subexpressions are
 //! folded, and expressions live in one arena addressed by `NodeId`, so
 //! deciding is index arithmetic: no string lookups and no tree of boxes.
+//!
+//! Every index into the program is a typed id built here with a checked
+//! conversion, so a table that outgrows its id is a compile error, never a
+//! wrapped index; and whatever the checker hands over incomplete is refused
+//! as an internal error rather than compiled into a program that decides
+//! with less.
 
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use crate::ast::{BinaryOp, Collection, RuleKind, UnaryOp};
+use crate::ast::{self, BinaryOp, Collection, RuleKind, UnaryOp};
 use crate::check::ir::{
     self, AggregateOp, Base, Builtin, Checked, DebtKey, Format, GrantKey, ItemField, Literal,
     SourceKind, TExpr, TExprKind,
 };
+use crate::diagnostic::Code;
 use crate::span::{Source, Span};
 use crate::value::Value;
 
@@ -20,8 +27,90 @@ use crate::value::Value;
 /// bit sets and fixed arrays so deciding never allocates for them.
 pub const MAX_KINDS: usize = 32;
 
-/// An expression node's index in [`Program::nodes`].
-pub type NodeId = u32;
+/// Most locks a policy may declare: which locks hold is kept in one `u64`,
+/// so deciding never allocates for them, and a lock past the 64th would
+/// hold without ever being seen to.
+pub const MAX_LOCKS: usize = 64;
+
+/// Deepest chain of nodes one evaluation walks, counting through the `let`s
+/// it uses (a `let` reading a `let` adds its whole depth). The evaluator
+/// recurses once per level, so this bounds its stack: under 250 KB in a
+/// release build and 1.5 MB in a debug one, inside the 2 MB of a batch
+/// worker thread. One expression nests at most 128 levels (the parser's
+/// limit); this leaves room for a few such expressions built on each other,
+/// far beyond what people write, while refusing chains only a generator
+/// writes.
+pub const MAX_EVAL_DEPTH: usize = 512;
+
+// Ids widen to `usize` with `as`: lossless on every target this builds for.
+const _: () = assert!(usize::BITS >= 32);
+
+macro_rules! ids {
+    ($( $(#[$doc:meta])* $name:ident($int:ty) $what:literal; )*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name($int);
+
+        impl $name {
+            /// The id of the entry at `index`; a table that has outgrown
+            /// the id's width is a compile error, never a wrapped index.
+            fn new(index: usize, span: Span) -> Result<$name, CompileError> {
+                <$int>::try_from(index).map($name).map_err(|_| CompileError {
+                    code: Code::ValueOutOfRange,
+                    message: format!(
+                        "the policy declares more than {} {}",
+                        <$int>::MAX,
+                        $what
+                    ),
+                    span,
+                })
+            }
+
+            /// The entry's position in its table.
+            #[inline(always)]
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+
+            /// The id as an enum value (`role` and `action` read as enums).
+            #[inline(always)]
+            pub fn value(self) -> u32 {
+                u32::from(self.0)
+            }
+        }
+    )*};
+}
+
+ids! {
+    /// An expression node: an index into [`Program::nodes`].
+    NodeId(u32) "expression nodes";
+    /// A deny, warn or effect rule: an index into [`Program::rules`].
+    RuleId(u32) "rules";
+    /// A next step: an index into [`Program::steps`].
+    StepId(u16) "steps";
+    /// A role: an index into [`Program::roles`].
+    RoleId(u16) "roles";
+    /// An action: an index into [`Program::actions`].
+    ActionId(u16) "actions";
+    /// An action category: an index into [`Program::categories`].
+    CategoryId(u16) "action categories";
+    /// An access level: an index into [`Program::access_levels`].
+    AccessId(u16) "access levels";
+    /// A balance state: an index into [`Program::states`].
+    StateId(u16) "states";
+    /// A `let`: an index into [`Program::lets`].
+    LetId(u16) "lets";
+    /// A snapshot field: an index into [`Program::fields`] and an
+    /// account's field values.
+    FieldId(u16) "fields";
+}
+
+impl ActionId {
+    /// The action with this enum value (`action` read as an enum).
+    pub fn from_value(value: u32) -> Option<ActionId> {
+        u16::try_from(value).ok().map(ActionId)
+    }
+}
 
 /// A compiled policy.
 #[derive(Debug)]
@@ -32,8 +121,7 @@ pub struct Program {
     pub access_levels: Vec<String>,
     pub categories: Vec<String>,
     pub actions: Vec<Action>,
-    /// `permitted[role * actions.len() + action]`.
-    permitted: Vec<bool>,
+    permitted: Permissions,
     pub credit_kinds: Vec<String>,
     pub debt_kinds: Vec<String>,
     pub enums: Vec<ir::Enum>,
@@ -57,32 +145,88 @@ pub struct Program {
     pub simple_settlement: bool,
     pub lets: Vec<Let>,
     pub states: Vec<State>,
-    pub rules: Vec<Rule>,
-    pub steps: Vec<Step>,
+    rules: Vec<Rule>,
+    steps: Vec<Step>,
     /// Rule ids that apply to each action, in source order.
-    action_rules: Vec<Vec<u32>>,
+    action_rules: Vec<Vec<RuleId>>,
     /// Rule ids of `on forbidden`.
-    pub forbidden_rules: Vec<u32>,
+    forbidden_rules: Vec<RuleId>,
     /// The debt kinds a charge's and a refund's shortfalls become.
     pub charge_shortfall: Option<u32>,
     pub refund_shortfall: Option<u32>,
-    pub nodes: Vec<Node>,
+    nodes: Vec<Node>,
     /// Items of `in [...]` lists.
-    pub lists: Vec<NodeId>,
-    role_index: HashMap<String, u16>,
-    action_index: HashMap<String, u16>,
+    lists: Vec<NodeId>,
+    role_index: HashMap<String, RoleId>,
+    action_index: HashMap<String, ActionId>,
+}
+
+/// Which role may take which action: one bit per pair, each role's row a
+/// whole number of words, so a 30,000 × 30,000 table is 113 MB, not 900.
+#[derive(Debug)]
+struct Permissions {
+    words: Vec<u64>,
+    /// Words per role.
+    stride: usize,
+    actions: usize,
+}
+
+impl Permissions {
+    /// Packs the checker's `permitted[role][action]` table.
+    fn pack(
+        table: &[Vec<bool>],
+        roles: usize,
+        actions: usize,
+    ) -> Result<Permissions, CompileError> {
+        let stride = actions.div_ceil(64);
+        let missing = || {
+            CompileError::internal(
+                "the permission table does not match the roles and actions",
+                Span::default(),
+            )
+        };
+        if table.len() != roles {
+            return Err(missing());
+        }
+        let mut words = vec![0u64; roles.checked_mul(stride).ok_or_else(missing)?];
+        for (r, row) in table.iter().enumerate() {
+            if row.len() != actions {
+                return Err(missing());
+            }
+            for (a, _) in row.iter().enumerate().filter(|(_, p)| **p) {
+                let word = words.get_mut(r * stride + a / 64).ok_or_else(missing)?;
+                *word |= 1 << (a % 64);
+            }
+        }
+        Ok(Permissions {
+            words,
+            stride,
+            actions,
+        })
+    }
+
+    /// Whether `role` may take `action`; `None` when either is not in the table.
+    #[inline]
+    fn get(&self, role: RoleId, action: ActionId) -> Option<bool> {
+        let a = action.index();
+        if a >= self.actions {
+            return None;
+        }
+        let word = self.words.get(role.index() * self.stride + a / 64)?;
+        Some(word >> (a % 64) & 1 == 1)
+    }
 }
 
 #[derive(Debug)]
 pub struct Role {
     pub name: String,
-    pub access: Option<u16>,
+    pub access: Option<AccessId>,
 }
 
 #[derive(Debug)]
 pub struct Action {
     pub name: String,
-    pub category: u16,
+    pub category: CategoryId,
 }
 
 #[derive(Debug)]
@@ -126,11 +270,19 @@ pub struct Rule {
     pub docs: Vec<String>,
 }
 
+/// Who a `steps` clause speaks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    Access(AccessId),
+    Others,
+}
+
 #[derive(Debug)]
 pub struct StepsClause {
-    pub audience: ir::Audience,
-    /// Step index, its condition, and where the rule offers it.
-    pub steps: Vec<(u16, Option<NodeId>, Span)>,
+    pub audience: Audience,
+    /// The step, its condition, and where the rule offers it.
+    pub steps: Vec<(StepId, Option<NodeId>, Span)>,
 }
 
 #[derive(Debug)]
@@ -156,6 +308,13 @@ pub enum TemplatePart {
     },
 }
 
+/// Items `start..start + len` of [`Program::lists`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListRange {
+    start: u32,
+    len: u32,
+}
+
 /// One expression node. Children are ids into the same arena.
 #[derive(Debug)]
 #[repr(u8)]
@@ -163,12 +322,12 @@ pub enum Node {
     Const(Const),
     /// A snapshot field; `default` stands in when the snapshot leaves it out.
     Field {
-        slot: u16,
+        slot: FieldId,
         default: Option<Const>,
     },
     /// A `let`: evaluates `root`, and names it in traces.
     Let {
-        index: u16,
+        index: LetId,
         root: NodeId,
     },
     Builtin(Builtin),
@@ -180,16 +339,15 @@ pub enum Node {
     /// `a ?? b`
     Default(NodeId, NodeId),
     Binary(BinaryOp, NodeId, NodeId),
-    /// `value in lists[start..start + len]`
+    /// `value in [items]`
     In {
         value: NodeId,
-        start: u32,
-        len: u32,
+        items: ListRange,
         negated: bool,
     },
     InCategory {
         value: NodeId,
-        category: u16,
+        category: CategoryId,
         negated: bool,
     },
     Aggregate {
@@ -217,7 +375,7 @@ pub enum Node {
     /// and `not in`): bit `v` of `mask` is set for each value `v` that
     /// makes it true.
     EnumTest {
-        slot: u16,
+        slot: FieldId,
         default: Option<u32>,
         mask: u64,
     },
@@ -267,7 +425,7 @@ pub enum NumOperand {
     Const(Decimal),
     Builtin(Builtin),
     Field {
-        slot: u16,
+        slot: FieldId,
         default: Option<Decimal>,
     },
     /// Anything else, evaluated as usual.
@@ -325,41 +483,127 @@ impl Const {
     }
 }
 
-/// Why a checked policy cannot be compiled: limits of the compiled form.
+/// Why a checked policy cannot be compiled: a limit of the compiled form,
+/// or an internal error (the checker handed over something incomplete).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileError {
+    pub code: Code,
     pub message: String,
     pub span: Span,
 }
 
+impl CompileError {
+    /// A bug in tollgate, reported instead of compiling a program that
+    /// would decide with less than the policy says.
+    fn internal(what: &str, span: Span) -> CompileError {
+        CompileError {
+            code: Code::ValueOutOfRange,
+            message: format!(
+                "internal error: {what}; the policy was not compiled, please report this"
+            ),
+            span,
+        }
+    }
+
+    fn limit(code: Code, message: String, span: Span) -> CompileError {
+        CompileError {
+            code,
+            message,
+            span,
+        }
+    }
+}
+
 impl Program {
-    /// Whether `role` may take `action`.
-    pub fn permitted(&self, role: u16, action: u16) -> bool {
-        let index = usize::from(role) * self.actions.len() + usize::from(action);
-        self.permitted.get(index).copied().unwrap_or(false)
+    /// Whether `role` may take `action`. Ids come from this program's
+    /// [`Program::role_by_name`] and [`Program::action_by_name`]; an id
+    /// from elsewhere is never permitted (deciding reports it instead).
+    pub fn permitted(&self, role: RoleId, action: ActionId) -> bool {
+        self.permission(role, action).unwrap_or(false)
+    }
+
+    /// Whether `role` may take `action`; `None` when either id is not this
+    /// program's.
+    #[inline]
+    pub fn permission(&self, role: RoleId, action: ActionId) -> Option<bool> {
+        if role.index() >= self.roles.len() {
+            return None;
+        }
+        self.permitted.get(role, action)
     }
 
     /// The rules that apply to an action, in order.
-    pub fn rules_for(&self, action: u16) -> &[u32] {
-        self.action_rules
-            .get(usize::from(action))
-            .map_or(&[], Vec::as_slice)
+    #[inline]
+    pub fn rules_for(&self, action: ActionId) -> Option<&[RuleId]> {
+        self.action_rules.get(action.index()).map(Vec::as_slice)
     }
 
-    pub fn role_by_name(&self, name: &str) -> Option<u16> {
+    /// The rules of `on forbidden`, in order.
+    pub fn forbidden_rules(&self) -> &[RuleId] {
+        &self.forbidden_rules
+    }
+
+    pub fn role_by_name(&self, name: &str) -> Option<RoleId> {
         self.role_index.get(name).copied()
     }
 
-    pub fn action_by_name(&self, name: &str) -> Option<u16> {
+    pub fn action_by_name(&self, name: &str) -> Option<ActionId> {
         self.action_index.get(name).copied()
     }
 
+    #[inline(always)]
     pub fn node(&self, id: NodeId) -> Option<&Node> {
-        self.nodes.get(id as usize)
+        self.nodes.get(id.index())
     }
 
-    /// The name of an enum-like value, for messages and JSON.
-    pub fn enum_value_name(&self, ty: ir::EnumRef, index: u32) -> &str {
+    /// The items of an `in [...]` list.
+    #[inline]
+    pub fn list(&self, range: ListRange) -> Option<&[NodeId]> {
+        let start = range.start as usize;
+        self.lists
+            .get(start..start.checked_add(range.len as usize)?)
+    }
+
+    #[inline]
+    pub fn rule(&self, id: RuleId) -> Option<&Rule> {
+        self.rules.get(id.index())
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn step(&self, id: StepId) -> Option<&Step> {
+        self.steps.get(id.index())
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    pub fn role(&self, id: RoleId) -> Option<&Role> {
+        self.roles.get(id.index())
+    }
+
+    pub fn action(&self, id: ActionId) -> Option<&Action> {
+        self.actions.get(id.index())
+    }
+
+    pub fn state(&self, id: StateId) -> Option<&State> {
+        self.states.get(id.index())
+    }
+
+    pub fn field(&self, id: FieldId) -> Option<&ir::Field> {
+        self.fields.get(id.index())
+    }
+
+    pub fn let_(&self, id: LetId) -> Option<&Let> {
+        self.lets.get(id.index())
+    }
+
+    /// The name of an enum-like value; `None` when `index` is not one of
+    /// the type's values.
+    pub fn enum_value(&self, ty: ir::EnumRef, index: u32) -> Option<&str> {
         let i = index as usize;
         let name = match ty {
             ir::EnumRef::User(e) => self.enums.get(e).and_then(|e| e.values.get(i)),
@@ -367,153 +611,190 @@ impl Program {
             ir::EnumRef::DebtKind => self.debt_kinds.get(i),
             ir::EnumRef::Role => self.roles.get(i).map(|r| &r.name),
             ir::EnumRef::Action => self.actions.get(i).map(|a| &a.name),
-            ir::EnumRef::GrantStatus => return ir::GRANT_STATUSES.get(i).copied().unwrap_or("?"),
+            ir::EnumRef::GrantStatus => return ir::GRANT_STATUSES.get(i).copied(),
         };
-        name.map_or("?", String::as_str)
+        name.map(String::as_str)
+    }
+
+    /// The name of an enum-like value, for writing snapshots, whose values
+    /// were validated against this program (`?` for one that was not).
+    pub fn enum_value_name(&self, ty: ir::EnumRef, index: u32) -> &str {
+        self.enum_value(ty, index).unwrap_or("?")
     }
 }
 
 /// Compiles a checked policy.
 pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
-    let too_many = |what: &str, n: usize, span: Span| CompileError {
-        message: format!("the policy declares {n} {what}; at most {MAX_KINDS} are supported"),
-        span,
+    let too_many = |what: &str, n: usize, max: usize, span: Span| {
+        CompileError::limit(
+            Code::ValueOutOfRange,
+            format!("the policy declares {n} {what}; at most {max} are supported"),
+            span,
+        )
     };
-    if checked.credit_kinds.len() > MAX_KINDS {
-        let span = checked
-            .credit_kinds
-            .get(MAX_KINDS)
-            .map(|k| k.span)
-            .unwrap_or_default();
-        return Err(too_many("credit kinds", checked.credit_kinds.len(), span));
+    if let Some(k) = checked.credit_kinds.get(MAX_KINDS) {
+        return Err(too_many(
+            "credit kinds",
+            checked.credit_kinds.len(),
+            MAX_KINDS,
+            k.span,
+        ));
     }
-    if checked.debt_kinds.len() > MAX_KINDS {
-        let span = checked
-            .debt_kinds
-            .get(MAX_KINDS)
-            .map(|k| k.span)
-            .unwrap_or_default();
-        return Err(too_many("debt kinds", checked.debt_kinds.len(), span));
+    if let Some(k) = checked.debt_kinds.get(MAX_KINDS) {
+        return Err(too_many(
+            "debt kinds",
+            checked.debt_kinds.len(),
+            MAX_KINDS,
+            k.span,
+        ));
     }
-    let small = |n: usize, what: &str| -> Result<(), CompileError> {
-        if n > usize::from(u16::MAX) {
-            return Err(CompileError {
-                message: format!("the policy declares more than {} {what}", u16::MAX),
-                span: Span::default(),
-            });
+    if let Some(l) = checked.locks.get(MAX_LOCKS) {
+        return Err(too_many("locks", checked.locks.len(), MAX_LOCKS, l.span));
+    }
+
+    // Tables addressed by a narrow id: each id is built with a checked
+    // conversion, so an oversized table is refused at its first entry past
+    // the limit.
+    let mut role_index = HashMap::with_capacity(checked.roles.len());
+    let mut roles = Vec::with_capacity(checked.roles.len());
+    for (i, r) in checked.roles.iter().enumerate() {
+        role_index.insert(r.name.clone(), RoleId::new(i, r.span)?);
+        let access = match r.access {
+            Some(a) if a < checked.access_levels.len() => Some(AccessId::new(a, r.span)?),
+            Some(_) => {
+                return Err(CompileError::internal(
+                    "a role's access level is missing",
+                    r.span,
+                ));
+            }
+            None => None,
+        };
+        roles.push(Role {
+            name: r.name.clone(),
+            access,
+        });
+    }
+    let mut action_index = HashMap::with_capacity(checked.actions.len());
+    let mut actions = Vec::with_capacity(checked.actions.len());
+    for (i, a) in checked.actions.iter().enumerate() {
+        action_index.insert(a.name.clone(), ActionId::new(i, a.span)?);
+        if a.category >= checked.categories.len() {
+            return Err(CompileError::internal(
+                "an action's category is missing",
+                a.span,
+            ));
         }
-        Ok(())
-    };
-    small(checked.roles.len(), "roles")?;
-    small(checked.actions.len(), "actions")?;
-    small(checked.fields.len(), "fields")?;
-    small(checked.lets.len(), "lets")?;
-    small(checked.steps.len(), "steps")?;
+        actions.push(Action {
+            name: a.name.clone(),
+            category: CategoryId::new(a.category, a.span)?,
+        });
+    }
+    for (i, f) in checked.fields.iter().enumerate() {
+        FieldId::new(i, f.span)?;
+    }
+    for (i, s) in checked.steps.iter().enumerate() {
+        StepId::new(i, s.span)?;
+    }
+    for (i, s) in checked.states.iter().enumerate() {
+        StateId::new(i, s.span)?;
+    }
+    let permitted = Permissions::pack(&checked.permitted, roles.len(), actions.len())?;
 
     let mut c = Compiler {
         checked,
         nodes: Vec::new(),
         types: Vec::new(),
+        heights: Vec::new(),
         lists: Vec::new(),
         let_roots: Vec::new(),
+        depth: 0,
     };
-    for l in &checked.lets {
-        let root = c.expr(&l.value);
+    let mut lets = Vec::with_capacity(checked.lets.len());
+    for (i, l) in checked.lets.iter().enumerate() {
+        LetId::new(i, l.span)?;
+        let root = c.expr(&l.value)?;
         c.let_roots.push(root);
-    }
-    let lets = checked
-        .lets
-        .iter()
-        .zip(&c.let_roots)
-        .map(|(l, &root)| Let {
+        lets.push(Let {
             name: l.name.clone(),
             root,
             ty: l.value.ty.base,
             span: l.span,
-        })
-        .collect();
+        });
+    }
 
-    let locks = checked
-        .locks
-        .iter()
-        .map(|l| Lock {
-            kinds: bits(&l.kinds),
-            when: c.expr(&l.when),
-            message: c.template(&l.message),
-            may_settle: bits(&l.may_settle),
+    let mut locks = Vec::with_capacity(checked.locks.len());
+    for l in &checked.locks {
+        locks.push(Lock {
+            kinds: bits(&l.kinds, checked.credit_kinds.len(), l.span)?,
+            when: c.expr(&l.when)?,
+            message: c.template(&l.message)?,
+            may_settle: bits(&l.may_settle, checked.debt_kinds.len(), l.span)?,
             span: l.span,
-        })
-        .collect();
-    let states = checked
-        .states
-        .iter()
-        .map(|s| State {
+        });
+    }
+    let mut states = Vec::with_capacity(checked.states.len());
+    for s in &checked.states {
+        states.push(State {
             name: s.name.clone(),
-            when: s.when.as_ref().map(|w| c.expr(w)),
+            when: s.when.as_ref().map(|w| c.expr(w)).transpose()?,
             span: s.span,
-        })
-        .collect();
-    let steps = checked
-        .steps
-        .iter()
-        .map(|s| Step {
+        });
+    }
+    let mut steps = Vec::with_capacity(checked.steps.len());
+    for s in &checked.steps {
+        steps.push(Step {
             code: s.name.clone(),
-            message: c.template(&s.message),
+            message: c.template(&s.message)?,
             span: s.span,
-        })
-        .collect();
+        });
+    }
 
     let mut rules = Vec::new();
     let mut action_rules = vec![Vec::new(); checked.actions.len()];
     let mut forbidden_rules = Vec::new();
     for block in &checked.blocks {
+        if !block.forbidden && block.actions.len() != checked.actions.len() {
+            return Err(CompileError::internal(
+                "an `on` block's actions do not match the policy's",
+                block.span,
+            ));
+        }
         for rule in &block.rules {
-            let id = rules.len() as u32;
-            rules.push(c.rule(rule));
+            let id = RuleId::new(rules.len(), rule.span)?;
+            rules.push(c.rule(rule)?);
             if block.forbidden {
                 forbidden_rules.push(id);
-            } else {
-                for (action, applies) in block.actions.iter().enumerate() {
-                    if let (true, Some(list)) = (*applies, action_rules.get_mut(action)) {
-                        list.push(id);
-                    }
+                continue;
+            }
+            for (list, applies) in action_rules.iter_mut().zip(&block.actions) {
+                if *applies {
+                    list.push(id);
                 }
             }
         }
     }
 
-    let rank = |order: &[usize], n: usize| -> Vec<Option<u8>> {
-        (0..n)
-            .map(|k| order.iter().position(|&o| o == k).map(|p| p as u8))
-            .collect()
+    let credit_count = checked.credit_kinds.len();
+    let debt_count = checked.debt_kinds.len();
+    let settle_sources = if checked.settle.sources.is_empty() {
+        // No settle order: nothing is settled, from anywhere.
+        vec![Vec::new(); debt_count]
+    } else if checked.settle.sources.len() == debt_count {
+        checked.settle.sources.clone()
+    } else {
+        return Err(CompileError::internal(
+            "the settlement sources do not match the debt kinds",
+            checked.settle.span.unwrap_or_default(),
+        ));
     };
-    let permitted = checked
-        .permitted
-        .iter()
-        .flat_map(|row| row.iter().copied())
-        .collect();
 
     Ok(Program {
         name: checked.name.clone(),
         source: checked.source.clone(),
-        roles: checked
-            .roles
-            .iter()
-            .map(|r| Role {
-                name: r.name.clone(),
-                access: r.access.map(|a| a as u16),
-            })
-            .collect(),
+        roles,
         access_levels: checked.access_levels.clone(),
         categories: checked.categories.iter().map(|c| c.name.clone()).collect(),
-        actions: checked
-            .actions
-            .iter()
-            .map(|a| Action {
-                name: a.name.clone(),
-                category: a.category as u16,
-            })
-            .collect(),
+        actions,
         permitted,
         credit_kinds: checked
             .credit_kinds
@@ -524,52 +805,82 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         enums: checked.enums.clone(),
         fields: checked.fields.clone(),
         locks,
-        spend_rank: rank(&checked.spend.kinds, checked.credit_kinds.len()),
-        spend_kinds: checked.spend.kinds.iter().map(|&k| k as u32).collect(),
-        settle_kinds: checked.settle.kinds.iter().map(|&k| k as u32).collect(),
+        spend_rank: rank(&checked.spend.kinds, credit_count)?,
+        spend_kinds: kind_list(&checked.spend.kinds, credit_count)?,
+        settle_kinds: kind_list(&checked.settle.kinds, debt_count)?,
         spend_keys: checked.spend.keys.clone(),
-        settle_rank: rank(&checked.settle.kinds, checked.debt_kinds.len()),
+        settle_rank: rank(&checked.settle.kinds, debt_count)?,
         settle_keys: checked.settle.keys.clone(),
-        settle_sources: (0..checked.debt_kinds.len())
-            .map(|k| checked.settle.sources.get(k).cloned().unwrap_or_default())
-            .collect(),
-        simple_settlement: checked.spend.kinds.len() == checked.credit_kinds.len()
-            && checked.settle.kinds.len() == checked.debt_kinds.len()
-            && checked
-                .settle
-                .sources
+        simple_settlement: checked.spend.kinds.len() == credit_count
+            && checked.settle.kinds.len() == debt_count
+            && settle_sources
                 .iter()
                 .all(|s| s.first() == Some(&SourceKind::Usable)),
+        settle_sources,
         lets,
         states,
         rules,
         steps,
         action_rules,
         forbidden_rules,
-        charge_shortfall: checked.charge_shortfall.map(|k| k as u32),
-        refund_shortfall: checked.refund_shortfall.map(|k| k as u32),
+        charge_shortfall: checked
+            .charge_shortfall
+            .map(|k| kind(k, debt_count))
+            .transpose()?,
+        refund_shortfall: checked
+            .refund_shortfall
+            .map(|k| kind(k, debt_count))
+            .transpose()?,
         nodes: c.nodes,
         lists: c.lists,
-        role_index: checked
-            .roles
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.name.clone(), i as u16))
-            .collect(),
-        action_index: checked
-            .actions
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.name.clone(), i as u16))
-            .collect(),
+        role_index,
+        action_index,
     })
 }
 
-fn bits(kinds: &[usize]) -> u32 {
-    kinds
-        .iter()
-        .filter(|&&k| k < MAX_KINDS)
-        .fold(0, |acc, &k| acc | 1 << k)
+/// A credit or debt kind's index, which must be one of the `count` declared.
+fn kind(k: usize, count: usize) -> Result<u32, CompileError> {
+    match u32::try_from(k) {
+        Ok(k32) if k < count => Ok(k32),
+        _ => Err(CompileError::internal(
+            "a credit or debt kind is missing",
+            Span::default(),
+        )),
+    }
+}
+
+fn kind_list(order: &[usize], count: usize) -> Result<Vec<u32>, CompileError> {
+    order.iter().map(|&k| kind(k, count)).collect()
+}
+
+/// Each kind's position in `order`, for the `count` kinds declared.
+fn rank(order: &[usize], count: usize) -> Result<Vec<Option<u8>>, CompileError> {
+    kind_list(order, count)?;
+    (0..count)
+        .map(|k| {
+            order
+                .iter()
+                .position(|&o| o == k)
+                .map(|p| {
+                    u8::try_from(p).map_err(|_| {
+                        CompileError::internal("a kind order is too long", Span::default())
+                    })
+                })
+                .transpose()
+        })
+        .collect()
+}
+
+/// The kinds as a bit set; each must be one of the `count` declared (at
+/// most [`MAX_KINDS`]).
+fn bits(kinds: &[usize], count: usize, span: Span) -> Result<u32, CompileError> {
+    kinds.iter().try_fold(0u32, |acc, &k| {
+        if k < count && k < MAX_KINDS {
+            Ok(acc | 1 << k)
+        } else {
+            Err(CompileError::internal("a lock names a missing kind", span))
+        }
+    })
 }
 
 struct Compiler<'c> {
@@ -577,61 +888,145 @@ struct Compiler<'c> {
     nodes: Vec<Node>,
     /// The type of each node (`None` when it may be absent).
     types: Vec<Option<Base>>,
+    /// How deep evaluating each node recurses: 1 for a leaf, one more than
+    /// its deepest child otherwise, a `let` counting its whole root.
+    heights: Vec<u32>,
     lists: Vec<NodeId>,
     let_roots: Vec<NodeId>,
+    /// How deep [`Compiler::expr`] is nested now.
+    depth: usize,
 }
 
 impl Compiler<'_> {
-    fn push(&mut self, node: Node) -> NodeId {
+    /// Appends a node, refusing one whose evaluation would recurse deeper
+    /// than [`MAX_EVAL_DEPTH`].
+    fn push(&mut self, node: Node, ty: Option<Base>, span: Span) -> Result<NodeId, CompileError> {
+        let height = self.height(&node, span)?;
+        if height as usize > MAX_EVAL_DEPTH {
+            return Err(too_deep(span));
+        }
+        let id = NodeId::new(self.nodes.len(), span)?;
         self.nodes.push(node);
-        (self.nodes.len() - 1) as NodeId
+        self.types.push(ty);
+        self.heights.push(height);
+        Ok(id)
+    }
+
+    /// One more than the deepest child of `node`.
+    fn height(&self, node: &Node, span: Span) -> Result<u32, CompileError> {
+        let of = |id: NodeId| {
+            self.heights
+                .get(id.index())
+                .copied()
+                .ok_or_else(|| CompileError::internal("a node's child is missing", span))
+        };
+        let operand = |o: &NumOperand| match o {
+            NumOperand::Node(id) => of(*id),
+            _ => Ok(0),
+        };
+        let deepest = match node {
+            Node::Const(_)
+            | Node::Field { .. }
+            | Node::Builtin(_)
+            | Node::Item(_)
+            | Node::CmpTotal { .. }
+            | Node::EnumTest { .. } => 0,
+            Node::Let { root: a, .. }
+            | Node::Not(a)
+            | Node::Neg(a)
+            | Node::InCategory { value: a, .. } => of(*a)?,
+            Node::And(a, b) | Node::Or(a, b) | Node::Default(a, b) | Node::Binary(_, a, b) => {
+                of(*a)?.max(of(*b)?)
+            }
+            Node::In { value, items, .. } => {
+                let items = self.list(*items, span)?;
+                items
+                    .iter()
+                    .try_fold(of(*value)?, |m, &i| Ok(m.max(of(i)?)))?
+            }
+            Node::Aggregate { filter, .. } => filter.map_or(Ok(0), of)?,
+            Node::CmpNum { a, b, .. } => operand(a)?.max(operand(b)?),
+        };
+        Ok(deepest.saturating_add(1))
+    }
+
+    fn list(&self, range: ListRange, span: Span) -> Result<&[NodeId], CompileError> {
+        let start = range.start as usize;
+        start
+            .checked_add(range.len as usize)
+            .and_then(|end| self.lists.get(start..end))
+            .ok_or_else(|| CompileError::internal("an `in` list is missing", span))
     }
 
     fn constant(&self, id: NodeId) -> Option<&Const> {
-        match self.nodes.get(id as usize) {
+        match self.nodes.get(id.index()) {
             Some(Node::Const(c)) => Some(c),
             _ => None,
         }
     }
 
     /// Lowers a typed expression, folding constant subtrees.
-    fn expr(&mut self, e: &TExpr) -> NodeId {
-        let node = match &e.kind {
+    fn expr(&mut self, e: &TExpr) -> Result<NodeId, CompileError> {
+        // The recursion below follows the expression's own nesting, which
+        // the parser bounds; this bound holds even if that one slips.
+        if self.depth >= MAX_EVAL_DEPTH {
+            return Err(too_deep(e.span));
+        }
+        self.depth += 1;
+        let node = self.lower(e);
+        self.depth -= 1;
+        let node = node?;
+        let folded = self.fold(&node).map(Node::Const).unwrap_or(node);
+        let fused = self.fuse(folded)?;
+        self.push(fused, (!e.ty.optional).then_some(e.ty.base), e.span)
+    }
+
+    /// One node for `e`, its children lowered first.
+    fn lower(&mut self, e: &TExpr) -> Result<Node, CompileError> {
+        let missing = |what: &str| CompileError::internal(what, e.span);
+        Ok(match &e.kind {
             TExprKind::Literal(l) => Node::Const(Const::from_literal(l)),
             TExprKind::Field(slot) => {
-                let default = self
+                let field = self
                     .checked
                     .fields
                     .get(*slot)
-                    .and_then(|f| f.default.as_ref())
-                    .map(Const::from_literal);
+                    .ok_or_else(|| missing("a field is missing"))?;
                 Node::Field {
-                    slot: *slot as u16,
-                    default,
+                    slot: FieldId::new(*slot, e.span)?,
+                    default: field.default.as_ref().map(Const::from_literal),
                 }
             }
             TExprKind::Let(i) => {
-                let root = self.let_roots.get(*i).copied().unwrap_or(0);
-                if let Some(c) = self.constant(root).cloned() {
-                    Node::Const(c)
-                } else {
-                    Node::Let {
-                        index: *i as u16,
+                let root = *self
+                    .let_roots
+                    .get(*i)
+                    .ok_or_else(|| missing("a `let` is used before it is compiled"))?;
+                match self.constant(root).cloned() {
+                    Some(c) => Node::Const(c),
+                    None => Node::Let {
+                        index: LetId::new(*i, e.span)?,
                         root,
-                    }
+                    },
                 }
             }
-            TExprKind::Builtin(b) => Node::Builtin(*b),
+            TExprKind::Builtin(b) => {
+                if let Builtin::DebtOf(k) = b {
+                    kind(*k, self.checked.debt_kinds.len())
+                        .map_err(|_| missing("a debt kind is missing"))?;
+                }
+                Node::Builtin(*b)
+            }
             TExprKind::Item(f) => Node::Item(*f),
             TExprKind::Unary(op, a) => {
-                let a = self.expr(a);
+                let a = self.expr(a)?;
                 match op {
                     UnaryOp::Not => Node::Not(a),
                     UnaryOp::Neg => Node::Neg(a),
                 }
             }
             TExprKind::Binary(op, a, b) => {
-                let (a, b) = (self.expr(a), self.expr(b));
+                let (a, b) = (self.expr(a)?, self.expr(b)?);
                 match op {
                     BinaryOp::And => Node::And(a, b),
                     BinaryOp::Or => Node::Or(a, b),
@@ -644,14 +1039,19 @@ impl Compiler<'_> {
                 set,
                 negated,
             } => {
-                let value = self.expr(value);
-                let items: Vec<NodeId> = set.iter().map(|i| self.expr(i)).collect();
-                let start = self.lists.len() as u32;
+                let value = self.expr(value)?;
+                let items = set
+                    .iter()
+                    .map(|i| self.expr(i))
+                    .collect::<Result<Vec<NodeId>, _>>()?;
+                let too_long = || missing("an `in` list is too long");
+                let start = u32::try_from(self.lists.len()).map_err(|_| too_long())?;
+                let len = u32::try_from(items.len()).map_err(|_| too_long())?;
+                start.checked_add(len).ok_or_else(too_long)?;
                 self.lists.extend(&items);
                 Node::In {
                     value,
-                    start,
-                    len: items.len() as u32,
+                    items: ListRange { start, len },
                     negated: *negated,
                 }
             }
@@ -659,30 +1059,35 @@ impl Compiler<'_> {
                 value,
                 category,
                 negated,
-            } => Node::InCategory {
-                value: self.expr(value),
-                category: *category as u16,
-                negated: *negated,
-            },
+            } => {
+                if *category >= self.checked.categories.len() {
+                    return Err(missing("an action category is missing"));
+                }
+                Node::InCategory {
+                    value: self.expr(value)?,
+                    category: CategoryId::new(*category, e.span)?,
+                    negated: *negated,
+                }
+            }
             TExprKind::Aggregate { op, of, filter } => Node::Aggregate {
                 op: *op,
                 of: *of,
-                filter: filter.as_ref().map(|f| self.expr(f)),
+                filter: filter.as_ref().map(|f| self.expr(f)).transpose()?,
             },
-        };
-        let folded = self.fold(&node).map(Node::Const).unwrap_or(node);
-        let fused = self.fuse(folded);
-        self.types.push((!e.ty.optional).then_some(e.ty.base));
-        self.push(fused)
+        })
     }
 
     /// Replaces the commonest shapes by single nodes that evaluate without
     /// building intermediate values.
-    fn fuse(&self, node: Node) -> Node {
-        match node {
+    fn fuse(&self, node: Node) -> Result<Node, CompileError> {
+        Ok(match node {
             Node::Binary(op, a, b) if op.is_comparison() => {
                 if let (Some(x), Some(y)) = (self.num_operand(a), self.num_operand(b)) {
-                    return total_vs_constant(op, x, y).unwrap_or(Node::CmpNum { op, a: x, b: y });
+                    return Ok(total_vs_constant(op, x, y).unwrap_or(Node::CmpNum {
+                        op,
+                        a: x,
+                        b: y,
+                    }));
                 }
                 let test = match (
                     op,
@@ -708,15 +1113,14 @@ impl Compiler<'_> {
             }
             Node::In {
                 value,
-                start,
-                len,
+                items,
                 negated,
             } => {
-                let items = self
-                    .lists
-                    .get(start as usize..(start + len) as usize)
-                    .unwrap_or(&[]);
-                let consts: Option<Vec<u32>> = items.iter().map(|&i| self.enum_const(i)).collect();
+                let consts: Option<Vec<u32>> = self
+                    .list(items, Span::default())?
+                    .iter()
+                    .map(|&i| self.enum_const(i))
+                    .collect();
                 match (self.enum_field(value), consts) {
                     (Some((slot, default)), Some(values)) => {
                         let bits = values.iter().fold(0u64, |m, v| m | 1 << v);
@@ -728,19 +1132,18 @@ impl Compiler<'_> {
                     }
                     _ => Node::In {
                         value,
-                        start,
-                        len,
+                        items,
                         negated,
                     },
                 }
             }
             other => other,
-        }
+        })
     }
 
     /// A node usable as a fused numeric operand, when its type is a number.
     fn num_operand(&self, id: NodeId) -> Option<NumOperand> {
-        Some(match self.nodes.get(id as usize)? {
+        Some(match self.nodes.get(id.index())? {
             Node::Const(Const::Decimal(d)) => NumOperand::Const(*d),
             Node::Builtin(b) => match b {
                 Builtin::Usable
@@ -752,7 +1155,7 @@ impl Compiler<'_> {
                 _ => return None,
             },
             Node::Field { slot, default } => {
-                let field = self.checked.fields.get(usize::from(*slot))?;
+                let field = self.checked.fields.get(slot.index())?;
                 if field.ty != Base::Decimal {
                     return None;
                 }
@@ -781,7 +1184,7 @@ impl Compiler<'_> {
     /// Any node whose value is a number, as a general operand.
     fn decimal_node(&self, id: NodeId) -> Option<NumOperand> {
         self.types
-            .get(id as usize)
+            .get(id.index())
             .copied()
             .flatten()
             .filter(|b| *b == Base::Decimal)?;
@@ -789,11 +1192,11 @@ impl Compiler<'_> {
     }
 
     /// A user enum field with at most 64 values: its slot and default.
-    fn enum_field(&self, id: NodeId) -> Option<(u16, Option<u32>)> {
-        let Node::Field { slot, default } = self.nodes.get(id as usize)? else {
+    fn enum_field(&self, id: NodeId) -> Option<(FieldId, Option<u32>)> {
+        let Node::Field { slot, default } = self.nodes.get(id.index())? else {
             return None;
         };
-        let field = self.checked.fields.get(usize::from(*slot))?;
+        let field = self.checked.fields.get(slot.index())?;
         let Base::Enum(crate::check::ir::EnumRef::User(e)) = field.ty else {
             return None;
         };
@@ -809,7 +1212,7 @@ impl Compiler<'_> {
     }
 
     fn enum_const(&self, id: NodeId) -> Option<u32> {
-        match self.nodes.get(id as usize)? {
+        match self.nodes.get(id.index())? {
             Node::Const(Const::Enum(v)) if *v < 64 => Some(*v),
             _ => None,
         }
@@ -836,53 +1239,290 @@ impl Compiler<'_> {
         })
     }
 
-    fn template(&mut self, t: &ir::Template) -> Template {
-        let parts = t
-            .parts
-            .iter()
-            .map(|p| match p {
+    fn template(&mut self, t: &ir::Template) -> Result<Template, CompileError> {
+        let mut parts = Vec::with_capacity(t.parts.len());
+        for p in &t.parts {
+            parts.push(match p {
                 ir::TemplatePart::Text(s) => TemplatePart::Text(s.clone()),
                 ir::TemplatePart::Value {
                     expr,
                     format,
                     fallback,
                 } => TemplatePart::Value {
-                    node: self.expr(expr),
+                    node: self.expr(expr)?,
                     ty: expr.ty.base,
                     format: *format,
                     fallback: fallback.clone(),
                 },
-            })
-            .collect();
-        Template { parts }
+            });
+        }
+        Ok(Template { parts })
     }
 
-    fn rule(&mut self, r: &ir::Rule) -> Rule {
-        Rule {
+    fn rule(&mut self, r: &ir::Rule) -> Result<Rule, CompileError> {
+        let mut steps = Vec::with_capacity(r.steps.len());
+        for clause in &r.steps {
+            let audience = match clause.audience {
+                ir::Audience::Everyone => Audience::Everyone,
+                ir::Audience::Others => Audience::Others,
+                ir::Audience::Access(a) if a < self.checked.access_levels.len() => {
+                    Audience::Access(AccessId::new(a, clause.span)?)
+                }
+                ir::Audience::Access(_) => {
+                    return Err(CompileError::internal(
+                        "a steps clause's access level is missing",
+                        clause.span,
+                    ));
+                }
+            };
+            let mut offered = Vec::with_capacity(clause.steps.len());
+            for (s, w, span) in &clause.steps {
+                if *s >= self.checked.steps.len() {
+                    return Err(CompileError::internal("a next step is missing", *span));
+                }
+                let when = w.as_ref().map(|w| self.expr(w)).transpose()?;
+                offered.push((StepId::new(*s, *span)?, when, *span));
+            }
+            steps.push(StepsClause {
+                audience,
+                steps: offered,
+            });
+        }
+        let mut params = Vec::with_capacity(r.params.len());
+        for (n, e) in &r.params {
+            params.push((n.clone(), self.expr(e)?, e.ty.base));
+        }
+        Ok(Rule {
             kind: r.kind,
             code: r.code.clone(),
-            when: r.when.as_ref().map(|w| self.expr(w)),
-            message: r.message.as_ref().map(|m| self.template(m)),
-            steps: r
-                .steps
-                .iter()
-                .map(|clause| StepsClause {
-                    audience: clause.audience,
-                    steps: clause
-                        .steps
-                        .iter()
-                        .map(|(s, w, span)| (*s as u16, w.as_ref().map(|w| self.expr(w)), *span))
-                        .collect(),
-                })
-                .collect(),
-            params: r
-                .params
-                .iter()
-                .map(|(n, e)| (n.clone(), self.expr(e), e.ty.base))
-                .collect(),
+            when: r.when.as_ref().map(|w| self.expr(w)).transpose()?,
+            message: r.message.as_ref().map(|m| self.template(m)).transpose()?,
+            steps,
+            params,
             span: r.span,
             location: self.checked.source.location(r.span),
             docs: r.docs.clone(),
+        })
+    }
+}
+
+fn too_deep(span: Span) -> CompileError {
+    CompileError::limit(
+        Code::TooDeep,
+        format!(
+            "this expression nests more than {MAX_EVAL_DEPTH} levels deep, counting the `let`s it uses"
+        ),
+        span,
+    )
+}
+
+/// Refuses a parsed policy that still holds an expression the parser could
+/// not lower. The parser reports every such place as a syntax error; one it
+/// did not report means the grammar and the lowering disagree, and the
+/// checker would drop the rule holding it, silently deleting a `deny`.
+pub(crate) fn refuse_unlowered(policy: &ast::Policy) -> Result<(), CompileError> {
+    let mut pending: Vec<&ast::Expr> = Vec::new();
+    for item in &policy.items {
+        match &item.kind {
+            ast::ItemKind::Field(f) => pending.extend(&f.default),
+            ast::ItemKind::Lock(l) => pending.push(&l.when),
+            ast::ItemKind::Let { value, .. } => pending.push(value),
+            ast::ItemKind::State { when, .. } => pending.extend(when),
+            ast::ItemKind::On(block) => {
+                for rule in &block.rules {
+                    pending.extend(&rule.when);
+                    pending.extend(rule.params.iter().map(|p| &p.value));
+                    for clause in &rule.steps {
+                        pending.extend(clause.steps.iter().filter_map(|s| s.when.as_ref()));
+                    }
+                }
+            }
+            _ => {}
         }
+        // An explicit stack, not recursion: this walk is bounded by the
+        // policy's size, whatever its depth.
+        while let Some(e) = pending.pop() {
+            if matches!(e.kind, ast::ExprKind::Invalid) {
+                return Err(CompileError::internal(
+                    "this expression could not be read, yet no syntax error was reported",
+                    e.span,
+                ));
+            }
+            pending.extend(e.children());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::span::Source;
+
+    pub(crate) const POLICY: &str = "policy p
+
+role member
+actions billable: run
+permit member to billable
+
+credits included
+spend included by id
+
+state paused when usable == 0
+state ok otherwise
+
+on billable {
+  deny broke when usable == 0 {
+    message \"No credits.\"
+  }
+}
+";
+
+    fn checked(text: &str) -> Checked {
+        let analysis = crate::check_text("p.policy", text);
+        analysis.checked.expect("the policy checks")
+    }
+
+    /// A lowering that fell out of step with the grammar leaves an
+    /// `Invalid` node without a syntax error; the checker drops the rule
+    /// holding it. The policy must be refused, not compiled without its
+    /// `deny`.
+    #[test]
+    fn an_unlowered_expression_is_refused_not_dropped() {
+        let source = Source::new("p.policy", POLICY);
+        let mut parsed = crate::parse::parse(&source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let mut replaced = 0;
+        for item in &mut parsed.policy.items {
+            if let ast::ItemKind::On(block) = &mut item.kind {
+                for rule in &mut block.rules {
+                    if let Some(when) = &mut rule.when {
+                        when.kind = ast::ExprKind::Invalid;
+                        replaced += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(replaced, 1);
+        let analysis = crate::analyze_parsed(source, parsed);
+        assert!(
+            analysis.checked.is_none(),
+            "a policy whose deny rule could not be read was accepted"
+        );
+        let errors: Vec<_> = analysis
+            .diagnostics
+            .items
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        assert!(
+            errors.iter().any(|m| m.starts_with("internal error")),
+            "{errors:?}"
+        );
+    }
+
+    /// The checker's tables and the program's ids must agree; anything
+    /// missing is an internal error, never a default.
+    #[test]
+    fn a_dangling_index_is_an_internal_error() {
+        let mut c = checked(POLICY);
+        c.permitted.clear();
+        let e = compile(&c).expect_err("permission table without rows");
+        assert!(e.message.starts_with("internal error"), "{}", e.message);
+
+        let mut c = checked(POLICY);
+        c.blocks[0].rules[0].when = Some(TExpr {
+            kind: TExprKind::Let(7),
+            ty: ir::Type::of(Base::Bool),
+            span: Span::default(),
+        });
+        let e = compile(&c).expect_err("a let that does not exist");
+        assert!(e.message.starts_with("internal error"), "{}", e.message);
+
+        let mut c = checked(POLICY);
+        c.blocks[0].rules[0].when = Some(TExpr {
+            kind: TExprKind::Field(3),
+            ty: ir::Type::of(Base::Bool),
+            span: Span::default(),
+        });
+        let e = compile(&c).expect_err("a field that does not exist");
+        assert!(e.message.starts_with("internal error"), "{}", e.message);
+
+        let mut c = checked(POLICY);
+        c.blocks[0].actions.push(true);
+        let e = compile(&c).expect_err("a block for more actions than exist");
+        assert!(e.message.starts_with("internal error"), "{}", e.message);
+    }
+
+    #[test]
+    fn permissions_are_one_bit_per_pair() {
+        let roles = 3;
+        let actions = 130;
+        let table: Vec<Vec<bool>> = (0..roles)
+            .map(|r| (0..actions).map(|a| (r * 7 + a) % 5 == 0).collect())
+            .collect();
+        let p = Permissions::pack(&table, roles, actions).unwrap();
+        assert_eq!(p.words.len(), roles * 3);
+        for (r, row) in table.iter().enumerate() {
+            for (a, &want) in row.iter().enumerate() {
+                let got = p.get(RoleId(r as u16), ActionId(a as u16));
+                assert_eq!(got, Some(want), "role {r} action {a}");
+            }
+        }
+        assert_eq!(p.get(RoleId(0), ActionId(130)), None);
+        assert_eq!(p.get(RoleId(3), ActionId(0)), None);
+        assert!(Permissions::pack(&table, roles, actions + 1).is_err());
+    }
+
+    /// An index that does not fit its id is refused, never wrapped: 65,536
+    /// states would make the last one state 0.
+    #[test]
+    fn a_table_past_its_id_width_is_refused() {
+        let mut c = checked(POLICY);
+        let state = c.states[0].clone();
+        c.states = vec![state; usize::from(u16::MAX) + 2];
+        let e = compile(&c).expect_err("65,537 states");
+        assert_eq!(e.code, Code::ValueOutOfRange);
+        assert!(
+            e.message.contains("more than 65535 states"),
+            "{}",
+            e.message
+        );
+    }
+
+    /// A policy whose deny rule reads a chain of `lets` lets, each adding
+    /// `width` terms to the one before: evaluating it nests
+    /// `3 + (lets - 1) * (width + 1)` levels.
+    pub(crate) fn let_chain(lets: usize, width: usize) -> String {
+        let mut text = POLICY.replace("on billable", "let l0 = usable\non billable");
+        for i in 1..lets {
+            text.push_str(&format!("let l{i} = l{}", i - 1));
+            text.push_str(&" + usable".repeat(width));
+            text.push('\n');
+        }
+        let last = lets - 1;
+        text.push_str(&format!(
+            "on billable {{\n  deny deep when l{last} < 0 {{\n    message \"{{l{last}}}\"\n  }}\n}}\n"
+        ));
+        text
+    }
+
+    /// Lets built on lets nest evaluation through each other: the program
+    /// is refused past the limit instead of overflowing the evaluator's
+    /// stack.
+    #[test]
+    fn an_evaluation_deeper_than_the_limit_is_refused() {
+        // 3 + 46 * 11 = 509 levels; 3 + 47 * 11 = 520.
+        compile(&checked(&let_chain(47, 10))).expect("509 levels compile");
+        let e = compile(&checked(&let_chain(48, 10))).expect_err("520 levels");
+        assert_eq!(e.code, Code::TooDeep);
+        assert!(e.message.contains("512"), "{}", e.message);
     }
 }

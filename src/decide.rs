@@ -9,10 +9,13 @@ use serde::ser::SerializeMap;
 use smallvec::SmallVec;
 
 use crate::ast::RuleKind;
-use crate::check::ir::Audience;
-use crate::compile::{NodeId, Program, Template, TemplatePart};
+use crate::compile::{
+    Action, ActionId, Audience, NodeId, Program, Role, RoleId, Rule, RuleId, State, StepId,
+    Template, TemplatePart,
+};
 use crate::snapshot::Account;
 use crate::value::Value;
+use eval::Inconsistency as Bug;
 pub use eval::{Balance, EvalError, Inconsistency};
 use eval::{Ctx, Item, NoTrace, ReadKey, Tracer, format_value, read_name, read_type};
 
@@ -22,8 +25,8 @@ pub const JSON_VERSION: u32 = 1;
 /// A role and an action, resolved against a policy once and reusable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Request {
-    pub(crate) role: u16,
-    pub(crate) action: u16,
+    pub(crate) role: RoleId,
+    pub(crate) action: ActionId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -44,9 +47,9 @@ impl Outcome {
 
 /// Why a request was denied: a rule, or the role lacking permission with
 /// no `on forbidden` rule to say more.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReasonSource {
-    Rule(u32),
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ReasonSource<'a> {
+    Rule(&'a Rule),
     NotPermitted,
 }
 
@@ -54,21 +57,33 @@ pub(crate) enum ReasonSource {
 ///
 /// It borrows the policy and the account, and renders messages only when
 /// asked, so deciding allocates only for the reasons and steps it finds.
+/// What it found is held as references into the program, resolved (and
+/// checked) while deciding, so reading a decision cannot miss.
 #[derive(Clone, Debug)]
 pub struct Decision<'a> {
     program: &'a Program,
     account: &'a Account,
     request: Request,
+    role: &'a Role,
+    action: &'a Action,
     outcome: Outcome,
-    state: Option<u16>,
+    state: Option<&'a State>,
     // Held inline up to a typical decision's size, so deciding does not
-    // allocate: a decision is on the hot path of every request.
-    reasons: SmallVec<[ReasonSource; 4]>,
-    warnings: SmallVec<[u32; 2]>,
-    next_steps: SmallVec<[u16; 8]>,
-    effects: SmallVec<[u32; 2]>,
+    // allocate: a decision is on the hot path of every request. The whole
+    // struct is kept within 256 bytes, which returning it copies cheaply.
+    reasons: SmallVec<[ReasonSource<'a>; 3]>,
+    warnings: SmallVec<[&'a Rule; 2]>,
+    // INVARIANT: every id here was resolved against `program` by `run`
+    // before it was pushed. Ids, not references, keep a decision small
+    // enough to copy cheaply.
+    next_steps: SmallVec<[StepId; 8]>,
+    effects: SmallVec<[&'a Rule; 2]>,
     balance: Balance,
-    trace: Option<Vec<TraceStep>>,
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer, not three, keeps a decision within 256 bytes; only explaining builds a trace"
+    )]
+    trace: Option<Box<Vec<TraceStep>>>,
 }
 
 /// One step of an explanation: a lock, state, permission, rule or next step
@@ -121,11 +136,16 @@ pub(crate) fn decide<'a>(
     request: Request,
     explain: bool,
 ) -> Result<Decision<'a>, EvalError> {
+    // A request resolved against another policy is refused, not decided.
+    let role = program.role(request.role).ok_or(Bug::RoleId)?;
+    let action = program.action(request.action).ok_or(Bug::ActionId)?;
     let ctx = Ctx::new(program, account, Some((request.role, request.action)))?;
     let mut d = Decision {
         program,
         account,
         request,
+        role,
+        action,
         outcome: Outcome::Allow,
         state: None,
         reasons: SmallVec::new(),
@@ -137,17 +157,18 @@ pub(crate) fn decide<'a>(
     };
     if explain {
         let mut trace = Vec::new();
-        run(
-            &ctx,
-            &mut d,
-            &mut Explainer {
-                program,
-                steps: &mut trace,
-                reads: Vec::new(),
-                depth: 0,
-            },
-        )?;
-        d.trace = Some(trace);
+        let mut explainer = Explainer {
+            program,
+            steps: &mut trace,
+            reads: Vec::new(),
+            depth: 0,
+            error: None,
+        };
+        run(&ctx, &mut d, &mut explainer)?;
+        if let Some(e) = explainer.error {
+            return Err(e);
+        }
+        d.trace = Some(Box::new(trace));
     } else {
         run(&ctx, &mut d, &mut Quiet(NoTrace))?;
     }
@@ -191,13 +212,22 @@ struct Explainer<'t> {
     steps: &'t mut Vec<TraceStep>,
     reads: Vec<(ReadKey, String)>,
     depth: u32,
+    /// The first read that could not be named or formatted: a trace is
+    /// not returned without it.
+    error: Option<EvalError>,
 }
 
 impl Tracer for Explainer<'_> {
     fn read(&mut self, key: ReadKey, value: Value<'_>) {
         if self.depth == 0 && !self.reads.iter().any(|(k, _)| *k == key) {
-            let text = format_value(self.program, read_type(self.program, key), value);
-            self.reads.push((key, text));
+            let text =
+                read_type(self.program, key).and_then(|ty| format_value(self.program, ty, value));
+            match text {
+                Ok(text) => self.reads.push((key, text)),
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                }
+            }
         }
     }
 
@@ -225,10 +255,15 @@ impl Observer for Explainer<'_> {
         fired: bool,
         span: Option<crate::span::Span>,
     ) {
-        let reads = std::mem::take(&mut self.reads)
-            .into_iter()
-            .map(|(k, v)| (read_name(self.program, k), v))
-            .collect();
+        let mut reads = Vec::with_capacity(self.reads.len());
+        for (k, v) in std::mem::take(&mut self.reads) {
+            match read_name(self.program, k) {
+                Ok(name) => reads.push((name, v)),
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                }
+            }
+        }
         let source = &self.program.source;
         self.steps.push(TraceStep {
             kind,
@@ -248,7 +283,7 @@ fn holds<O: Observer>(ctx: &Ctx<'_>, o: &mut O, when: Option<NodeId>) -> Result<
     }
 }
 
-fn run<O: Observer>(ctx: &Ctx<'_>, d: &mut Decision<'_>, o: &mut O) -> Result<(), EvalError> {
+fn run<'a, O: Observer>(ctx: &Ctx<'a>, d: &mut Decision<'a>, o: &mut O) -> Result<(), EvalError> {
     let p = ctx.program;
     if o.explaining() {
         // The context already knows which locks hold; this evaluates them
@@ -265,50 +300,40 @@ fn run<O: Observer>(ctx: &Ctx<'_>, d: &mut Decision<'_>, o: &mut O) -> Result<()
             o.step("lock", &kinds.join(", "), fired, Some(lock.span));
         }
     }
-    for (i, state) in p.states.iter().enumerate() {
+    for state in &p.states {
         let matched = holds(ctx, o, state.when)?;
         o.step("state", &state.name, matched, Some(state.span));
         if matched {
-            d.state = Some(i as u16);
+            d.state = Some(state);
             break;
         }
     }
 
     let Request { role, action } = d.request;
-    let permitted = p.permitted(role, action);
+    let permitted = p.permission(role, action).ok_or(Bug::RoleId)?;
     if o.explaining() {
-        let role_name = p
-            .roles
-            .get(usize::from(role))
-            .map_or("?", |r| r.name.as_str());
-        let action_name = p
-            .actions
-            .get(usize::from(action))
-            .map_or("?", |a| a.name.as_str());
         o.step(
             "permit",
-            &format!("{role_name} → {action_name}"),
+            &format!("{} → {}", d.role.name, d.action.name),
             permitted,
             None,
         );
     }
 
     let rules = if permitted {
-        p.rules_for(action)
+        p.rules_for(action).ok_or(Bug::ActionId)?
     } else {
-        &p.forbidden_rules[..]
+        p.forbidden_rules()
     };
     let mut pending_warnings = false;
     for &id in rules {
-        let Some(rule) = p.rules.get(id as usize) else {
-            continue;
-        };
+        let rule = rule(p, id)?;
         match rule.kind {
             RuleKind::Deny => {
                 let fired = holds(ctx, o, rule.when)?;
                 o.step("deny", &rule.code, fired, Some(rule.span));
                 if fired {
-                    d.reasons.push(ReasonSource::Rule(id));
+                    d.reasons.push(ReasonSource::Rule(rule));
                 }
             }
             RuleKind::Warn => pending_warnings = true,
@@ -326,9 +351,7 @@ fn run<O: Observer>(ctx: &Ctx<'_>, d: &mut Decision<'_>, o: &mut O) -> Result<()
 
     // Warnings accompany an allowed request; effects apply either way.
     for &id in rules {
-        let Some(rule) = p.rules.get(id as usize) else {
-            continue;
-        };
+        let rule = rule(p, id)?;
         let evaluate = match rule.kind {
             RuleKind::Warn => pending_warnings && d.outcome == Outcome::Allow,
             RuleKind::Effect => true,
@@ -341,41 +364,40 @@ fn run<O: Observer>(ctx: &Ctx<'_>, d: &mut Decision<'_>, o: &mut O) -> Result<()
         o.step(rule.kind.keyword(), &rule.code, fired, Some(rule.span));
         if fired {
             match rule.kind {
-                RuleKind::Warn => d.warnings.push(id),
-                _ => d.effects.push(id),
+                RuleKind::Warn => d.warnings.push(rule),
+                _ => d.effects.push(rule),
             }
         }
     }
 
     // Next steps: for each reason, the first clause whose audience fits.
-    let access = p.roles.get(usize::from(role)).and_then(|r| r.access);
+    let access = d.role.access;
     for r in 0..d.reasons.len() {
-        let Some(&ReasonSource::Rule(id)) = d.reasons.get(r) else {
-            continue;
-        };
-        let Some(rule) = p.rules.get(id as usize) else {
+        let Some(&ReasonSource::Rule(rule)) = d.reasons.get(r) else {
             continue;
         };
         let clause = rule.steps.iter().find(|c| match c.audience {
             Audience::Everyone | Audience::Others => true,
-            Audience::Access(a) => access == Some(a as u16),
+            Audience::Access(a) => access == Some(a),
         });
         let Some(clause) = clause else {
             continue;
         };
-        for &(step, when, span) in &clause.steps {
+        for &(id, when, span) in &clause.steps {
             let offered = holds(ctx, o, when)?;
-            let code = p
-                .steps
-                .get(usize::from(step))
-                .map_or("?", |s| s.code.as_str());
-            o.step("step", code, offered, Some(span));
-            if offered && !d.next_steps.contains(&step) {
-                d.next_steps.push(step);
+            let step = p.step(id).ok_or(Bug::StepId)?;
+            o.step("step", &step.code, offered, Some(span));
+            if offered && !d.next_steps.contains(&id) {
+                d.next_steps.push(id);
             }
         }
     }
     Ok(())
+}
+
+#[inline]
+fn rule(p: &Program, id: RuleId) -> Result<&Rule, EvalError> {
+    p.rule(id).ok_or(EvalError::Internal(Bug::RuleId))
 }
 
 impl<'a> Decision<'a> {
@@ -383,12 +405,10 @@ impl<'a> Decision<'a> {
         self.outcome
     }
 
-    /// The balance state's name.
+    /// The balance state's name. Every policy's states end with a
+    /// catch-all, so one always matches.
     pub fn state(&self) -> &'a str {
-        let program: &'a Program = self.program;
-        self.state
-            .and_then(|s| program.states.get(usize::from(s)))
-            .map_or("", |s| s.name.as_str())
+        self.state.map_or("", |s| s.name.as_str())
     }
 
     pub fn balance(&self) -> Balance {
@@ -396,29 +416,17 @@ impl<'a> Decision<'a> {
     }
 
     pub fn role(&self) -> &'a str {
-        let program: &'a Program = self.program;
-        program
-            .roles
-            .get(usize::from(self.request.role))
-            .map_or("", |r| r.name.as_str())
+        &self.role.name
     }
 
     pub fn action(&self) -> &'a str {
-        let program: &'a Program = self.program;
-        program
-            .actions
-            .get(usize::from(self.request.action))
-            .map_or("", |a| a.name.as_str())
+        &self.action.name
     }
 
     /// Codes of the reasons, in order, without rendering messages.
     pub fn reason_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
-        let program: &'a Program = self.program;
-        self.reasons.iter().map(move |r| match r {
-            ReasonSource::Rule(id) => program
-                .rules
-                .get(*id as usize)
-                .map_or("", |r| r.code.as_str()),
+        self.reasons.iter().map(|r| match r {
+            ReasonSource::Rule(rule) => rule.code.as_str(),
             ReasonSource::NotPermitted => "not_permitted",
         })
     }
@@ -426,34 +434,21 @@ impl<'a> Decision<'a> {
     /// Codes of the next steps, in order.
     pub fn next_step_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
         let program: &'a Program = self.program;
-        self.next_steps.iter().map(move |s| {
-            program
-                .steps
-                .get(usize::from(*s))
-                .map_or("", |s| s.code.as_str())
-        })
+        // The invariant on `next_steps` makes the lookup total.
+        self.next_steps
+            .iter()
+            .filter_map(move |&id| program.step(id))
+            .map(|s| s.code.as_str())
     }
 
     /// Codes of the warnings, in order.
     pub fn warning_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
-        let program: &'a Program = self.program;
-        self.warnings.iter().map(move |w| {
-            program
-                .rules
-                .get(*w as usize)
-                .map_or("", |r| r.code.as_str())
-        })
+        self.warnings.iter().map(|r| r.code.as_str())
     }
 
     /// Codes of the effects, in order.
     pub fn effect_codes(&self) -> impl Iterator<Item = &'a str> + '_ {
-        let program: &'a Program = self.program;
-        self.effects.iter().map(move |e| {
-            program
-                .rules
-                .get(*e as usize)
-                .map_or("", |r| r.code.as_str())
-        })
+        self.effects.iter().map(|r| r.code.as_str())
     }
 
     fn ctx(&self) -> Result<Ctx<'a>, EvalError> {
@@ -464,12 +459,7 @@ impl<'a> Decision<'a> {
         )
     }
 
-    fn finding(&self, ctx: &Ctx<'a>, id: u32) -> Result<Finding, EvalError> {
-        let rule = self
-            .program
-            .rules
-            .get(id as usize)
-            .ok_or(EvalError::Internal(Inconsistency::RuleId))?;
+    fn finding(&self, ctx: &Ctx<'a>, rule: &Rule) -> Result<Finding, EvalError> {
         let message = match &rule.message {
             Some(t) => render(ctx, t)?,
             None => String::new(),
@@ -491,7 +481,7 @@ impl<'a> Decision<'a> {
         self.reasons
             .iter()
             .map(|r| match r {
-                ReasonSource::Rule(id) => self.finding(ctx, *id),
+                ReasonSource::Rule(rule) => self.finding(ctx, rule),
                 ReasonSource::NotPermitted => Ok(Finding {
                     code: "not_permitted".to_owned(),
                     message: format!(
@@ -514,7 +504,7 @@ impl<'a> Decision<'a> {
     fn warnings_in(&self, ctx: &Ctx<'a>) -> Result<Vec<Finding>, EvalError> {
         self.warnings
             .iter()
-            .map(|w| self.finding(ctx, *w))
+            .map(|rule| self.finding(ctx, rule))
             .collect()
     }
 
@@ -526,12 +516,8 @@ impl<'a> Decision<'a> {
     fn next_steps_in(&self, ctx: &Ctx<'a>) -> Result<Vec<NextStep>, EvalError> {
         self.next_steps
             .iter()
-            .map(|s| {
-                let step = self
-                    .program
-                    .steps
-                    .get(usize::from(*s))
-                    .ok_or(EvalError::Internal(Inconsistency::StepId))?;
+            .map(|&id| {
+                let step = self.program.step(id).ok_or(Bug::StepId)?;
                 Ok(NextStep {
                     code: step.code.clone(),
                     message: render(ctx, &step.message)?,
@@ -548,18 +534,13 @@ impl<'a> Decision<'a> {
     fn effects_in(&self, ctx: &Ctx<'a>) -> Result<Vec<Effect>, EvalError> {
         self.effects
             .iter()
-            .map(|e| {
-                let rule = self
-                    .program
-                    .rules
-                    .get(*e as usize)
-                    .ok_or(EvalError::Internal(Inconsistency::RuleId))?;
+            .map(|rule| {
                 let params = rule
                     .params
                     .iter()
                     .map(|(name, node, ty)| {
                         let v = ctx.eval(*node, Item::None, &mut NoTrace)?;
-                        Ok((name.clone(), format_value(self.program, *ty, v)))
+                        Ok((name.clone(), format_value(self.program, *ty, v)?))
                     })
                     .collect::<Result<_, EvalError>>()?;
                 Ok(Effect {
@@ -574,7 +555,7 @@ impl<'a> Decision<'a> {
 
     /// The trace, when the decision was made with `explain`.
     pub fn trace(&self) -> Option<&[TraceStep]> {
-        self.trace.as_deref()
+        self.trace.as_deref().map(Vec::as_slice)
     }
 
     /// The decision JSON of the contract, on one line.
@@ -664,7 +645,7 @@ pub(crate) fn render(ctx: &Ctx<'_>, t: &Template) -> Result<String, EvalError> {
                     (Value::Time(t), _) if *format == crate::check::ir::Format::Date => {
                         out.push_str(&t.date())
                     }
-                    (v, _) => out.push_str(&format_value(ctx.program, *ty, v)),
+                    (v, _) => out.push_str(&format_value(ctx.program, *ty, v)?),
                 }
             }
         }
@@ -779,5 +760,83 @@ impl Serialize for Reads<'_> {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use crate::Policy;
+    use crate::compile::tests::let_chain;
+
+    const EMPTY: &str = r#"{"now":"2026-01-01T00:00:00Z","grants":[],"debts":[]}"#;
+
+    fn policy(extra: &str) -> Policy {
+        let text =
+            crate::compile::tests::POLICY.replace("on billable", &format!("{extra}\non billable"));
+        Policy::from_source("p.policy", &text).unwrap()
+    }
+
+    /// A request names indices into the policy it was resolved against;
+    /// on another policy they named nothing, and the decision was made
+    /// for the role `""` as if it held no permission.
+    #[test]
+    fn a_request_from_another_policy_is_an_error() {
+        let big =
+            policy("role owner\nrole admin\npermit owner to billable\npermit admin to billable");
+        let small = policy("");
+        let request = big.request("admin", "run").unwrap();
+        let account = small.snapshot_from_json(EMPTY).unwrap();
+        let e = small
+            .decide(&account, &request)
+            .expect_err("a foreign request");
+        assert_eq!(e, super::EvalError::Internal(super::Inconsistency::RoleId));
+    }
+
+    /// An account holds one value per field of the policy that validated
+    /// it; a missing one was read as absent, and its default decided.
+    #[test]
+    fn an_account_from_another_policy_is_an_error() {
+        let with_field = policy(
+            "field blocked: bool default false\non billable {\n  deny blocked_rule when blocked {\n    message \"blocked\"\n  }\n}",
+        );
+        let without = policy("");
+        let account = without.snapshot_from_json(EMPTY).unwrap();
+        let request = with_field.request("member", "run").unwrap();
+        let e = with_field
+            .decide(&account, &request)
+            .expect_err("an account without the field");
+        assert_eq!(
+            e,
+            super::EvalError::Internal(super::Inconsistency::FieldSlot)
+        );
+    }
+
+    /// The deepest program the compiler accepts decides, explains and
+    /// renders on a 2 MB thread (a batch worker's), even in a debug build,
+    /// whose frames are ten times a release build's.
+    #[test]
+    fn the_deepest_accepted_program_decides_on_a_worker_stack() {
+        let policy = Policy::from_source("p.policy", &let_chain(47, 10)).unwrap();
+        let account = policy
+            .snapshot_from_json(r#"{"now":"2026-01-01T00:00:00Z","grants":[],"debts":[]}"#)
+            .unwrap();
+        let request = policy.request("member", "run").unwrap();
+        let text = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let d = policy.decide_explained(&account, &request).unwrap();
+                assert_eq!(d.outcome(), super::Outcome::Deny);
+                d.to_json().unwrap() + &d.explain().unwrap()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(text.contains("\"deep\""), "{text}");
     }
 }

@@ -157,6 +157,10 @@ const _: () = {
 
 fn analyze(source: Source) -> Analysis {
     let parsed = parse::parse(&source);
+    analyze_parsed(source, parsed)
+}
+
+fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     if parsed
         .diagnostics
         .iter()
@@ -177,8 +181,15 @@ fn analyze(source: Source) -> Analysis {
             .into_iter()
             .filter(|d| !(incomplete && caused_by_missing_items(d.code))),
     );
+    let mut checked = if syntax_errors { None } else { checked.checked };
+    // Fail closed: an expression the parser could not lower, yet did not
+    // report, would otherwise drop the rule holding it without a word.
+    if let (Some(_), Err(e)) = (&checked, compile::refuse_unlowered(&parsed.policy)) {
+        diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
+        checked = None;
+    }
     Analysis {
-        checked: if syntax_errors { None } else { checked.checked },
+        checked,
         diagnostics: Diagnostics::new(source, diagnostics),
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::compile::{self, Program};
 use crate::decide::{self, Decision, EvalError, Request};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::diagnostic::{Diagnostic, Diagnostics, suggest};
 use crate::ledger::{self, GrantSpec, LedgerError, LedgerResult};
 use crate::snapshot::{self, Account, Format, SnapshotError};
 use crate::time::Timestamp;
@@ -107,7 +107,7 @@ impl Policy {
             return Err(PolicyError::Invalid(diagnostics));
         };
         let program = compile::compile(&checked).map_err(|e| {
-            let d = Diagnostic::new(Code::ValueOutOfRange, e.span, e.message);
+            let d = Diagnostic::new(e.code, e.span, e.message);
             PolicyError::Invalid(Diagnostics::new(diagnostics.source.clone(), vec![d]))
         })?;
         Ok(Policy {

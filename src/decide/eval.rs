@@ -7,7 +7,10 @@ use rust_decimal::Decimal;
 use crate::ast::BinaryOp;
 use crate::ast::Collection;
 use crate::check::ir::{AggregateOp, Base, Builtin, EnumRef, ItemField, SourceKind};
-use crate::compile::{MAX_KINDS, Node, NodeId, NumOperand, Program, Total};
+use crate::compile::{
+    ActionId, Const, FieldId, LetId, MAX_KINDS, MAX_LOCKS, Node, NodeId, NumOperand, Program,
+    RoleId, Total,
+};
 use crate::snapshot::{Account, Debt, FieldValue, Grant};
 use crate::value::{OpError, Value};
 
@@ -27,18 +30,31 @@ pub enum EvalError {
 /// byte, so evaluation results travel in registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inconsistency {
+    ActionId,
     ActionValue,
     DecimalField,
     EnumField,
+    EnumValue,
+    FieldSlot,
     ItemField,
+    KindIndex,
+    LetId,
     ListRange,
+    LockIndex,
     NoRequest,
     NodeId,
     OperandTypes,
+    RoleId,
     RuleId,
     Serialise,
     Standing,
     StepId,
+}
+
+impl From<Inconsistency> for EvalError {
+    fn from(i: Inconsistency) -> EvalError {
+        EvalError::Internal(i)
+    }
 }
 
 impl From<OpError> for EvalError {
@@ -53,9 +69,9 @@ impl From<OpError> for EvalError {
 /// A value read while evaluating, for `--explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReadKey {
-    Field(u16),
+    Field(FieldId),
     Builtin(Builtin),
-    Let(u16),
+    Let(LetId),
 }
 
 /// Receives the values a rule reads. The fast path uses [`NoTrace`], which
@@ -111,7 +127,7 @@ pub struct Ctx<'a> {
     pub program: &'a Program,
     pub account: &'a Account,
     /// `(role, action)` when deciding a request.
-    pub request: Option<(u16, u16)>,
+    pub request: Option<(RoleId, ActionId)>,
     /// Bit `k`: credit kind `k` is locked now.
     pub locked_kinds: u32,
     /// Which locks hold, by index, for traces.
@@ -136,7 +152,7 @@ impl<'a> Ctx<'a> {
     pub fn new(
         program: &'a Program,
         account: &'a Account,
-        request: Option<(u16, u16)>,
+        request: Option<(RoleId, ActionId)>,
     ) -> Result<Ctx<'a>, EvalError> {
         let mut ctx = Ctx {
             program,
@@ -152,10 +168,12 @@ impl<'a> Ctx<'a> {
             // INVARIANT: the checker keeps lock conditions off the balance,
             // so evaluating them before the totals exist is sound.
             if ctx.eval_bool(lock.when, Item::None, &mut NoTrace)? {
-                ctx.locked_kinds |= lock.kinds;
-                if i < 64 {
-                    ctx.locks_active |= 1 << i;
+                // INVARIANT: compiling refuses more than MAX_LOCKS (64).
+                if i >= MAX_LOCKS {
+                    return Err(Inconsistency::LockIndex.into());
                 }
+                ctx.locked_kinds |= lock.kinds;
+                ctx.locks_active |= 1 << i;
             }
         }
         // Sums in integer millionths: exact, and far cheaper than decimal
@@ -230,11 +248,11 @@ impl<'a> Ctx<'a> {
         t: &mut T,
     ) -> Result<bool, EvalError> {
         match self.program.node(id) {
-            Some(Node::Const(crate::compile::Const::Bool(b))) => Ok(*b),
+            Some(Node::Const(Const::Bool(b))) => Ok(*b),
             Some(Node::Field { slot, default }) => {
-                let v = match (self.account.fields.get(usize::from(*slot)), default) {
+                let v = match (self.account.fields.get(slot.index()), default) {
                     (Some(FieldValue::Bool(b)), _) => *b,
-                    (_, Some(crate::compile::Const::Bool(b))) => *b,
+                    (Some(FieldValue::Absent), Some(Const::Bool(b))) => *b,
                     _ => return self.eval(id, item, t)?.as_bool().map_err(EvalError::from),
                 };
                 t.read(ReadKey::Field(*slot), Value::Bool(v));
@@ -294,17 +312,22 @@ impl<'a> Ctx<'a> {
     #[inline]
     fn enum_test<T: Tracer>(
         &self,
-        slot: u16,
+        slot: FieldId,
         default: Option<u32>,
         mask: u64,
         t: &mut T,
     ) -> Result<bool, EvalError> {
-        let v = match self.account.fields.get(usize::from(slot)) {
+        let v = match self.account.fields.get(slot.index()) {
             Some(FieldValue::Enum(v)) => *v,
-            _ => default.ok_or(EvalError::Internal(Inconsistency::EnumField))?,
+            Some(FieldValue::Absent) => default.ok_or(Inconsistency::EnumField)?,
+            _ => return Err(Inconsistency::EnumField.into()),
         };
+        // INVARIANT: only enums of at most 64 values are fused into a mask.
+        if v >= 64 {
+            return Err(Inconsistency::EnumField.into());
+        }
         t.read(ReadKey::Field(slot), Value::Enum(v));
-        Ok(v < 64 && mask >> v & 1 == 1)
+        Ok(mask >> v & 1 == 1)
     }
 
     /// Expired when it has an expiry and `now` has reached it; otherwise
@@ -321,8 +344,9 @@ impl<'a> Ctx<'a> {
 
     /// Whether a locked grant of `kind` may settle debt kind `debt_kind`.
     pub fn locked_may_settle(&self, kind: u32, debt_kind: u32) -> bool {
+        // INVARIANT: compiling refuses more than MAX_LOCKS (64).
         self.program.locks.iter().enumerate().any(|(i, l)| {
-            i < 64
+            i < MAX_LOCKS
                 && self.locks_active & (1 << i) != 0
                 && l.kinds & kind_bit(kind) != 0
                 && l.may_settle & kind_bit(debt_kind) != 0
@@ -357,13 +381,10 @@ impl<'a> Ctx<'a> {
         let p = self.program;
         let mut usable = Decimal::ZERO;
         let mut locked = [Decimal::ZERO; MAX_KINDS];
+        let missing = || EvalError::Internal(Inconsistency::KindIndex);
         for g in &self.account.grants {
-            if p.spend_rank
-                .get(g.kind as usize)
-                .copied()
-                .flatten()
-                .is_none()
-            {
+            let rank = p.spend_rank.get(g.kind as usize).ok_or_else(missing)?;
+            if rank.is_none() {
                 continue; // never spent, so never settles either
             }
             match self.standing(g) {
@@ -371,9 +392,8 @@ impl<'a> Ctx<'a> {
                     usable = usable.checked_add(g.remaining).ok_or(EvalError::Overflow)?
                 }
                 Standing::Locked => {
-                    if let Some(slot) = locked.get_mut(g.kind as usize) {
-                        *slot = slot.checked_add(g.remaining).ok_or(EvalError::Overflow)?;
-                    }
+                    let slot = locked.get_mut(g.kind as usize).ok_or_else(missing)?;
+                    *slot = slot.checked_add(g.remaining).ok_or(EvalError::Overflow)?;
                 }
                 Standing::Expired => {}
             }
@@ -382,16 +402,15 @@ impl<'a> Ctx<'a> {
         // order, so only the kind's total matters, not the debts' order.
         let mut owed_by_kind = [Decimal::ZERO; MAX_KINDS];
         for d in &self.account.debts {
-            if let Some(slot) = owed_by_kind.get_mut(d.kind as usize) {
-                *slot = slot.checked_add(d.amount).ok_or(EvalError::Overflow)?;
-            }
+            let slot = owed_by_kind.get_mut(d.kind as usize).ok_or_else(missing)?;
+            *slot = slot.checked_add(d.amount).ok_or(EvalError::Overflow)?;
         }
         let mut paid = Decimal::ZERO;
         for &kind in &p.settle_kinds {
             let kind = kind as usize;
-            let total = owed_by_kind.get(kind).copied().unwrap_or_default();
+            let total = *owed_by_kind.get(kind).ok_or_else(missing)?;
             let mut owed = total;
-            let sources = p.settle_sources.get(kind).map_or(&[][..], Vec::as_slice);
+            let sources = p.settle_sources.get(kind).ok_or_else(missing)?;
             for source in sources {
                 match source {
                     SourceKind::Usable => {
@@ -404,11 +423,10 @@ impl<'a> Ctx<'a> {
                             if !self.locked_may_settle(k, kind as u32) {
                                 continue;
                             }
-                            if let Some(cap) = locked.get_mut(k as usize) {
-                                let take = owed.min(*cap);
-                                *cap -= take;
-                                owed -= take;
-                            }
+                            let cap = locked.get_mut(k as usize).ok_or_else(missing)?;
+                            let take = owed.min(*cap);
+                            *cap -= take;
+                            owed -= take;
                         }
                     }
                 }
@@ -420,7 +438,8 @@ impl<'a> Ctx<'a> {
 
     // ───────────── Expressions ─────────────
 
-    /// Evaluates a node. Recursion is bounded by the checker's depth limit.
+    /// Evaluates a node. Recursion is bounded by compiling: no node is
+    /// more than `MAX_EVAL_DEPTH` levels above the leaves it reads.
     pub fn eval<T: Tracer>(
         &self,
         id: NodeId,
@@ -434,10 +453,11 @@ impl<'a> Ctx<'a> {
         Ok(match node {
             Node::Const(c) => c.value(),
             Node::Field { slot, default } => {
-                let v = match self.account.fields.get(usize::from(*slot)) {
-                    Some(FieldValue::Absent) | None => {
+                let v = match self.account.fields.get(slot.index()) {
+                    Some(FieldValue::Absent) => {
                         default.as_ref().map_or(Value::Absent, |d| d.value())
                     }
+                    None => return Err(Inconsistency::FieldSlot.into()),
                     Some(FieldValue::Bool(b)) => Value::Bool(*b),
                     Some(FieldValue::Decimal(d)) => Value::Decimal(*d),
                     Some(FieldValue::Time(x)) => Value::Time(*x),
@@ -479,15 +499,11 @@ impl<'a> Ctx<'a> {
             }
             Node::In {
                 value,
-                start,
-                len,
+                items,
                 negated,
             } => {
                 let v = self.eval(*value, item, t)?;
-                let items = p
-                    .lists
-                    .get(*start as usize..(*start + *len) as usize)
-                    .ok_or(EvalError::Internal(Inconsistency::ListRange))?;
+                let items = p.list(*items).ok_or(Inconsistency::ListRange)?;
                 let mut hit = false;
                 for &i in items {
                     if self.eval(i, item, t)? == v {
@@ -505,10 +521,11 @@ impl<'a> Ctx<'a> {
                 let Value::Enum(action) = self.eval(*value, item, t)? else {
                     return Err(EvalError::Internal(Inconsistency::ActionValue));
                 };
-                let in_category = p
-                    .actions
-                    .get(action as usize)
-                    .is_some_and(|a| a.category == *category);
+                let in_category = ActionId::from_value(action)
+                    .and_then(|a| p.action(a))
+                    .ok_or(Inconsistency::ActionValue)?
+                    .category
+                    == *category;
                 Value::Bool(in_category != *negated)
             }
             Node::Aggregate { op, of, filter } => self.aggregate(*op, *of, *filter, t)?,
@@ -525,7 +542,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// An operand of a fused comparison.
-    #[inline]
+    #[inline(always)]
     fn number<T: Tracer>(
         &self,
         operand: NumOperand,
@@ -546,9 +563,10 @@ impl<'a> Ctx<'a> {
                 d
             }
             NumOperand::Field { slot, default } => {
-                let d = match self.account.fields.get(usize::from(slot)) {
+                let d = match self.account.fields.get(slot.index()) {
                     Some(FieldValue::Decimal(d)) => *d,
-                    _ => default.ok_or(EvalError::Internal(Inconsistency::DecimalField))?,
+                    Some(FieldValue::Absent) => default.ok_or(Inconsistency::DecimalField)?,
+                    _ => return Err(Inconsistency::DecimalField.into()),
                 };
                 t.read(ReadKey::Field(slot), Value::Decimal(d));
                 d
@@ -588,16 +606,8 @@ impl<'a> Ctx<'a> {
             Builtin::Debt => Value::Decimal(self.balance.debt),
             Builtin::DebtOf(k) => Value::Decimal(from_micros(self.debt_of(k)?)?),
             Builtin::Settleable => Value::Decimal(self.settleable()?),
-            Builtin::Role => Value::Enum(u32::from(
-                self.request
-                    .ok_or(EvalError::Internal(Inconsistency::NoRequest))?
-                    .0,
-            )),
-            Builtin::Action => Value::Enum(u32::from(
-                self.request
-                    .ok_or(EvalError::Internal(Inconsistency::NoRequest))?
-                    .1,
-            )),
+            Builtin::Role => Value::Enum(self.request.ok_or(Inconsistency::NoRequest)?.0.value()),
+            Builtin::Action => Value::Enum(self.request.ok_or(Inconsistency::NoRequest)?.1.value()),
         })
     }
 
@@ -708,9 +718,10 @@ pub fn kind_bit(kind: u32) -> u32 {
     }
 }
 
-/// The canonical text of a value of type `ty`, for messages, traces and JSON.
-pub fn format_value(program: &Program, ty: Base, value: Value<'_>) -> String {
-    match value {
+/// The canonical text of a value of type `ty`, for messages, traces and
+/// JSON; an enum value the program does not name is an internal error.
+pub fn format_value(program: &Program, ty: Base, value: Value<'_>) -> Result<String, EvalError> {
+    Ok(match value {
         Value::Absent => "absent".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Decimal(d) => crate::amount::format(d),
@@ -718,10 +729,13 @@ pub fn format_value(program: &Program, ty: Base, value: Value<'_>) -> String {
         Value::Duration(s) => format_duration(s),
         Value::Text(s) => s.to_owned(),
         Value::Enum(i) => match ty {
-            Base::Enum(e) => program.enum_value_name(e, i).to_owned(),
+            Base::Enum(e) => program
+                .enum_value(e, i)
+                .ok_or(Inconsistency::EnumValue)?
+                .to_owned(),
             _ => i.to_string(),
         },
-    }
+    })
 }
 
 /// `7d`, `12h`, `90m`, `45s`: the largest unit that divides it.
@@ -735,16 +749,10 @@ pub fn format_duration(seconds: i64) -> String {
 }
 
 /// The type of a read, for formatting it.
-pub fn read_type(program: &Program, key: ReadKey) -> Base {
-    match key {
-        ReadKey::Field(slot) => program
-            .fields
-            .get(usize::from(slot))
-            .map_or(Base::Text, |f| f.ty),
-        ReadKey::Let(i) => program
-            .lets
-            .get(usize::from(i))
-            .map_or(Base::Text, |l| l.ty),
+pub fn read_type(program: &Program, key: ReadKey) -> Result<Base, EvalError> {
+    Ok(match key {
+        ReadKey::Field(slot) => program.field(slot).ok_or(Inconsistency::FieldSlot)?.ty,
+        ReadKey::Let(i) => program.let_(i).ok_or(Inconsistency::LetId)?.ty,
         ReadKey::Builtin(b) => match b {
             Builtin::Now => Base::Time,
             Builtin::Account => Base::Text,
@@ -752,20 +760,17 @@ pub fn read_type(program: &Program, key: ReadKey) -> Base {
             Builtin::Action => Base::Enum(EnumRef::Action),
             _ => Base::Decimal,
         },
-    }
+    })
 }
 
 /// The name of a read, as the policy writes it.
-pub fn read_name(program: &Program, key: ReadKey) -> String {
-    match key {
+pub fn read_name(program: &Program, key: ReadKey) -> Result<String, EvalError> {
+    Ok(match key {
         ReadKey::Field(slot) => program
-            .fields
-            .get(usize::from(slot))
-            .map_or_else(String::new, |f| f.dotted()),
-        ReadKey::Let(i) => program
-            .lets
-            .get(usize::from(i))
-            .map_or_else(String::new, |l| l.name.clone()),
+            .field(slot)
+            .ok_or(Inconsistency::FieldSlot)?
+            .dotted(),
+        ReadKey::Let(i) => program.let_(i).ok_or(Inconsistency::LetId)?.name.clone(),
         ReadKey::Builtin(b) => match b {
             Builtin::Now => "now".to_owned(),
             Builtin::Account => "account".to_owned(),
@@ -775,11 +780,11 @@ pub fn read_name(program: &Program, key: ReadKey) -> String {
             Builtin::Debt => "debt".to_owned(),
             Builtin::DebtOf(k) => format!(
                 "debt.{}",
-                program.debt_kinds.get(k).map_or("?", String::as_str)
+                program.debt_kinds.get(k).ok_or(Inconsistency::KindIndex)?
             ),
             Builtin::Settleable => "settleable".to_owned(),
             Builtin::Role => "role".to_owned(),
             Builtin::Action => "action".to_owned(),
         },
-    }
+    })
 }
