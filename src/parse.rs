@@ -15,7 +15,11 @@ use crate::span::{Source, Span};
 
 /// Largest policy file accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 8 << 20;
-/// Deepest bracket nesting accepted.
+/// Deepest nesting accepted in one item: open brackets (`(`, `[`, `{`)
+/// plus open `where` filters, the two things that nest in the grammar. The
+/// chunk scan (`src/parse/chunk.rs`) counts them before pest runs, so pest's
+/// recursion is bounded by this; tests/robustness.rs parses the deepest
+/// item allowed on a 1 MiB stack. Real policies nest 3 or 4 levels.
 pub const MAX_NESTING: usize = 32;
 /// Deepest expression tree accepted (operators applied to operators).
 pub const MAX_EXPR_DEPTH: usize = 128;
@@ -169,7 +173,11 @@ fn parse_chunk(text: &str, c: &chunk::Chunk) -> ChunkParse {
             Diagnostic::new(
                 Code::TooDeep,
                 Span::new(at, at + 1),
-                format!("brackets nest deeper than {MAX_NESTING} levels"),
+                if c.too_deep_in_where {
+                    format!("brackets and `where` filters nest deeper than {MAX_NESTING} levels")
+                } else {
+                    format!("brackets nest deeper than {MAX_NESTING} levels")
+                },
             )
             .label("too deep from here")
             .help("split the expression into named parts with `let`"),

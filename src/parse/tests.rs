@@ -65,6 +65,7 @@ fn runs_split_by_bytes_cover_every_chunk_in_order() {
                 start: *at,
                 end: *at + len,
                 too_deep_at: None,
+                too_deep_in_where: false,
             };
             *at += len;
             Some(c)
@@ -76,4 +77,67 @@ fn runs_split_by_bytes_cover_every_chunk_in_order() {
         assert_eq!(runs.concat(), chunks);
     }
     assert!(split_by_bytes(&[], 2).is_empty());
+}
+
+/// The chunk scan splits items at `ITEM_KEYWORDS`; the grammar decides what
+/// an item is. A keyword missing from the list would glue an item to the
+/// one before it; a word too many would split an item in two.
+#[test]
+fn the_item_keywords_match_the_grammar() {
+    let grammar = include_str!("../../grammar/policy.pest");
+    let rule = |name: &str| -> &str {
+        let at = grammar
+            .find(&format!("\n{name} "))
+            .unwrap_or_else(|| panic!("rule {name}"));
+        let body = &grammar[at + 1..];
+        &body[..body.find('\n').unwrap()]
+    };
+    // `item = { doc* ~ ( a | b | ... ) }`, over several lines.
+    let start = grammar.find("\nitem = {").unwrap();
+    let item = &grammar[start..start + grammar[start..].find("\n}").unwrap()];
+    let alternatives: Vec<&str> = item
+        .split(['(', ')', '|', '{', '~', ' ', '\n'])
+        .filter(|w| w.ends_with("_decl") || *w == "on_block")
+        .collect();
+    assert!(alternatives.len() > 10, "{alternatives:?}");
+    let mut leading: Vec<String> = alternatives
+        .iter()
+        .map(|alt| {
+            // Every item rule starts with its keyword: `x = { kw_word ~ ...`.
+            let body = rule(alt);
+            let first = body
+                .split("{ ")
+                .nth(1)
+                .and_then(|b| b.split_whitespace().next())
+                .unwrap();
+            let word = first
+                .strip_prefix("kw_")
+                .unwrap_or_else(|| panic!("{alt}: {body}"));
+            word.to_owned()
+        })
+        .collect();
+    leading.sort();
+    leading.dedup();
+    let mut listed: Vec<String> = chunk::ITEM_KEYWORDS
+        .iter()
+        .map(|w| (*w).to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(leading, listed);
+    // And each listed word really starts an item that parses on its own.
+    for w in chunk::ITEM_KEYWORDS {
+        assert!(is_keyword(w), "{w}");
+        let scan = chunk::scan(&format!("policy p\n{w} x\n"), MAX_NESTING);
+        assert_eq!(scan.chunks.len(), 2, "{w}");
+    }
+}
+
+#[test]
+fn a_lone_cr_ends_a_comment_for_the_scan_as_for_the_grammar() {
+    let text = "policy p\rlet x = 1 // c\r+ 2\rrole r\r";
+    let parsed = parse_text(text);
+    assert_eq!(parsed.diagnostics, vec![]);
+    assert_eq!(parsed.comments.len(), 1);
+    assert_eq!(&text[parsed.comments[0].range()], "// c");
+    assert_eq!(parsed.policy.items.len(), 3);
 }
