@@ -340,3 +340,48 @@ fn a_leading_byte_order_mark_is_skipped() {
     let inside = format!("policy p\n\u{feff}role r\n");
     assert!(codes(&inside).contains(&"syntax_error"));
 }
+
+/// pest's call limit was a process-wide setting; it is no longer set. The
+/// bound on parsing work is the input's size: nesting is bounded by the
+/// scan, the grammar does not backtrack over nested text, and only the
+/// first 100 broken items get a detailed second parse. The worst shapes we
+/// know parse at about 1 s per MB in release builds (300 KB each here).
+#[test]
+fn hostile_shapes_near_the_size_limit_parse_in_bounded_time() {
+    let deep = format!(
+        "{}x == 1{}",
+        "(count of grants where ".repeat(15),
+        ")".repeat(15)
+    );
+    let shapes = [
+        // One item, as nested as allowed, over and over, failing at the end.
+        format!(
+            "policy p\non a {{ deny r when {} (((\n",
+            format!("{deep} and ").repeat(800)
+        ),
+        // Many items, each failing deep inside (a detailed second parse each).
+        format!("policy p\n{}", format!("let x = {deep} +\n").repeat(800)),
+        // Unclosed brackets at the limit, every line.
+        format!(
+            "policy p\n{}",
+            format!("let x = {}\n", "(".repeat(31)).repeat(8_000)
+        ),
+        // Operators without operands.
+        format!("policy p\nlet x = {}\n", "1 + - not ".repeat(30_000)),
+    ];
+    for text in &shapes {
+        assert!(text.len() <= tollgate::parse::MAX_POLICY_BYTES);
+        let started = std::time::Instant::now();
+        let found = codes(text);
+        assert!(!found.is_empty());
+        let took = started.elapsed();
+        // A third of a second in release builds; debug builds are ten
+        // times slower, and a busy machine gets a wide margin.
+        assert!(
+            took < std::time::Duration::from_secs(60),
+            "{} bytes took {took:?}",
+            text.len()
+        );
+        eprintln!("{} bytes: {took:?}", text.len());
+    }
+}

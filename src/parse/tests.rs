@@ -33,52 +33,6 @@ fn the_keyword_list_matches_the_grammar() {
     assert!(!is_keyword("roles") && !is_keyword("on_call") && !is_keyword(""));
 }
 
-#[test]
-fn parsing_on_several_threads_gives_what_one_thread_gives() {
-    let reference = include_str!("../../policies/ampere.policy");
-    // Items with and without errors, spread over the file.
-    let mut text = String::new();
-    for i in 0..40 {
-        text.push_str(reference);
-        text.push_str(match i % 4 {
-            0 => "state broken when usable < < 1\n",
-            1 => "let x = (1 + \n",
-            2 => "on billable { deny d when && }\n",
-            _ => "role\n",
-        });
-    }
-    let scan = chunk::scan(&text, MAX_NESTING);
-    let one = format!("{:?}", parse_chunks_on(&text, &scan.chunks, 1));
-    for threads in [2, 3, 7] {
-        let many = format!("{:?}", parse_chunks_on(&text, &scan.chunks, threads));
-        assert!(one == many, "{threads} threads differ from one");
-    }
-    assert!(one.contains("Syntax"), "the errors are reported");
-}
-
-#[test]
-fn runs_split_by_bytes_cover_every_chunk_in_order() {
-    let chunks: Vec<chunk::Chunk> = [5, 1, 1, 1, 9, 2, 3]
-        .iter()
-        .scan(0, |at, &len| {
-            let c = chunk::Chunk {
-                start: *at,
-                end: *at + len,
-                too_deep_at: None,
-                too_deep_in_where: false,
-            };
-            *at += len;
-            Some(c)
-        })
-        .collect();
-    for parts in 1..10 {
-        let runs = split_by_bytes(&chunks, parts);
-        assert!(runs.len() <= parts && runs.iter().all(|r| !r.is_empty()));
-        assert_eq!(runs.concat(), chunks);
-    }
-    assert!(split_by_bytes(&[], 2).is_empty());
-}
-
 /// The chunk scan splits items at `ITEM_KEYWORDS`; the grammar decides what
 /// an item is. A keyword missing from the list would glue an item to the
 /// one before it; a word too many would split an item in two.
