@@ -337,8 +337,8 @@ fn a_leading_byte_order_mark_is_skipped() {
     let at = broken.find("role").unwrap();
     assert!(d.span.start as usize >= at, "{d:?}");
     // Only a leading mark: one inside the text is still an error.
-    let inside = format!("policy p\n\u{feff}role r\n");
-    assert!(codes(&inside).contains(&"syntax_error"));
+    let inside = "policy p\n\u{feff}role r\n";
+    assert!(codes(inside).contains(&"syntax_error"));
 }
 
 /// pest's call limit was a process-wide setting; it is no longer set. The
