@@ -385,3 +385,63 @@ fn hostile_shapes_near_the_size_limit_parse_in_bounded_time() {
         eprintln!("{} bytes: {took:?}", text.len());
     }
 }
+
+/// `let lK = l(K-1) + 1`, K = 1..=n, read by one rule.
+fn let_chain(n: usize) -> String {
+    let mut text = String::from(
+        "policy p\nrole r\nactions a: go\npermit r to all\ncredits c\nspend c\nstate ok otherwise\nlet l0 = usable\n",
+    );
+    for k in 1..=n {
+        text.push_str(&format!("let l{k} = l{} + 1\n", k - 1));
+    }
+    text.push_str(&format!(
+        "on a {{\n  deny big when l{n} < 0 {{ message \"m\" }}\n}}\n"
+    ));
+    text
+}
+
+/// The depth limit counted one expression at a time, so 15,000 `let`s each
+/// reading the one before passed `check` and overflowed the evaluator.
+#[test]
+fn a_long_let_chain_is_refused_at_the_let() {
+    let text = let_chain(15_000);
+    let analysis = tollgate::check_text("p.policy", &text);
+    let d = analysis
+        .diagnostics
+        .items
+        .iter()
+        .find(|d| d.code.name() == "too_deeply_nested")
+        .expect("the chain is refused");
+    // It points into a `let`, the first one past the limit.
+    let line = &text[..d.span.start as usize];
+    let line = line.rsplit('\n').next().unwrap();
+    assert!(line.starts_with("let l"), "{line:?}");
+    assert!(tollgate::Policy::from_source("p.policy", &text).is_err());
+}
+
+/// The deepest let chain the limit allows compiles and decides on a small
+/// stack: the bound on nesting bounds the evaluator's recursion. (A debug
+/// build's evaluator frame is about 3 KB, so the 256 levels take about
+/// 750 KB here; release frames are a fraction of that.)
+#[test]
+fn the_deepest_allowed_let_chain_decides_on_a_small_stack() {
+    // Each link adds 2 levels (the `+` and the read of the let); the rule's
+    // `<` and read add 2. 126 links are allowed, 127 are not.
+    assert!(
+        codes(&let_chain(127)).contains(&"too_deeply_nested"),
+        "{:?}",
+        codes(&let_chain(127))
+    );
+    let decided = on_small_stack(1 << 10, || {
+        let policy = tollgate::Policy::from_source("p.policy", &let_chain(126)).unwrap();
+        let account = policy
+            .snapshot_from_json(
+                r#"{"now": "2026-01-01T00:00:00Z", "account": "x", "grants": [], "debts": []}"#,
+            )
+            .unwrap();
+        let request = policy.request("r", "go").unwrap();
+        let decision = policy.decide_explained(&account, &request).unwrap();
+        decision.to_json().unwrap()
+    });
+    assert!(decided.contains("\"outcome\":\"allow\""), "{decided}");
+}
