@@ -8,7 +8,7 @@
 //! tree, and formatting it again changes nothing.
 
 use crate::ast::*;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::span::{Source, Span};
 
 /// Lines longer than this are broken where the layout allows.
@@ -17,13 +17,20 @@ const INDENT: &str = "  ";
 
 /// Formats a policy; a policy with syntax errors is returned as its
 /// diagnostics (formatting needs the whole tree).
+///
+/// The output always uses LF line ends and no byte-order mark. Before it is
+/// returned it is parsed again and must give the same tree: `fmt` never
+/// changes what a policy means, and a layout that would is refused.
 pub fn format(source: &Source) -> Result<String, Diagnostics> {
     let parsed = crate::parse::parse(source);
     if parsed.diagnostics.iter().any(|d| d.is_error()) {
         return Err(Diagnostics::new(source.clone(), parsed.diagnostics));
     }
+    // The printer finds lines by LF; the grammar also ends them at a lone
+    // CR. Same length, so every span stays valid.
+    let lf = Source::new(source.name(), lone_cr_to_lf(source.text()));
     let mut p = Printer {
-        source,
+        source: &lf,
         comments: parsed.comments,
         next_comment: 0,
         out: String::new(),
@@ -37,7 +44,60 @@ pub fn format(source: &Source) -> Result<String, Diagnostics> {
     if !p.out.ends_with('\n') && !p.out.is_empty() {
         p.out.push('\n');
     }
+    let again = crate::parse::parse(&Source::new(source.name(), p.out.as_str()));
+    let changed = shape(&again.policy) != shape(&parsed.policy);
+    if changed || again.diagnostics.iter().any(|d| d.is_error()) {
+        let d = Diagnostic::new(
+            Code::Syntax,
+            Span::point(0),
+            "the formatter would change what this policy means, so it leaves it as it is",
+        )
+        .help("this is a bug in `tollgate fmt`: please report it with the policy");
+        return Err(Diagnostics::new(source.clone(), vec![d]));
+    }
     Ok(p.out)
+}
+
+/// The tree without where it was written: its debug text with every span
+/// (`Span { start: 1, end: 2 }`) cut out. Independent of whether `Span`
+/// takes part in equality.
+fn shape(policy: &Policy) -> String {
+    const SPAN: &str = "Span { start: ";
+    let debug = format!("{policy:?}");
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug.as_str();
+    while let Some(at) = rest.find(SPAN) {
+        let after = rest.get(at + SPAN.len()..).unwrap_or("");
+        let digits = |t: &str| t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let n = digits(after);
+        let tail = after.get(n..).unwrap_or("");
+        let m = tail.strip_prefix(", end: ").map_or(0, digits);
+        let span_len = match tail.get(", end: ".len() + m..) {
+            Some(end) if n > 0 && m > 0 && end.starts_with(" }") => {
+                SPAN.len() + n + ", end: ".len() + m + " }".len()
+            }
+            _ => 0,
+        };
+        let keep = if span_len == 0 { at + SPAN.len() } else { at };
+        out.push_str(rest.get(..keep).unwrap_or(""));
+        rest = rest.get(at + span_len.max(SPAN.len())..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with every lone CR (one not followed by LF) turned into LF.
+fn lone_cr_to_lf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 struct Printer<'s> {
@@ -264,8 +324,9 @@ impl Printer<'_> {
             return;
         };
         let mut first = true;
-        for operand in operands {
-            let text = operand_text(operand, op, !first);
+        let count = operands.len();
+        for (i, operand) in operands.into_iter().enumerate() {
+            let text = operand_text(operand, op, !first, i + 1 == count);
             if first {
                 self.line(&format!("{head} {text}"));
                 self.depth += 1;
@@ -485,16 +546,24 @@ fn chain_operands(e: &Expr) -> Option<(BinaryOp, Vec<&Expr>)> {
 }
 
 /// An operand of a broken chain, parenthesised exactly as it would be
-/// inline; all but the first stand to the right of their operator.
-fn operand_text(e: &Expr, op: BinaryOp, right: bool) -> String {
-    if needs_parens(e, op.precedence(), right) {
-        format!("({})", expr(e))
+/// inline; all but the first stand to the right of their operator, and
+/// only the last ends the expression.
+fn operand_text(e: &Expr, op: BinaryOp, right: bool, last: bool) -> String {
+    if needs_parens(e, op.precedence(), right, last) {
+        format!("({})", text(e, true))
     } else {
-        expr(e)
+        text(e, last)
     }
 }
 
 // ───────────── Expressions ─────────────
+//
+// Printing recurses once per level of the tree, which the lowering bounds
+// (`MAX_EXPR_DEPTH` in `src/parse.rs`); `let`s are printed where they are
+// declared, never through the names that read them. Brackets are written
+// only where the tree needs them, and the source then had them too, so the
+// output never nests deeper than the input did (the scan's limit,
+// `MAX_NESTING`, holds for it).
 
 /// Strength of what an expression is, for parenthesising: a binary
 /// operator's precedence, 3 for `not`, 8 for unary minus and atoms.
@@ -512,12 +581,14 @@ fn strength(e: &Expr) -> u8 {
 
 /// Whether `child`, an operand of an operator of precedence `parent`, needs
 /// parentheses to parse back the same. `right` is true for the right
-/// operand of a left-associative operator.
-fn needs_parens(child: &Expr, parent: u8, right: bool) -> bool {
+/// operand of a left-associative operator; `last` when nothing follows the
+/// child up to the end of its expression or bracket.
+fn needs_parens(child: &Expr, parent: u8, right: bool, last: bool) -> bool {
     let s = strength(child);
     if s == 0 {
-        // `where` would swallow what follows: always group a filtered aggregate.
-        return true;
+        // `where` swallows what follows: group a filtered aggregate unless
+        // nothing follows.
+        return !last;
     }
     if parent == 4 {
         // Comparisons do not chain, and their operands sit below `not`.
@@ -528,6 +599,19 @@ fn needs_parens(child: &Expr, parent: u8, right: bool) -> bool {
 
 /// An expression as canonical text.
 pub fn expr(e: &Expr) -> String {
+    text(e, true)
+}
+
+/// `e` as text; `last` when nothing follows it up to the end of its
+/// expression or bracket.
+fn text(e: &Expr, last: bool) -> String {
+    let grouped = |x: &Expr, parens: bool, last: bool| {
+        if parens {
+            format!("({})", text(x, true))
+        } else {
+            text(x, last)
+        }
+    };
     match &e.kind {
         ExprKind::Number(n) => crate::amount::format(*n),
         ExprKind::Duration(s) => crate::decide::eval::format_duration(*s),
@@ -536,41 +620,30 @@ pub fn expr(e: &Expr) -> String {
         ExprKind::Path(p) => p.dotted(),
         ExprKind::Invalid => String::new(),
         ExprKind::Unary(UnaryOp::Not, inner) => {
-            let text = expr(inner);
-            if strength(inner) < 3 {
-                format!("not ({text})")
-            } else {
-                format!("not {text}")
-            }
+            let s = strength(inner);
+            let parens = if s == 0 { !last } else { s < 3 };
+            format!("not {}", grouped(inner, parens, last))
         }
         ExprKind::Unary(UnaryOp::Neg, inner) => {
-            if strength(inner) < 8 {
-                format!("-({})", expr(inner))
-            } else {
-                format!("-{}", expr(inner))
-            }
+            let s = strength(inner);
+            let parens = if s == 0 { !last } else { s < 8 };
+            format!("-{}", grouped(inner, parens, last))
         }
         ExprKind::Binary(op, a, b) => {
             let p = op.precedence();
-            let side = |x: &Expr, right: bool| {
-                if needs_parens(x, p, right) {
-                    format!("({})", expr(x))
-                } else {
-                    expr(x)
-                }
-            };
-            format!("{} {} {}", side(a, false), op.symbol(), side(b, true))
+            format!(
+                "{} {} {}",
+                grouped(a, needs_parens(a, p, false, false), false),
+                op.symbol(),
+                grouped(b, needs_parens(b, p, true, last), last)
+            )
         }
         ExprKind::In {
             value,
             set,
             negated,
         } => {
-            let v = if needs_parens(value, 4, false) {
-                format!("({})", expr(value))
-            } else {
-                expr(value)
-            };
+            let v = grouped(value, needs_parens(value, 4, false, false), false);
             let op = if *negated { "not in" } else { "in" };
             let set = match set {
                 InSet::List(items) => {
@@ -587,7 +660,7 @@ pub fn expr(e: &Expr) -> String {
                 Aggregate::Count => "count".to_owned(),
             };
             match filter {
-                Some(f) => format!("{head} of {} where {}", of.keyword(), expr(f)),
+                Some(f) => format!("{head} of {} where {}", of.keyword(), text(f, last)),
                 None => format!("{head} of {}", of.keyword()),
             }
         }
@@ -606,4 +679,23 @@ fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_cuts_spans_and_nothing_else() {
+        let a = Source::new("a", "policy p\nlet x = 1 + 2\n");
+        let b = Source::new("b", "policy p\n\n\nlet   x =   1+2\n");
+        let c = Source::new("c", "policy p\nlet x = 1 + 3\n");
+        let shape_of = |s: &Source| shape(&crate::parse::parse(s).policy);
+        assert_eq!(shape_of(&a), shape_of(&b));
+        assert_ne!(shape_of(&a), shape_of(&c));
+        assert!(!shape_of(&a).contains("start"));
+        // Text that only starts like a span is kept.
+        let d = Source::new("d", "policy p\nstep s \"Span { start: x }\"\n");
+        assert!(shape_of(&d).contains("Span { start: x }"));
+    }
 }

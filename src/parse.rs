@@ -5,7 +5,7 @@ mod expected;
 mod lower;
 mod template;
 
-use std::sync::{Mutex, Once, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use pest::Parser;
 
@@ -15,9 +15,18 @@ use crate::span::{Source, Span};
 
 /// Largest policy file accepted, in bytes.
 pub const MAX_POLICY_BYTES: usize = 8 << 20;
-/// Deepest bracket nesting accepted.
+/// Deepest nesting accepted in one item: open brackets (`(`, `[`, `{`)
+/// plus open `where` filters, the two things that nest in the grammar. The
+/// chunk scan (`src/parse/chunk.rs`) counts them before pest runs, so pest's
+/// recursion is bounded by this; tests/robustness.rs parses the deepest
+/// item allowed on a 1 MiB stack. Real policies nest 3 or 4 levels.
 pub const MAX_NESTING: usize = 32;
-/// Deepest expression tree accepted (operators applied to operators).
+/// Deepest expression tree accepted (operators applied to operators), as
+/// written in one expression: `not`, unary minus and operator chains
+/// nest in the tree without nesting in the grammar, so the lowering counts
+/// them. Every later pass over one expression (checking, compiling,
+/// formatting) recurses at most this deep; through `let`s, the checker's
+/// own limit applies (`MAX_EVAL_DEPTH` in `src/check/expr.rs`).
 pub const MAX_EXPR_DEPTH: usize = 128;
 /// Longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
@@ -45,7 +54,6 @@ pub struct Parsed {
 
 /// Parses a policy source. Never fails: problems come back as diagnostics.
 pub fn parse(source: &Source) -> Parsed {
-    configure_pest();
     let text = source.text();
     let mut parsed = Parsed {
         policy: ast::Policy::default(),
@@ -81,11 +89,6 @@ pub fn parse(source: &Source) -> Parsed {
     parsed
 }
 
-/// Below this size a policy is parsed on the calling thread: starting a
-/// thread costs more than parsing a page of rules (the reference policy
-/// is 8 KB and compiles in under 0.5 ms).
-const PARALLEL_MIN_BYTES: usize = 256 << 10;
-
 /// One item parsed: the item, or `None` if it had errors.
 #[derive(Debug)]
 struct ChunkParse {
@@ -93,83 +96,45 @@ struct ChunkParse {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Parses every chunk, in order. Items are independent once the scan has
-/// split them, so a large policy is split into one run of chunks per core,
-/// each parsed on its own thread; the result is the same as one thread's.
+/// Parses every chunk, in order, on the calling thread.
+///
+/// Large policies were once split across threads; no real policy is large
+/// enough to gain (they are a few KB), and the threads needed pest's
+/// process-wide settings changed under an embedder's feet.
 fn parse_chunks(text: &str, chunks: &[chunk::Chunk]) -> Vec<ChunkParse> {
-    let threads = if text.len() < PARALLEL_MIN_BYTES {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, usize::from)
-    };
-    parse_chunks_on(text, chunks, threads)
-}
-
-/// [`parse_chunks`] on at most `threads` threads.
-fn parse_chunks_on(text: &str, chunks: &[chunk::Chunk], threads: usize) -> Vec<ChunkParse> {
-    if threads < 2 || chunks.len() < 2 {
-        return chunks.iter().map(|c| parse_chunk(text, c)).collect();
-    }
-    let runs = split_by_bytes(chunks, threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = runs
-            .iter()
-            .map(|&run| {
-                std::thread::Builder::new()
-                    .name("tollgate-parse".into())
-                    .spawn_scoped(scope, move || {
-                        run.iter().map(|c| parse_chunk(text, c)).collect::<Vec<_>>()
-                    })
-                    .map_err(|_| run)
-            })
-            .collect();
-        let mut all = Vec::with_capacity(chunks.len());
-        for handle in handles {
-            match handle {
-                Ok(thread) => match thread.join() {
-                    Ok(parsed) => all.extend(parsed),
-                    // Parsing does not panic; if it ever does, the panic
-                    // reaches the caller as it would on one thread.
-                    Err(panic) => std::panic::resume_unwind(panic),
-                },
-                // No thread to be had: parse the run here.
-                Err(run) => all.extend(run.iter().map(|c| parse_chunk(text, c))),
+    let mut detailed = 0;
+    chunks
+        .iter()
+        .map(|c| {
+            let one = parse_chunk(text, c, detailed < MAX_DETAILED_ERRORS);
+            if one.item.is_none() {
+                detailed += 1;
             }
-        }
-        all
-    })
+            one
+        })
+        .collect()
 }
 
-/// Splits `chunks` into at most `parts` consecutive runs of about equal
-/// bytes.
-fn split_by_bytes(chunks: &[chunk::Chunk], parts: usize) -> Vec<&[chunk::Chunk]> {
-    let total: usize = chunks.iter().map(|c| c.end - c.start).sum();
-    let per_part = total.div_ceil(parts.max(1)).max(1);
-    let mut runs = Vec::with_capacity(parts);
-    let mut rest = chunks;
-    while !rest.is_empty() {
-        let mut bytes = 0;
-        let mut take = 0;
-        while take < rest.len() && (take == 0 || bytes < per_part) {
-            bytes += rest.get(take).map_or(0, |c| c.end - c.start);
-            take += 1;
-        }
-        let (run, after) = rest.split_at(take);
-        runs.push(run);
-        rest = after;
-    }
-    runs
-}
+/// Items whose syntax error is explained in detail (a second parse that
+/// records every attempt, about three times the cost of the first); past
+/// this many, the first parse's error is reported as it is. A person fixes
+/// the first few errors first; a file of 40,000 broken items is junk, and
+/// explaining each in detail took twice as long as parsing it.
+const MAX_DETAILED_ERRORS: usize = 100;
 
 /// Parses and lowers one item.
-fn parse_chunk(text: &str, c: &chunk::Chunk) -> ChunkParse {
+fn parse_chunk(text: &str, c: &chunk::Chunk, detail: bool) -> ChunkParse {
     let mut diagnostics = Vec::new();
     if let Some(at) = c.too_deep_at {
         diagnostics.push(
             Diagnostic::new(
                 Code::TooDeep,
                 Span::new(at, at + 1),
-                format!("brackets nest deeper than {MAX_NESTING} levels"),
+                if c.too_deep_in_where {
+                    format!("brackets and `where` filters nest deeper than {MAX_NESTING} levels")
+                } else {
+                    format!("brackets nest deeper than {MAX_NESTING} levels")
+                },
             )
             .label("too deep from here")
             .help("split the expression into named parts with `let`"),
@@ -193,13 +158,16 @@ fn parse_chunk(text: &str, c: &chunk::Chunk) -> ChunkParse {
             let mut lower = lower::Lower::new(c.start, &mut diagnostics);
             item.and_then(|item| lower.item(item))
         }
-        Err(_) => {
+        Err(first) => {
             // Parse again, recording every attempt, to say precisely what
             // was expected: too costly to do for every item.
-            let detailed = with_error_detail(|| PolicyParser::parse(Rule::chunk, chunk_text));
-            if let Err(err) = detailed {
-                diagnostics.push(expected::syntax_error(&err, chunk_text, c.start));
-            }
+            let err = if detail {
+                with_error_detail(|| PolicyParser::parse(Rule::chunk, chunk_text)).err()
+            } else {
+                None
+            };
+            let err = err.unwrap_or(first);
+            diagnostics.push(expected::syntax_error(&err, chunk_text, c.start));
             None
         }
     };
@@ -266,28 +234,35 @@ pub fn is_keyword(word: &str) -> bool {
     KEYWORDS.binary_search(&word).is_ok()
 }
 
-/// pest settings are global: set them once. The call limit turns a
-/// pathological input into an error instead of a hang.
-fn configure_pest() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
-    });
-}
-
-/// Runs `f` with pest's detailed error tracking on. The flag is global, so
-/// a count of the threads that want it keeps it on while any of them runs.
+/// Runs `f` with pest's detailed error tracking on, to say precisely what
+/// was expected after an item failed to parse.
+///
+/// The flag is process-wide (pest has no per-parse setting), so it is on
+/// only while some thread explains a syntax error: a count of the threads
+/// that want it keeps it on while any of them runs, and a guard takes the
+/// count down even if `f` unwinds. Another pest parser in the same process
+/// may collect error details for that long: slower errors, never different
+/// results. pest's other process-wide setting, the call limit, is left
+/// alone: the scan bounds how deeply an item nests, the grammar does not
+/// backtrack over nested text, so parsing is linear in the item's size,
+/// which [`MAX_POLICY_BYTES`] bounds (tests/robustness.rs times the worst
+/// shapes we know).
 fn with_error_detail<T>(f: impl FnOnce() -> T) -> T {
     static WANTED: Mutex<usize> = Mutex::new(0);
-    let set = |delta: isize| {
+    fn set(delta: isize) {
         let mut wanted = WANTED.lock().unwrap_or_else(PoisonError::into_inner);
         *wanted = wanted.saturating_add_signed(delta);
         pest::set_error_detail(*wanted > 0);
-    };
+    }
+    struct Wanted;
+    impl Drop for Wanted {
+        fn drop(&mut self) {
+            set(-1);
+        }
+    }
     set(1);
-    let result = f();
-    set(-1);
-    result
+    let _wanted = Wanted;
+    f()
 }
 
 #[cfg(test)]

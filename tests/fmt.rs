@@ -143,3 +143,84 @@ fn long_conditions_and_lists_break_one_item_per_line() {
     let out = tollgate::format::format(&Source::new("p", text)).unwrap();
     insta::assert_snapshot!(out);
 }
+
+/// Formats `text` and proves the result: it parses to the same tree,
+/// formatting it again changes nothing, and it checks the same.
+fn format_soundly(text: &str) -> String {
+    let source = Source::new("p.policy", text);
+    let once = tollgate::format::format(&source)
+        .unwrap_or_else(|d| panic!("does not format: {:?}\n{text:?}", d.items));
+    let again = Source::new("p.policy", once.as_str());
+    let after = tollgate::parse::parse(&again);
+    assert!(
+        after.diagnostics.is_empty(),
+        "formatted text does not parse: {:?}\n{once}",
+        after.diagnostics
+    );
+    assert_eq!(
+        after.policy,
+        tollgate::parse::parse(&source).policy,
+        "formatting changed the meaning:\n{once}"
+    );
+    assert_eq!(
+        tollgate::format::format(&again).unwrap(),
+        once,
+        "not idempotent"
+    );
+    once
+}
+
+/// A lone CR ends a `//` comment for the grammar; the formatter took what
+/// followed it for part of the comment, so `fmt` moved `+ 2` into the
+/// comment and `fmt --check` never settled.
+#[test]
+fn a_comment_ended_by_a_lone_cr_keeps_the_code_after_it() {
+    let text = "policy p\nlet x = 1 // c\r+ 2\nlet y = // d\r3\n";
+    let once = format_soundly(text);
+    assert!(once.contains("let x = 1 + 2"), "{once}");
+    assert!(once.contains("let y = 3"), "{once}");
+    assert!(once.contains("// c\n") && once.contains("// d\n"), "{once}");
+    assert!(!once.contains('\r'), "{once:?}");
+}
+
+/// CR-only and mixed line ends, and a leading byte-order mark, format to
+/// exactly what LF does.
+#[test]
+fn line_ends_and_a_byte_order_mark_format_as_lf_does() {
+    let ampere = std::fs::read_to_string(root().join("policies/ampere.policy")).unwrap();
+    let cr = ampere.replace('\n', "\r");
+    assert_eq!(format_soundly(&cr), ampere);
+    let crlf = ampere.replace('\n', "\r\n");
+    assert_eq!(format_soundly(&crlf), ampere);
+    let bom = format!("\u{feff}{ampere}");
+    assert_eq!(format_soundly(&bom), ampere);
+}
+
+/// A filtered aggregate reaches to the end of its expression; the formatter
+/// bracketed it even where nothing followed, so each `where` became a
+/// bracket and a `where`, and a policy near the nesting limit formatted
+/// into one past it.
+#[test]
+fn where_chains_near_the_limit_format_within_it() {
+    let text = format!(
+        "policy p\non a {{\n  deny r when 1 < {}1\n}}\n",
+        "1 + count of grants where kind == 1 + ".repeat(30)
+    );
+    let once = format_soundly(&text);
+    assert!(!once.contains('('), "no bracket was written:\n{once}");
+    // Brackets the meaning needs stay.
+    let grouped = "policy p\nlet x = (count of grants where kind == c) + 1\n";
+    assert_eq!(format_soundly(grouped), grouped);
+    let not = "policy p\nlet x = not count of grants where kind == c\nlet y = -count of grants\n";
+    assert_eq!(format_soundly(not), not);
+}
+
+/// A long chain of `let`s formats in one pass without recursing through it.
+#[test]
+fn a_long_let_chain_formats() {
+    let mut text = String::from("policy p\nlet l0 = usable\n");
+    for k in 1..5_000 {
+        text.push_str(&format!("let l{k} = l{} + 1\n", k - 1));
+    }
+    assert_eq!(format_soundly(&text), text);
+}

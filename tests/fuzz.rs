@@ -148,6 +148,9 @@ const DICTIONARY: &[&str] = &[
     "//",
     "\n",
     "\r\n",
+    "\r",
+    "// c\r",
+    "\u{feff}",
     "\t",
     "0",
     "0.000001",
@@ -158,6 +161,8 @@ const DICTIONARY: &[&str] = &[
     "7d",
     "99999999999999999999d",
     "sum remaining of grants where",
+    "count of grants where count of grants where ",
+    "1 + count of grants where kind == purchased",
     "count of debts",
     "usable",
     "locked",
@@ -567,4 +572,204 @@ fn laws(before: &Account, r: &LedgerResult) {
             "expired credits paid for work"
         );
     }
+}
+
+/// The tree's shape: its debug text with every span cut out, so the check
+/// holds whether or not spans take part in equality.
+fn shape(text: &str) -> String {
+    let debug = format!(
+        "{:?}",
+        tollgate::parse::parse(&Source::new("p", text)).policy
+    );
+    let mut out = String::new();
+    let mut rest = debug.as_str();
+    while let Some(at) = rest.find("Span { start: ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at..];
+        rest = &after[after.find('}').map_or(after.len(), |i| i + 1)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every decision of every role and action on the typical snapshot, as
+/// JSON (without the trace, which cites source lines).
+fn decisions(policy: &Policy) -> Vec<String> {
+    let snapshot = std::fs::read_to_string(root().join("benches/data/typical.json")).unwrap();
+    let Ok(account) = policy.snapshot_from_json(&snapshot) else {
+        return Vec::new();
+    };
+    let mut all = Vec::new();
+    for r in &policy.program().roles {
+        for a in &policy.program().actions {
+            let request = policy.request(&r.name, &a.name).unwrap();
+            all.push(match policy.decide(&account, &request) {
+                Ok(d) => d.to_json().unwrap(),
+                Err(e) => format!("error: {e}"),
+            });
+        }
+    }
+    all
+}
+
+/// One of the input classes the formatter once got wrong, applied to
+/// `text`: CR or CRLF line ends, a byte-order mark, a comment ended by a
+/// lone CR, a chain of `where`s, a long chain of `let`s.
+fn add_class(rng: &mut Rng, text: &mut String) {
+    let line_start = |rng: &mut Rng, text: &str| {
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        *rng.pick(&starts)
+    };
+    match rng.below(6) {
+        0 => {
+            let to = if rng.below(2) == 0 { "\r" } else { "\r\n" };
+            *text = text
+                .split_inclusive('\n')
+                .map(|l| {
+                    if rng.below(2) == 0 {
+                        l.replace('\n', to)
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect();
+        }
+        1 => text.insert(0, '\u{feff}'),
+        2 => {
+            let at = line_start(rng, text);
+            text.insert_str(at, "let lone_cr = 1 // c\r+ 2 // d\r\n");
+        }
+        3 => {
+            let depth = rng.below(40);
+            let at = line_start(rng, text);
+            let prefix = ["", "1 + ", "not ", "-", "x == "][rng.below(5)];
+            text.insert_str(
+                at,
+                &format!(
+                    "let chain = {}kind == purchased\n",
+                    format!("{prefix}count of grants where ").repeat(depth)
+                ),
+            );
+        }
+        4 => {
+            let n = rng.below(140);
+            let at = line_start(rng, text);
+            let mut lets = String::from("let c0 = usable\n");
+            for k in 1..=n {
+                let op = ["+", "*", "-"][rng.below(3)];
+                lets.push_str(&format!("let c{k} = c{} {op} 1\n", k - 1));
+            }
+            text.insert_str(at, &lets);
+        }
+        _ => {}
+    }
+}
+
+/// The formatter's round trip on the input classes it once got wrong:
+/// whatever formats parses back to the same tree, formats to itself, and
+/// (when it compiles) decides exactly as the original on every request.
+#[test]
+fn fuzz_formatter_round_trip() {
+    let seeds = files(&["policies", "tests/corpus/check"], &["policy"]);
+    let n = run_target("fmt", &seeds, |data| {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let mut rng = Rng((data.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut text = text.to_owned();
+        for _ in 0..=rng.below(3) {
+            add_class(&mut rng, &mut text);
+        }
+        let Ok(once) = tollgate::format::format(&Source::new("p", text.as_str())) else {
+            return;
+        };
+        assert_eq!(
+            shape(&once),
+            shape(&text),
+            "formatting changed the tree:\n{once}"
+        );
+        let twice = tollgate::format::format(&Source::new("p", once.as_str())).unwrap();
+        assert_eq!(twice, once, "formatting is not idempotent");
+        let before = Policy::from_source("p", &text);
+        let after = Policy::from_source("p", &once);
+        assert_eq!(
+            before.is_ok(),
+            after.is_ok(),
+            "formatting changed whether it compiles"
+        );
+        if let (Ok(before), Ok(after)) = (before, after) {
+            assert_eq!(
+                decisions(&before),
+                decisions(&after),
+                "formatting changed a decision"
+            );
+        }
+    });
+    assert!(n > 0);
+}
+
+/// Deep policies through the evaluator: let chains up to past the limit,
+/// each link a random operator, with a `where` filter nested in brackets
+/// at the start, compiled and decided on a 1 MiB stack. Each either
+/// decides or is refused as too deeply nested; none overflows.
+#[test]
+fn fuzz_deep_policies_decide_on_a_small_stack() {
+    let started = Instant::now();
+    let mut iterations = 0u64;
+    let mut decided = 0u64;
+    while started.elapsed() < budget() {
+        let mut rng = Rng((iterations + 7).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let links = rng.below(140);
+        let brackets = rng.below(34);
+        let mut text = String::from(
+            "policy p\nrole r\nactions a: go\npermit r to all\ncredits c\nspend c\n\
+             state ok otherwise\n",
+        );
+        text.push_str(&format!(
+            "let l0 = {}sum remaining of grants where {}kind == c{}{}\n",
+            "(".repeat(brackets / 2),
+            "(".repeat(brackets - brackets / 2),
+            ")".repeat(brackets - brackets / 2),
+            ")".repeat(brackets / 2),
+        ));
+        for k in 1..=links {
+            let link = match rng.below(4) {
+                0 => format!("l{} + 1", k - 1),
+                1 => format!("-l{}", k - 1),
+                2 => format!("(l{} ?? 0) * 2", k - 1),
+                _ => format!("l{0} - l{0}", k - 1),
+            };
+            text.push_str(&format!("let l{k} = {link}\n"));
+        }
+        text.push_str(&format!(
+            "on a {{\n  deny big when not (l{links} < 0) {{ message \"m {{l{links}}}\" }}\n}}\n"
+        ));
+        let outcome = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || match Policy::from_source("p.policy", &text) {
+                Ok(policy) => {
+                    let _ = decisions(&policy);
+                    Ok(())
+                }
+                Err(e) => Err(format!("{e:?}")),
+            })
+            .unwrap()
+            .join();
+        match outcome {
+            Ok(Ok(())) => decided += 1,
+            Ok(Err(e)) => assert!(
+                e.contains("TooDeep") || e.contains("too_deeply_nested"),
+                "iteration {iterations}: {e}"
+            ),
+            Err(_) => panic!("iteration {iterations} panicked"),
+        }
+        iterations += 1;
+    }
+    println!(
+        "deep policies: {iterations} ({decided} decided) in {:?}, no overflow",
+        started.elapsed()
+    );
+    assert!(decided > 0);
 }

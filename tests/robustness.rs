@@ -195,3 +195,253 @@ fn a_policy_of_the_maximum_size_is_checked() {
     assert!(big.len() < tollgate::parse::MAX_POLICY_BYTES);
     assert!(codes(&big).contains(&"duplicate_definition"));
 }
+
+// ───────────── What nests without brackets, line ends, and let chains ─────────────
+
+/// Runs `f` on a thread with a `kib` KiB stack: the deepest inputs the
+/// limits allow must fit, so an embedder's worker threads are safe.
+fn on_small_stack<T: Send + 'static>(kib: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(kib << 10)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn where_chain(levels: usize) -> String {
+    format!(
+        "policy p\non a {{ deny r when {}kind == x }}\n",
+        "count of grants where ".repeat(levels)
+    )
+}
+
+/// `where` nests the grammar's expressions without a bracket: 1,400 of
+/// them (31 KB) overflowed the parser's stack.
+#[test]
+fn a_where_chain_without_brackets_is_refused() {
+    let text = format!(
+        "policy p\nlet x = {}1\n",
+        "count of grants where ".repeat(1_400)
+    );
+    assert!(text.len() < 32_000);
+    assert_eq!(codes(&text)[0], "too_deeply_nested");
+    let long = format!(
+        "policy p\nlet x = {}1\n",
+        "count of grants where ".repeat(100_000)
+    );
+    assert_eq!(codes(&long)[0], "too_deeply_nested");
+    // `where` inside brackets inside `where`: both count.
+    let mixed = format!(
+        "policy p\nlet x = {}1{}\n",
+        "(count of grants where ".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    assert_eq!(codes(&mixed)[0], "too_deeply_nested");
+}
+
+/// The deepest `where` chains and mixes the limit allows parse on a small
+/// stack, and one level more is refused with the nesting diagnostic.
+#[test]
+fn the_deepest_allowed_where_chains_fit_a_small_stack() {
+    let (chain, mixed, list) = on_small_stack(1 << 10, || {
+        // The `on` block's brace is one level: 31 `where`s make 32.
+        let chain = codes(&where_chain(31));
+        let mixed = codes(&format!(
+            "policy p\non a {{ deny r when {}kind == x{} }}\n",
+            "(count of grants where ".repeat(15),
+            ")".repeat(15)
+        ));
+        let list = codes(&format!(
+            "policy p\non a {{ deny r when {}1{} }}\n",
+            "x in [count of grants where ".repeat(15),
+            "]".repeat(15)
+        ));
+        (chain, mixed, list)
+    });
+    for found in [&chain, &mixed, &list] {
+        assert!(!found.contains(&"too_deeply_nested"), "{found:?}");
+        assert!(!found.contains(&"syntax_error"), "{found:?}");
+    }
+    assert_eq!(codes(&where_chain(32))[0], "too_deeply_nested");
+}
+
+/// A `where` ends where its expression ends: many filtered aggregates side
+/// by side (commas, rules, steps, parameters) do not add up.
+#[test]
+fn where_filters_side_by_side_do_not_add_up() {
+    let mut text = String::from(
+        "policy p\nrole r\nactions a: go\npermit r to all\ncredits c\nstep s\n\
+         let l = 1 in [count of grants where kind == c, count of grants where kind == c]\n",
+    );
+    text.push_str("on a {\n");
+    for i in 0..40 {
+        text.push_str(&format!(
+            "  deny d{i} when count of grants where kind == c > {i}\n  \
+             effect e{i} {{ n = count of grants where kind == c  m = count of grants where kind == c }}\n  \
+             warn w{i} when count of grants where kind == c > 0 {{ steps {{ s when count of grants where kind == c > 0  s when count of grants where kind == c > 1 }} }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    let found = codes(&text);
+    assert!(!found.contains(&"too_deeply_nested"), "{found:?}");
+    assert!(!found.contains(&"syntax_error"), "{found:?}");
+}
+
+/// A lone CR ends a `//` comment for the grammar; the scan agreed only on
+/// LF, so brackets after `// c\r` escaped the nesting limit.
+#[test]
+fn brackets_after_a_lone_cr_in_a_comment_count() {
+    let text = format!(
+        "policy p\nlet x = // c\r{}1{}\n",
+        "(".repeat(2_000),
+        ")".repeat(2_000)
+    );
+    assert_eq!(codes(&text)[0], "too_deeply_nested");
+    // A lone CR ends a string the same way: brackets after it count.
+    let string = format!("policy p\nlet x = \"a\r{}\n", "(".repeat(2_000));
+    assert!(
+        codes(&string).contains(&"too_deeply_nested") || codes(&string).contains(&"syntax_error")
+    );
+}
+
+/// Old Mac line ends (CR only) are line ends: the reference policy checks
+/// clean, as it does with LF and CRLF.
+#[test]
+fn the_reference_policy_with_cr_line_ends_checks_clean() {
+    let cr = AMPERE.replace('\n', "\r");
+    assert_eq!(codes(&cr), Vec::<&str>::new());
+    let mixed: String = AMPERE
+        .split_inclusive('\n')
+        .enumerate()
+        .map(|(i, line)| match i % 3 {
+            0 => line.replace('\n', "\r"),
+            1 => line.replace('\n', "\r\n"),
+            _ => line.to_owned(),
+        })
+        .collect();
+    assert_eq!(codes(&mixed), Vec::<&str>::new());
+}
+
+/// A byte-order mark before the first item is skipped; spans stay byte
+/// offsets into the text as given.
+#[test]
+fn a_leading_byte_order_mark_is_skipped() {
+    let text = format!("\u{feff}{AMPERE}");
+    assert_eq!(codes(&text), Vec::<&str>::new());
+    let broken = "\u{feff}policy p\nrole\n";
+    let analysis = tollgate::check_text("p.policy", broken);
+    let d = &analysis.diagnostics.items[0];
+    assert_eq!(d.code.name(), "syntax_error");
+    assert!(!d.message.contains('\u{feff}'), "{}", d.message);
+    let at = broken.find("role").unwrap();
+    assert!(d.span.start as usize >= at, "{d:?}");
+    // Only a leading mark: one inside the text is still an error.
+    let inside = "policy p\n\u{feff}role r\n";
+    assert!(codes(inside).contains(&"syntax_error"));
+}
+
+/// pest's call limit was a process-wide setting; it is no longer set. The
+/// bound on parsing work is the input's size: nesting is bounded by the
+/// scan, the grammar does not backtrack over nested text, and only the
+/// first 100 broken items get a detailed second parse. The worst shapes we
+/// know parse at about 1 s per MB in release builds (300 KB each here).
+#[test]
+fn hostile_shapes_near_the_size_limit_parse_in_bounded_time() {
+    let deep = format!(
+        "{}x == 1{}",
+        "(count of grants where ".repeat(15),
+        ")".repeat(15)
+    );
+    let shapes = [
+        // One item, as nested as allowed, over and over, failing at the end.
+        format!(
+            "policy p\non a {{ deny r when {} (((\n",
+            format!("{deep} and ").repeat(800)
+        ),
+        // Many items, each failing deep inside (a detailed second parse each).
+        format!("policy p\n{}", format!("let x = {deep} +\n").repeat(800)),
+        // Unclosed brackets at the limit, every line.
+        format!(
+            "policy p\n{}",
+            format!("let x = {}\n", "(".repeat(31)).repeat(8_000)
+        ),
+        // Operators without operands.
+        format!("policy p\nlet x = {}\n", "1 + - not ".repeat(30_000)),
+    ];
+    for text in &shapes {
+        assert!(text.len() <= tollgate::parse::MAX_POLICY_BYTES);
+        let started = std::time::Instant::now();
+        let found = codes(text);
+        assert!(!found.is_empty());
+        let took = started.elapsed();
+        // A third of a second in release builds; debug builds are ten
+        // times slower, and a busy machine gets a wide margin.
+        assert!(
+            took < std::time::Duration::from_secs(60),
+            "{} bytes took {took:?}",
+            text.len()
+        );
+        eprintln!("{} bytes: {took:?}", text.len());
+    }
+}
+
+/// `let lK = l(K-1) + 1`, K = 1..=n, read by one rule.
+fn let_chain(n: usize) -> String {
+    let mut text = String::from(
+        "policy p\nrole r\nactions a: go\npermit r to all\ncredits c\nspend c\nstate ok otherwise\nlet l0 = usable\n",
+    );
+    for k in 1..=n {
+        text.push_str(&format!("let l{k} = l{} + 1\n", k - 1));
+    }
+    text.push_str(&format!(
+        "on a {{\n  deny big when l{n} < 0 {{ message \"m\" }}\n}}\n"
+    ));
+    text
+}
+
+/// The depth limit counted one expression at a time, so 15,000 `let`s each
+/// reading the one before passed `check` and overflowed the evaluator.
+#[test]
+fn a_long_let_chain_is_refused_at_the_let() {
+    let text = let_chain(15_000);
+    let analysis = tollgate::check_text("p.policy", &text);
+    let d = analysis
+        .diagnostics
+        .items
+        .iter()
+        .find(|d| d.code.name() == "too_deeply_nested")
+        .expect("the chain is refused");
+    // It points into a `let`, the first one past the limit.
+    let line = &text[..d.span.start as usize];
+    let line = line.rsplit('\n').next().unwrap();
+    assert!(line.starts_with("let l"), "{line:?}");
+    assert!(tollgate::Policy::from_source("p.policy", &text).is_err());
+}
+
+/// The deepest let chain the limit allows compiles and decides on a small
+/// stack: the bound on nesting bounds the evaluator's recursion. (A debug
+/// build's evaluator frame is about 3 KB, so the 256 levels take about
+/// 750 KB here; release frames are a fraction of that.)
+#[test]
+fn the_deepest_allowed_let_chain_decides_on_a_small_stack() {
+    // Each link adds 2 levels (the `+` and the read of the let); the rule's
+    // `<` and read add 2. 126 links are allowed, 127 are not.
+    assert!(
+        codes(&let_chain(127)).contains(&"too_deeply_nested"),
+        "{:?}",
+        codes(&let_chain(127))
+    );
+    let decided = on_small_stack(1 << 10, || {
+        let policy = tollgate::Policy::from_source("p.policy", &let_chain(126)).unwrap();
+        let account = policy
+            .snapshot_from_json(
+                r#"{"now": "2026-01-01T00:00:00Z", "account": "x", "grants": [], "debts": []}"#,
+            )
+            .unwrap();
+        let request = policy.request("r", "go").unwrap();
+        let decision = policy.decide_explained(&account, &request).unwrap();
+        decision.to_json().unwrap()
+    });
+    assert!(decided.contains("\"outcome\":\"allow\""), "{decided}");
+}

@@ -31,13 +31,27 @@ impl Scope {
     };
 }
 
+/// Deepest an expression may nest counting through the `let`s it reads:
+/// reading a `let` is one level plus the depth of the let's own
+/// expression. The evaluator (`src/decide/eval.rs`) and the checker's
+/// constant folding recurse through lets, so this bounds their recursion;
+/// tests/robustness.rs decides the deepest chain allowed on a 1 MiB stack.
+/// Twice [`crate::parse::MAX_EXPR_DEPTH`], so any one expression fits, and a
+/// chain of 60 `let`s each adding an operator to the one before fits too;
+/// real policies chain 3 or 4.
+pub const MAX_EVAL_DEPTH: usize = 2 * crate::parse::MAX_EXPR_DEPTH;
+
 /// What an expression depends on, to refuse reads that make no sense where
-/// it is written (a lock condition that reads the balance it decides).
+/// it is written (a lock condition that reads the balance it decides), and
+/// how deeply evaluating it recurses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Deps {
     pub request: bool,
     pub balance: bool,
     pub snapshot: bool,
+    /// Levels below this node, counting through the `let`s read (see
+    /// [`MAX_EVAL_DEPTH`]); `expr` adds one per node.
+    pub depth: usize,
 }
 
 impl Deps {
@@ -46,6 +60,7 @@ impl Deps {
             request: self.request || other.request,
             balance: self.balance || other.balance,
             snapshot: self.snapshot || other.snapshot,
+            depth: self.depth.max(other.depth),
         }
     }
 
@@ -231,7 +246,49 @@ impl Checker<'_> {
 
     /// Types an expression. `expect` lets a bare name resolve as a member of
     /// the enum on the other side of `==` or `in` (`status == active`).
+    ///
+    /// Refuses an expression that nests deeper than [`MAX_EVAL_DEPTH`]
+    /// counting through the lets it reads; within one expression the
+    /// lowering's smaller limit applies first, so this fires only where a
+    /// let is read, and points at that read.
     pub(super) fn expr(
+        &mut self,
+        e: &ast::Expr,
+        scope: Scope,
+        expect: Option<Base>,
+    ) -> Option<(TExpr, Deps)> {
+        let (t, mut deps) = self.expr_node(e, scope, expect)?;
+        deps.depth = deps.depth.saturating_add(1);
+        self.within_depth(&t, deps)?;
+        Some((t, deps))
+    }
+
+    /// Reports an expression too deep counting through lets.
+    fn within_depth(&mut self, t: &TExpr, deps: Deps) -> Option<()> {
+        if deps.depth <= MAX_EVAL_DEPTH {
+            return Some(());
+        }
+        let what = self.source.slice(t.span).to_owned();
+        let what = match what.char_indices().nth(40) {
+            Some((cut, _)) => format!("{}...", what.get(..cut).unwrap_or("")),
+            None => what,
+        };
+        self.report(
+            Diagnostic::new(
+                Code::TooDeep,
+                t.span,
+                format!(
+                    "`{what}` nests {} levels deep counting the `let`s it reads; the limit is {MAX_EVAL_DEPTH}",
+                    deps.depth
+                ),
+            )
+            .label("too deep from here")
+            .help("a `let` that reads a `let` that reads a `let`... nests like one long expression; read fewer levels of `let`s, or write the value more directly"),
+        );
+        None
+    }
+
+    fn expr_node(
         &mut self,
         e: &ast::Expr,
         scope: Scope,
@@ -871,7 +928,9 @@ impl Checker<'_> {
     }
 
     fn interpolation(&mut self, v: &ast::Interpolation, scope: Scope) -> Option<TemplatePart> {
-        let (expr, _) = self.path(&v.path, scope, None)?;
+        let (expr, mut deps) = self.path(&v.path, scope, None)?;
+        deps.depth = deps.depth.saturating_add(1);
+        self.within_depth(&expr, deps)?;
         let format = match &v.format {
             None => Format::Plain,
             Some(f) if f.name == "date" => {

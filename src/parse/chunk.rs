@@ -2,9 +2,29 @@
 //!
 //! Every item starts with a keyword at the start of a line, so a cheap
 //! lexical scan finds the items without parsing them. Parsing items one by
-//! one lets one typo cost one diagnostic, and the same scan measures bracket
-//! nesting, so a hostile file with 100,000 open parentheses is refused before
-//! a recursive-descent parser could overflow the stack.
+//! one lets one typo cost one diagnostic, and the same scan measures how
+//! deeply the item nests, so a hostile file with 100,000 open parentheses
+//! (or 100,000 `where`s) is refused before a recursive-descent parser could
+//! overflow the stack.
+//!
+//! The scan and the grammar must agree on what is a line, a string and a
+//! comment, or text the scan takes for a comment could nest in the grammar
+//! unmeasured. Both end a line at LF, CRLF or a lone CR
+//! (`NEWLINE` in pest); strings and comments end with the line.
+//!
+//! What nests in the grammar (`grammar/policy.pest`): brackets (`(expr)`,
+//! `[list]`, `{ block }`) and the filter after `where`, which reaches as
+//! far as its expression does, without a bracket. `not` and unary minus
+//! are repetitions in the grammar (they nest only in the tree, which the
+//! lowering bounds), and message templates are read without recursion.
+//! So the nesting the scan measures is open brackets plus open `where`
+//! filters. A filter stays open until something that cannot be inside its
+//! expression: the bracket around it closes, or a `,` or `{` or `}` at its
+//! level, or two operands in a row (`... where kind == x  deny y when`),
+//! which no expression has. Keywords do not end a filter: the grammar reads
+//! any word as a name and the lowering refuses keywords afterwards, so
+//! `where deny == count of grants where ...` nests in the grammar.
+//! The count errs only towards too deep, in shapes no policy writes.
 
 use crate::span::Span;
 
@@ -33,8 +53,21 @@ pub const ITEM_KEYWORDS: &[&str] = &[
 pub struct Chunk {
     pub start: usize,
     pub end: usize,
-    /// Where brackets first nested deeper than the limit, if they did.
+    /// Where the item first nested deeper than the limit, if it did.
     pub too_deep_at: Option<usize>,
+    /// Whether a `where` filter was among the levels at that point.
+    pub too_deep_in_where: bool,
+}
+
+impl Chunk {
+    fn at(start: usize, end: usize) -> Chunk {
+        Chunk {
+            start,
+            end,
+            too_deep_at: None,
+            too_deep_in_where: false,
+        }
+    }
 }
 
 /// What the scan found: the items, and the `//` comments with their spans
@@ -45,25 +78,50 @@ pub struct Scan {
     pub comments: Vec<Span>,
 }
 
+/// The UTF-8 byte-order mark some editors write at the start of a file.
+pub const BOM: &str = "\u{feff}";
+
+/// The lines of `text` from byte `from`, each with its line end: LF, CRLF or
+/// a lone CR, as the grammar's `NEWLINE`. Yields `(start, line)`.
+pub fn lines(text: &str, from: usize) -> impl Iterator<Item = (usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut at = from.min(text.len());
+    std::iter::from_fn(move || {
+        if at >= text.len() {
+            return None;
+        }
+        let start = at;
+        let rest = bytes.get(start..).unwrap_or(&[]);
+        let end = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            None => text.len(),
+            Some(i) => {
+                let crlf = rest.get(i) == Some(&b'\r') && rest.get(i + 1) == Some(&b'\n');
+                start + i + if crlf { 2 } else { 1 }
+            }
+        };
+        at = end;
+        text.get(start..end).map(|line| (start, line))
+    })
+}
+
 /// Splits `text` into item chunks. Text before the first item (other than
 /// blank lines and comments) becomes a chunk of its own, so it is reported.
+/// A leading byte-order mark is skipped; offsets stay offsets into `text`.
 pub fn scan(text: &str, max_nesting: usize) -> Scan {
     let mut scan = Scan::default();
     let mut current: Option<Chunk> = None;
-    let mut depth = 0usize;
+    let mut nest = Nesting::default();
     // A chunk that so far holds only `///` lines: the next item joins it.
     let mut only_docs = false;
-    let mut offset = 0;
+    let from = if text.starts_with(BOM) { BOM.len() } else { 0 };
 
-    for line in text.split_inclusive('\n') {
-        let line_start = offset;
-        offset += line.len();
+    for (line_start, line) in lines(text, from) {
         let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
         let rest = line.get(indent..).unwrap_or("");
         let is_doc = rest.starts_with("///");
         let is_blank = rest.trim().is_empty() || (rest.starts_with("//") && !is_doc);
         let starts_item = !is_doc && ITEM_KEYWORDS.contains(&first_word(rest));
-        let at_top = depth == 0 || indent == 0;
+        let at_top = nest.brackets() == 0 || indent == 0;
 
         let begins_chunk = at_top && !only_docs && (starts_item || is_doc);
         if begins_chunk {
@@ -71,35 +129,24 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
                 done.end = line_start;
                 scan.chunks.push(done);
             }
-            current = Some(Chunk {
-                start: line_start,
-                end: text.len(),
-                too_deep_at: None,
-            });
-            depth = 0;
+            current = Some(Chunk::at(line_start, text.len()));
+            nest = Nesting::default();
             only_docs = is_doc;
         } else if current.is_none() && !is_blank {
             // Stray text before any item: still parsed, so it is reported.
-            current = Some(Chunk {
-                start: line_start,
-                end: text.len(),
-                too_deep_at: None,
-            });
-            depth = 0;
+            current = Some(Chunk::at(line_start, text.len()));
+            nest = Nesting::default();
         }
         if !is_doc && !is_blank {
             only_docs = false;
         }
 
-        let deepest = scan_line(
-            line,
-            line_start,
-            &mut depth,
-            &mut scan.comments,
-            max_nesting,
-        );
-        if let (Some(at), Some(chunk)) = (deepest, current.as_mut()) {
-            chunk.too_deep_at.get_or_insert(at);
+        let deepest = nest.line(line, line_start, &mut scan.comments, max_nesting);
+        if let (Some((at, in_where)), Some(chunk)) = (deepest, current.as_mut()) {
+            if chunk.too_deep_at.is_none() {
+                chunk.too_deep_at = Some(at);
+                chunk.too_deep_in_where = in_where;
+            }
         }
     }
     if let Some(mut done) = current {
@@ -117,49 +164,175 @@ fn first_word(rest: &str) -> &str {
     rest.get(..end).unwrap_or("")
 }
 
-/// Tracks bracket depth through one line, skipping strings and comments.
-/// Returns the offset where depth first passed `max_nesting`.
-fn scan_line(
-    line: &str,
-    line_start: usize,
-    depth: &mut usize,
-    comments: &mut Vec<Span>,
-    max_nesting: usize,
-) -> Option<usize> {
-    let mut too_deep = None;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut chars = line.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '/' if chars.peek().is_some_and(|&(_, n)| n == '/') => {
-                let text = line.get(i..).unwrap_or("").trim_end_matches(['\n', '\r']);
-                if !text.starts_with("///") {
-                    comments.push(Span::new(line_start + i, line_start + i + text.len()));
-                }
-                break;
-            }
-            '(' | '[' | '{' => {
-                *depth += 1;
-                if *depth > max_nesting && too_deep.is_none() {
-                    too_deep = Some(line_start + i);
-                }
-            }
-            ')' | ']' | '}' => *depth = depth.saturating_sub(1),
-            _ => {}
+/// Words that join operands (`where` opens a filter); after one, an
+/// operand follows in the same expression.
+const JOINING_WORDS: &[&str] = &["and", "or", "not", "in", "of", "where"];
+
+/// Words that start an aggregate: an operand begins, but has not ended.
+const AGGREGATE_WORDS: &[&str] = &["sum", "count"];
+
+/// How deeply one item nests so far: open brackets, and the `where` filters
+/// open inside each (index 0: outside any bracket).
+#[derive(Debug)]
+struct Nesting {
+    wheres: Vec<usize>,
+    /// Open brackets plus open filters.
+    total: usize,
+    /// The last token could end an operand (a name, number, string, `)`, `]`).
+    after_operand: bool,
+}
+
+impl Default for Nesting {
+    fn default() -> Nesting {
+        Nesting {
+            wheres: vec![0],
+            total: 0,
+            after_operand: false,
         }
     }
-    too_deep
+}
+
+impl Nesting {
+    fn brackets(&self) -> usize {
+        self.wheres.len().saturating_sub(1)
+    }
+
+    /// Closes the filters open at the current bracket level: their
+    /// expressions cannot reach past this point.
+    fn end_filters(&mut self) {
+        if let Some(open) = self.wheres.last_mut() {
+            self.total = self.total.saturating_sub(*open);
+            *open = 0;
+        }
+    }
+
+    /// An operand starts here: after another operand, a new expression
+    /// begins, so the filters at this level have ended.
+    fn operand_starts(&mut self) {
+        if self.after_operand {
+            self.end_filters();
+        }
+    }
+
+    /// Whether a filter is open at any level.
+    fn in_where(&self) -> bool {
+        self.wheres.iter().any(|&w| w > 0)
+    }
+
+    /// Tracks one line (strings and comments end with it). Returns where
+    /// the nesting first passed `max_nesting`, and whether a filter was
+    /// open there.
+    fn line(
+        &mut self,
+        line: &str,
+        line_start: usize,
+        comments: &mut Vec<Span>,
+        max_nesting: usize,
+    ) -> Option<(usize, bool)> {
+        let mut too_deep = None;
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        // Every byte that matters is ASCII; the bytes of other characters
+        // are never ASCII, so they are passed over one by one.
+        while let Some(&b) = bytes.get(i) {
+            let mut deeper = false;
+            match b {
+                b'"' => {
+                    self.operand_starts();
+                    i = string_end(bytes, i + 1);
+                    self.after_operand = true;
+                    continue;
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    let text = line.get(i..).unwrap_or("").trim_end_matches(['\n', '\r']);
+                    if !text.starts_with("///") {
+                        comments.push(Span::new(line_start + i, line_start + i + text.len()));
+                    }
+                    break;
+                }
+                b'(' | b'[' | b'{' => {
+                    if b == b'{' {
+                        self.end_filters();
+                    } else {
+                        self.operand_starts();
+                    }
+                    self.wheres.push(0);
+                    self.total += 1;
+                    self.after_operand = false;
+                    deeper = true;
+                }
+                b')' | b']' | b'}' => {
+                    if self.wheres.len() > 1 {
+                        let open = self.wheres.pop().unwrap_or(0);
+                        self.total = self.total.saturating_sub(open + 1);
+                    }
+                    if b == b'}' {
+                        self.end_filters();
+                    }
+                    self.after_operand = b != b'}';
+                }
+                b',' => {
+                    self.end_filters();
+                    self.after_operand = false;
+                }
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'0'..=b'9' => {
+                    let end = bytes
+                        .get(i..)
+                        .and_then(|r| r.iter().position(|c| !is_word_byte(*c)))
+                        .map_or(bytes.len(), |n| i + n);
+                    let word = line.get(i..end).unwrap_or("");
+                    let after_dot = i > 0 && bytes.get(i - 1) == Some(&b'.');
+                    if after_dot {
+                        // A field name, whatever the word: `settings.where`.
+                        self.after_operand = true;
+                    } else if word == "where" {
+                        if let Some(open) = self.wheres.last_mut() {
+                            *open += 1;
+                        }
+                        self.total += 1;
+                        self.after_operand = false;
+                        deeper = true;
+                    } else if JOINING_WORDS.contains(&word) {
+                        self.after_operand = false;
+                    } else {
+                        self.operand_starts();
+                        self.after_operand = !AGGREGATE_WORDS.contains(&word);
+                    }
+                    if deeper && self.total > max_nesting && too_deep.is_none() {
+                        too_deep = Some((line_start + i, self.in_where()));
+                    }
+                    i = end;
+                    continue;
+                }
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                _ => self.after_operand = false,
+            }
+            if deeper && self.total > max_nesting && too_deep.is_none() {
+                too_deep = Some((line_start + i, self.in_where()));
+            }
+            i += 1;
+        }
+        too_deep
+    }
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Where the string whose text starts at `from` ends: past its closing
+/// quote, or at the line end (strings do not span lines in the grammar).
+fn string_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => return i + 1,
+            b'\n' | b'\r' => return i,
+            b'\\' if bytes.get(i + 1).is_some_and(|&n| n != b'\n' && n != b'\r') => i += 2,
+            _ => i += 1,
+        }
+    }
+    i
 }
 
 #[cfg(test)]
