@@ -81,6 +81,8 @@ pub use snapshot::{Account, SnapshotError};
 pub struct Analysis {
     /// The checked policy, when it has no errors.
     pub checked: Option<Checked>,
+    /// The compiled program, when the policy has no errors.
+    pub(crate) program: Option<std::sync::Arc<compile::Program>>,
     /// Errors and warnings, sorted by position.
     pub diagnostics: Diagnostics,
 }
@@ -107,6 +109,7 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Analysis {
         .help("a policy is a page of rules; check that this is the right file");
         return Analysis {
             checked: None,
+            program: None,
             diagnostics: Diagnostics::new(Source::new(name, ""), vec![d]),
         };
     }
@@ -124,6 +127,7 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Analysis {
             .help("save the file as UTF-8; is this the right file?");
             Analysis {
                 checked: None,
+            program: None,
                 diagnostics: Diagnostics::new(Source::new(name, text.as_ref()), vec![d]),
             }
         }
@@ -168,6 +172,7 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     {
         return Analysis {
             checked: None,
+            program: None,
             diagnostics: Diagnostics::new(source, parsed.diagnostics),
         };
     }
@@ -188,8 +193,21 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
         diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
         checked = None;
     }
+    // Compiling is part of checking: the compiled form has limits of its own
+    // (`MAX_EVAL_DEPTH`, index widths), and `check` must refuse what
+    // `decide` would refuse.
+    let program = match checked.as_ref().map(compile::compile) {
+        Some(Ok(program)) => Some(std::sync::Arc::new(program)),
+        Some(Err(e)) => {
+            diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
+            checked = None;
+            None
+        }
+        None => None,
+    };
     Analysis {
         checked,
+        program,
         diagnostics: Diagnostics::new(source, diagnostics),
     }
 }

@@ -4,9 +4,9 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::compile::{self, Program};
+use crate::compile::Program;
 use crate::decide::{self, Decision, EvalError, Request};
-use crate::diagnostic::{Diagnostic, Diagnostics, suggest};
+use crate::diagnostic::{Diagnostics, suggest};
 use crate::ledger::{self, GrantSpec, LedgerError, LedgerResult};
 use crate::snapshot::{self, Account, Format, SnapshotError};
 use crate::time::Timestamp;
@@ -103,15 +103,11 @@ impl Policy {
 
     fn from_analysis(analysis: crate::Analysis) -> Result<Policy, PolicyError> {
         let diagnostics = analysis.diagnostics;
-        let Some(checked) = analysis.checked else {
+        let Some(program) = analysis.program else {
             return Err(PolicyError::Invalid(diagnostics));
         };
-        let program = compile::compile(&checked).map_err(|e| {
-            let d = Diagnostic::new(e.code, e.span, e.message);
-            PolicyError::Invalid(Diagnostics::new(diagnostics.source.clone(), vec![d]))
-        })?;
         Ok(Policy {
-            program: Arc::new(program),
+            program,
             warnings: Arc::new(diagnostics),
         })
     }

@@ -55,6 +55,10 @@ fn more_states_than_an_index_holds_is_an_error_not_a_wrong_state() {
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     assert!(!stdout(&out).contains("\"state\""), "{}", stdout(&out));
     assert!(stderr(&out).contains("states"), "{}", stderr(&out));
+    // `check` refuses what `decide` refuses: it compiles too.
+    let checked = tollgate(&["check", policy.to_str().unwrap()]);
+    assert_eq!(code(&checked), 1, "{}", stderr(&checked));
+    assert!(stderr(&checked).contains("states"), "{}", stderr(&checked));
 }
 
 /// Each `let` reading the one before nests evaluation one level deeper:
@@ -71,4 +75,7 @@ fn a_let_chain_past_the_depth_limit_is_refused_not_a_crash() {
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     assert!(stderr(&out).contains("deep"), "{}", stderr(&out));
+    let checked = tollgate(&["check", policy.to_str().unwrap()]);
+    assert_eq!(code(&checked), 1, "{}", stderr(&checked));
+    assert!(stderr(&checked).contains("deep"), "{}", stderr(&checked));
 }
