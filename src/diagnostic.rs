@@ -124,14 +124,14 @@ codes! {
 }
 
 /// A secondary place that explains a diagnostic ("first defined here").
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Label {
     pub span: Span,
     pub text: String,
 }
 
 /// One problem found in one policy source.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub code: Code,
     pub severity: Severity,
@@ -192,9 +192,16 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Sorts by position (stable, so one place keeps its report order)
+    /// and drops exact duplicates, wherever they are: two reports that differ
+    /// in anything, their place included, are both kept.
     pub fn new(source: Source, mut items: Vec<Diagnostic>) -> Diagnostics {
         items.sort_by_key(|d| (d.span.start, d.span.end, d.code));
-        items.dedup();
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        let keep: Vec<bool> = items.iter().map(|d| seen.insert(d)).collect();
+        drop(seen);
+        let mut keep = keep.into_iter();
+        items.retain(|_| keep.next().unwrap_or(true));
         Diagnostics { source, items }
     }
 

@@ -327,3 +327,38 @@ fn every_misspelt_name_in_the_reference_policy_is_caught_on_its_line() {
         missed.join("\n")
     );
 }
+
+/// A scratch folder for one test, emptied first.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollgate-check-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The same typo in two places is two errors: diagnostics that differ only
+/// in where they are must not be merged.
+#[test]
+fn the_same_typo_twice_is_two_errors() {
+    let text = fs::read_to_string(root().join("policies/ampere.policy")).unwrap();
+    let lock = "lock purchased when subscription.status in [ended, canceled]";
+    let over = "let subscription_over = subscription.status in [ended, canceled]";
+    assert!(text.contains(lock) && text.contains(over));
+    let text = text
+        .replace(lock, &lock.replace("ended", "endd"))
+        .replace(over, &over.replace("ended", "endd"));
+    let dir = scratch("two-typos");
+    fs::write(dir.join("p.policy"), text).unwrap();
+    let out = tollgate_in(&dir, &["check", "p.policy", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let lines: Vec<u64> = report["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{report:#}");
+    assert_ne!(lines[0], lines[1]);
+}
