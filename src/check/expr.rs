@@ -1,9 +1,10 @@
 //! Resolving and typing expressions and message templates.
 
 use super::Checker;
+use super::errors::list_words;
 use super::ir::*;
 use crate::ast::{self, BinaryOp, Collection, ExprKind, InSet, UnaryOp};
-use crate::diagnostic::{Code, Diagnostic, suggest};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::value::Value;
 
@@ -510,12 +511,7 @@ impl Checker<'_> {
                         ))
                     }
                     None => {
-                        let known: Vec<&str> = self
-                            .out
-                            .categories
-                            .iter()
-                            .map(|c| c.name.as_str())
-                            .collect();
+                        let known = self.out.categories.iter().map(|c| c.name.as_str());
                         let mut d = Diagnostic::new(
                             Code::UnknownName,
                             path.span,
@@ -523,7 +519,7 @@ impl Checker<'_> {
                         )
                         .label("no category has this name");
                         d = match (
-                            suggest(&name, known),
+                            self.suggest(&name, known),
                             self.names.actions.contains_key(name.as_str()),
                         ) {
                             (_, true) => d.help(format!(
@@ -585,7 +581,7 @@ impl Checker<'_> {
                         } else {
                             format!("{} have no field `{}`", of.keyword(), field.name)
                         };
-                        let help = match suggest(&field.name, numeric.iter().copied()) {
+                        let help = match self.suggest(&field.name, numeric.iter().copied()) {
                             Some(s) if found.is_none() => format!("did you mean `{s}`?"),
                             _ => format!("{} can sum {}", of.keyword(), list_words(&numeric)),
                         };
@@ -738,7 +734,7 @@ impl Checker<'_> {
                     format!("unknown debt kind `{}`", kind.name),
                 )
                 .label("not a debt kind");
-                d = match suggest(&kind.name, known.iter().copied()) {
+                d = match self.suggest(&kind.name, known.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `debt.{s}`?")),
                     None => d.help(format!("the debt kinds are {}", list_words(&known))),
                 };
@@ -796,7 +792,7 @@ impl Checker<'_> {
                     format!("`{dotted}` is not {type_name}"),
                 )
                 .label(format!("not {type_name}"));
-                d = match suggest(&dotted, values.iter().copied()) {
+                d = match self.suggest(&dotted, values.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d.help(format!("expected one of {}", list_words(&values))),
                 };
@@ -805,23 +801,27 @@ impl Checker<'_> {
             }
         }
         let mut known: Vec<String> = Vec::new();
-        if let Some(of) = scope.item {
-            known.extend(item_fields(of).iter().map(|(n, _)| (*n).to_owned()));
+        // Gathering costs a string per field: skip it once the check's
+        // suggestion budget is spent.
+        if self.can_suggest() {
+            if let Some(of) = scope.item {
+                known.extend(item_fields(of).iter().map(|(n, _)| (*n).to_owned()));
+            }
+            known.extend(
+                BUILTINS
+                    .iter()
+                    .filter(|(_, b)| scope.request || !matches!(b, Builtin::Role | Builtin::Action))
+                    .map(|(n, _)| (*n).to_owned()),
+            );
+            known.extend(self.out.lets.iter().map(|l| l.name.clone()));
+            known.extend(self.out.fields.iter().map(Field::dotted));
+            known.extend(
+                self.out
+                    .debt_kinds
+                    .iter()
+                    .map(|k| format!("debt.{}", k.name)),
+            );
         }
-        known.extend(
-            BUILTINS
-                .iter()
-                .filter(|(_, b)| scope.request || !matches!(b, Builtin::Role | Builtin::Action))
-                .map(|(n, _)| (*n).to_owned()),
-        );
-        known.extend(self.out.lets.iter().map(|l| l.name.clone()));
-        known.extend(self.out.fields.iter().map(Field::dotted));
-        known.extend(
-            self.out
-                .debt_kinds
-                .iter()
-                .map(|k| format!("debt.{}", k.name)),
-        );
         let namespace = if path.segments.len() > 1 {
             "field"
         } else {
@@ -838,7 +838,7 @@ impl Checker<'_> {
             (format!("unknown name `{dotted}`"), "not defined")
         };
         let mut d = Diagnostic::new(Code::UnknownName, path.span, message).label(label);
-        d = match suggest(&dotted, known.iter().map(String::as_str)) {
+        d = match self.suggest(&dotted, known.iter().map(String::as_str)) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None if path.segments.len() > 1 => {
                 d.help("snapshot fields are declared with `field <path>: <type>`")
@@ -900,7 +900,7 @@ impl Checker<'_> {
                     format!("unknown format `{}`", f.name),
                 )
                 .label("not a format");
-                d = match suggest(&f.name, ["date"]) {
+                d = match self.suggest(&f.name, ["date"]) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d.help("the only format is `date`, for timestamps"),
                 };
@@ -1042,15 +1042,5 @@ fn arithmetic_type(op: BinaryOp, l: Base, r: Base) -> Option<Base> {
         (BinaryOp::Sub, Time, Duration) => Some(Time),
         (BinaryOp::Sub, Time, Time) => Some(Duration),
         _ => None,
-    }
-}
-
-/// `a`, `a or b`, `a, b or c`, in backticks.
-pub(super) fn list_words(items: &[&str]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
-    match quoted.as_slice() {
-        [] => "none".to_owned(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }

@@ -1,0 +1,554 @@
+//! Declarations: names into namespaces, fields and their types, `let` values.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::expr::{self, Deps, Scope};
+use super::ir::*;
+use super::{ACTION, CREDIT, Checker, DEBT, Names, ROLE, STEP, TYPE, errors, span_of};
+use crate::ast::{self, ItemKind};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::Span;
+
+impl Checker<'_> {
+    /// Declares a name in a namespace, reporting a duplicate.
+    pub(super) fn define(
+        &mut self,
+        namespace: fn(&mut Names) -> &mut HashMap<String, usize>,
+        what: &str,
+        name: &ast::Ident,
+        index: usize,
+        first_span: impl Fn(&Checked, usize) -> Span,
+    ) -> bool {
+        if let Some(&existing) = namespace(&mut self.names).get(&name.name) {
+            let first = first_span(&self.out, existing);
+            self.report(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    name.span,
+                    format!("{what} `{}` is defined twice", name.name),
+                )
+                .label("defined again here")
+                .related(first, "first defined here")
+                .help(format!("remove one of them, or rename this {what}")),
+            );
+            return false;
+        }
+        namespace(&mut self.names).insert(name.name.clone(), index);
+        self.known_names.clear();
+        true
+    }
+
+    pub(super) fn declare(&mut self, item: &ast::Item) {
+        match &item.kind {
+            ItemKind::Policy(name) => {
+                if self.out.name.is_empty() {
+                    self.out.name = name.name.clone();
+                    self.out.docs = item.docs.clone();
+                } else {
+                    self.report(
+                        Diagnostic::new(Code::Duplicate, name.span, "a second `policy` name")
+                            .label("second name")
+                            .help("a file holds one policy; remove this line"),
+                    );
+                }
+            }
+            ItemKind::Role { name, access } => {
+                let index = self.out.roles.len();
+                if self.define(
+                    |n| &mut n.roles,
+                    ROLE,
+                    name,
+                    index,
+                    |c, i| span_of(&c.roles, i, |r| r.span),
+                ) {
+                    let access = access.as_ref().map(|a| {
+                        let next = self.out.access_levels.len();
+                        *self.names.access.entry(a.name.clone()).or_insert_with(|| {
+                            self.out.access_levels.push(a.name.clone());
+                            next
+                        })
+                    });
+                    self.out.roles.push(Role {
+                        name: name.name.clone(),
+                        access,
+                        span: name.span,
+                    });
+                }
+            }
+            ItemKind::Actions { category, actions } => self.declare_category(category, actions),
+            ItemKind::Credits(kinds) => {
+                for kind in kinds {
+                    let index = self.out.credit_kinds.len();
+                    if self.define(
+                        |n| &mut n.credit_kinds,
+                        CREDIT,
+                        kind,
+                        index,
+                        |c, i| span_of(&c.credit_kinds, i, |k| k.span),
+                    ) {
+                        self.out.credit_kinds.push(Named {
+                            name: kind.name.clone(),
+                            span: kind.span,
+                        });
+                    }
+                }
+            }
+            ItemKind::Debts(kinds) => {
+                for kind in kinds {
+                    let index = self.out.debt_kinds.len();
+                    if self.define(
+                        |n| &mut n.debt_kinds,
+                        DEBT,
+                        kind,
+                        index,
+                        |c, i| span_of(&c.debt_kinds, i, |k| k.span),
+                    ) {
+                        self.out.debt_kinds.push(Named {
+                            name: kind.name.clone(),
+                            span: kind.span,
+                        });
+                    }
+                }
+            }
+            ItemKind::Enum { name, values } => {
+                if BASE_TYPES.iter().any(|(n, _)| *n == name.name) {
+                    self.report(
+                        Diagnostic::new(
+                            Code::ReservedName,
+                            name.span,
+                            format!("`{}` is a built-in type", name.name),
+                        )
+                        .label("built-in type")
+                        .help("give the enum another name"),
+                    );
+                    return;
+                }
+                let index = self.out.enums.len();
+                if !self.define(
+                    |n| &mut n.enums,
+                    "enum",
+                    name,
+                    index,
+                    |c, i| span_of(&c.enums, i, |e| e.span),
+                ) {
+                    return;
+                }
+                let mut seen: HashMap<&str, Span> = HashMap::new();
+                let mut list = Vec::new();
+                for v in values {
+                    if let Some(&first) = seen.get(v.name.as_str()) {
+                        self.report(
+                            Diagnostic::new(
+                                Code::Duplicate,
+                                v.span,
+                                format!("value `{}` is listed twice in `{}`", v.name, name.name),
+                            )
+                            .label("listed again")
+                            .related(first, "first listed here")
+                            .help("remove one of them"),
+                        );
+                        continue;
+                    }
+                    seen.insert(&v.name, v.span);
+                    self.enum_value_spans.insert((index, list.len()), v.span);
+                    list.push(v.name.clone());
+                }
+                self.out.enums.push(Enum {
+                    name: name.name.clone(),
+                    values: list,
+                    span: name.span,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn declare_category(&mut self, category: &ast::Ident, actions: &[ast::Ident]) {
+        let index = self.out.categories.len();
+        if !self.define(
+            |n| &mut n.categories,
+            "category",
+            category,
+            index,
+            |c, i| span_of(&c.categories, i, |k| k.span),
+        ) {
+            return;
+        }
+        let mut members = Vec::new();
+        for action in actions {
+            if let Some(&existing) = self.names.actions.get(&action.name) {
+                let (first, first_category) = match self.out.actions.get(existing) {
+                    Some(a) => (a.span, a.category),
+                    None => continue,
+                };
+                let d = if first_category == index {
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        action.span,
+                        format!(
+                            "action `{}` is listed twice in `{}`",
+                            action.name, category.name
+                        ),
+                    )
+                    .label("listed again")
+                    .related(first, "first listed here")
+                    .help("remove one of them")
+                } else {
+                    let other = self
+                        .out
+                        .categories
+                        .get(first_category)
+                        .map_or("", |c| c.name.as_str());
+                    Diagnostic::new(
+                        Code::ActionInTwoCategories,
+                        action.span,
+                        format!(
+                            "action `{}` is in two categories, `{other}` and `{}`",
+                            action.name, category.name
+                        ),
+                    )
+                    .label(format!("also in `{other}`"))
+                    .related(first, format!("listed in `{other}` here"))
+                    .help("an action belongs to exactly one category; remove it from one of them")
+                };
+                self.report(d);
+                continue;
+            }
+            if self.names.categories.contains_key(&action.name) {
+                self.report(
+                    Diagnostic::new(Code::Duplicate, action.span, format!("`{}` names both a category and an action", action.name))
+                        .label("also a category")
+                        .help("rename the action or the category: `on` and `permit` could not tell them apart"),
+                );
+                continue;
+            }
+            let a = self.out.actions.len();
+            self.names.actions.insert(action.name.clone(), a);
+            self.out.actions.push(Action {
+                name: action.name.clone(),
+                category: index,
+                span: action.span,
+            });
+            members.push(a);
+        }
+        if self.names.actions.contains_key(&category.name) {
+            self.report(
+                Diagnostic::new(Code::Duplicate, category.span, format!("`{}` names both a category and an action", category.name))
+                    .label("also an action")
+                    .help("rename the action or the category: `on` and `permit` could not tell them apart"),
+            );
+        }
+        self.out.categories.push(Category {
+            name: category.name.clone(),
+            actions: members,
+            span: category.span,
+        });
+    }
+
+    /// Declarations that need others first: fields (enum types), step and
+    /// let names (messages and values are checked later).
+    pub(super) fn declare_dependent(&mut self, item: &ast::Item) {
+        match &item.kind {
+            ItemKind::Field(field) => self.field(field),
+            ItemKind::Step { name, .. } => {
+                let index = self.out.steps.len();
+                if self.define(
+                    |n| &mut n.steps,
+                    STEP,
+                    name,
+                    index,
+                    |c, i| span_of(&c.steps, i, |s| s.span),
+                ) {
+                    self.out.steps.push(Step {
+                        name: name.name.clone(),
+                        message: Template {
+                            parts: Vec::new(),
+                            span: name.span,
+                        },
+                        span: name.span,
+                    });
+                }
+            }
+            ItemKind::Let { name, .. } => {
+                let reserved = expr::BUILTINS.iter().any(|(n, _)| *n == name.name)
+                    || self
+                        .out
+                        .fields
+                        .iter()
+                        .any(|f| f.path.first() == Some(&name.name));
+                if reserved {
+                    self.report(
+                        Diagnostic::new(
+                            Code::ReservedName,
+                            name.span,
+                            format!(
+                                "`{}` already names a built-in quantity or a field",
+                                name.name
+                            ),
+                        )
+                        .label("name taken")
+                        .help("choose another name for this `let`"),
+                    );
+                    return;
+                }
+                let index = self.let_spans.len();
+                if self.define(|n| &mut n.lets, "let", name, index, |_, _| Span::default()) {
+                    self.let_spans.push(name.span);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn field(&mut self, field: &ast::FieldDecl) {
+        let dotted = field.path.dotted();
+        let span = field.path.span;
+        let Some(root) = field.path.segments.first() else {
+            return;
+        };
+        if RESERVED_ROOTS.contains(&root.name.as_str())
+            || expr::BUILTINS.iter().any(|(n, _)| *n == root.name)
+        {
+            self.report(
+                Diagnostic::new(Code::ReservedName, root.span, format!("`{}` is part of the snapshot that tollgate itself reads", root.name))
+                    .label("reserved")
+                    .help(format!("the engine knows `now`, `account`, `grants` and `debts`; other fields live under a name of yours, such as `settings.{}`", root.name)),
+            );
+            return;
+        }
+        // `a.b` cannot be both a value and a group of values.
+        let clash = self.out.fields.iter().find(|f| {
+            let (short, long) = if f.path.len() <= field.path.segments.len() {
+                (f.path.len(), field.path.segments.len())
+            } else {
+                (field.path.segments.len(), f.path.len())
+            };
+            short != long
+                && field
+                    .path
+                    .segments
+                    .iter()
+                    .zip(&f.path)
+                    .take(short)
+                    .all(|(a, b)| a.name == *b)
+        });
+        if let Some(other) = clash {
+            let other_span = other.span;
+            let other_path = other.dotted();
+            self.report(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    span,
+                    format!("field `{dotted}` overlaps field `{other_path}`"),
+                )
+                .label("overlaps")
+                .related(other_span, "the other field")
+                .help("a path is either a value or a group of fields, not both"),
+            );
+            return;
+        }
+        self.similar_fields(field);
+        let Some(ty) = self.type_by_name(&field.ty) else {
+            self.poisoned.insert(dotted);
+            return;
+        };
+        let index = self.out.fields.len();
+        if !self.define(
+            |n| &mut n.fields,
+            "field",
+            &ast::Ident { name: dotted, span },
+            index,
+            |c, i| span_of(&c.fields, i, |f| f.span),
+        ) {
+            return;
+        }
+        let default = match &field.default {
+            Some(e) => self.field_default(e, ty),
+            None => None,
+        };
+        self.out.fields.push(Field {
+            path: field.path.segments.iter().map(|s| s.name.clone()).collect(),
+            ty,
+            optional: field.optional,
+            default,
+            span,
+        });
+        self.note_sibling(index);
+    }
+
+    pub(super) fn type_by_name(&mut self, ty: &ast::Ident) -> Option<Base> {
+        if let Some(&(_, base)) = BASE_TYPES.iter().find(|(n, _)| *n == ty.name) {
+            return Some(base);
+        }
+        if let Some(&i) = self.names.enums.get(&ty.name) {
+            self.used.enums.insert(i);
+            return Some(Base::Enum(EnumRef::User(i)));
+        }
+        let mut known: Vec<String> = BASE_TYPES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        known.extend(self.out.enums.iter().map(|e| e.name.clone()));
+        self.unknown
+            .push((TYPE.to_owned(), ty.name.clone(), ty.span));
+        let mut d = Diagnostic::new(
+            Code::UnknownName,
+            ty.span,
+            format!("unknown type `{}`", ty.name),
+        )
+        .label("not a type");
+        d = match self.suggest(&ty.name, known.iter().map(String::as_str)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help("a field is `decimal`, `bool`, `time`, `duration`, `text`, or an enum declared with `enum`"),
+        };
+        self.report(d);
+        None
+    }
+
+    pub(super) fn field_default(&mut self, e: &ast::Expr, ty: Base) -> Option<Literal> {
+        let (t, deps) = self.value(e, Scope::ACCOUNT, Some(ty))?;
+        if t.ty.base != ty {
+            let (want, got) = (self.type_name(Type::of(ty)), self.type_name(t.ty));
+            self.report(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    format!("the default is {got}, but the field holds {want}"),
+                )
+                .label(got)
+                .help(format!("give a default that is {want}")),
+            );
+            return None;
+        }
+        let value = deps
+            .is_constant()
+            .then(|| self.constant_value(&t))
+            .flatten();
+        let literal = match (&t.kind, value) {
+            (TExprKind::Literal(Literal::Text(s)), _) => Some(Literal::Text(s.clone())),
+            (_, Some(v)) => Literal::from_value(v),
+            _ => None,
+        };
+        if literal.is_none() {
+            self.report(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    e.span,
+                    "a field's default must be a constant",
+                )
+                .label("not a constant")
+                .help("write a literal value such as `0`, `false` or an enum value"),
+            );
+        }
+        literal
+    }
+
+    pub(super) fn lets(&mut self, policy: &ast::Policy) {
+        let mut index = 0;
+        for item in &policy.items {
+            let ItemKind::Let { name, value } = &item.kind else {
+                continue;
+            };
+            if self.names.lets.get(&name.name) != Some(&index) {
+                continue; // a duplicate or reserved name, already reported
+            }
+            let scope = Scope {
+                lets_before: Some(index),
+                ..Scope::ACCOUNT
+            };
+            let (typed, deps) = match self.value(value, scope, None) {
+                Some(t) => t,
+                None => {
+                    self.poisoned.insert(name.name.clone());
+                    // Keep indices aligned; the policy will not compile anyway.
+                    let placeholder = TExpr {
+                        kind: TExprKind::Literal(Literal::Bool(false)),
+                        ty: Type::of(Base::Bool),
+                        span: value.span,
+                    };
+                    (placeholder, Deps::default())
+                }
+            };
+            self.out.lets.push(Let {
+                name: name.name.clone(),
+                value: typed,
+                span: name.span,
+                docs: item.docs.clone(),
+            });
+            self.let_deps.push(deps);
+            index += 1;
+        }
+    }
+
+    /// Looks a name up in a namespace, reporting it with a suggestion.
+    pub(super) fn resolve(&mut self, what: &'static str, name: &ast::Ident) -> Option<usize> {
+        let map = match what {
+            ROLE => &self.names.roles,
+            ACTION => &self.names.actions,
+            CREDIT => &self.names.credit_kinds,
+            DEBT => &self.names.debt_kinds,
+            STEP => &self.names.steps,
+            _ => return None,
+        };
+        if let Some(&i) = map.get(&name.name) {
+            let used = match what {
+                STEP => Some(&mut self.used.steps),
+                CREDIT => Some(&mut self.used.credit_kinds),
+                ACTION => Some(&mut self.used.actions),
+                DEBT => Some(&mut self.used.debt_kinds),
+                _ => None,
+            };
+            if let Some(used) = used {
+                used.insert(i);
+            }
+            return Some(i);
+        }
+        let known = self.known_names(what);
+        let guess = self
+            .suggest(&name.name, known.iter().map(String::as_str))
+            .map(str::to_owned);
+        let listed: Vec<&str> = known
+            .iter()
+            .take(errors::MAX_LISTED_NAMES + 1)
+            .map(String::as_str)
+            .collect();
+        let d = errors::unknown_name(what, name, guess.as_deref(), &listed, known.len());
+        self.report(d);
+        self.unknown
+            .push((what.to_owned(), name.name.clone(), name.span));
+        None
+    }
+
+    /// The names of a namespace, sorted: built once per namespace (and
+    /// again only if the namespace gains a name), not once per unknown name.
+    fn known_names(&mut self, what: &'static str) -> Rc<[String]> {
+        if let Some(known) = self.known_names.get(what) {
+            return Rc::clone(known);
+        }
+        let map = match what {
+            ROLE => &self.names.roles,
+            ACTION => &self.names.actions,
+            CREDIT => &self.names.credit_kinds,
+            DEBT => &self.names.debt_kinds,
+            STEP => &self.names.steps,
+            _ => return Rc::from(Vec::new()),
+        };
+        let mut known: Vec<String> = map.keys().cloned().collect();
+        if what == ACTION {
+            known.extend(self.names.categories.keys().cloned());
+        }
+        known.sort_unstable();
+        let known: Rc<[String]> = Rc::from(known);
+        self.known_names.insert(what, Rc::clone(&known));
+        known
+    }
+}
+
+/// Top-level snapshot keys the engine reads itself.
+const RESERVED_ROOTS: &[&str] = &["now", "account", "grants", "debts"];
+
+const BASE_TYPES: &[(&str, Base)] = &[
+    ("decimal", Base::Decimal),
+    ("bool", Base::Bool),
+    ("time", Base::Time),
+    ("duration", Base::Duration),
+    ("text", Base::Text),
+];
