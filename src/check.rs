@@ -11,6 +11,7 @@ pub mod ir;
 mod ledger;
 mod limits;
 mod lints;
+mod paths;
 mod permit;
 mod rules;
 
@@ -112,8 +113,8 @@ struct Checker<'s> {
     /// The sorted names of a namespace, for suggestions and help, built on
     /// first use and dropped whenever the namespace gains a name.
     known_names: HashMap<&'static str, Rc<[String]>>,
-    /// Sibling field names by length and halves, for the similar-names lint.
-    siblings: lints::SiblingIndex,
+    /// Declared field paths, for clashes and the similar-names lint.
+    paths: paths::FieldTree,
 }
 
 /// Words for a namespace, as messages use them.
@@ -167,7 +168,7 @@ impl<'s> Checker<'s> {
             tables_fit: true,
             suggest_budget: SuggestBudget::new(CHECK_SUGGEST_WORK),
             known_names: HashMap::new(),
-            siblings: lints::SiblingIndex::default(),
+            paths: paths::FieldTree::default(),
         }
     }
 

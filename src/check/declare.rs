@@ -7,7 +7,6 @@ use super::expr::{self, Deps, Scope};
 use super::ir::*;
 use super::{ACTION, CREDIT, Checker, DEBT, Names, ROLE, STEP, TYPE, errors, span_of};
 use crate::ast::{self, ItemKind};
-use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
 impl Checker<'_> {
@@ -22,16 +21,7 @@ impl Checker<'_> {
     ) -> bool {
         if let Some(&existing) = namespace(&mut self.names).get(&name.name) {
             let first = first_span(&self.out, existing);
-            self.report(
-                Diagnostic::new(
-                    Code::Duplicate,
-                    name.span,
-                    format!("{what} `{}` is defined twice", name.name),
-                )
-                .label("defined again here")
-                .related(first, "first defined here")
-                .help(format!("remove one of them, or rename this {what}")),
-            );
+            self.report(errors::defined_twice(what, name, first));
             return false;
         }
         namespace(&mut self.names).insert(name.name.clone(), index);
@@ -46,11 +36,7 @@ impl Checker<'_> {
                     self.out.name = name.name.clone();
                     self.out.docs = item.docs.clone();
                 } else {
-                    self.report(
-                        Diagnostic::new(Code::Duplicate, name.span, "a second `policy` name")
-                            .label("second name")
-                            .help("a file holds one policy; remove this line"),
-                    );
+                    self.report(errors::second_policy_name(name));
                 }
             }
             ItemKind::Role { name, access } => {
@@ -113,15 +99,7 @@ impl Checker<'_> {
             }
             ItemKind::Enum { name, values } => {
                 if BASE_TYPES.iter().any(|(n, _)| *n == name.name) {
-                    self.report(
-                        Diagnostic::new(
-                            Code::ReservedName,
-                            name.span,
-                            format!("`{}` is a built-in type", name.name),
-                        )
-                        .label("built-in type")
-                        .help("give the enum another name"),
-                    );
+                    self.report(errors::enum_named_like_a_type(name));
                     return;
                 }
                 let index = self.out.enums.len();
@@ -138,16 +116,7 @@ impl Checker<'_> {
                 let mut list = Vec::new();
                 for v in values {
                     if let Some(&first) = seen.get(v.name.as_str()) {
-                        self.report(
-                            Diagnostic::new(
-                                Code::Duplicate,
-                                v.span,
-                                format!("value `{}` is listed twice in `{}`", v.name, name.name),
-                            )
-                            .label("listed again")
-                            .related(first, "first listed here")
-                            .help("remove one of them"),
-                        );
+                        self.report(errors::enum_value_twice(v, name, first));
                         continue;
                     }
                     seen.insert(&v.name, v.span);
@@ -183,48 +152,25 @@ impl Checker<'_> {
                     None => continue,
                 };
                 let d = if first_category == index {
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        action.span,
-                        format!(
-                            "action `{}` is listed twice in `{}`",
-                            action.name, category.name
-                        ),
-                    )
-                    .label("listed again")
-                    .related(first, "first listed here")
-                    .help("remove one of them")
+                    errors::action_twice_in_category(action, category, first)
                 } else {
                     let other = self
                         .out
                         .categories
                         .get(first_category)
                         .map_or("", |c| c.name.as_str());
-                    Diagnostic::new(
-                        Code::ActionInTwoCategories,
-                        action.span,
-                        format!(
-                            "action `{}` is in two categories, `{other}` and `{}`",
-                            action.name, category.name
-                        ),
-                    )
-                    .label(format!("also in `{other}`"))
-                    .related(first, format!("listed in `{other}` here"))
-                    .help("an action belongs to exactly one category; remove it from one of them")
+                    errors::action_in_two_categories(action, other, category, first)
                 };
                 self.report(d);
                 continue;
             }
             if self.names.categories.contains_key(&action.name) {
-                self.report(
-                    Diagnostic::new(Code::Duplicate, action.span, format!("`{}` names both a category and an action", action.name))
-                        .label("also a category")
-                        .help("rename the action or the category: `on` and `permit` could not tell them apart"),
-                );
+                self.report(errors::category_and_action(action, "also a category"));
                 continue;
             }
             let a = self.out.actions.len();
             self.names.actions.insert(action.name.clone(), a);
+            self.known_names.clear();
             self.out.actions.push(Action {
                 name: action.name.clone(),
                 category: index,
@@ -233,11 +179,7 @@ impl Checker<'_> {
             members.push(a);
         }
         if self.names.actions.contains_key(&category.name) {
-            self.report(
-                Diagnostic::new(Code::Duplicate, category.span, format!("`{}` names both a category and an action", category.name))
-                    .label("also an action")
-                    .help("rename the action or the category: `on` and `permit` could not tell them apart"),
-            );
+            self.report(errors::category_and_action(category, "also an action"));
         }
         self.out.categories.push(Category {
             name: category.name.clone(),
@@ -272,24 +214,9 @@ impl Checker<'_> {
             }
             ItemKind::Let { name, .. } => {
                 let reserved = expr::BUILTINS.iter().any(|(n, _)| *n == name.name)
-                    || self
-                        .out
-                        .fields
-                        .iter()
-                        .any(|f| f.path.first() == Some(&name.name));
+                    || self.paths.has_root(&name.name);
                 if reserved {
-                    self.report(
-                        Diagnostic::new(
-                            Code::ReservedName,
-                            name.span,
-                            format!(
-                                "`{}` already names a built-in quantity or a field",
-                                name.name
-                            ),
-                        )
-                        .label("name taken")
-                        .help("choose another name for this `let`"),
-                    );
+                    self.report(errors::let_name_taken(name));
                     return;
                 }
                 let index = self.let_spans.len();
@@ -310,42 +237,23 @@ impl Checker<'_> {
         if RESERVED_ROOTS.contains(&root.name.as_str())
             || expr::BUILTINS.iter().any(|(n, _)| *n == root.name)
         {
-            self.report(
-                Diagnostic::new(Code::ReservedName, root.span, format!("`{}` is part of the snapshot that tollgate itself reads", root.name))
-                    .label("reserved")
-                    .help(format!("the engine knows `now`, `account`, `grants` and `debts`; other fields live under a name of yours, such as `settings.{}`", root.name)),
-            );
+            self.report(errors::reserved_field_root(root));
             return;
         }
         // `a.b` cannot be both a value and a group of values.
-        let clash = self.out.fields.iter().find(|f| {
-            let (short, long) = if f.path.len() <= field.path.segments.len() {
-                (f.path.len(), field.path.segments.len())
-            } else {
-                (field.path.segments.len(), f.path.len())
-            };
-            short != long
-                && field
-                    .path
-                    .segments
-                    .iter()
-                    .zip(&f.path)
-                    .take(short)
-                    .all(|(a, b)| a.name == *b)
-        });
-        if let Some(other) = clash {
-            let other_span = other.span;
-            let other_path = other.dotted();
-            self.report(
-                Diagnostic::new(
-                    Code::Duplicate,
-                    span,
-                    format!("field `{dotted}` overlaps field `{other_path}`"),
-                )
-                .label("overlaps")
-                .related(other_span, "the other field")
-                .help("a path is either a value or a group of fields, not both"),
-            );
+        let segments: Vec<&str> = field
+            .path
+            .segments
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        if let Some(other) = self
+            .paths
+            .clash(&segments)
+            .and_then(|f| self.out.fields.get(f))
+        {
+            let d = errors::overlapping_fields(span, &dotted, other.span, &other.dotted());
+            self.report(d);
             return;
         }
         self.similar_fields(field);
@@ -374,7 +282,7 @@ impl Checker<'_> {
             default,
             span,
         });
-        self.note_sibling(index);
+        self.note_field(index);
     }
 
     pub(super) fn type_by_name(&mut self, ty: &ast::Ident) -> Option<Base> {
@@ -385,20 +293,12 @@ impl Checker<'_> {
             self.used.enums.insert(i);
             return Some(Base::Enum(EnumRef::User(i)));
         }
-        let mut known: Vec<String> = BASE_TYPES.iter().map(|(n, _)| (*n).to_owned()).collect();
-        known.extend(self.out.enums.iter().map(|e| e.name.clone()));
         self.unknown
             .push((TYPE.to_owned(), ty.name.clone(), ty.span));
-        let mut d = Diagnostic::new(
-            Code::UnknownName,
-            ty.span,
-            format!("unknown type `{}`", ty.name),
-        )
-        .label("not a type");
-        d = match self.suggest(&ty.name, known.iter().map(String::as_str)) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None => d.help("a field is `decimal`, `bool`, `time`, `duration`, `text`, or an enum declared with `enum`"),
-        };
+        let types = BASE_TYPES.iter().map(|(n, _)| *n);
+        let known = types.chain(self.out.enums.iter().map(|e| e.name.as_str()));
+        let guess = self.suggest(&ty.name, known).map(str::to_owned);
+        let d = errors::unknown_type(ty, guess.as_deref());
         self.report(d);
         None
     }
@@ -407,15 +307,7 @@ impl Checker<'_> {
         let (t, deps) = self.value(e, Scope::ACCOUNT, Some(ty))?;
         if t.ty.base != ty {
             let (want, got) = (self.type_name(Type::of(ty)), self.type_name(t.ty));
-            self.report(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    e.span,
-                    format!("the default is {got}, but the field holds {want}"),
-                )
-                .label(got)
-                .help(format!("give a default that is {want}")),
-            );
+            self.report(errors::default_of_wrong_type(e.span, got, &want));
             return None;
         }
         let value = deps
@@ -428,15 +320,7 @@ impl Checker<'_> {
             _ => None,
         };
         if literal.is_none() {
-            self.report(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    e.span,
-                    "a field's default must be a constant",
-                )
-                .label("not a constant")
-                .help("write a literal value such as `0`, `false` or an enum value"),
-            );
+            self.report(errors::default_not_constant(e.span));
         }
         literal
     }

@@ -2,12 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::errors::list_words;
 use super::expr::Scope;
 use super::ir::*;
-use super::{CREDIT, Checker, DEBT};
+use super::{CREDIT, Checker, DEBT, errors};
 use crate::ast;
-use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
 impl Checker<'_> {
@@ -25,32 +23,14 @@ impl Checker<'_> {
         let when = self.condition(&lock.when, Scope::ACCOUNT);
         if let Some((t, deps)) = &when {
             if deps.balance {
-                self.report(
-                    Diagnostic::new(
-                        Code::TypeMismatch,
-                        t.span,
-                        "a lock condition cannot read the balance it decides",
-                    )
-                    .label(
-                        "reads `usable`, `locked`, `expired`, `settleable` or a grant's `status`",
-                    )
-                    .help("base the lock on snapshot fields such as `subscription.status`"),
-                );
+                self.report(errors::lock_reads_balance(t.span));
             }
             self.constant_condition(t, *deps, "lock condition");
         }
         let message = match &lock.message {
             Some(m) => self.template(m, Scope::ACCOUNT),
             None => {
-                self.report(
-                    Diagnostic::new(
-                        Code::MissingMessage,
-                        item.span.to(lock.when.span),
-                        "this lock has no message",
-                    )
-                    .label("no `message`")
-                    .help("add `{ message \"...\" }` saying why the credits are locked"),
-                );
+                self.report(errors::lock_without_message(item.span.to(lock.when.span)));
                 None
             }
         };
@@ -71,30 +51,13 @@ impl Checker<'_> {
             "charge" => &mut self.out.charge_shortfall,
             "refund" => &mut self.out.refund_shortfall,
             other => {
-                let mut d = Diagnostic::new(
-                    Code::UnknownName,
-                    operation.span,
-                    format!("unknown ledger operation `{other}`"),
-                )
-                .label("not an operation");
-                d = match self.suggest(other, ["charge", "refund"]) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help("a shortfall is declared for `charge` (work that overran the balance) or `refund` (refunded credits already used)"),
-                };
-                self.report(d);
+                let guess = self.suggest(other, ["charge", "refund"]);
+                self.report(errors::unknown_operation(operation, guess));
                 return;
             }
         };
         if slot.is_some() {
-            self.report(
-                Diagnostic::new(
-                    Code::Duplicate,
-                    operation.span,
-                    format!("the `{}` shortfall is declared twice", operation.name),
-                )
-                .label("declared again")
-                .help("keep one `shortfall of ... is ...` line per operation"),
-            );
+            self.report(errors::shortfall_twice(operation));
             return;
         }
         *slot = kind;
@@ -102,12 +65,7 @@ impl Checker<'_> {
 
     pub(super) fn spend(&mut self, kinds: &[ast::Ident], order: &[ast::SortKey], span: Span) {
         if let Some(first) = self.out.spend.span {
-            self.report(
-                Diagnostic::new(Code::Duplicate, span, "a second `spend` order")
-                    .label("second order")
-                    .related(first, "first order")
-                    .help("a policy has one spend order; merge them"),
-            );
+            self.report(errors::second_order("spend", span, first));
             return;
         }
         self.out.spend.span = Some(span);
@@ -117,12 +75,7 @@ impl Checker<'_> {
 
     pub(super) fn settle(&mut self, settle: &ast::SettleDecl, span: Span) {
         if let Some(first) = self.out.settle.span {
-            self.report(
-                Diagnostic::new(Code::Duplicate, span, "a second `settle` order")
-                    .label("second order")
-                    .related(first, "first order")
-                    .help("a policy has one settle order; merge them"),
-            );
+            self.report(errors::second_order("settle", span, first));
             return;
         }
         self.out.settle.span = Some(span);
@@ -135,35 +88,12 @@ impl Checker<'_> {
                 continue;
             };
             if let Some(&first) = seen.get(&kind) {
-                self.report(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        source.debt_kind.span,
-                        format!("sources for `{}` are given twice", source.debt_kind.name),
-                    )
-                    .label("again")
-                    .related(first, "first given here")
-                    .help("list every source on one line: `from usable, locked`"),
-                );
+                self.report(errors::sources_twice(&source.debt_kind, first));
                 continue;
             }
             seen.insert(kind, source.debt_kind.span);
             if !self.out.settle.kinds.contains(&kind) {
-                self.report(
-                    Diagnostic::new(
-                        Code::MissingDeclaration,
-                        source.debt_kind.span,
-                        format!(
-                            "`{}` has sources but no place in the settle order",
-                            source.debt_kind.name
-                        ),
-                    )
-                    .label("not in the order")
-                    .help(format!(
-                        "add `{}` to the kinds after `settle`",
-                        source.debt_kind.name
-                    )),
-                );
+                self.report(errors::sources_outside_order(&source.debt_kind));
             }
             let mut list = Vec::new();
             for from in &source.from {
@@ -171,30 +101,13 @@ impl Checker<'_> {
                     "usable" => SourceKind::Usable,
                     "locked" => SourceKind::Locked,
                     other => {
-                        let mut d = Diagnostic::new(
-                            Code::UnknownName,
-                            from.span,
-                            format!("unknown settlement source `{other}`"),
-                        )
-                        .label("not a source");
-                        d = match self.suggest(other, ["usable", "locked"]) {
-                            Some(s) => d.help(format!("did you mean `{s}`?")),
-                            None => d.help("debts are paid `from usable` credits, `locked` credits, or both in order"),
-                        };
-                        self.report(d);
+                        let guess = self.suggest(other, ["usable", "locked"]);
+                        self.report(errors::unknown_source(from, guess));
                         continue;
                     }
                 };
                 if list.contains(&kind_of) {
-                    self.report(
-                        Diagnostic::new(
-                            Code::Duplicate,
-                            from.span,
-                            format!("`{}` is listed twice", from.name),
-                        )
-                        .label("listed again")
-                        .help("remove one of them"),
-                    );
+                    self.report(errors::source_twice(from));
                     continue;
                 }
                 list.push(kind_of);
@@ -213,15 +126,7 @@ impl Checker<'_> {
                 continue;
             };
             if order.contains(&i) {
-                self.report(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        k.span,
-                        format!("{what} `{}` is listed twice", k.name),
-                    )
-                    .label("listed again")
-                    .help("each kind has one place in the order"),
-                );
+                self.report(errors::kind_twice_in_order(what, k));
                 continue;
             }
             order.push(i);
@@ -238,29 +143,12 @@ impl Checker<'_> {
         for key in keys {
             let Some(&(_, k)) = known.iter().find(|(n, _)| *n == key.field.name) else {
                 let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
-                let mut d = Diagnostic::new(
-                    Code::UnknownName,
-                    key.field.span,
-                    format!("cannot order by `{}`", key.field.name),
-                )
-                .label("not a sort key");
-                d = match self.suggest(&key.field.name, names.iter().copied()) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("order by {}", list_words(&names))),
-                };
-                self.report(d);
+                let guess = self.suggest(&key.field.name, names.iter().copied());
+                self.report(errors::unknown_sort_key(&key.field, guess, &names));
                 continue;
             };
             if out.iter().any(|(o, _)| *o == k) {
-                self.report(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        key.field.span,
-                        format!("`{}` is already a sort key", key.field.name),
-                    )
-                    .label("listed again")
-                    .help("a later key only breaks ties of earlier ones; remove this one"),
-                );
+                self.report(errors::sort_key_twice(&key.field));
                 continue;
             }
             out.push((k, key.descending));

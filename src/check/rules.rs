@@ -1,13 +1,12 @@
 //! Steps, balance states, `on` blocks and their rules.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::expr::Scope;
 use super::ir::*;
 use super::permit::ActionRanges;
-use super::{Checker, STEP, span_of};
+use super::{Checker, STEP, errors, span_of};
 use crate::ast::{self, ItemKind, OnTarget, RuleKind};
-use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
 impl Checker<'_> {
@@ -19,15 +18,7 @@ impl Checker<'_> {
             return; // the duplicate, already reported
         }
         let Some(message) = message else {
-            self.report(
-                Diagnostic::new(
-                    Code::MissingMessage,
-                    name.span,
-                    format!("step `{}` has no message", name.name),
-                )
-                .label("no message")
-                .help(format!("say what to do: `step {} \"...\"`", name.name)),
-            );
+            self.report(errors::step_without_message(name));
             return;
         };
         if let Some(t) = self.template(message, Scope::REQUEST) {
@@ -55,12 +46,7 @@ impl Checker<'_> {
                 continue;
             }
             if let Some(all) = catch_all {
-                self.report(
-                    Diagnostic::new(Code::Unreachable, name.span, format!("state `{}` can never be reached", name.name))
-                        .label("unreachable")
-                        .related(all, "every account stops at this state")
-                        .help("states are tried in order and the first that holds wins; move this state above the catch-all"),
-                );
+                self.report(errors::unreachable_state(name, all));
             }
             last = Some(item.span);
             let typed = match when {
@@ -85,24 +71,8 @@ impl Checker<'_> {
             });
         }
         match (last, catch_all) {
-            (None, _) => self.report(
-                Diagnostic::new(
-                    Code::MissingDeclaration,
-                    Span::point(0),
-                    "the policy declares no balance states",
-                )
-                .label("no `state`")
-                .help("declare states in order, ending with a catch-all: `state ok otherwise`"),
-            ),
-            (Some(last), None) => self.report(
-                Diagnostic::new(
-                    Code::StatesNotExhaustive,
-                    last,
-                    "the states do not cover every account",
-                )
-                .label("the last state has a condition")
-                .help("end with a state that always matches, such as `state ok otherwise`"),
-            ),
+            (None, _) => self.report(errors::no_states()),
+            (Some(last), None) => self.report(errors::states_not_exhaustive(last)),
             _ => {}
         }
     }
@@ -144,31 +114,12 @@ impl Checker<'_> {
         let code = &rule.code;
         let key = (rule.kind, code.name.clone());
         if let Some(&first) = self.rule_codes.get(&key) {
-            self.report(
-                Diagnostic::new(
-                    Code::Duplicate,
-                    code.span,
-                    format!(
-                        "{} rule `{}` is defined twice",
-                        rule.kind.keyword(),
-                        code.name
-                    ),
-                )
-                .label("defined again")
-                .related(first, "first defined here")
-                .help(
-                    "a code names one rule; to apply a rule to more actions, list them after `on`",
-                ),
-            );
+            self.report(errors::rule_twice(rule.kind, code, first));
         } else {
             self.rule_codes.insert(key, code.span);
         }
         if forbidden && rule.kind == RuleKind::Warn {
-            self.report(
-                Diagnostic::new(Code::Unreachable, code.span, "a warning in `on forbidden` is never shown")
-                    .label("never shown")
-                    .help("warnings accompany an allowed request, and forbidden requests are always denied"),
-            );
+            self.report(errors::forbidden_warning(code));
         }
         let when = match &rule.when {
             Some(e) => self.condition(e, Scope::REQUEST).map(|(t, deps)| {
@@ -187,15 +138,7 @@ impl Checker<'_> {
             }
             (None, RuleKind::Effect) => None,
             (None, kind) => {
-                self.report(
-                    Diagnostic::new(
-                        Code::MissingMessage,
-                        code.span,
-                        format!("{} rule `{}` has no message", kind.keyword(), code.name),
-                    )
-                    .label("no message")
-                    .help("add `{ message \"...\" }`: it is what the person sees"),
-                );
+                self.report(errors::rule_without_message(kind, code));
                 ok = false;
                 None
             }
@@ -205,29 +148,11 @@ impl Checker<'_> {
         let mut seen_access: HashMap<usize, Span> = HashMap::new();
         for clause in &rule.steps {
             if rule.kind != RuleKind::Deny {
-                self.report(
-                    Diagnostic::new(
-                        Code::Unreachable,
-                        clause.span,
-                        format!(
-                            "next steps on a `{}` rule are never shown",
-                            rule.kind.keyword()
-                        ),
-                    )
-                    .label("never shown")
-                    .help("next steps come with a denial; move them to a `deny` rule"),
-                );
+                self.report(errors::steps_not_on_deny(rule.kind, clause.span));
                 continue;
             }
             if let Some(all) = everyone_from {
-                self.report(
-                    Diagnostic::new(Code::Unreachable, clause.span, "these steps are never used")
-                        .label("unreachable")
-                        .related(all, "this clause already covers every role")
-                        .help(
-                            "the first `steps` clause that fits the role applies; move this one up",
-                        ),
-                );
+                self.report(errors::steps_after_everyone(clause.span, all));
             }
             let audience = match &clause.audience {
                 ast::Audience::Everyone => {
@@ -242,34 +167,15 @@ impl Checker<'_> {
                     match self.names.access.get(&name.name) {
                         Some(&i) => {
                             if let Some(&first) = seen_access.get(&i) {
-                                self.report(
-                                    Diagnostic::new(
-                                        Code::Unreachable,
-                                        clause.span,
-                                        format!("a second `steps for {} access`", name.name),
-                                    )
-                                    .label("never used")
-                                    .related(first, "this clause comes first")
-                                    .help("merge the two clauses"),
-                                );
+                                self.report(errors::second_access_steps(clause.span, name, first));
                             }
                             seen_access.insert(i, clause.span);
                             Audience::Access(i)
                         }
                         None => {
-                            let known: Vec<&str> =
-                                self.out.access_levels.iter().map(String::as_str).collect();
-                            let mut d = Diagnostic::new(
-                                Code::UnknownName,
-                                name.span,
-                                format!("unknown access level `{}`", name.name),
-                            )
-                            .label("no role has this access");
-                            d = match self.suggest(&name.name, known.iter().copied()) {
-                            Some(s) => d.help(format!("did you mean `{s}`?")),
-                            None => d.help("access levels come from roles: `role owner with billing access`"),
-                        };
-                            self.report(d);
+                            let known = self.out.access_levels.iter().map(String::as_str);
+                            let guess = self.suggest(&name.name, known);
+                            self.report(errors::unknown_access_level(name, guess));
                             // Still check the steps below; the policy fails anyway.
                             Audience::Others
                         }
@@ -300,28 +206,18 @@ impl Checker<'_> {
             });
         }
         let mut params: Vec<(String, TExpr)> = Vec::new();
+        let mut param_names: HashSet<&str> = HashSet::new();
         for param in &rule.params {
             if ["code", "rule", "source", "message"].contains(&param.name.name.as_str()) {
-                self.report(
-                    Diagnostic::new(Code::ReservedName, param.name.span, format!("`{}` is reserved in an effect", param.name.name))
-                        .label("reserved")
-                        .help("effects already report `code`, `rule`, `source` and `message`; choose another name"),
-                );
+                self.report(errors::reserved_parameter(&param.name));
                 continue;
             }
-            if params.iter().any(|(n, _)| *n == param.name.name) {
-                self.report(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        param.name.span,
-                        format!("parameter `{}` is given twice", param.name.name),
-                    )
-                    .label("again")
-                    .help("remove one of them"),
-                );
+            if param_names.contains(param.name.name.as_str()) {
+                self.report(errors::parameter_twice(&param.name));
                 continue;
             }
             if let Some((t, _)) = self.value(&param.value, Scope::REQUEST, None) {
+                param_names.insert(param.name.name.as_str());
                 params.push((param.name.name.clone(), t));
             }
         }
