@@ -102,6 +102,8 @@ struct Checker<'s> {
     rule_codes: HashMap<(RuleKind, String), Span>,
     /// Where each enum value is declared.
     enum_value_spans: HashMap<(usize, usize), Span>,
+    /// Each enum's values by name.
+    enum_value_index: Vec<HashMap<String, usize>>,
     /// What every role is permitted, as ranges of actions; the table in
     /// `out.permitted` is filled from it at the end.
     permits: Vec<permit::ActionRanges>,
@@ -164,6 +166,7 @@ impl<'s> Checker<'s> {
             unknown_groups: HashMap::new(),
             rule_codes: HashMap::new(),
             enum_value_spans: HashMap::new(),
+            enum_value_index: Vec::new(),
             permits: Vec::new(),
             tables_fit: true,
             suggest_budget: SuggestBudget::new(CHECK_SUGGEST_WORK),

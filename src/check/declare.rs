@@ -113,6 +113,7 @@ impl Checker<'_> {
                     return;
                 }
                 let mut seen: HashMap<&str, Span> = HashMap::new();
+                let mut index_of: HashMap<String, usize> = HashMap::new();
                 let mut list = Vec::new();
                 for v in values {
                     if let Some(&first) = seen.get(v.name.as_str()) {
@@ -121,6 +122,7 @@ impl Checker<'_> {
                     }
                     seen.insert(&v.name, v.span);
                     self.enum_value_spans.insert((index, list.len()), v.span);
+                    index_of.insert(v.name.clone(), list.len());
                     list.push(v.name.clone());
                 }
                 self.out.enums.push(Enum {
@@ -128,6 +130,7 @@ impl Checker<'_> {
                     values: list,
                     span: name.span,
                 });
+                self.enum_value_index.push(index_of);
             }
             _ => {}
         }
@@ -399,6 +402,46 @@ impl Checker<'_> {
         self.unknown
             .push((what.to_owned(), name.name.clone(), name.span));
         None
+    }
+
+    /// The index of `name` among an enum-like type's members, looked up
+    /// rather than searched: a policy may name the values of a large enum
+    /// many times.
+    pub(super) fn enum_value_index(&self, e: EnumRef, name: &str) -> Option<usize> {
+        match e {
+            EnumRef::User(i) => self.enum_value_index.get(i)?.get(name).copied(),
+            EnumRef::CreditKind => self.names.credit_kinds.get(name).copied(),
+            EnumRef::DebtKind => self.names.debt_kinds.get(name).copied(),
+            EnumRef::GrantStatus => GRANT_STATUSES.iter().position(|s| *s == name),
+            EnumRef::Role => self.names.roles.get(name).copied(),
+            EnumRef::Action => self.names.actions.get(name).copied(),
+        }
+    }
+
+    /// An enum-like type's member names in order, without collecting them,
+    /// and how many there are.
+    pub(super) fn enum_members(&self, e: EnumRef) -> (usize, Box<dyn Iterator<Item = &str> + '_>) {
+        fn names<'a, T>(
+            items: &'a [T],
+            name: fn(&T) -> &str,
+        ) -> (usize, Box<dyn Iterator<Item = &'a str> + 'a>) {
+            (items.len(), Box::new(items.iter().map(name)))
+        }
+        match e {
+            EnumRef::User(i) => {
+                let values = self
+                    .out
+                    .enums
+                    .get(i)
+                    .map_or(&[][..], |e| e.values.as_slice());
+                names(values, String::as_str)
+            }
+            EnumRef::CreditKind => names(&self.out.credit_kinds, |k| k.name.as_str()),
+            EnumRef::DebtKind => names(&self.out.debt_kinds, |k| k.name.as_str()),
+            EnumRef::GrantStatus => (GRANT_STATUSES.len(), Box::new(GRANT_STATUSES.into_iter())),
+            EnumRef::Role => names(&self.out.roles, |r| r.name.as_str()),
+            EnumRef::Action => names(&self.out.actions, |a| a.name.as_str()),
+        }
     }
 
     /// The names of a namespace, sorted: built once per namespace (and

@@ -229,7 +229,7 @@ pub(super) fn unknown_name(
 
 /// [`list_words`] when only the first names are at hand: `total` says how
 /// many there are in all.
-fn list_some_words(first: &[&str], total: usize) -> String {
+pub(super) fn list_some_words(first: &[&str], total: usize) -> String {
     let shown = first
         .get(..MAX_LISTED_NAMES.min(first.len()))
         .unwrap_or(first);

@@ -1,7 +1,7 @@
 //! Resolving and typing expressions and message templates.
 
 use super::Checker;
-use super::errors::list_words;
+use super::errors::{MAX_LISTED_NAMES, list_some_words, list_words};
 use super::ir::*;
 use crate::ast::{self, BinaryOp, Collection, ExprKind, InSet, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
@@ -142,33 +142,6 @@ impl Checker<'_> {
             format!("{base} that may be absent")
         } else {
             base
-        }
-    }
-
-    /// The names of an enum-like type's members.
-    pub(super) fn enum_values(&self, e: EnumRef) -> Vec<&str> {
-        match e {
-            EnumRef::User(i) => self
-                .out
-                .enums
-                .get(i)
-                .map(|e| e.values.iter().map(String::as_str).collect())
-                .unwrap_or_default(),
-            EnumRef::CreditKind => self
-                .out
-                .credit_kinds
-                .iter()
-                .map(|k| k.name.as_str())
-                .collect(),
-            EnumRef::DebtKind => self
-                .out
-                .debt_kinds
-                .iter()
-                .map(|k| k.name.as_str())
-                .collect(),
-            EnumRef::GrantStatus => GRANT_STATUSES.to_vec(),
-            EnumRef::Role => self.out.roles.iter().map(|r| r.name.as_str()).collect(),
-            EnumRef::Action => self.out.actions.iter().map(|a| a.name.as_str()).collect(),
         }
     }
 
@@ -632,7 +605,7 @@ impl Checker<'_> {
         if let Some(single) = path.single() {
             let name = single.name.as_str();
             if let Some(Base::Enum(e)) = expect {
-                if let Some(i) = self.enum_values(e).iter().position(|v| *v == name) {
+                if let Some(i) = self.enum_value_index(e, name) {
                     self.note_enum_use(e, i);
                     return found(
                         TExprKind::Literal(Literal::Enum(i as u32)),
@@ -784,7 +757,9 @@ impl Checker<'_> {
             if path.single().is_some() {
                 self.unknown
                     .push((Self::enum_namespace(e), dotted.clone(), path.span));
-                let values = self.enum_values(e);
+                let (count, members) = self.enum_members(e);
+                let guess = self.suggest(&dotted, members).map(str::to_owned);
+                let listed: Vec<&str> = self.enum_members(e).1.take(MAX_LISTED_NAMES + 1).collect();
                 let type_name = self.type_name(Type::of(Base::Enum(e)));
                 let mut d = Diagnostic::new(
                     Code::UnknownName,
@@ -792,9 +767,12 @@ impl Checker<'_> {
                     format!("`{dotted}` is not {type_name}"),
                 )
                 .label(format!("not {type_name}"));
-                d = match self.suggest(&dotted, values.iter().copied()) {
+                d = match guess {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("expected one of {}", list_words(&values))),
+                    None => d.help(format!(
+                        "expected one of {}",
+                        list_some_words(&listed, count)
+                    )),
                 };
                 self.report(d);
                 return;
