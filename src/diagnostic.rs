@@ -227,8 +227,8 @@ impl Diagnostics {
 pub const MAX_SUGGEST_NAME_CHARS: usize = 128;
 
 /// The work one suggestion may do, in units of one candidate looked at or
-/// one cell of the distance table (`wrong` × candidate characters): about a
-/// millisecond. When it runs out the best name found so far is offered.
+/// one cell of the distance table (`wrong` × candidate characters): a few
+/// milliseconds. When it runs out the best name found so far is offered.
 /// It bounds the ledger's and the request's look-ups among up to 100,000
 /// grant ids or thousands of roles.
 pub const SUGGEST_CALL_WORK: u64 = 1 << 20;
@@ -321,6 +321,21 @@ mod tests {
         assert_eq!(suggest("subscripton", known), Some("subscription"));
         assert_eq!(suggest("biling", known), Some("billing"));
         assert_eq!(suggest("xyz", known), None);
+    }
+
+    #[test]
+    fn only_exact_duplicates_are_dropped() {
+        let at = |start: usize, message: &str| {
+            Diagnostic::new(Code::UnknownName, Span::new(start, start + 4), message)
+        };
+        let items = vec![at(9, "b"), at(0, "a"), at(0, "b"), at(9, "b"), at(0, "a")];
+        let kept: Vec<(u32, String)> = Diagnostics::new(Source::new("p", ""), items)
+            .items
+            .into_iter()
+            .map(|d| (d.span.start, d.message))
+            .collect();
+        let expected = [(0, "a"), (0, "b"), (9, "b")].map(|(s, m)| (s, m.to_owned()));
+        assert_eq!(kept, expected);
     }
 
     #[test]
