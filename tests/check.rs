@@ -350,6 +350,7 @@ fn the_same_typo_twice_is_two_errors() {
     let dir = scratch("two-typos");
     fs::write(dir.join("p.policy"), text).unwrap();
     let out = tollgate_in(&dir, &["check", "p.policy", "--format", "json"]);
+    let _ = fs::remove_dir_all(&dir);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let lines: Vec<u64> = report["files"][0]["diagnostics"]
@@ -404,6 +405,7 @@ fn check_timed(name: &str, text: &str, bound_s: u64) -> (std::process::Output, s
     let started = std::time::Instant::now();
     let out = tollgate_in(&dir, &["check", "p.policy", "--format", "json"]);
     let took = started.elapsed();
+    let _ = fs::remove_dir_all(&dir);
     assert!(
         took < std::time::Duration::from_secs(bound_s),
         "{name}: took {took:?}"
