@@ -1,8 +1,8 @@
 //! The policy's syntax tree: owned nodes with spans, no pest types.
 //!
 //! Items keep their source order (the formatter and diagnostics rely on it).
-//! Equality ignores spans, so a reformatted policy compares equal to its
-//! original.
+//! Equality includes spans; [`Policy::without_spans`] erases them, so a
+//! reformatted policy compares equal to its original in shape.
 
 use rust_decimal::Decimal;
 
@@ -402,5 +402,266 @@ impl Expr {
             ExprKind::Aggregate { filter, .. } => filter.iter().map(|f| f.as_ref()).collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+impl Policy {
+    /// A copy with every span set to the empty default: two trees that
+    /// differ only in where things were written compare equal (Cedar's
+    /// `Node` leaves `loc` out of equality; the formatter's soundness
+    /// checks compare `a.without_spans() == b.without_spans()`).
+    ///
+    /// Erasing a copy rather than leaving spans out of `PartialEq` keeps
+    /// real equality for spans (diagnostics at two places stay two) and
+    /// fails loudly, not silently, if a new span field is forgotten here.
+    pub fn without_spans(&self) -> Policy {
+        let mut p = self.clone();
+        for item in &mut p.items {
+            item.erase_spans();
+        }
+        p
+    }
+}
+
+/// Nodes whose spans [`Policy::without_spans`] erases.
+trait EraseSpans {
+    fn erase_spans(&mut self);
+}
+
+impl<T: EraseSpans> EraseSpans for Vec<T> {
+    fn erase_spans(&mut self) {
+        self.iter_mut().for_each(EraseSpans::erase_spans);
+    }
+}
+
+impl<T: EraseSpans> EraseSpans for Option<T> {
+    fn erase_spans(&mut self) {
+        if let Some(x) = self {
+            x.erase_spans();
+        }
+    }
+}
+
+impl EraseSpans for Span {
+    fn erase_spans(&mut self) {
+        *self = Span::default();
+    }
+}
+
+impl EraseSpans for Ident {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+    }
+}
+
+impl EraseSpans for Item {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+        match &mut self.kind {
+            ItemKind::Policy(name) => name.erase_spans(),
+            ItemKind::Role { name, access } => {
+                name.erase_spans();
+                access.erase_spans();
+            }
+            ItemKind::Actions { category, actions } => {
+                category.erase_spans();
+                actions.erase_spans();
+            }
+            ItemKind::Credits(kinds) | ItemKind::Debts(kinds) => kinds.erase_spans(),
+            ItemKind::Enum { name, values } => {
+                name.erase_spans();
+                values.erase_spans();
+            }
+            ItemKind::Field(f) => {
+                f.path.erase_spans();
+                f.ty.erase_spans();
+                f.default.erase_spans();
+            }
+            ItemKind::Permit { role, to, except } => {
+                role.erase_spans();
+                match to {
+                    PermitTargets::All(span) => span.erase_spans(),
+                    PermitTargets::Names(names) => names.erase_spans(),
+                }
+                except.erase_spans();
+            }
+            ItemKind::Lock(lock) => {
+                lock.kinds.erase_spans();
+                lock.when.erase_spans();
+                lock.message.erase_spans();
+                lock.may_settle.erase_spans();
+            }
+            ItemKind::Spend { kinds, order } => {
+                kinds.erase_spans();
+                order.erase_spans();
+            }
+            ItemKind::Settle(settle) => {
+                settle.kinds.erase_spans();
+                settle.order.erase_spans();
+                for source in &mut settle.sources {
+                    source.debt_kind.erase_spans();
+                    source.from.erase_spans();
+                }
+            }
+            ItemKind::Let { name, value } => {
+                name.erase_spans();
+                value.erase_spans();
+            }
+            ItemKind::Step { name, message } => {
+                name.erase_spans();
+                message.erase_spans();
+            }
+            ItemKind::State { name, when } => {
+                name.erase_spans();
+                when.erase_spans();
+            }
+            ItemKind::On(block) => {
+                match &mut block.target {
+                    OnTarget::Forbidden(span) => span.erase_spans(),
+                    OnTarget::Actions(names) => names.erase_spans(),
+                }
+                block.rules.erase_spans();
+            }
+            ItemKind::Shortfall {
+                operation,
+                debt_kind,
+            } => {
+                operation.erase_spans();
+                debt_kind.erase_spans();
+            }
+        }
+    }
+}
+
+impl EraseSpans for SortKey {
+    fn erase_spans(&mut self) {
+        self.field.erase_spans();
+    }
+}
+
+impl EraseSpans for Rule {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+        self.code.erase_spans();
+        self.when.erase_spans();
+        self.message.erase_spans();
+        for clause in &mut self.steps {
+            clause.span.erase_spans();
+            match &mut clause.audience {
+                Audience::Everyone => {}
+                Audience::Access(name) => name.erase_spans(),
+                Audience::Others(span) => span.erase_spans(),
+            }
+            for step in &mut clause.steps {
+                step.span.erase_spans();
+                step.step.erase_spans();
+                step.when.erase_spans();
+            }
+        }
+        for param in &mut self.params {
+            param.name.erase_spans();
+            param.value.erase_spans();
+        }
+    }
+}
+
+impl EraseSpans for Template {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+        for part in &mut self.parts {
+            if let TemplatePart::Value(v) = part {
+                v.span.erase_spans();
+                v.path.erase_spans();
+                v.format.erase_spans();
+            }
+        }
+    }
+}
+
+impl EraseSpans for Path {
+    fn erase_spans(&mut self) {
+        self.span.erase_spans();
+        self.segments.erase_spans();
+    }
+}
+
+impl EraseSpans for Expr {
+    /// With a stack of its own rather than recursion: the walk needs no
+    /// depth bound beyond the tree's size.
+    fn erase_spans(&mut self) {
+        let mut todo: Vec<&mut Expr> = vec![self];
+        while let Some(e) = todo.pop() {
+            e.span.erase_spans();
+            match &mut e.kind {
+                ExprKind::Path(p) => p.erase_spans(),
+                ExprKind::Unary(_, x) => todo.push(x),
+                ExprKind::Binary(_, a, b) => {
+                    todo.push(a);
+                    todo.push(b);
+                }
+                ExprKind::In { value, set, .. } => {
+                    todo.push(value);
+                    match set {
+                        InSet::List(items) => todo.extend(items.iter_mut()),
+                        InSet::Named(p) => p.erase_spans(),
+                    }
+                }
+                ExprKind::Aggregate { op, filter, .. } => {
+                    if let Aggregate::Sum(field) = op {
+                        field.erase_spans();
+                    }
+                    if let Some(f) = filter {
+                        todo.push(f);
+                    }
+                }
+                ExprKind::Number(_)
+                | ExprKind::Duration(_)
+                | ExprKind::Text(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Invalid => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ident(name: &str, at: usize) -> Ident {
+        Ident {
+            name: name.to_owned(),
+            span: Span::new(at, at + name.len()),
+        }
+    }
+
+    #[test]
+    fn spans_count_in_equality_but_not_in_shape() {
+        let at = |offset: usize| Policy {
+            items: vec![Item {
+                docs: Vec::new(),
+                kind: ItemKind::Let {
+                    name: ident("x", offset),
+                    value: Expr {
+                        kind: ExprKind::Unary(
+                            UnaryOp::Not,
+                            Box::new(Expr {
+                                kind: ExprKind::Bool(true),
+                                span: Span::new(offset + 5, offset + 9),
+                            }),
+                        ),
+                        span: Span::new(offset + 4, offset + 9),
+                    },
+                },
+                span: Span::new(offset, offset + 9),
+            }],
+        };
+        assert_ne!(at(0), at(3));
+        assert_eq!(at(0).without_spans(), at(3).without_spans());
+        let mut other = at(0);
+        if let Some(ItemKind::Let { name, .. }) = other.items.first_mut().map(|i| &mut i.kind) {
+            name.name = "y".to_owned();
+        }
+        assert_ne!(at(0).without_spans(), other.without_spans());
     }
 }

@@ -90,6 +90,8 @@ codes! {
     SimilarNames => "check", "similar_names", Error;
     /// A value is outside what the language can represent.
     ValueOutOfRange => "check", "value_out_of_range", Error;
+    /// More declarations of one kind than the limit allows.
+    TooMany => "check", "too_many_items", Error;
     /// The snapshot is not valid JSON or TOML.
     InvalidDocument => "snapshot", "invalid_document", Error;
     /// The snapshot is larger than the limit, or holds too many grants or debts.
@@ -124,14 +126,14 @@ codes! {
 }
 
 /// A secondary place that explains a diagnostic ("first defined here").
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Label {
     pub span: Span,
     pub text: String,
 }
 
 /// One problem found in one policy source.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     pub code: Code,
     pub severity: Severity,
@@ -192,9 +194,16 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Sorts by position (stable, so one place keeps its report order)
+    /// and drops exact duplicates, wherever they are: two reports that differ
+    /// in anything, their place included, are both kept.
     pub fn new(source: Source, mut items: Vec<Diagnostic>) -> Diagnostics {
         items.sort_by_key(|d| (d.span.start, d.span.end, d.code));
-        items.dedup();
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        let keep: Vec<bool> = items.iter().map(|d| seen.insert(d)).collect();
+        drop(seen);
+        let mut keep = keep.into_iter();
+        items.retain(|_| keep.next().unwrap_or(true));
         Diagnostics { source, items }
     }
 
@@ -211,38 +220,95 @@ impl Diagnostics {
     }
 }
 
-/// Edit distance between two names, for "did you mean" suggestions.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur.fill(0);
-        if let Some(first) = cur.first_mut() {
-            *first = i + 1;
+/// The longest name, in characters, that gets a "did you mean": anything
+/// longer is not a typo of a name (policy names are at most
+/// [`crate::parse::MAX_NAME_LEN`] bytes), and comparing it would cost its
+/// length times every candidate's.
+pub const MAX_SUGGEST_NAME_CHARS: usize = 128;
+
+/// The work one suggestion may do, in units of one candidate looked at or
+/// one cell of the distance table (`wrong` × candidate characters): a few
+/// milliseconds. When it runs out the best name found so far is offered.
+/// It bounds the ledger's and the request's look-ups among up to 100,000
+/// grant ids or thousands of roles.
+pub const SUGGEST_CALL_WORK: u64 = 1 << 20;
+
+/// A work allowance shared by many suggestions, so that a policy with
+/// thousands of unknown names does bounded work in total (see
+/// [`suggest_within`]). Interior mutability lets a checker spend it while
+/// its own tables are borrowed.
+#[derive(Debug)]
+pub struct SuggestBudget {
+    left: std::cell::Cell<u64>,
+}
+
+impl SuggestBudget {
+    pub fn new(units: u64) -> SuggestBudget {
+        SuggestBudget {
+            left: std::cell::Cell::new(units),
         }
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = prev.get(j).copied().unwrap_or(0) + usize::from(ca != cb);
-            let delete = prev.get(j + 1).copied().unwrap_or(0) + 1;
-            let insert = cur.get(j).copied().unwrap_or(0) + 1;
-            if let Some(slot) = cur.get_mut(j + 1) {
-                *slot = substitute.min(delete).min(insert);
-            }
-        }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    prev.last().copied().unwrap_or(0)
+
+    /// Whether any work is left: callers skip gathering candidates when not.
+    pub fn is_spent(&self) -> bool {
+        self.left.get() == 0
+    }
 }
 
 /// The known name closest to `wrong`, if one is close enough to be a typo.
+///
+/// Distance is Damerau's (optimal string alignment: two swapped letters
+/// are one edit); close enough is a third of the name's length, at least
+/// one, or `wrong` being a prefix of at least three letters.
 pub fn suggest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (wrong.chars().count() / 3).max(1);
-    known
-        .into_iter()
-        .map(|name| (edit_distance(wrong, name), name))
-        .filter(|&(d, name)| d <= limit || name.starts_with(wrong) && wrong.len() >= 3)
-        .min_by_key(|&(d, name)| (d, name))
-        .map(|(_, name)| name)
+    suggest_within(&SuggestBudget::new(SUGGEST_CALL_WORK), wrong, known)
+}
+
+/// [`suggest`], spending at most [`SUGGEST_CALL_WORK`] from `budget`.
+pub fn suggest_within<'a>(
+    budget: &SuggestBudget,
+    wrong: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let wrong_chars = wrong.chars().count();
+    if wrong_chars > MAX_SUGGEST_NAME_CHARS || budget.is_spent() {
+        return None;
+    }
+    let allowance = budget.left.get().min(SUGGEST_CALL_WORK);
+    let mut left = allowance;
+    let limit = (wrong_chars / 3).max(1);
+    let prefix_ok = wrong.len() >= 3;
+    let mut best: Option<(usize, &'a str)> = None;
+    for name in known {
+        // Looking costs one unit, even when the length rules it out.
+        let Some(after_look) = left.checked_sub(1) else {
+            break;
+        };
+        left = after_look;
+        let name_chars = name.chars().count();
+        let distance = if prefix_ok && name.starts_with(wrong) {
+            // Only insertions separate a name from its prefix.
+            name_chars - wrong_chars
+        } else if name_chars.abs_diff(wrong_chars) > limit {
+            continue; // at least that many edits apart
+        } else {
+            let cells = ((wrong_chars + 1) * (name_chars + 1)) as u64;
+            let Some(after) = left.checked_sub(cells) else {
+                break;
+            };
+            left = after;
+            let d = strsim::osa_distance(wrong, name);
+            if d > limit {
+                continue;
+            }
+            d
+        };
+        if best.is_none_or(|b| (distance, name) < b) {
+            best = Some((distance, name));
+        }
+    }
+    budget.left.set(budget.left.get() - (allowance - left));
+    best.map(|(_, name)| name)
 }
 
 #[cfg(test)]
@@ -258,10 +324,54 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("actve", "active"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    fn only_exact_duplicates_are_dropped() {
+        let at = |start: usize, message: &str| {
+            Diagnostic::new(Code::UnknownName, Span::new(start, start + 4), message)
+        };
+        let items = vec![at(9, "b"), at(0, "a"), at(0, "b"), at(9, "b"), at(0, "a")];
+        let kept: Vec<(u32, String)> = Diagnostics::new(Source::new("p", ""), items)
+            .items
+            .into_iter()
+            .map(|d| (d.span.start, d.message))
+            .collect();
+        let expected = [(0, "a"), (0, "b"), (9, "b")].map(|(s, m)| (s, m.to_owned()));
+        assert_eq!(kept, expected);
+    }
+
+    #[test]
+    fn swapped_letters_are_one_edit() {
+        assert_eq!(suggest("actvie", ["active", "canceled"]), Some("active"));
+        assert_eq!(suggest("onwer", ["owner", "member"]), Some("owner"));
+    }
+
+    #[test]
+    fn prefixes_suggest_the_nearest_longer_name() {
+        assert_eq!(suggest("sub", ["subscription", "su"]), Some("su"));
+        assert_eq!(suggest("subs", ["subscription"]), Some("subscription"));
+    }
+
+    #[test]
+    fn long_names_get_no_suggestion() {
+        let long = "a".repeat(MAX_SUGGEST_NAME_CHARS + 1);
+        let near = "a".repeat(MAX_SUGGEST_NAME_CHARS);
+        assert_eq!(suggest(&long, [near.as_str()]), None);
+        let fits = &long[1..];
+        assert_eq!(suggest(fits, [near.as_str()]), Some(near.as_str()));
+    }
+
+    #[test]
+    fn a_spent_budget_stops_suggesting() {
+        let budget = SuggestBudget::new(10);
+        // `abcdef` × `abcdeg` is 49 cells: more than is left.
+        assert_eq!(suggest_within(&budget, "abcdef", ["abcdeg"]), None);
+        assert!(!budget.is_spent(), "only the look was paid for");
+        let many: Vec<String> = (0..100).map(|i| format!("zz{i}")).collect();
+        assert_eq!(
+            suggest_within(&budget, "abcdef", many.iter().map(String::as_str)),
+            None
+        );
+        assert!(budget.is_spent());
+        assert_eq!(suggest_within(&budget, "abcdef", ["abcdef"]), None);
     }
 }
 

@@ -4,22 +4,13 @@ use std::sync::Arc;
 
 /// A byte range in one source text.
 ///
-/// Spans never take part in equality: two AST nodes that differ only in
-/// where they were written compare equal (the formatter relies on this).
-#[derive(Clone, Copy, Debug, Default, Eq)]
+/// Spans compare by position: two diagnostics at different places are two
+/// diagnostics. Comparing syntax trees for shape, as the formatter's
+/// soundness checks do, goes through [`crate::ast::Policy::without_spans`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
     pub start: u32,
     pub end: u32,
-}
-
-impl PartialEq for Span {
-    fn eq(&self, _: &Span) -> bool {
-        true
-    }
-}
-
-impl std::hash::Hash for Span {
-    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 impl Span {
@@ -183,7 +174,9 @@ mod tests {
     }
 
     #[test]
-    fn spans_do_not_take_part_in_equality() {
-        assert_eq!(Span::new(1, 2), Span::new(5, 9));
+    fn spans_compare_by_position() {
+        assert_eq!(Span::new(1, 2), Span::new(1, 2));
+        assert_ne!(Span::new(1, 2), Span::new(5, 9));
+        assert_ne!(Span::new(1, 2), Span::new(1, 3));
     }
 }

@@ -327,3 +327,194 @@ fn every_misspelt_name_in_the_reference_policy_is_caught_on_its_line() {
         missed.join("\n")
     );
 }
+
+/// A scratch folder for one test, emptied first.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollgate-check-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The same typo in two places is two errors: diagnostics that differ only
+/// in where they are must not be merged.
+#[test]
+fn the_same_typo_twice_is_two_errors() {
+    let text = fs::read_to_string(root().join("policies/ampere.policy")).unwrap();
+    let lock = "lock purchased when subscription.status in [ended, canceled]";
+    let over = "let subscription_over = subscription.status in [ended, canceled]";
+    assert!(text.contains(lock) && text.contains(over));
+    let text = text
+        .replace(lock, &lock.replace("ended", "endd"))
+        .replace(over, &over.replace("ended", "endd"));
+    let dir = scratch("two-typos");
+    fs::write(dir.join("p.policy"), text).unwrap();
+    let out = tollgate_in(&dir, &["check", "p.policy", "--format", "json"]);
+    let _ = fs::remove_dir_all(&dir);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let lines: Vec<u64> = report["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{report:#}");
+    assert_ne!(lines[0], lines[1]);
+}
+
+/// Did-you-mean does bounded work: refunding an unknown 10 KB id among
+/// thousands of long grant ids answers at once (it took minutes when every
+/// id was compared in full), and a swapped pair of letters is still caught.
+#[test]
+fn suggestions_for_long_unknown_ids_are_bounded() {
+    let policy = tollgate::Policy::from_file(root().join("policies/ampere.policy")).unwrap();
+    let typical = fs::read_to_string(root().join("benches/data/typical.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&typical).unwrap();
+    let template = doc["grants"][0].clone();
+    let grants: Vec<serde_json::Value> = (0..2_000)
+        .map(|i| {
+            let mut g = template.clone();
+            g["id"] = format!("{i:04}{}", "x".repeat(1_000)).into();
+            g
+        })
+        .collect();
+    doc["grants"] = grants.into();
+    let account = policy.snapshot_from_json(&doc.to_string()).unwrap();
+    let started = std::time::Instant::now();
+    for wrong in ["y".repeat(10_000), format!("9999{}", "x".repeat(999))] {
+        let err = policy.refund(&account, &wrong).unwrap_err();
+        assert!(err.to_string().contains("no grant has the id"), "{err}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    // Two letters swapped are one edit (Damerau), not two.
+    let role = policy.request("onwer", "send_message").unwrap_err();
+    assert!(role.to_string().contains("did you mean `owner`"), "{role}");
+}
+
+/// Writes `text` as `p.policy` in a scratch folder and checks it, timing
+/// the run: every policy below must be judged well inside the bound.
+fn check_timed(name: &str, text: &str, bound_s: u64) -> (std::process::Output, serde_json::Value) {
+    let dir = scratch(name);
+    fs::write(dir.join("p.policy"), text).unwrap();
+    let started = std::time::Instant::now();
+    let out = tollgate_in(&dir, &["check", "p.policy", "--format", "json"]);
+    let took = started.elapsed();
+    let _ = fs::remove_dir_all(&dir);
+    assert!(
+        took < std::time::Duration::from_secs(bound_s),
+        "{name}: took {took:?}"
+    );
+    let report = serde_json::from_str(&stdout(&out)).unwrap();
+    (out, report)
+}
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    report["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The head of a policy that checks clean, for generated bodies.
+const HEAD: &str = "policy p\nrole r\nactions a: act\npermit r to all\n";
+
+/// Decisions number states in 16 bits: a policy with more is refused at the
+/// first state past the limit, instead of deciding with the wrong one.
+#[test]
+fn more_states_than_the_limit_are_refused() {
+    use std::fmt::Write;
+    let mut text = HEAD.to_owned();
+    for i in 0..65_536 {
+        writeln!(text, "state s{i} when usable > {i}").unwrap();
+    }
+    text.push_str("state last otherwise\n");
+    let (out, report) = check_timed("many-states", &text, 60);
+    assert_eq!(code(&out), 1);
+    let d = &report["files"][0]["diagnostics"][0];
+    assert_eq!(d["code"], "too_many_items", "{d:#}");
+    assert_eq!(d["line"], 4 + 65_536, "{d:#}");
+    assert!(
+        d["message"].as_str().unwrap().contains("65537 states"),
+        "{d:#}"
+    );
+}
+
+/// The permission table is roles × actions cells: past the limit the
+/// checker says so instead of building gigabytes.
+#[test]
+fn a_permission_table_past_the_limit_is_refused() {
+    use std::fmt::Write;
+    let mut text = String::from("policy p\nstate ok otherwise\nactions a: ");
+    let actions: Vec<String> = (0..2_000).map(|i| format!("act{i}")).collect();
+    text.push_str(&actions.join(", "));
+    text.push('\n');
+    for i in 0..1_000 {
+        writeln!(text, "role r{i}\npermit r{i} to all").unwrap();
+    }
+    let (out, report) = check_timed("big-table", &text, 30);
+    assert_eq!(code(&out), 1);
+    assert_eq!(codes(&report), ["too_many_items"], "{report:#}");
+}
+
+/// The similar-names lint compares a field only with siblings that could
+/// be one letter away: two thousand long names check at once (it compared
+/// every pair in full and took 38 s), and a real twin is still caught.
+#[test]
+fn many_long_field_names_check_quickly() {
+    use std::fmt::Write;
+    let mut text = HEAD.to_owned();
+    text.push_str("state ok otherwise\n");
+    for i in 0..2_000 {
+        // The number twice: any two names differ in two places or more.
+        let name = format!("f{i:05}{}x{i:05}", "field".repeat(23));
+        writeln!(text, "field settings.{name}: optional decimal").unwrap();
+    }
+    let (out, report) = check_timed("long-fields", &text, 15);
+    assert_eq!(code(&out), 0, "{report:#}");
+    // The last digit of `f01999field...x01999` changed: one letter away
+    // from it, two from every other field.
+    let twin = format!("f01999{}x0199y", "field".repeat(23));
+    writeln!(text, "field settings.{twin}: optional decimal").unwrap();
+    let (_, report) = check_timed("long-fields-twin", &text, 15);
+    assert_eq!(codes(&report), ["similar_names"], "{report:#}");
+    let d = &report["files"][0]["diagnostics"][0];
+    assert!(
+        d["help"].as_str().unwrap().contains("`f01999field"),
+        "{d:#}"
+    );
+}
+
+/// Thousands of unknown names: each diagnostic lists at most a few known
+/// names ("and N more"), and suggestions stop when their budget is spent,
+/// so output and time stay proportional to the policy (it printed 214 MB
+/// and took 19 s).
+#[test]
+fn many_unknown_names_give_bounded_output() {
+    use std::fmt::Write;
+    let mut text = String::from("policy p\nstate ok otherwise\nrole r\nactions a: ");
+    let actions: Vec<String> = (0..4_000).map(|i| format!("act{i}")).collect();
+    text.push_str(&actions.join(", "));
+    text.push_str("\npermit r to all\n");
+    for i in 0..4_000 {
+        writeln!(text, "permit r to nothing{i}").unwrap();
+    }
+    let (out, report) = check_timed("many-unknown", &text, 30);
+    assert_eq!(code(&out), 1);
+    let diagnostics = report["files"][0]["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 4_000);
+    let help = diagnostics[0]["help"].as_str().unwrap();
+    assert!(help.ends_with("and 3991 more"), "{help}");
+    assert!(
+        out.stdout.len() < 4_000 * 1_000,
+        "{} bytes",
+        out.stdout.len()
+    );
+}

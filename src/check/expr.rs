@@ -1,9 +1,10 @@
 //! Resolving and typing expressions and message templates.
 
 use super::Checker;
+use super::errors::{MAX_LISTED_NAMES, list_some_words, list_words};
 use super::ir::*;
 use crate::ast::{self, BinaryOp, Collection, ExprKind, InSet, UnaryOp};
-use crate::diagnostic::{Code, Diagnostic, suggest};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::value::Value;
 
@@ -156,33 +157,6 @@ impl Checker<'_> {
             format!("{base} that may be absent")
         } else {
             base
-        }
-    }
-
-    /// The names of an enum-like type's members.
-    pub(super) fn enum_values(&self, e: EnumRef) -> Vec<&str> {
-        match e {
-            EnumRef::User(i) => self
-                .out
-                .enums
-                .get(i)
-                .map(|e| e.values.iter().map(String::as_str).collect())
-                .unwrap_or_default(),
-            EnumRef::CreditKind => self
-                .out
-                .credit_kinds
-                .iter()
-                .map(|k| k.name.as_str())
-                .collect(),
-            EnumRef::DebtKind => self
-                .out
-                .debt_kinds
-                .iter()
-                .map(|k| k.name.as_str())
-                .collect(),
-            EnumRef::GrantStatus => GRANT_STATUSES.to_vec(),
-            EnumRef::Role => self.out.roles.iter().map(|r| r.name.as_str()).collect(),
-            EnumRef::Action => self.out.actions.iter().map(|a| a.name.as_str()).collect(),
         }
     }
 
@@ -567,12 +541,7 @@ impl Checker<'_> {
                         ))
                     }
                     None => {
-                        let known: Vec<&str> = self
-                            .out
-                            .categories
-                            .iter()
-                            .map(|c| c.name.as_str())
-                            .collect();
+                        let known = self.out.categories.iter().map(|c| c.name.as_str());
                         let mut d = Diagnostic::new(
                             Code::UnknownName,
                             path.span,
@@ -580,7 +549,7 @@ impl Checker<'_> {
                         )
                         .label("no category has this name");
                         d = match (
-                            suggest(&name, known),
+                            self.suggest(&name, known),
                             self.names.actions.contains_key(name.as_str()),
                         ) {
                             (_, true) => d.help(format!(
@@ -642,7 +611,7 @@ impl Checker<'_> {
                         } else {
                             format!("{} have no field `{}`", of.keyword(), field.name)
                         };
-                        let help = match suggest(&field.name, numeric.iter().copied()) {
+                        let help = match self.suggest(&field.name, numeric.iter().copied()) {
                             Some(s) if found.is_none() => format!("did you mean `{s}`?"),
                             _ => format!("{} can sum {}", of.keyword(), list_words(&numeric)),
                         };
@@ -693,7 +662,7 @@ impl Checker<'_> {
         if let Some(single) = path.single() {
             let name = single.name.as_str();
             if let Some(Base::Enum(e)) = expect {
-                if let Some(i) = self.enum_values(e).iter().position(|v| *v == name) {
+                if let Some(i) = self.enum_value_index(e, name) {
                     self.note_enum_use(e, i);
                     return found(
                         TExprKind::Literal(Literal::Enum(i as u32)),
@@ -795,7 +764,7 @@ impl Checker<'_> {
                     format!("unknown debt kind `{}`", kind.name),
                 )
                 .label("not a debt kind");
-                d = match suggest(&kind.name, known.iter().copied()) {
+                d = match self.suggest(&kind.name, known.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `debt.{s}`?")),
                     None => d.help(format!("the debt kinds are {}", list_words(&known))),
                 };
@@ -845,7 +814,9 @@ impl Checker<'_> {
             if path.single().is_some() {
                 self.unknown
                     .push((Self::enum_namespace(e), dotted.clone(), path.span));
-                let values = self.enum_values(e);
+                let (count, members) = self.enum_members(e);
+                let guess = self.suggest(&dotted, members).map(str::to_owned);
+                let listed: Vec<&str> = self.enum_members(e).1.take(MAX_LISTED_NAMES + 1).collect();
                 let type_name = self.type_name(Type::of(Base::Enum(e)));
                 let mut d = Diagnostic::new(
                     Code::UnknownName,
@@ -853,32 +824,39 @@ impl Checker<'_> {
                     format!("`{dotted}` is not {type_name}"),
                 )
                 .label(format!("not {type_name}"));
-                d = match suggest(&dotted, values.iter().copied()) {
+                d = match guess {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None => d.help(format!("expected one of {}", list_words(&values))),
+                    None => d.help(format!(
+                        "expected one of {}",
+                        list_some_words(&listed, count)
+                    )),
                 };
                 self.report(d);
                 return;
             }
         }
         let mut known: Vec<String> = Vec::new();
-        if let Some(of) = scope.item {
-            known.extend(item_fields(of).iter().map(|(n, _)| (*n).to_owned()));
+        // Gathering costs a string per field: skip it once the check's
+        // suggestion budget is spent.
+        if self.can_suggest() {
+            if let Some(of) = scope.item {
+                known.extend(item_fields(of).iter().map(|(n, _)| (*n).to_owned()));
+            }
+            known.extend(
+                BUILTINS
+                    .iter()
+                    .filter(|(_, b)| scope.request || !matches!(b, Builtin::Role | Builtin::Action))
+                    .map(|(n, _)| (*n).to_owned()),
+            );
+            known.extend(self.out.lets.iter().map(|l| l.name.clone()));
+            known.extend(self.out.fields.iter().map(Field::dotted));
+            known.extend(
+                self.out
+                    .debt_kinds
+                    .iter()
+                    .map(|k| format!("debt.{}", k.name)),
+            );
         }
-        known.extend(
-            BUILTINS
-                .iter()
-                .filter(|(_, b)| scope.request || !matches!(b, Builtin::Role | Builtin::Action))
-                .map(|(n, _)| (*n).to_owned()),
-        );
-        known.extend(self.out.lets.iter().map(|l| l.name.clone()));
-        known.extend(self.out.fields.iter().map(Field::dotted));
-        known.extend(
-            self.out
-                .debt_kinds
-                .iter()
-                .map(|k| format!("debt.{}", k.name)),
-        );
         let namespace = if path.segments.len() > 1 {
             "field"
         } else {
@@ -895,7 +873,7 @@ impl Checker<'_> {
             (format!("unknown name `{dotted}`"), "not defined")
         };
         let mut d = Diagnostic::new(Code::UnknownName, path.span, message).label(label);
-        d = match suggest(&dotted, known.iter().map(String::as_str)) {
+        d = match self.suggest(&dotted, known.iter().map(String::as_str)) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None if path.segments.len() > 1 => {
                 d.help("snapshot fields are declared with `field <path>: <type>`")
@@ -959,7 +937,7 @@ impl Checker<'_> {
                     format!("unknown format `{}`", f.name),
                 )
                 .label("not a format");
-                d = match suggest(&f.name, ["date"]) {
+                d = match self.suggest(&f.name, ["date"]) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d.help("the only format is `date`, for timestamps"),
                 };
@@ -1101,15 +1079,5 @@ fn arithmetic_type(op: BinaryOp, l: Base, r: Base) -> Option<Base> {
         (BinaryOp::Sub, Time, Duration) => Some(Time),
         (BinaryOp::Sub, Time, Time) => Some(Duration),
         _ => None,
-    }
-}
-
-/// `a`, `a or b`, `a, b or c`, in backticks.
-pub(super) fn list_words(items: &[&str]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
-    match quoted.as_slice() {
-        [] => "none".to_owned(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }

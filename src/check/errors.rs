@@ -1,0 +1,703 @@
+//! Every diagnostic the checker reports, built in one place: checking code
+//! says *what* went wrong, these functions say *how* it reads.
+
+use crate::ast::{self, RuleKind};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::Span;
+
+/// Most names a diagnostic lists ("the known names are ..."); the rest are
+/// counted ("and 12 more"), so that one diagnostic stays a line, not a
+/// page, however many names a policy declares.
+pub const MAX_LISTED_NAMES: usize = 10;
+
+/// `a`, `a or b`, `a, b or c`, in backticks; past [`MAX_LISTED_NAMES`],
+/// `a, b, ... and N more`.
+pub(super) fn list_words(items: &[&str]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .take(MAX_LISTED_NAMES)
+        .map(|s| format!("`{s}`"))
+        .collect();
+    let more = items.len().saturating_sub(MAX_LISTED_NAMES);
+    match quoted.as_slice() {
+        [] => "none".to_owned(),
+        [one] if more == 0 => one.clone(),
+        [init @ .., last] if more == 0 => format!("{} or {last}", init.join(", ")),
+        all => format!("{} and {more} more", all.join(", ")),
+    }
+}
+
+// ───────────── Declarations ─────────────
+
+pub(super) fn defined_twice(what: &str, name: &ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        name.span,
+        format!("{what} `{}` is defined twice", name.name),
+    )
+    .label("defined again here")
+    .related(first, "first defined here")
+    .help(format!("remove one of them, or rename this {what}"))
+}
+
+pub(super) fn second_policy_name(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(Code::Duplicate, name.span, "a second `policy` name")
+        .label("second name")
+        .help("a file holds one policy; remove this line")
+}
+
+pub(super) fn enum_named_like_a_type(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReservedName,
+        name.span,
+        format!("`{}` is a built-in type", name.name),
+    )
+    .label("built-in type")
+    .help("give the enum another name")
+}
+
+pub(super) fn enum_value_twice(
+    value: &ast::Ident,
+    enum_name: &ast::Ident,
+    first: Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        value.span,
+        format!(
+            "value `{}` is listed twice in `{}`",
+            value.name, enum_name.name
+        ),
+    )
+    .label("listed again")
+    .related(first, "first listed here")
+    .help("remove one of them")
+}
+
+pub(super) fn action_twice_in_category(
+    action: &ast::Ident,
+    category: &ast::Ident,
+    first: Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        action.span,
+        format!(
+            "action `{}` is listed twice in `{}`",
+            action.name, category.name
+        ),
+    )
+    .label("listed again")
+    .related(first, "first listed here")
+    .help("remove one of them")
+}
+
+pub(super) fn action_in_two_categories(
+    action: &ast::Ident,
+    other: &str,
+    category: &ast::Ident,
+    first: Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::ActionInTwoCategories,
+        action.span,
+        format!(
+            "action `{}` is in two categories, `{other}` and `{}`",
+            action.name, category.name
+        ),
+    )
+    .label(format!("also in `{other}`"))
+    .related(first, format!("listed in `{other}` here"))
+    .help("an action belongs to exactly one category; remove it from one of them")
+}
+
+/// `label` says which of the two `name` was declared as second.
+pub(super) fn category_and_action(name: &ast::Ident, label: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        name.span,
+        format!("`{}` names both a category and an action", name.name),
+    )
+    .label(label)
+    .help("rename the action or the category: `on` and `permit` could not tell them apart")
+}
+
+pub(super) fn let_name_taken(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReservedName,
+        name.span,
+        format!(
+            "`{}` already names a built-in quantity or a field",
+            name.name
+        ),
+    )
+    .label("name taken")
+    .help("choose another name for this `let`")
+}
+
+pub(super) fn reserved_field_root(root: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReservedName,
+        root.span,
+        format!("`{}` is part of the snapshot that tollgate itself reads", root.name),
+    )
+    .label("reserved")
+    .help(format!(
+        "the engine knows `now`, `account`, `grants` and `debts`; other fields live under a name of yours, such as `settings.{}`",
+        root.name
+    ))
+}
+
+pub(super) fn overlapping_fields(
+    span: Span,
+    dotted: &str,
+    other_span: Span,
+    other_path: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        span,
+        format!("field `{dotted}` overlaps field `{other_path}`"),
+    )
+    .label("overlaps")
+    .related(other_span, "the other field")
+    .help("a path is either a value or a group of fields, not both")
+}
+
+pub(super) fn unknown_type(ty: &ast::Ident, guess: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownName,
+        ty.span,
+        format!("unknown type `{}`", ty.name),
+    )
+    .label("not a type");
+    match guess {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(
+            "a field is `decimal`, `bool`, `time`, `duration`, `text`, or an enum declared with `enum`",
+        ),
+    }
+}
+
+pub(super) fn default_of_wrong_type(span: Span, got: String, want: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::TypeMismatch,
+        span,
+        format!("the default is {got}, but the field holds {want}"),
+    )
+    .label(got)
+    .help(format!("give a default that is {want}"))
+}
+
+pub(super) fn default_not_constant(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::TypeMismatch,
+        span,
+        "a field's default must be a constant",
+    )
+    .label("not a constant")
+    .help("write a literal value such as `0`, `false` or an enum value")
+}
+
+// ───────────── Names ─────────────
+
+/// A name nothing in its namespace declares. `listed` holds the first known
+/// names in order (at most one more than are shown), `known` how many there
+/// are.
+pub(super) fn unknown_name(
+    what: &str,
+    name: &ast::Ident,
+    guess: Option<&str>,
+    listed: &[&str],
+    known: usize,
+) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownName,
+        name.span,
+        format!("unknown {what} `{}`", name.name),
+    )
+    .label(format!("no {what} has this name"));
+    match guess {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None if known == 0 => d.help(format!("no {what} is declared yet")),
+        None => d.help(format!(
+            "the known names are {}",
+            list_some_words(listed, known)
+        )),
+    }
+}
+
+/// [`list_words`] when only the first names are at hand: `total` says how
+/// many there are in all.
+pub(super) fn list_some_words(first: &[&str], total: usize) -> String {
+    let shown = first
+        .get(..MAX_LISTED_NAMES.min(first.len()))
+        .unwrap_or(first);
+    if total <= shown.len() {
+        return list_words(shown);
+    }
+    let quoted: Vec<String> = shown.iter().map(|s| format!("`{s}`")).collect();
+    format!("{} and {} more", quoted.join(", "), total - shown.len())
+}
+
+// ───────────── Limits ─────────────
+
+pub(super) fn too_many(span: Span, what: &str, n: usize, max: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::TooMany,
+        span,
+        format!("the policy declares {n} {what}, more than the limit of {max}"),
+    )
+    .label("past the limit")
+    .help(format!(
+        "a policy holds at most {max} {what}; merge some, or split the policy"
+    ))
+}
+
+pub(super) fn table_too_large(span: Span, what: &str, n: usize, actions: usize) -> Diagnostic {
+    let max = super::MAX_TABLE_CELLS;
+    Diagnostic::new(
+        Code::TooMany,
+        span,
+        format!("{n} {what} × {actions} actions make a table larger than the limit of {max} cells"),
+    )
+    .label("past the limit")
+    .help("group actions into fewer, broader actions, or split the policy")
+}
+
+// ───────────── Ledger orders ─────────────
+
+pub(super) fn lock_reads_balance(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::TypeMismatch,
+        span,
+        "a lock condition cannot read the balance it decides",
+    )
+    .label("reads `usable`, `locked`, `expired`, `settleable` or a grant's `status`")
+    .help("base the lock on snapshot fields such as `subscription.status`")
+}
+
+pub(super) fn lock_without_message(span: Span) -> Diagnostic {
+    Diagnostic::new(Code::MissingMessage, span, "this lock has no message")
+        .label("no `message`")
+        .help("add `{ message \"...\" }` saying why the credits are locked")
+}
+
+pub(super) fn unknown_operation(operation: &ast::Ident, guess: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownName,
+        operation.span,
+        format!("unknown ledger operation `{}`", operation.name),
+    )
+    .label("not an operation");
+    match guess {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(
+            "a shortfall is declared for `charge` (work that overran the balance) or `refund` (refunded credits already used)",
+        ),
+    }
+}
+
+pub(super) fn shortfall_twice(operation: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        operation.span,
+        format!("the `{}` shortfall is declared twice", operation.name),
+    )
+    .label("declared again")
+    .help("keep one `shortfall of ... is ...` line per operation")
+}
+
+/// A second `spend` or `settle` order (`which`).
+pub(super) fn second_order(which: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::Duplicate, span, format!("a second `{which}` order"))
+        .label("second order")
+        .related(first, "first order")
+        .help(format!("a policy has one {which} order; merge them"))
+}
+
+pub(super) fn sources_twice(kind: &ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        kind.span,
+        format!("sources for `{}` are given twice", kind.name),
+    )
+    .label("again")
+    .related(first, "first given here")
+    .help("list every source on one line: `from usable, locked`")
+}
+
+pub(super) fn sources_outside_order(kind: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingDeclaration,
+        kind.span,
+        format!(
+            "`{}` has sources but no place in the settle order",
+            kind.name
+        ),
+    )
+    .label("not in the order")
+    .help(format!("add `{}` to the kinds after `settle`", kind.name))
+}
+
+pub(super) fn unknown_source(from: &ast::Ident, guess: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownName,
+        from.span,
+        format!("unknown settlement source `{}`", from.name),
+    )
+    .label("not a source");
+    match guess {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help("debts are paid `from usable` credits, `locked` credits, or both in order"),
+    }
+}
+
+pub(super) fn source_twice(from: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        from.span,
+        format!("`{}` is listed twice", from.name),
+    )
+    .label("listed again")
+    .help("remove one of them")
+}
+
+pub(super) fn kind_twice_in_order(what: &str, kind: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        kind.span,
+        format!("{what} `{}` is listed twice", kind.name),
+    )
+    .label("listed again")
+    .help("each kind has one place in the order")
+}
+
+pub(super) fn unknown_sort_key(
+    field: &ast::Ident,
+    guess: Option<&str>,
+    keys: &[&str],
+) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownName,
+        field.span,
+        format!("cannot order by `{}`", field.name),
+    )
+    .label("not a sort key");
+    match guess {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!("order by {}", list_words(keys))),
+    }
+}
+
+pub(super) fn sort_key_twice(field: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        field.span,
+        format!("`{}` is already a sort key", field.name),
+    )
+    .label("listed again")
+    .help("a later key only breaks ties of earlier ones; remove this one")
+}
+
+// ───────────── Steps, states and rules ─────────────
+
+pub(super) fn step_without_message(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingMessage,
+        name.span,
+        format!("step `{}` has no message", name.name),
+    )
+    .label("no message")
+    .help(format!("say what to do: `step {} \"...\"`", name.name))
+}
+
+pub(super) fn unreachable_state(name: &ast::Ident, catch_all: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unreachable,
+        name.span,
+        format!("state `{}` can never be reached", name.name),
+    )
+    .label("unreachable")
+    .related(catch_all, "every account stops at this state")
+    .help("states are tried in order and the first that holds wins; move this state above the catch-all")
+}
+
+pub(super) fn no_states() -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingDeclaration,
+        Span::point(0),
+        "the policy declares no balance states",
+    )
+    .label("no `state`")
+    .help("declare states in order, ending with a catch-all: `state ok otherwise`")
+}
+
+pub(super) fn states_not_exhaustive(last: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::StatesNotExhaustive,
+        last,
+        "the states do not cover every account",
+    )
+    .label("the last state has a condition")
+    .help("end with a state that always matches, such as `state ok otherwise`")
+}
+
+pub(super) fn rule_twice(kind: RuleKind, code: &ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        code.span,
+        format!("{} rule `{}` is defined twice", kind.keyword(), code.name),
+    )
+    .label("defined again")
+    .related(first, "first defined here")
+    .help("a code names one rule; to apply a rule to more actions, list them after `on`")
+}
+
+pub(super) fn forbidden_warning(code: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unreachable,
+        code.span,
+        "a warning in `on forbidden` is never shown",
+    )
+    .label("never shown")
+    .help("warnings accompany an allowed request, and forbidden requests are always denied")
+}
+
+pub(super) fn rule_without_message(kind: RuleKind, code: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingMessage,
+        code.span,
+        format!("{} rule `{}` has no message", kind.keyword(), code.name),
+    )
+    .label("no message")
+    .help("add `{ message \"...\" }`: it is what the person sees")
+}
+
+pub(super) fn steps_not_on_deny(kind: RuleKind, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unreachable,
+        span,
+        format!("next steps on a `{}` rule are never shown", kind.keyword()),
+    )
+    .label("never shown")
+    .help("next steps come with a denial; move them to a `deny` rule")
+}
+
+pub(super) fn steps_after_everyone(span: Span, everyone: Span) -> Diagnostic {
+    Diagnostic::new(Code::Unreachable, span, "these steps are never used")
+        .label("unreachable")
+        .related(everyone, "this clause already covers every role")
+        .help("the first `steps` clause that fits the role applies; move this one up")
+}
+
+pub(super) fn second_access_steps(span: Span, access: &ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unreachable,
+        span,
+        format!("a second `steps for {} access`", access.name),
+    )
+    .label("never used")
+    .related(first, "this clause comes first")
+    .help("merge the two clauses")
+}
+
+pub(super) fn unknown_access_level(name: &ast::Ident, guess: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownName,
+        name.span,
+        format!("unknown access level `{}`", name.name),
+    )
+    .label("no role has this access");
+    match guess {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help("access levels come from roles: `role owner with billing access`"),
+    }
+}
+
+pub(super) fn reserved_parameter(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReservedName,
+        name.span,
+        format!("`{}` is reserved in an effect", name.name),
+    )
+    .label("reserved")
+    .help("effects already report `code`, `rule`, `source` and `message`; choose another name")
+}
+
+pub(super) fn parameter_twice(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::Duplicate,
+        name.span,
+        format!("parameter `{}` is given twice", name.name),
+    )
+    .label("again")
+    .help("remove one of them")
+}
+
+// ───────────── Permissions ─────────────
+
+pub(super) fn useless_exception(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::UselessException,
+        name.span,
+        format!(
+            "`{}` is not granted by this permit, so excepting it changes nothing",
+            name.name
+        ),
+    )
+    .label("never granted here")
+    .help("remove it from `except`")
+}
+
+// ───────────── Lints ─────────────
+
+pub(super) fn no_policy_name() -> Diagnostic {
+    Diagnostic::new(
+        Code::MissingDeclaration,
+        Span::point(0),
+        "the policy has no name",
+    )
+    .label("no `policy` line")
+    .help("start the file with `policy <name>`, for example `policy ampere`")
+}
+
+pub(super) fn role_without_permissions(role: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::RoleWithoutPermissions,
+        span,
+        format!("role `{role}` may not take any action"),
+    )
+    .label("no `permit` for this role")
+    .help(format!(
+        "add `permit {role} to <categories>`, or remove the role"
+    ))
+}
+
+pub(super) fn unused_credit_kind(kind: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnusedCreditKind,
+        span,
+        format!("credit kind `{kind}` is never spent"),
+    )
+    .label("no `spend` order draws it and no rule mentions it")
+    .help(format!("add `{kind}` to the `spend` order, or remove it"))
+}
+
+pub(super) fn unsettleable_debt(kind: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::UnsettleableDebt,
+        span,
+        format!("debt kind `{kind}` can never be settled"),
+    )
+    .label("no settlement source")
+    .help(format!(
+        "add `{kind}` to the `settle` order with `{kind} from usable`"
+    ))
+}
+
+pub(super) fn locked_source_not_allowed(kind: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::LockedSourceNotAllowed,
+        span,
+        format!("`{kind}` is settled from locked credits, but no lock allows it"),
+    )
+    .label("locked credits may not settle this")
+    .help(format!(
+        "add `may settle {kind}` to the lock, or remove `locked` from the sources"
+    ))
+}
+
+pub(super) fn unused_lock_release(kind: &str, lock: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unused,
+        lock,
+        format!("the lock lets locked credits settle `{kind}`, but `settle` never takes them"),
+    )
+    .label("never used")
+    .help(format!(
+        "add `locked` to the sources of `{kind}`: `{kind} from usable, locked`"
+    ))
+}
+
+pub(super) fn unused_let(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(Code::Unused, span, format!("`{name}` is never used"))
+        .label("never read")
+        .help("remove it, or use it in a state, rule or message")
+}
+
+pub(super) fn unused_step(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unused,
+        span,
+        format!("step `{name}` is never offered"),
+    )
+    .label("no rule names it")
+    .help("name it in a rule's `steps`, or remove it")
+}
+
+pub(super) fn unused_enum(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(Code::Unused, span, format!("enum `{name}` is never used"))
+        .label("no field has this type")
+        .help("give a field this type, or remove it")
+}
+
+pub(super) fn unused_enum_value(value: &str, enum_name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unused,
+        span,
+        format!("value `{value}` of `{enum_name}` is never used"),
+    )
+    .label("never used")
+}
+
+pub(super) fn unused_action(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unused,
+        span,
+        format!("action `{name}` is never named"),
+    )
+    .label("never named")
+}
+
+pub(super) fn unused_field(dotted: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unused,
+        span,
+        format!("field `{dotted}` is never read"),
+    )
+    .label("never read")
+}
+
+/// Adds to an unused declaration's diagnostic the unknown name `name`
+/// (at `span`, on `line`) that looks like its misspelling.
+pub(super) fn misspelt_twin(
+    d: Diagnostic,
+    name: &str,
+    span: Span,
+    line: u32,
+    declared: &str,
+) -> Diagnostic {
+    d.related(span, format!("`{name}` is used here but never declared"))
+        .help(format!(
+            "`{name}` (line {line}) looks like a misspelling of `{declared}`: did you mean `{name}` here, or `{declared}` there?"
+        ))
+}
+
+pub(super) fn similar_names(
+    mine: &ast::Ident,
+    theirs: &str,
+    other_span: Span,
+    other_path: &str,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::SimilarNames,
+        mine.span,
+        format!("`{}` is one letter away from `{theirs}`", mine.name),
+    )
+    .label("probably a typo")
+    .related(other_span, format!("`{other_path}` is declared here"))
+    .help(format!(
+        "did you mean `{theirs}`? If both names are intended, make them differ by more than a letter"
+    ))
+}

@@ -1,0 +1,213 @@
+//! Whole-policy lints: unused and unreachable declarations, likely typos.
+
+use super::ir::*;
+use super::{ACTION, CREDIT, Checker, DEBT, FIELD, NAME, ROLE, STEP, TYPE, errors};
+use crate::ast::{self, ItemKind};
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+
+impl Checker<'_> {
+    pub(super) fn finish(&mut self, policy: &ast::Policy) {
+        if self.out.name.is_empty() {
+            self.report(errors::no_policy_name());
+        }
+        for (i, (ns, _, _)) in self.unknown.iter().enumerate() {
+            self.unknown_groups.entry(ns.clone()).or_default().push(i);
+        }
+        for (r, role) in self.out.roles.iter().enumerate() {
+            let any = self.permits.get(r).is_some_and(|p| !p.is_empty());
+            if !any {
+                let d = errors::role_without_permissions(&role.name, role.span);
+                self.diags.push(self.typo_hint(d, ROLE, &role.name));
+            }
+        }
+        // Which credit kinds and debt kinds can ever move.
+        let settles_from: Vec<usize> = self.out.settle.kinds.clone();
+        for (k, kind) in self.out.credit_kinds.iter().enumerate() {
+            if !self.out.spend.kinds.contains(&k) && !self.used.credit_kinds.contains(&k) {
+                let d = errors::unused_credit_kind(&kind.name, kind.span);
+                self.diags.push(self.typo_hint(d, CREDIT, &kind.name));
+            }
+        }
+        for (k, kind) in self.out.debt_kinds.iter().enumerate() {
+            let has_source = self
+                .out
+                .settle
+                .sources
+                .get(k)
+                .is_some_and(|s| !s.is_empty());
+            if !settles_from.contains(&k) || !has_source {
+                let d = errors::unsettleable_debt(&kind.name, kind.span);
+                self.diags.push(self.typo_hint(d, DEBT, &kind.name));
+            }
+        }
+        // Locked credits as a source need a lock that releases them.
+        for (k, sources) in self.out.settle.sources.iter().enumerate() {
+            if !sources.contains(&SourceKind::Locked) {
+                continue;
+            }
+            let allowed = self.out.locks.iter().any(|l| l.may_settle.contains(&k));
+            if !allowed && !self.out.locks.is_empty() {
+                let kind = self
+                    .out
+                    .debt_kinds
+                    .get(k)
+                    .map_or("", |d| d.name.as_str())
+                    .to_owned();
+                let span = settle_source_span(policy, &kind)
+                    .unwrap_or_else(|| self.out.settle.span.unwrap_or_default());
+                self.diags
+                    .push(errors::locked_source_not_allowed(&kind, span));
+            }
+        }
+        for lock in &self.out.locks {
+            for &k in &lock.may_settle {
+                let taken = self
+                    .out
+                    .settle
+                    .sources
+                    .get(k)
+                    .is_some_and(|s| s.contains(&SourceKind::Locked));
+                if !taken {
+                    let kind = self.out.debt_kinds.get(k).map_or("", |d| d.name.as_str());
+                    self.diags
+                        .push(errors::unused_lock_release(kind, lock.span));
+                }
+            }
+        }
+        let mut unused = Vec::new();
+        for (i, l) in self.out.lets.iter().enumerate() {
+            if !self.used.lets.contains(&i) {
+                let d = errors::unused_let(&l.name, l.span);
+                unused.push(self.typo_hint(d, NAME, &l.name));
+            }
+        }
+        self.diags.extend(unused);
+        for (i, s) in self.out.steps.iter().enumerate() {
+            if !self.used.steps.contains(&i) {
+                let d = errors::unused_step(&s.name, s.span);
+                self.diags.push(self.typo_hint(d, STEP, &s.name));
+            }
+        }
+        self.unused_twins();
+        for (i, e) in self.out.enums.iter().enumerate() {
+            if !self.used.enums.contains(&i) {
+                let d = errors::unused_enum(&e.name, e.span);
+                let d = self.typo_hint(d, TYPE, &e.name);
+                self.diags.push(d);
+            }
+        }
+    }
+
+    /// `subscriptio.plan` beside `subscription.status`: sibling path
+    /// segments one letter apart are a typo, not two snapshot objects.
+    /// Reports the earliest declared field that is such a twin.
+    pub(super) fn similar_fields(&mut self, field: &ast::FieldDecl) {
+        let segments: Vec<&str> = field
+            .path
+            .segments
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        let twin = self.paths.twin(&segments, &self.out.fields);
+        let Some((f, depth)) = twin else {
+            return;
+        };
+        let (Some(other), Some(mine)) = (self.out.fields.get(f), field.path.segments.get(depth))
+        else {
+            return;
+        };
+        let theirs = other.path.get(depth).map_or("", String::as_str);
+        let d = errors::similar_names(mine, theirs, other.span, &other.dotted());
+        self.report(d);
+    }
+
+    /// Records a declared field for the clash check and the
+    /// similar-names lint.
+    pub(super) fn note_field(&mut self, index: usize) {
+        if let Some(field) = self.out.fields.get(index) {
+            self.paths.insert(index, &field.path);
+        }
+    }
+
+    /// An unknown name close to `declared` in the same namespace, if any.
+    /// Each unknown is looked at only from its own namespace, and the
+    /// check's suggestion budget bounds the comparisons.
+    pub(super) fn near_unknown(
+        &self,
+        namespace: &str,
+        declared: &str,
+    ) -> Option<&(String, String, Span)> {
+        if !self.can_suggest() {
+            return None;
+        }
+        self.unknown_groups
+            .get(namespace)?
+            .iter()
+            .filter_map(|&i| self.unknown.get(i))
+            .find(|(_, name, _)| self.suggest(declared, [name.as_str()]).is_some())
+    }
+
+    /// When an unused declaration is close to a name reported as unknown,
+    /// one of the two is probably a typo: say so at the declaration too.
+    pub(super) fn typo_hint(&self, d: Diagnostic, namespace: &str, declared: &str) -> Diagnostic {
+        match self.near_unknown(namespace, declared) {
+            Some((_, name, span)) => {
+                let line = self.source.line_col(span.start).line;
+                errors::misspelt_twin(d, name, *span, line, declared)
+            }
+            None => d,
+        }
+    }
+
+    /// Declarations nothing uses are normal for enum values and fields (the
+    /// snapshot may hold them); they are reported only when they look like
+    /// the misspelt twin of a name that is used.
+    pub(super) fn unused_twins(&mut self) {
+        let mut found = Vec::new();
+        for (e, decl) in self.out.enums.iter().enumerate() {
+            for (v, value) in decl.values.iter().enumerate() {
+                if self.used.enum_values.contains(&(e, v)) {
+                    continue;
+                }
+                let namespace = format!("enum {e}");
+                if self.near_unknown(&namespace, value).is_some() {
+                    let span = self
+                        .enum_value_spans
+                        .get(&(e, v))
+                        .copied()
+                        .unwrap_or(decl.span);
+                    let d = errors::unused_enum_value(value, &decl.name, span);
+                    found.push(self.typo_hint(d, &namespace, value));
+                }
+            }
+        }
+        for (a, action) in self.out.actions.iter().enumerate() {
+            if !self.used.actions.contains(&a) && self.near_unknown(ACTION, &action.name).is_some()
+            {
+                let d = errors::unused_action(&action.name, action.span);
+                found.push(self.typo_hint(d, ACTION, &action.name));
+            }
+        }
+        for (f, field) in self.out.fields.iter().enumerate() {
+            let dotted = field.dotted();
+            if !self.used.fields.contains(&f) && self.near_unknown(FIELD, &dotted).is_some() {
+                let d = errors::unused_field(&dotted, field.span);
+                found.push(self.typo_hint(d, FIELD, &dotted));
+            }
+        }
+        self.diags.extend(found);
+    }
+}
+
+/// The span of `kind` in the settle block's sources, for diagnostics.
+fn settle_source_span(policy: &ast::Policy, kind: &str) -> Option<Span> {
+    policy.items.iter().find_map(|item| match &item.kind {
+        ItemKind::Settle(s) => s
+            .sources
+            .iter()
+            .find(|src| src.debt_kind.name == kind)
+            .map(|src| src.debt_kind.span),
+        _ => None,
+    })
+}

@@ -1,0 +1,238 @@
+//! Steps, balance states, `on` blocks and their rules.
+
+use std::collections::{HashMap, HashSet};
+
+use super::expr::Scope;
+use super::ir::*;
+use super::permit::ActionRanges;
+use super::{Checker, STEP, errors, span_of};
+use crate::ast::{self, ItemKind, OnTarget, RuleKind};
+use crate::span::Span;
+
+impl Checker<'_> {
+    pub(super) fn step(&mut self, name: &ast::Ident, message: Option<&ast::Template>) {
+        let Some(&index) = self.names.steps.get(&name.name) else {
+            return;
+        };
+        if self.out.steps.get(index).map(|s| s.span) != Some(name.span) {
+            return; // the duplicate, already reported
+        }
+        let Some(message) = message else {
+            self.report(errors::step_without_message(name));
+            return;
+        };
+        if let Some(t) = self.template(message, Scope::REQUEST) {
+            if let Some(step) = self.out.steps.get_mut(index) {
+                step.message = t;
+            }
+        }
+    }
+
+    pub(super) fn states(&mut self, policy: &ast::Policy) {
+        let mut catch_all: Option<Span> = None;
+        let mut last: Option<Span> = None;
+        for item in &policy.items {
+            let ItemKind::State { name, when } = &item.kind else {
+                continue;
+            };
+            let index = self.out.states.len();
+            if !self.define(
+                |n| &mut n.states,
+                "state",
+                name,
+                index,
+                |c, i| span_of(&c.states, i, |s| s.span),
+            ) {
+                continue;
+            }
+            if let Some(all) = catch_all {
+                self.report(errors::unreachable_state(name, all));
+            }
+            last = Some(item.span);
+            let typed = match when {
+                Some(e) => {
+                    let Some((t, deps)) = self.condition(e, Scope::ACCOUNT) else {
+                        continue;
+                    };
+                    if self.constant_condition(&t, deps, "state condition") == Some(true) {
+                        catch_all.get_or_insert(item.span);
+                    }
+                    Some(t)
+                }
+                None => {
+                    catch_all.get_or_insert(item.span);
+                    None
+                }
+            };
+            self.out.states.push(State {
+                name: name.name.clone(),
+                when: typed,
+                span: name.span,
+            });
+        }
+        match (last, catch_all) {
+            (None, _) => self.report(errors::no_states()),
+            (Some(last), None) => self.report(errors::states_not_exhaustive(last)),
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_block(&mut self, block: &ast::OnBlock, span: Span) {
+        let mut targets = ActionRanges::default();
+        let forbidden = match &block.target {
+            OnTarget::Forbidden(_) => true,
+            OnTarget::Actions(names) => {
+                for name in names {
+                    let set = self.action_set(name);
+                    targets.insert(set);
+                }
+                false
+            }
+        };
+        // Blocks × actions fits MAX_TABLE_CELLS, or the policy has an
+        // error and the table is never read.
+        let actions = if self.tables_fit {
+            targets.to_table(self.out.actions.len())
+        } else {
+            Vec::new()
+        };
+        let mut rules = Vec::new();
+        for rule in &block.rules {
+            if let Some(r) = self.rule(rule, forbidden) {
+                rules.push(r);
+            }
+        }
+        self.out.blocks.push(Block {
+            forbidden,
+            actions,
+            rules,
+            span,
+        });
+    }
+
+    pub(super) fn rule(&mut self, rule: &ast::Rule, forbidden: bool) -> Option<Rule> {
+        let code = &rule.code;
+        let key = (rule.kind, code.name.clone());
+        if let Some(&first) = self.rule_codes.get(&key) {
+            self.report(errors::rule_twice(rule.kind, code, first));
+        } else {
+            self.rule_codes.insert(key, code.span);
+        }
+        if forbidden && rule.kind == RuleKind::Warn {
+            self.report(errors::forbidden_warning(code));
+        }
+        let when = match &rule.when {
+            Some(e) => self.condition(e, Scope::REQUEST).map(|(t, deps)| {
+                self.constant_condition(&t, deps, "rule condition");
+                t
+            }),
+            None => None,
+        };
+        // Check everything, even after a problem, so that one run reports all.
+        let mut ok = when.is_some() || rule.when.is_none();
+        let message = match (&rule.message, rule.kind) {
+            (Some(m), _) => {
+                let t = self.template(m, Scope::REQUEST);
+                ok &= t.is_some();
+                t
+            }
+            (None, RuleKind::Effect) => None,
+            (None, kind) => {
+                self.report(errors::rule_without_message(kind, code));
+                ok = false;
+                None
+            }
+        };
+        let mut steps = Vec::new();
+        let mut everyone_from: Option<Span> = None;
+        let mut seen_access: HashMap<usize, Span> = HashMap::new();
+        for clause in &rule.steps {
+            if rule.kind != RuleKind::Deny {
+                self.report(errors::steps_not_on_deny(rule.kind, clause.span));
+                continue;
+            }
+            if let Some(all) = everyone_from {
+                self.report(errors::steps_after_everyone(clause.span, all));
+            }
+            let audience = match &clause.audience {
+                ast::Audience::Everyone => {
+                    everyone_from.get_or_insert(clause.span);
+                    Audience::Everyone
+                }
+                ast::Audience::Others(_) => {
+                    everyone_from.get_or_insert(clause.span);
+                    Audience::Others
+                }
+                ast::Audience::Access(name) => {
+                    match self.names.access.get(&name.name) {
+                        Some(&i) => {
+                            if let Some(&first) = seen_access.get(&i) {
+                                self.report(errors::second_access_steps(clause.span, name, first));
+                            }
+                            seen_access.insert(i, clause.span);
+                            Audience::Access(i)
+                        }
+                        None => {
+                            let known = self.out.access_levels.iter().map(String::as_str);
+                            let guess = self.suggest(&name.name, known);
+                            self.report(errors::unknown_access_level(name, guess));
+                            // Still check the steps below; the policy fails anyway.
+                            Audience::Others
+                        }
+                    }
+                }
+            };
+            let mut list = Vec::new();
+            for use_ in &clause.steps {
+                let step = self.resolve(STEP, &use_.step);
+                let when = match &use_.when {
+                    Some(e) => match self.condition(e, Scope::REQUEST) {
+                        Some((t, deps)) => {
+                            self.constant_condition(&t, deps, "step condition");
+                            Some(t)
+                        }
+                        None => continue,
+                    },
+                    None => None,
+                };
+                if let Some(step) = step {
+                    list.push((step, when, use_.span));
+                }
+            }
+            steps.push(StepsClause {
+                audience,
+                steps: list,
+                span: clause.span,
+            });
+        }
+        let mut params: Vec<(String, TExpr)> = Vec::new();
+        let mut param_names: HashSet<&str> = HashSet::new();
+        for param in &rule.params {
+            if ["code", "rule", "source", "message"].contains(&param.name.name.as_str()) {
+                self.report(errors::reserved_parameter(&param.name));
+                continue;
+            }
+            if param_names.contains(param.name.name.as_str()) {
+                self.report(errors::parameter_twice(&param.name));
+                continue;
+            }
+            if let Some((t, _)) = self.value(&param.value, Scope::REQUEST, None) {
+                param_names.insert(param.name.name.as_str());
+                params.push((param.name.name.clone(), t));
+            }
+        }
+        if !ok {
+            return None;
+        }
+        Some(Rule {
+            kind: rule.kind,
+            code: code.name.clone(),
+            when,
+            message,
+            steps,
+            params,
+            span: rule.span,
+            docs: rule.docs.clone(),
+        })
+    }
+}
