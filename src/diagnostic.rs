@@ -9,11 +9,14 @@ use crate::span::{Source, Span};
 /// do not (unless the caller asks, as `check --deny-warnings` does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
+    /// Reported, but the policy still compiles.
     Warning,
+    /// Stops the policy from compiling.
     Error,
 }
 
 impl Severity {
+    /// The severity as output spells it: `warning` or `error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Warning => "warning",
@@ -128,14 +131,18 @@ codes! {
 /// A secondary place that explains a diagnostic ("first defined here").
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Label {
+    /// Where the place is.
     pub span: Span,
+    /// What to say about it.
     pub text: String,
 }
 
 /// One problem found in one policy source.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
+    /// Which problem this is, by stable name.
     pub code: Code,
+    /// Whether it stops the policy from compiling.
     pub severity: Severity,
     /// One terse lowercase sentence, the user's words in backticks.
     pub message: String,
@@ -163,16 +170,19 @@ impl Diagnostic {
         }
     }
 
+    /// The same diagnostic, with `text` under the underlined span.
     pub fn label(mut self, text: impl Into<String>) -> Diagnostic {
         self.label = text.into();
         self
     }
 
+    /// The same diagnostic, with advice on how to fix it.
     pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
         self.help = Some(text.into());
         self
     }
 
+    /// The same diagnostic, with another place worth showing.
     pub fn related(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
         self.related.push(Label {
             span,
@@ -181,6 +191,7 @@ impl Diagnostic {
         self
     }
 
+    /// Whether it stops the policy from compiling.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -189,8 +200,15 @@ impl Diagnostic {
 /// Diagnostics of one source, sorted by position, ready to render.
 #[derive(Clone, Debug)]
 pub struct Diagnostics {
+    /// The text the diagnostics point into.
     pub source: Source,
+    /// What was found, sorted by position.
     pub items: Vec<Diagnostic>,
+    /// Errors found but not kept: a stage that caps what it collects
+    /// (snapshot validation keeps the first
+    /// [`crate::snapshot::MAX_SNAPSHOT_ERRORS`]) counts the rest here, so a
+    /// report can say how many there were.
+    pub omitted: usize,
 }
 
 impl Diagnostics {
@@ -204,19 +222,32 @@ impl Diagnostics {
         drop(seen);
         let mut keep = keep.into_iter();
         items.retain(|_| keep.next().unwrap_or(true));
-        Diagnostics { source, items }
+        Diagnostics {
+            source,
+            items,
+            omitted: 0,
+        }
     }
 
+    /// The same diagnostics, with `omitted` more errors counted but not kept.
+    pub fn with_omitted(mut self, omitted: usize) -> Diagnostics {
+        self.omitted = omitted;
+        self
+    }
+
+    /// Whether any error was found, those omitted included.
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(Diagnostic::is_error)
+        self.omitted > 0 || self.items.iter().any(Diagnostic::is_error)
     }
 
+    /// Errors found, those omitted included.
     pub fn error_count(&self) -> usize {
-        self.items.iter().filter(|d| d.is_error()).count()
+        self.omitted + self.items.iter().filter(|d| d.is_error()).count()
     }
 
+    /// Warnings found.
     pub fn warning_count(&self) -> usize {
-        self.items.len() - self.error_count()
+        self.items.iter().filter(|d| !d.is_error()).count()
     }
 }
 
@@ -240,12 +271,25 @@ pub const SUGGEST_CALL_WORK: u64 = 1 << 20;
 #[derive(Debug)]
 pub struct SuggestBudget {
     left: std::cell::Cell<u64>,
+    /// The most one call may spend.
+    per_call: u64,
 }
 
 impl SuggestBudget {
     pub fn new(units: u64) -> SuggestBudget {
         SuggestBudget {
             left: std::cell::Cell::new(units),
+            per_call: SUGGEST_CALL_WORK,
+        }
+    }
+
+    /// An allowance for one search that may spend all of `units`: the
+    /// ledger's look-up of one grant id among thousands, made once per
+    /// command.
+    pub fn single(units: u64) -> SuggestBudget {
+        SuggestBudget {
+            left: std::cell::Cell::new(units),
+            per_call: units,
         }
     }
 
@@ -274,7 +318,7 @@ pub fn suggest_within<'a>(
     if wrong_chars > MAX_SUGGEST_NAME_CHARS || budget.is_spent() {
         return None;
     }
-    let allowance = budget.left.get().min(SUGGEST_CALL_WORK);
+    let allowance = budget.left.get().min(budget.per_call);
     let mut left = allowance;
     let limit = (wrong_chars / 3).max(1);
     let prefix_ok = wrong.len() >= 3;

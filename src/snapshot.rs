@@ -40,7 +40,9 @@ pub struct Account {
     pub now: Timestamp,
     /// The account's id, when the snapshot gives one.
     pub id: Option<String>,
+    /// Credits granted to the account, in snapshot order.
     pub grants: Vec<Grant>,
+    /// Credits the account owes, in snapshot order.
     pub debts: Vec<Debt>,
     /// The policy's declared fields, by slot; `Absent` when left out.
     pub fields: Vec<FieldValue>,
@@ -49,41 +51,58 @@ pub struct Account {
 /// Credits granted to the account.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grant {
+    /// The grant's id, unique in the account.
     pub id: String,
     /// Index of the policy's credit kind.
     pub kind: u32,
+    /// Credits granted.
     pub amount: Decimal,
+    /// Credits not yet drawn; never more than `amount`.
     pub remaining: Decimal,
+    /// When the credits were granted.
     pub granted_at: Timestamp,
+    /// When the credits expire; `None` for never.
     pub expires_at: Option<Timestamp>,
 }
 
 /// Credits the account owes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Debt {
+    /// The debt's id, unique in the account.
     pub id: String,
     /// Index of the policy's debt kind.
     pub kind: u32,
+    /// Credits owed.
     pub amount: Decimal,
+    /// When the debt arose.
     pub created_at: Timestamp,
 }
 
 /// The value of a policy-declared snapshot field.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldValue {
+    /// The field was left out and has no default.
     Absent,
+    /// A yes or no.
     Bool(bool),
+    /// An exact decimal.
     Decimal(Decimal),
+    /// An instant.
     Time(Timestamp),
+    /// A duration in seconds.
     Duration(i64),
+    /// A text value.
     Text(String),
+    /// Index of the value in the field's enum.
     Enum(u32),
 }
 
 /// The formats a snapshot can be written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// JSON, the default.
     Json,
+    /// TOML, from a `.toml` file.
     Toml,
 }
 
@@ -102,6 +121,7 @@ impl Format {
 /// Why a snapshot was refused: every problem, with the snapshot's text.
 #[derive(Clone, Debug)]
 pub struct SnapshotError {
+    /// Every problem found, with the snapshot's text.
     pub diagnostics: Diagnostics,
 }
 
@@ -123,12 +143,17 @@ impl SnapshotError {
     /// output.
     pub fn summary(&self) -> String {
         let source = &self.diagnostics.source;
-        let lines: Vec<String> = self
+        let mut lines: Vec<String> = self
             .diagnostics
             .items
             .iter()
             .map(|d| format!("{}: {}", source.location(d.span), d.message))
             .collect();
+        let omitted = self.diagnostics.omitted;
+        if omitted > 0 {
+            let s = if omitted == 1 { "" } else { "s" };
+            lines.push(format!("and {omitted} more error{s}, not listed"));
+        }
         lines.join("; ")
     }
 }
@@ -193,7 +218,7 @@ pub fn parse(
             ));
         }
     };
-    validate::account(program, &document, now).map_err(|items| SnapshotError {
-        diagnostics: Diagnostics::new(source(), items),
+    validate::account(program, &document, now).map_err(|(items, omitted)| SnapshotError {
+        diagnostics: Diagnostics::new(source(), items).with_omitted(omitted),
     })
 }

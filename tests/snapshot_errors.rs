@@ -187,14 +187,26 @@ fn thousands_of_errors_are_capped_and_counted() {
         .map(|i| format!(",\n\"unknown_{i}\": 1"))
         .collect();
     let snapshot = format!("{{\"now\": \"2026-11-22T10:00:00Z\"{keys}}}");
+    // The library keeps the first errors and counts the rest.
+    let policy = tollgate::Policy::from_file("policies/ampere.policy").unwrap();
+    let error = policy.snapshot_from_json(&snapshot).unwrap_err();
+    let limit = tollgate::limits::MAX_SNAPSHOT_ERRORS;
+    assert_eq!(error.diagnostics.items.len(), limit);
+    assert_eq!(error.diagnostics.omitted, 10_000 - limit);
+    assert_eq!(error.diagnostics.error_count(), 10_000);
+    assert!(
+        error
+            .summary()
+            .ends_with(&format!("and {} more errors, not listed", 10_000 - limit))
+    );
+    // The command line shows a page of them and counts every one.
     let (out, seconds) = decide_on("many-errors.json", &snapshot);
     assert_eq!(code(&out), 2);
     let err = stderr(&out);
-    let limit = tollgate::snapshot::MAX_SNAPSHOT_ERRORS;
     assert!(err.contains("`unknown_0`"), "{err}");
     assert!(!err.contains(&format!("`unknown_{limit}`")), "past the cap");
     assert!(
-        err.contains(&format!("and {} more errors", 10_000 - limit)),
+        err.contains("10000 errors, 0 warnings"),
         "{}",
         &err[err.len().saturating_sub(2_000)..]
     );

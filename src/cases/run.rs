@@ -39,13 +39,18 @@ pub fn load_account(policy: &Policy, file: &CaseFile, case: &Case) -> Result<Acc
                 .map_err(|e| e.summary())
         }
         AccountSource::Inline(node) => {
-            crate::snapshot::validate::account(policy.program(), node, None).map_err(|errors| {
-                let parts: Vec<String> = errors
-                    .iter()
-                    .map(|d| format!("{}: {}", file.source.location(d.span), d.message))
-                    .collect();
-                parts.join("; ")
-            })
+            crate::snapshot::validate::account(policy.program(), node, None).map_err(
+                |(errors, omitted)| {
+                    let mut parts: Vec<String> = errors
+                        .iter()
+                        .map(|d| format!("{}: {}", file.source.location(d.span), d.message))
+                        .collect();
+                    if omitted > 0 {
+                        parts.push(format!("and {omitted} more errors, not listed"));
+                    }
+                    parts.join("; ")
+                },
+            )
         }
     }
 }

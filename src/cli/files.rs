@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 /// should stay one line however a path was built.
 pub const MAX_SHOWN_NAME_CHARS: usize = 200;
 
-
 /// Most symbolic links followed to find the file `--output` or `fmt`
 /// writes: the kernel's own limit (`MAXSYMLINKS` on Linux is 40), so a
 /// loop of links ends with a message.

@@ -62,6 +62,13 @@ struct JsonFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     diagnostics: Vec<JsonDiagnostic>,
+    /// Errors found but not listed (a capped snapshot report).
+    #[serde(skip_serializing_if = "is_zero")]
+    omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -117,6 +124,7 @@ impl Output {
                 file: name.to_owned(),
                 error: Some(message.to_owned()),
                 diagnostics: Vec::new(),
+                omitted: 0,
             }),
         }
     }
@@ -142,6 +150,7 @@ impl Output {
                     self.shown += 1;
                     human(&mut text, &handler, source, &mut at, d);
                 }
+                self.hidden_errors += diagnostics.omitted;
                 out::err(&text);
             }
             DiagnosticFormat::Github => {
@@ -150,11 +159,19 @@ impl Output {
                     text.push_str(&github_line(source, &mut at, d));
                     text.push('\n');
                 }
+                if diagnostics.omitted > 0 {
+                    text.push_str(&format!(
+                        "::error file={}::and {} more errors, not listed\n",
+                        escape_property(source.name()),
+                        diagnostics.omitted
+                    ));
+                }
                 self.print(&text);
             }
             DiagnosticFormat::Json => self.files.push(JsonFile {
                 file: source.name().to_owned(),
                 error: None,
+                omitted: diagnostics.omitted,
                 diagnostics: diagnostics
                     .items
                     .iter()

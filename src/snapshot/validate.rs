@@ -56,31 +56,18 @@ pub(crate) fn account(
     program: &Program,
     doc: &Node,
     now: Option<Timestamp>,
-) -> Result<Account, Vec<Diagnostic>> {
+) -> Result<Account, (Vec<Diagnostic>, usize)> {
     let mut v = Validator {
         program,
         errors: Vec::new(),
-        omitted: None,
+        omitted: 0,
         fields: vec![FieldValue::Absent; program.fields.len()],
         now_override: now,
     };
     let account = v.root(doc);
-    if let Some((code, count)) = v.omitted {
-        let s = if count == 1 { "" } else { "s" };
-        v.errors.push(
-            Diagnostic::new(
-                code,
-                Span::point(doc.span.end as usize),
-                format!("and {count} more error{s}, not listed"),
-            )
-            .help(format!(
-                "only the first {MAX_SNAPSHOT_ERRORS} errors of a snapshot are listed; fix these and check again"
-            )),
-        );
-    }
     match account {
         Some(a) if v.errors.is_empty() => Ok(a),
-        _ => Err(v.errors),
+        _ => Err((v.errors, v.omitted)),
     }
 }
 
@@ -88,8 +75,8 @@ struct Validator<'p> {
     program: &'p Program,
     /// At most [`MAX_SNAPSHOT_ERRORS`].
     errors: Vec<Diagnostic>,
-    /// The code of the first error past the cap, and how many there were.
-    omitted: Option<(Code, usize)>,
+    /// How many errors past the cap were found and not kept.
+    omitted: usize,
     fields: Vec<FieldValue>,
     now_override: Option<Timestamp>,
 }
@@ -104,8 +91,7 @@ impl<'p> Validator<'p> {
         help: impl Into<String>,
     ) {
         if self.full() {
-            let (_, count) = self.omitted.get_or_insert((code, 0));
-            *count += 1;
+            self.omitted += 1;
             return;
         }
         let message = match path {
