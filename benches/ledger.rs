@@ -40,7 +40,7 @@ fn ledger(c: &mut Criterion) {
     group.bench_function("settle/10000-debts-10000-grants", |b| {
         b.iter(|| black_box(policy.settle(black_box(&large)).expect("settle")))
     });
-    let spec = tollgate::ledger::GrantSpec {
+    let spec = tollgate::GrantSpec {
         kind: "included".to_owned(),
         amount: Decimal::ONE,
         id: None,

@@ -18,9 +18,13 @@ pub fn max() -> Decimal {
 /// Why a text is not an amount.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AmountError {
+    /// The text is not a decimal number.
     NotANumber,
+    /// The amount is below zero.
     Negative,
+    /// More than six digits after the point.
     TooPrecise,
+    /// Larger than 10^15.
     TooLarge,
 }
 
@@ -158,7 +162,7 @@ fn parse_any(text: &str) -> Result<Decimal, AmountError> {
 /// An amount in integer millionths, if it has at most six decimals (every
 /// amount and policy number has; a product of two may not).
 #[inline]
-pub fn micros(value: Decimal) -> Option<i128> {
+pub(crate) fn micros(value: Decimal) -> Option<i128> {
     if value.scale() == MAX_SCALE {
         return Some(value.mantissa());
     }

@@ -37,13 +37,8 @@ use crate::ledger::GrantSpec;
 use crate::snapshot::doc::Node;
 use crate::span::Source;
 
-pub use read::{
-    DiscoverError, MAX_CASE_FILE_BYTES, MAX_DISCOVERY_DEPTH, discover, parse, read_file,
-};
-pub use run::{
-    DecisionSummary, LedgerSummary, Mismatch, Observed, Verdict, load_account, observe, run,
-    summarize,
-};
+pub use read::{MAX_CASE_FILE_BYTES, MAX_DISCOVERY_DEPTH, discover, parse};
+pub use run::{Observed, Verdict, load_account, observe, run, summarize};
 
 /// A parsed case file.
 #[derive(Clone, Debug)]

@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use expr::Deps;
+pub use expr::MAX_EVAL_DEPTH;
 pub use ir::Checked;
 use ir::*;
 pub use limits::{MAX_DECLARATIONS, MAX_KINDS, MAX_TABLE_CELLS};

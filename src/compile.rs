@@ -36,10 +36,10 @@ pub const MAX_LOCKS: usize = 64;
 /// it uses (a `let` reading a `let` adds its whole depth). The evaluator
 /// recurses once per level, so this bounds its stack: under 250 KB in a
 /// release build and 1.5 MB in a debug one, inside the 2 MB of a batch
-/// worker thread. One expression nests at most 128 levels (the parser's
-/// limit); this leaves room for a few such expressions built on each other,
-/// far beyond what people write, while refusing chains only a generator
-/// writes.
+/// worker thread. The checker refuses first, at
+/// [`crate::check::MAX_EVAL_DEPTH`] (256, counted in the language's terms),
+/// so no accepted policy comes near this; it is the compiler's own line of
+/// defence should the checker's count ever slip.
 pub const MAX_EVAL_DEPTH: usize = 512;
 
 // Ids widen to `usize` with `as`: lossless on every target this builds for.
@@ -51,6 +51,7 @@ macro_rules! ids {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name($int);
 
+        #[allow(dead_code, reason = "generated for every id type; not every type uses every accessor")]
         impl $name {
             /// The id of the entry at `index`; a table that has outgrown
             /// the id's width is a compile error, never a wrapped index.
@@ -118,8 +119,6 @@ pub struct Program {
     pub name: String,
     pub source: Source,
     pub roles: Vec<Role>,
-    pub access_levels: Vec<String>,
-    pub categories: Vec<String>,
     pub actions: Vec<Action>,
     permitted: Permissions,
     pub credit_kinds: Vec<String>,
@@ -234,7 +233,6 @@ pub struct Lock {
     /// Bit `k` set: credit kind `k` is locked while `when` holds.
     pub kinds: u32,
     pub when: NodeId,
-    pub message: Template,
     /// Bit `d` set: locked credits may settle debt kind `d`.
     pub may_settle: u32,
     pub span: Span,
@@ -243,9 +241,7 @@ pub struct Lock {
 #[derive(Debug)]
 pub struct Let {
     pub name: String,
-    pub root: NodeId,
     pub ty: Base,
-    pub span: Span,
 }
 
 #[derive(Debug)]
@@ -267,7 +263,6 @@ pub struct Rule {
     pub span: Span,
     /// `file:line:col`, as decisions cite the rule.
     pub location: String,
-    pub docs: Vec<String>,
 }
 
 /// Who a `steps` clause speaks to.
@@ -289,7 +284,6 @@ pub struct StepsClause {
 pub struct Step {
     pub code: String,
     pub message: Template,
-    pub span: Span,
 }
 
 #[derive(Debug)]
@@ -518,6 +512,7 @@ impl Program {
     /// Whether `role` may take `action`. Ids come from this program's
     /// [`Program::role_by_name`] and [`Program::action_by_name`]; an id
     /// from elsewhere is never permitted (deciding reports it instead).
+    #[cfg(feature = "cli")]
     pub fn permitted(&self, role: RoleId, action: ActionId) -> bool {
         self.permission(role, action).unwrap_or(false)
     }
@@ -569,16 +564,8 @@ impl Program {
         self.rules.get(id.index())
     }
 
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
     pub fn step(&self, id: StepId) -> Option<&Step> {
         self.steps.get(id.index())
-    }
-
-    pub fn steps(&self) -> &[Step] {
-        &self.steps
     }
 
     pub fn role(&self, id: RoleId) -> Option<&Role> {
@@ -587,10 +574,6 @@ impl Program {
 
     pub fn action(&self, id: ActionId) -> Option<&Action> {
         self.actions.get(id.index())
-    }
-
-    pub fn state(&self, id: StateId) -> Option<&State> {
-        self.states.get(id.index())
     }
 
     pub fn field(&self, id: FieldId) -> Option<&ir::Field> {
@@ -625,6 +608,13 @@ impl Program {
 
 /// Compiles a checked policy.
 pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
+    compile_within(checked, MAX_EVAL_DEPTH)
+}
+
+/// [`compile`] with another evaluation depth bound: the checker keeps every
+/// policy it accepts well inside [`MAX_EVAL_DEPTH`], so tests reach this
+/// second line of defence only by lowering it.
+pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Program, CompileError> {
     let too_many = |what: &str, n: usize, max: usize, span: Span| {
         CompileError::limit(
             Code::ValueOutOfRange,
@@ -708,6 +698,7 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         lists: Vec::new(),
         let_roots: Vec::new(),
         depth: 0,
+        max_depth,
     };
     let mut lets = Vec::with_capacity(checked.lets.len());
     for (i, l) in checked.lets.iter().enumerate() {
@@ -716,9 +707,7 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         c.let_roots.push(root);
         lets.push(Let {
             name: l.name.clone(),
-            root,
             ty: l.value.ty.base,
-            span: l.span,
         });
     }
 
@@ -727,7 +716,6 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         locks.push(Lock {
             kinds: bits(&l.kinds, checked.credit_kinds.len(), l.span)?,
             when: c.expr(&l.when)?,
-            message: c.template(&l.message)?,
             may_settle: bits(&l.may_settle, checked.debt_kinds.len(), l.span)?,
             span: l.span,
         });
@@ -745,7 +733,6 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         steps.push(Step {
             code: s.name.clone(),
             message: c.template(&s.message)?,
-            span: s.span,
         });
     }
 
@@ -792,8 +779,6 @@ pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
         name: checked.name.clone(),
         source: checked.source.clone(),
         roles,
-        access_levels: checked.access_levels.clone(),
-        categories: checked.categories.iter().map(|c| c.name.clone()).collect(),
         actions,
         permitted,
         credit_kinds: checked
@@ -895,6 +880,8 @@ struct Compiler<'c> {
     let_roots: Vec<NodeId>,
     /// How deep [`Compiler::expr`] is nested now.
     depth: usize,
+    /// [`MAX_EVAL_DEPTH`], except in tests.
+    max_depth: usize,
 }
 
 impl Compiler<'_> {
@@ -902,8 +889,8 @@ impl Compiler<'_> {
     /// than [`MAX_EVAL_DEPTH`].
     fn push(&mut self, node: Node, ty: Option<Base>, span: Span) -> Result<NodeId, CompileError> {
         let height = self.height(&node, span)?;
-        if height as usize > MAX_EVAL_DEPTH {
-            return Err(too_deep(span));
+        if height as usize > self.max_depth {
+            return Err(too_deep(span, self.max_depth));
         }
         let id = NodeId::new(self.nodes.len(), span)?;
         self.nodes.push(node);
@@ -969,8 +956,8 @@ impl Compiler<'_> {
     fn expr(&mut self, e: &TExpr) -> Result<NodeId, CompileError> {
         // The recursion below follows the expression's own nesting, which
         // the parser bounds; this bound holds even if that one slips.
-        if self.depth >= MAX_EVAL_DEPTH {
-            return Err(too_deep(e.span));
+        if self.depth >= self.max_depth {
+            return Err(too_deep(e.span, self.max_depth));
         }
         self.depth += 1;
         let node = self.lower(e);
@@ -1301,16 +1288,15 @@ impl Compiler<'_> {
             params,
             span: r.span,
             location: self.checked.source.location(r.span),
-            docs: r.docs.clone(),
         })
     }
 }
 
-fn too_deep(span: Span) -> CompileError {
+fn too_deep(span: Span, max_depth: usize) -> CompileError {
     CompileError::limit(
         Code::TooDeep,
         format!(
-            "this expression nests more than {MAX_EVAL_DEPTH} levels deep, counting the `let`s it uses"
+            "this expression nests more than {max_depth} levels deep, counting the `let`s it uses"
         ),
         span,
     )
@@ -1385,8 +1371,11 @@ on billable {
 ";
 
     fn checked(text: &str) -> Checked {
-        let analysis = crate::check_text("p.policy", text);
-        analysis.checked.expect("the policy checks")
+        let source = Source::new("p.policy", text);
+        let parsed = crate::parse::parse(&source);
+        crate::check::check(&source, &parsed.policy)
+            .checked
+            .expect("the policy checks")
     }
 
     /// A lowering that fell out of step with the grammar leaves an
@@ -1412,7 +1401,7 @@ on billable {
         assert_eq!(replaced, 1);
         let analysis = crate::analyze_parsed(source, parsed);
         assert!(
-            analysis.checked.is_none(),
+            analysis.program.is_none(),
             "a policy whose deny rule could not be read was accepted"
         );
         let errors: Vec<_> = analysis
@@ -1519,10 +1508,14 @@ on billable {
     /// stack.
     #[test]
     fn an_evaluation_deeper_than_the_limit_is_refused() {
-        // 3 + 46 * 11 = 509 levels; 3 + 47 * 11 = 520.
-        compile(&checked(&let_chain(47, 10))).expect("509 levels compile");
-        let e = compile(&checked(&let_chain(48, 10))).expect_err("520 levels");
+        // The checker refuses such chains first (`check::expr::MAX_EVAL_DEPTH`,
+        // counted in the language's terms); this is the compiler's own bound
+        // on compiled nodes, lowered so that a checked policy reaches it.
+        // 3 + 19 * 11 = 212 levels.
+        let checked = checked(&let_chain(20, 10));
+        compile_within(&checked, 212).expect("212 levels compile");
+        let e = compile_within(&checked, 211).expect_err("212 levels past 211");
         assert_eq!(e.code, Code::TooDeep);
-        assert!(e.message.contains("512"), "{}", e.message);
+        assert!(e.message.contains("211"), "{}", e.message);
     }
 }

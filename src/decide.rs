@@ -29,14 +29,18 @@ pub struct Request {
     pub(crate) action: ActionId,
 }
 
+/// Whether the request may go ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// The request may go ahead.
     Allow,
+    /// The request is refused; the reasons say why.
     Deny,
 }
 
 impl Outcome {
+    /// The outcome as the decision JSON spells it: `allow` or `deny`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Allow => "allow",
@@ -94,6 +98,7 @@ pub struct TraceStep {
     pub kind: &'static str,
     /// What was evaluated: a state's or rule's name, a step's code.
     pub name: String,
+    /// Whether the lock, state, rule or step applied.
     pub fired: bool,
     /// Values read, in order: name and canonical text.
     pub reads: Vec<(String, String)>,
@@ -106,26 +111,35 @@ pub struct TraceStep {
 /// A reason, warning or effect as the decision JSON shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
+    /// The rule's code, or `not_permitted` for a built-in denial.
     pub code: String,
+    /// The rendered message; empty when the rule has none.
     pub message: String,
     /// The rule's name; `None` for a built-in denial.
     pub rule: Option<String>,
+    /// `file:line:col` of the rule; `None` for a built-in denial.
     pub source: Option<String>,
 }
 
 /// A next step: its code and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NextStep {
+    /// The step's code, such as `buy_credits`.
     pub code: String,
+    /// The rendered message for the person who asked.
     pub message: String,
 }
 
 /// An effect: its code and parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Effect {
+    /// The effect rule's code, naming what the service should do.
     pub code: String,
+    /// Parameters as name and canonical value text, in policy order.
     pub params: Vec<(String, String)>,
+    /// The name of the rule that produced the effect.
     pub rule: String,
+    /// `file:line:col` of the rule.
     pub source: String,
 }
 
@@ -401,6 +415,7 @@ fn rule(p: &Program, id: RuleId) -> Result<&Rule, EvalError> {
 }
 
 impl<'a> Decision<'a> {
+    /// Whether the request is allowed or denied.
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
@@ -411,14 +426,17 @@ impl<'a> Decision<'a> {
         self.state.map_or("", |s| s.name.as_str())
     }
 
+    /// The account's balance at the snapshot's `now`.
     pub fn balance(&self) -> Balance {
         self.balance
     }
 
+    /// The name of the role that asked.
     pub fn role(&self) -> &'a str {
         &self.role.name
     }
 
+    /// The name of the action asked for.
     pub fn action(&self) -> &'a str {
         &self.action.name
     }
@@ -817,12 +835,13 @@ mod tests {
         );
     }
 
-    /// The deepest program the compiler accepts decides, explains and
+    /// About the deepest program the checker accepts decides, explains and
     /// renders on a 2 MB thread (a batch worker's), even in a debug build,
     /// whose frames are ten times a release build's.
     #[test]
     fn the_deepest_accepted_program_decides_on_a_worker_stack() {
-        let policy = Policy::from_source("p.policy", &let_chain(47, 10)).unwrap();
+        // 3 + 22 * 11 = 245 levels: the checker's limit is 256.
+        let policy = Policy::from_source("p.policy", &let_chain(23, 10)).unwrap();
         let account = policy
             .snapshot_from_json(r#"{"now":"2026-01-01T00:00:00Z","grants":[],"debts":[]}"#)
             .unwrap();

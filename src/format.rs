@@ -45,7 +45,7 @@ pub fn format(source: &Source) -> Result<String, Diagnostics> {
         p.out.push('\n');
     }
     let again = crate::parse::parse(&Source::new(source.name(), p.out.as_str()));
-    let changed = shape(&again.policy) != shape(&parsed.policy);
+    let changed = again.policy.without_spans() != parsed.policy.without_spans();
     if changed || again.diagnostics.iter().any(|d| d.is_error()) {
         let d = Diagnostic::new(
             Code::Syntax,
@@ -56,34 +56,6 @@ pub fn format(source: &Source) -> Result<String, Diagnostics> {
         return Err(Diagnostics::new(source.clone(), vec![d]));
     }
     Ok(p.out)
-}
-
-/// The tree without where it was written: its debug text with every span
-/// (`Span { start: 1, end: 2 }`) cut out. Independent of whether `Span`
-/// takes part in equality.
-fn shape(policy: &Policy) -> String {
-    const SPAN: &str = "Span { start: ";
-    let debug = format!("{policy:?}");
-    let mut out = String::with_capacity(debug.len());
-    let mut rest = debug.as_str();
-    while let Some(at) = rest.find(SPAN) {
-        let after = rest.get(at + SPAN.len()..).unwrap_or("");
-        let digits = |t: &str| t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let n = digits(after);
-        let tail = after.get(n..).unwrap_or("");
-        let m = tail.strip_prefix(", end: ").map_or(0, digits);
-        let span_len = match tail.get(", end: ".len() + m..) {
-            Some(end) if n > 0 && m > 0 && end.starts_with(" }") => {
-                SPAN.len() + n + ", end: ".len() + m + " }".len()
-            }
-            _ => 0,
-        };
-        let keep = if span_len == 0 { at + SPAN.len() } else { at };
-        out.push_str(rest.get(..keep).unwrap_or(""));
-        rest = rest.get(at + span_len.max(SPAN.len())..).unwrap_or("");
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `text` with every lone CR (one not followed by LF) turned into LF.
@@ -682,20 +654,4 @@ fn escape(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shape_cuts_spans_and_nothing_else() {
-        let a = Source::new("a", "policy p\nlet x = 1 + 2\n");
-        let b = Source::new("b", "policy p\n\n\nlet   x =   1+2\n");
-        let c = Source::new("c", "policy p\nlet x = 1 + 3\n");
-        let shape_of = |s: &Source| shape(&crate::parse::parse(s).policy);
-        assert_eq!(shape_of(&a), shape_of(&b));
-        assert_ne!(shape_of(&a), shape_of(&c));
-        assert!(!shape_of(&a).contains("start"));
-        // Text that only starts like a span is kept.
-        let d = Source::new("d", "policy p\nstep s \"Span { start: x }\"\n");
-        assert!(shape_of(&d).contains("Span { start: x }"));
-    }
-}
+mod tests;

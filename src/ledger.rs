@@ -16,13 +16,16 @@ use serde::Serialize;
 use crate::check::ir::{DebtKey, GrantKey, SourceKind};
 use crate::compile::Program;
 use crate::decide::eval::{Ctx, EvalError, Standing};
+use crate::diagnostic::SuggestBudget;
 use crate::snapshot::{Account, Debt, Grant};
 use crate::time::Timestamp;
 
 /// Credits drawn from a grant to pay for work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Draw {
+    /// The id of the grant the credits were drawn from.
     pub grant: String,
+    /// Credits drawn.
     #[serde(serialize_with = "amount")]
     pub amount: Decimal,
 }
@@ -30,7 +33,9 @@ pub struct Draw {
 /// Credits removed from a grant by a refund.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Voided {
+    /// The id of the refunded grant.
     pub grant: String,
+    /// Credits voided: what was left in the grant.
     #[serde(serialize_with = "amount")]
     pub amount: Decimal,
 }
@@ -38,8 +43,11 @@ pub struct Voided {
 /// A debt an operation created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NewDebt {
+    /// The new debt's id, derived from the account so it is deterministic.
     pub id: String,
+    /// The debt kind, as the policy names it.
     pub kind: String,
+    /// Credits owed.
     #[serde(serialize_with = "amount")]
     pub amount: Decimal,
 }
@@ -47,8 +55,11 @@ pub struct NewDebt {
 /// Credits of a grant that paid (part of) a debt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Settlement {
+    /// The id of the debt paid.
     pub debt: String,
+    /// The id of the grant that paid it.
     pub grant: String,
+    /// Credits paid.
     #[serde(serialize_with = "amount")]
     pub amount: Decimal,
 }
@@ -60,54 +71,82 @@ fn amount<S: serde::Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error
 /// What an operation did, and the account after it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LedgerResult {
+    /// `charge`, `settle`, `grant` or `refund`.
     pub operation: &'static str,
+    /// Credits drawn from grants, in order.
     pub draws: Vec<Draw>,
+    /// Credits voided by a refund.
     pub voided: Vec<Voided>,
+    /// Debts created by the operation.
     pub new_debts: Vec<NewDebt>,
+    /// Debts paid from grants, in order.
     pub settlements: Vec<Settlement>,
+    /// The account after the operation.
     pub account: Account,
 }
 
 /// Why an operation cannot be carried out.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
+    /// The amount given is below zero.
     #[error("the amount must not be negative (it is {0})")]
     NegativeAmount(String),
+    /// The amount given is larger than 10^15.
     #[error("the amount {0} is more than the largest amount, 10^15")]
     AmountTooLarge(String),
+    /// The amount given has more than six digits after the point.
     #[error("the amount {0} has more than 6 digits after the point")]
     AmountTooPrecise(String),
+    /// A grant's kind is not one of the policy's credit kinds.
     #[error("unknown credit kind `{name}`{}", hint(.suggestion))]
     UnknownKind {
+        /// The kind as given.
         name: String,
+        /// The closest known kind, if one is near.
         suggestion: Option<String>,
     },
+    /// No grant in the account has the id given to refund.
     #[error("no grant has the id `{id}`{}", hint(.suggestion))]
     UnknownGrant {
+        /// The id as given.
         id: String,
+        /// The closest grant id in the account, if one is near.
         suggestion: Option<String>,
     },
+    /// A new grant's id is already taken by a grant in the account.
     #[error("a grant with the id `{0}` already exists")]
     DuplicateId(String),
+    /// A new grant would expire at or before the snapshot's `now`.
     #[error("the grant would expire at {expires_at}, not after the snapshot's now ({now})")]
-    ExpiresBeforeNow { expires_at: String, now: String },
+    ExpiresBeforeNow {
+        /// The requested expiry, as RFC 3339.
+        expires_at: String,
+        /// The snapshot's `now`, as RFC 3339.
+        now: String,
+    },
+    /// A new grant's id is empty or too long.
     #[error(
         "the grant id is empty or longer than {} bytes",
         crate::snapshot::MAX_TEXT_LEN
     )]
     BadId,
+    /// The operation leaves a shortfall but the policy names no debt kind for it.
     #[error(
         "the policy `{policy}` does not say what debt a {operation} shortfall becomes: add `shortfall of {operation} is <debt kind>`"
     )]
     NoShortfallKind {
+        /// The policy's name.
         policy: String,
+        /// `charge` or `refund`.
         operation: &'static str,
     },
+    /// The operation would push the account past the limit on grants or debts.
     #[error(
         "the account would hold more than {} grants or debts",
         crate::snapshot::MAX_ITEMS
     )]
     TooManyItems,
+    /// Evaluating the policy against the account failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
 }
@@ -128,9 +167,13 @@ fn hint(suggestion: &Option<String>) -> String {
 /// A new grant, before it is added.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrantSpec {
+    /// The credit kind, as the policy names it.
     pub kind: String,
+    /// Credits granted.
     pub amount: Decimal,
+    /// The grant's id; `None` derives a fresh one from the account.
     pub id: Option<String>,
+    /// When the grant expires; `None` for never.
     pub expires_at: Option<Timestamp>,
 }
 
@@ -496,9 +539,18 @@ fn suggest_id<'a>(wrong: &str, ids: impl Iterator<Item = &'a str>) -> Option<Str
     let near = ids
         .filter(|id| id.len().abs_diff(wrong.len()) <= slack || id.starts_with(wrong))
         .take(MAX_SUGGESTION_CANDIDATES);
-    crate::diagnostic::suggest(wrong, near).map(str::to_owned)
+    let budget = SuggestBudget::single(ID_SUGGEST_WORK);
+    crate::diagnostic::suggest_within(&budget, wrong, near).map(str::to_owned)
 }
 
 /// Most ids compared for a did-you-mean: each comparison costs up to
 /// `MAX_NAME_LEN`² steps, so this keeps the search to milliseconds.
 const MAX_SUGGESTION_CANDIDATES: usize = 1_000;
+
+/// The work of one id look-up: enough to compare every one of
+/// [`MAX_SUGGESTION_CANDIDATES`] ids of the longest suggestible length, so
+/// the best candidate is found rather than the best of the first few
+/// (about 16 million table cells: tens of milliseconds, once per command).
+const ID_SUGGEST_WORK: u64 = (MAX_SUGGESTION_CANDIDATES
+    * (crate::parse::MAX_NAME_LEN + 1)
+    * (crate::parse::MAX_NAME_LEN + 1)) as u64;

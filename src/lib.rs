@@ -43,6 +43,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 // pest_derive without its `std` feature names `::alloc` in the parser it
 // generates (Cargo.toml says why `std` is off).
 extern crate alloc;
@@ -52,35 +54,42 @@ extern crate alloc;
 pub mod cli;
 
 pub mod amount;
-pub mod ast;
-pub mod cases;
-pub mod check;
-pub mod compile;
-pub mod decide;
-pub mod diagnostic;
-pub mod format;
-pub mod ledger;
-pub mod parse;
-pub mod snapshot;
-pub mod span;
-pub mod time;
-pub mod value;
+pub mod limits;
 
+// The pipeline's stages: internal, so that the public API is only what an
+// embedder needs and the stages can change shape freely.
+mod ast;
+// Test cases (`*.tests.toml`) are the command line's `test` and `diff`.
+#[cfg(feature = "cli")]
+mod cases;
+mod check;
+mod compile;
+mod decide;
+mod diagnostic;
+mod format;
+mod ledger;
+mod parse;
 mod policy;
+mod snapshot;
+mod span;
+mod time;
+mod value;
 
-use check::Checked;
-use diagnostic::{Code, Diagnostic, Diagnostics};
-use span::{Source, Span};
-
-pub use decide::{Decision, EvalError, Outcome, Request};
+pub use decide::{
+    Balance, Decision, Effect, EvalError, Finding, Inconsistency, NextStep, Outcome, Request,
+    TraceStep,
+};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
+pub use ledger::{Draw, GrantSpec, LedgerError, LedgerResult, NewDebt, Settlement, Voided};
 pub use policy::{Policy, PolicyError, RequestError};
-pub use snapshot::{Account, SnapshotError};
+pub use rust_decimal::Decimal;
+pub use snapshot::{Account, Debt, FieldValue, Format, Grant, SnapshotError};
+pub use span::{LineCol, Source, Span};
+pub use time::Timestamp;
 
 /// What parsing and checking a policy found.
 #[derive(Clone, Debug)]
 pub struct Analysis {
-    /// The checked policy, when it has no errors.
-    pub checked: Option<Checked>,
     /// The compiled program, when the policy has no errors.
     pub(crate) program: Option<std::sync::Arc<compile::Program>>,
     /// Errors and warnings, sorted by position.
@@ -91,6 +100,15 @@ pub struct Analysis {
 /// cite the source, usually its path.
 pub fn check_text(name: &str, text: &str) -> Analysis {
     analyze(Source::new(name, text))
+}
+
+/// Formats policy text in the canonical layout (what `tollgate fmt`
+/// writes). A policy with syntax errors is returned as its diagnostics.
+///
+/// The output uses LF line ends and no byte-order mark, and is parsed again
+/// before it is returned: formatting never changes what a policy means.
+pub fn format_text(name: &str, text: &str) -> Result<String, Diagnostics> {
+    format::format(&Source::new(name, text))
 }
 
 /// Like [`check_text`], for bytes read from a file: a file over the size
@@ -108,7 +126,6 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Analysis {
         )
         .help("a policy is a page of rules; check that this is the right file");
         return Analysis {
-            checked: None,
             program: None,
             diagnostics: Diagnostics::new(Source::new(name, ""), vec![d]),
         };
@@ -126,8 +143,7 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Analysis {
             .label("invalid byte")
             .help("save the file as UTF-8; is this the right file?");
             Analysis {
-                checked: None,
-            program: None,
+                program: None,
                 diagnostics: Diagnostics::new(Source::new(name, text.as_ref()), vec![d]),
             }
         }
@@ -171,7 +187,6 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
         .any(|d| d.code == Code::FileTooLarge)
     {
         return Analysis {
-            checked: None,
             program: None,
             diagnostics: Diagnostics::new(source, parsed.diagnostics),
         };
@@ -200,13 +215,11 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
         Some(Ok(program)) => Some(std::sync::Arc::new(program)),
         Some(Err(e)) => {
             diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
-            checked = None;
             None
         }
         None => None,
     };
     Analysis {
-        checked,
         program,
         diagnostics: Diagnostics::new(source, diagnostics),
     }

@@ -26,7 +26,9 @@ pub enum PolicyError {
     /// The file could not be read.
     #[error("cannot read `{path}`: {source}")]
     Io {
+        /// The path as given.
         path: String,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
@@ -57,14 +59,20 @@ impl miette::Diagnostic for PolicyError {
 /// A role or action the policy does not declare.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
+    /// The role is not one the policy declares.
     #[error("unknown role `{name}`{}", hint(.suggestion))]
     UnknownRole {
+        /// The role as given.
         name: String,
+        /// The closest declared role, if one is near.
         suggestion: Option<String>,
     },
+    /// The action is not one the policy declares.
     #[error("unknown action `{name}`{}", hint(.suggestion))]
     UnknownAction {
+        /// The action as given.
         name: String,
+        /// The closest declared action, if one is near.
         suggestion: Option<String>,
     },
 }
@@ -117,13 +125,24 @@ impl Policy {
         &self.program.name
     }
 
+    /// The roles the policy declares, in declaration order.
+    pub fn roles(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.program.roles.iter().map(|r| r.name.as_str())
+    }
+
+    /// The actions the policy declares, in declaration order.
+    pub fn actions(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.program.actions.iter().map(|a| a.name.as_str())
+    }
+
     /// The warnings `check` found; a policy with warnings still compiles.
     pub fn warnings(&self) -> &Diagnostics {
         &self.warnings
     }
 
-    /// The compiled program, for tools that inspect it.
-    pub fn program(&self) -> &Program {
+    /// The compiled program, for the command line's `diff` and `test`.
+    #[cfg(feature = "cli")]
+    pub(crate) fn program(&self) -> &Program {
         &self.program
     }
 

@@ -9,11 +9,14 @@ use std::sync::Arc;
 /// soundness checks do, goes through [`crate::ast::Policy::without_spans`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
+    /// Byte offset where the span begins.
     pub start: u32,
+    /// Byte offset just past the span's end.
     pub end: u32,
 }
 
 impl Span {
+    /// A span from `start` to `end` (an `end` before `start` gives an empty span).
     pub fn new(start: usize, end: usize) -> Span {
         Span {
             start: clamp_u32(start),
@@ -39,14 +42,17 @@ impl Span {
         Span::new(self.start as usize + offset, self.end as usize + offset)
     }
 
+    /// The span as a byte range for slicing the source.
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
 
+    /// Length of the span in bytes.
     pub fn len(self) -> usize {
         (self.end - self.start) as usize
     }
 
+    /// Whether the span covers no bytes.
     pub fn is_empty(self) -> bool {
         self.start == self.end
     }
@@ -59,7 +65,9 @@ fn clamp_u32(n: usize) -> u32 {
 /// A 1-based line and column (in characters) of a byte offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LineCol {
+    /// Line number, counted from 1.
     pub line: u32,
+    /// Column in characters, counted from 1.
     pub col: u32,
 }
 
@@ -72,6 +80,7 @@ pub struct Source {
 }
 
 impl Source {
+    /// A source text under a name, usually its path.
     pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Source {
         let text: Arc<str> = text.into();
         let line_starts = std::iter::once(0)
@@ -94,14 +103,17 @@ impl Source {
         &self.name
     }
 
+    /// The whole source text.
     pub fn text(&self) -> &str {
         &self.text
     }
 
+    /// The source text, shared without copying.
     pub fn shared_text(&self) -> Arc<str> {
         Arc::clone(&self.text)
     }
 
+    /// The source name, shared without copying.
     pub fn shared_name(&self) -> Arc<str> {
         Arc::clone(&self.name)
     }

@@ -18,6 +18,7 @@ impl Timestamp {
         self.seconds
     }
 
+    /// The instant `seconds` (and `nanos`) after 1970-01-01T00:00:00Z, if it falls in years 0–9999.
     pub fn from_unix(seconds: i64, nanos: u32) -> Option<Timestamp> {
         let in_range = (MIN_SECONDS..=MAX_SECONDS).contains(&seconds);
         (nanos < 1_000_000_000 && in_range).then_some(Timestamp { seconds, nanos })

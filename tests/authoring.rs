@@ -286,8 +286,8 @@ fn an_endless_case_file_is_refused_at_the_limit() {
         let err = stderr(&out);
         assert!(
             err.contains(&format!(
-                "the case file is larger than the limit of {} bytes",
-                tollgate::cases::MAX_CASE_FILE_BYTES
+                "is larger than the limit of {} bytes",
+                tollgate::limits::MAX_CASE_FILE_BYTES
             )),
             "{err}"
         );

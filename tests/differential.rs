@@ -287,7 +287,7 @@ fn settleable_agrees_with_simulated_settlement_on_the_examples() {
         "tests/corpus/decide/dispute-and-overrun.json",
     ] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
-        let format = tollgate::snapshot::Format::from_name(file);
+        let format = tollgate::Format::from_name(file);
         let account = policy.snapshot(file, &text, format, None).unwrap();
         let (json, _) = (
             policy

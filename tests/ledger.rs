@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use tollgate::ledger::{GrantSpec, LedgerResult};
 use tollgate::{Account, Policy};
+use tollgate::{GrantSpec, LedgerResult};
 
 use crate::differential::{account, amount, instant, policy};
 use crate::native::ampere::{self, Moves};
@@ -97,7 +97,7 @@ fn laws(before: &Account, r: &LedgerResult) -> Result<(), TestCaseError> {
             // usable = not expired and not locked (purchased under an ended or canceled subscription)
             let ended = matches!(
                 before.fields.first(),
-                Some(tollgate::snapshot::FieldValue::Enum(2 | 3))
+                Some(tollgate::FieldValue::Enum(2 | 3))
             );
             !(g.kind == ampere::PURCHASED && ended)
         })
@@ -189,7 +189,7 @@ proptest! {
         prop_assert_eq!(moves(&settled), ampere::settle(&a, ampere::settle_start(&a)));
 
         let kinds = ["included", "promotional", "purchased"];
-        let expiry = grant_expiry.map(|t| tollgate::time::Timestamp::parse(&t).unwrap()).filter(|t| *t > a.now);
+        let expiry = grant_expiry.map(|t| tollgate::Timestamp::parse(&t).unwrap()).filter(|t| *t > a.now);
         let spec = GrantSpec { kind: kinds[grant_kind].to_owned(), amount: grant_amount, id: None, expires_at: expiry };
         let granted = policy.grant(&a, &spec).unwrap();
         laws(&a, &granted)?;
@@ -679,7 +679,7 @@ fn settling_many_debts_against_many_grants_is_near_linear() {
 fn a_fresh_grant_id_among_many_taken_is_found_fast() {
     // The ids `grant` would try first are all taken: finding a free one
     // must not compare every candidate with every id (13.4 s at 99,999).
-    let n = tollgate::snapshot::MAX_ITEMS - 1;
+    let n = tollgate::limits::MAX_ITEMS - 1;
     let snapshot = big_snapshot(n, 0, |i| match i {
         0 => "purchased-20261122T100000Z".to_owned(),
         i => format!("purchased-20261122T100000Z-{}", i + 1),

@@ -192,7 +192,7 @@ proptest! {
 #[test]
 fn a_policy_of_the_maximum_size_is_checked() {
     let big = format!("policy p\n{}", "role r\n".repeat(140_000));
-    assert!(big.len() < tollgate::parse::MAX_POLICY_BYTES);
+    assert!(big.len() < tollgate::limits::MAX_POLICY_BYTES);
     assert!(codes(&big).contains(&"duplicate_definition"));
 }
 
@@ -370,7 +370,7 @@ fn hostile_shapes_near_the_size_limit_parse_in_bounded_time() {
         format!("policy p\nlet x = {}\n", "1 + - not ".repeat(30_000)),
     ];
     for text in &shapes {
-        assert!(text.len() <= tollgate::parse::MAX_POLICY_BYTES);
+        assert!(text.len() <= tollgate::limits::MAX_POLICY_BYTES);
         let started = std::time::Instant::now();
         let found = codes(text);
         assert!(!found.is_empty());

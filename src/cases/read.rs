@@ -26,11 +26,6 @@ pub const MAX_CASE_FILE_BYTES: usize = 1 << 20;
 /// Symlink loops are caught as loops; this bounds a deep real tree.
 pub const MAX_DISCOVERY_DEPTH: usize = 32;
 
-/// A case file's text, read up to [`MAX_CASE_FILE_BYTES`].
-pub fn read_file(path: &Path) -> std::io::Result<String> {
-    read_capped(path, MAX_CASE_FILE_BYTES, "case file")
-}
-
 /// Reads at most `limit` bytes of UTF-8 from `path`; a longer file is an
 /// `InvalidData` error that says so, found after reading `limit + 1` bytes.
 pub(super) fn read_capped(path: &Path, limit: usize, what: &str) -> std::io::Result<String> {

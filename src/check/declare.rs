@@ -207,10 +207,7 @@ impl Checker<'_> {
                 ) {
                     self.out.steps.push(Step {
                         name: name.name.clone(),
-                        message: Template {
-                            parts: Vec::new(),
-                            span: name.span,
-                        },
+                        message: Template { parts: Vec::new() },
                         span: name.span,
                     });
                 }
@@ -358,7 +355,6 @@ impl Checker<'_> {
                 name: name.name.clone(),
                 value: typed,
                 span: name.span,
-                docs: item.docs.clone(),
             });
             self.let_deps.push(deps);
             index += 1;

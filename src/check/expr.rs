@@ -899,10 +899,7 @@ impl Checker<'_> {
                 },
             }
         }
-        ok.then_some(Template {
-            parts,
-            span: t.span,
-        })
+        ok.then_some(Template { parts })
     }
 
     fn interpolation(&mut self, v: &ast::Interpolation, scope: Scope) -> Option<TemplatePart> {

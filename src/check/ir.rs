@@ -94,7 +94,6 @@ impl Field {
 pub struct Lock {
     pub kinds: Vec<usize>,
     pub when: TExpr,
-    pub message: Template,
     /// Debt kinds the locked credits may still settle.
     pub may_settle: Vec<usize>,
     pub span: Span,
@@ -149,7 +148,6 @@ pub struct Let {
     pub name: String,
     pub value: TExpr,
     pub span: Span,
-    pub docs: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -187,7 +185,6 @@ pub struct Rule {
     pub steps: Vec<StepsClause>,
     pub params: Vec<(String, TExpr)>,
     pub span: Span,
-    pub docs: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +205,6 @@ pub struct StepsClause {
 #[derive(Clone, Debug)]
 pub struct Template {
     pub parts: Vec<TemplatePart>,
-    pub span: Span,
 }
 
 #[derive(Clone, Debug)]

@@ -34,11 +34,10 @@ impl Checker<'_> {
                 None
             }
         };
-        if let (Some((when, _)), Some(message)) = (when, message) {
+        if let (Some((when, _)), Some(_)) = (when, message) {
             self.out.locks.push(Lock {
                 kinds,
                 when,
-                message,
                 may_settle,
                 span: item.span,
             });

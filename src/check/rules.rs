@@ -232,7 +232,6 @@ impl Checker<'_> {
             steps,
             params,
             span: rule.span,
-            docs: rule.docs.clone(),
         })
     }
 }

@@ -30,24 +30,43 @@ pub enum EvalError {
 /// byte, so evaluation results travel in registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inconsistency {
+    /// A request named an action the program does not have.
     ActionId,
+    /// An action value did not name one of the program's actions.
     ActionValue,
+    /// A decimal field held no decimal and had no default.
     DecimalField,
+    /// An enum field held no enum value and had no default, or one out of range.
     EnumField,
+    /// An enum value had no name in its enum.
     EnumValue,
+    /// A field slot was missing from the program or the account.
     FieldSlot,
+    /// A grant or debt was asked for a field it does not have.
     ItemField,
+    /// A grant or debt kind was missing from the program.
     KindIndex,
+    /// A `let` was missing from the program.
     LetId,
+    /// A list of nodes was missing from the program.
     ListRange,
+    /// A lock's index was beyond the 64 locks a program may hold.
     LockIndex,
+    /// `role` or `action` was read with no request being decided.
     NoRequest,
+    /// An expression node was missing from the program.
     NodeId,
+    /// An operator was given values of the wrong types.
     OperandTypes,
+    /// A request named a role the program does not have.
     RoleId,
+    /// A rule was missing from the program.
     RuleId,
+    /// A decision could not be written as JSON.
     Serialise,
+    /// A grant's standing had no total to add to.
     Standing,
+    /// A next step was missing from the program.
     StepId,
 }
 
@@ -116,9 +135,13 @@ pub enum Standing {
 /// Totals of the account at `now`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Balance {
+    /// Credits in grants that can pay for work now.
     pub usable: Decimal,
+    /// Credits in grants a lock holds back from spending.
     pub locked: Decimal,
+    /// Credits left in grants past their expiry.
     pub expired: Decimal,
+    /// Total owed across all debts.
     pub debt: Decimal,
 }
 

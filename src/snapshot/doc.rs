@@ -43,7 +43,8 @@ impl DocValue<'_> {
 }
 
 impl Node<'_> {
-    /// The same tree, owning its text.
+    /// The same tree, owning its text (case files keep inline accounts).
+    #[cfg(feature = "cli")]
     pub fn into_owned(self) -> Node<'static> {
         let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
         let value = match self.value {

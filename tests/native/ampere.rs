@@ -7,7 +7,7 @@
 
 use rust_decimal::Decimal;
 use tollgate::Account;
-use tollgate::snapshot::{FieldValue, Grant};
+use tollgate::{FieldValue, Grant};
 
 // Indices of the reference policy's vocabulary, in declaration order.
 #[allow(dead_code)]

@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 use tollgate::Account;
-use tollgate::snapshot::FieldValue;
+use tollgate::FieldValue;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
