@@ -8,6 +8,8 @@ use rust_decimal::Decimal;
 
 use crate::span::Span;
 
+pub use crate::lang::{BinaryOp, Collection, RuleKind, UnaryOp};
+
 /// A parsed policy file.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Policy {
@@ -140,23 +142,6 @@ pub struct OnBlock {
     pub rules: Vec<Rule>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RuleKind {
-    Deny,
-    Warn,
-    Effect,
-}
-
-impl RuleKind {
-    pub fn keyword(self) -> &'static str {
-        match self {
-            RuleKind::Deny => "deny",
-            RuleKind::Warn => "warn",
-            RuleKind::Effect => "effect",
-        }
-    }
-}
-
 /// A deny, warn or effect rule inside an `on` block.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
@@ -254,97 +239,6 @@ impl Path {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BinaryOp {
-    Or,
-    And,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Add,
-    Sub,
-    Mul,
-    /// `a ?? b`: `a` unless it is absent.
-    Default,
-}
-
-impl BinaryOp {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            BinaryOp::Or => "or",
-            BinaryOp::And => "and",
-            BinaryOp::Eq => "==",
-            BinaryOp::Ne => "!=",
-            BinaryOp::Lt => "<",
-            BinaryOp::Le => "<=",
-            BinaryOp::Gt => ">",
-            BinaryOp::Ge => ">=",
-            BinaryOp::Add => "+",
-            BinaryOp::Sub => "-",
-            BinaryOp::Mul => "*",
-            BinaryOp::Default => "??",
-        }
-    }
-
-    /// Binding strength, loosest first; the formatter uses it to decide
-    /// where parentheses are needed.
-    pub fn precedence(self) -> u8 {
-        match self {
-            BinaryOp::Or => 1,
-            BinaryOp::And => 2,
-            BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge => 4,
-            BinaryOp::Default => 5,
-            BinaryOp::Add | BinaryOp::Sub => 6,
-            BinaryOp::Mul => 7,
-        }
-    }
-
-    pub fn is_comparison(self) -> bool {
-        self.precedence() == 4
-    }
-
-    /// The comparison with its operands swapped: `a < b` is `b > a`.
-    pub fn flipped(self) -> Option<BinaryOp> {
-        Some(match self {
-            BinaryOp::Eq | BinaryOp::Ne => self,
-            BinaryOp::Lt => BinaryOp::Gt,
-            BinaryOp::Le => BinaryOp::Ge,
-            BinaryOp::Gt => BinaryOp::Lt,
-            BinaryOp::Ge => BinaryOp::Le,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum UnaryOp {
-    Not,
-    Neg,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Collection {
-    Grants,
-    Debts,
-}
-
-impl Collection {
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Collection::Grants => "grants",
-            Collection::Debts => "debts",
-        }
-    }
 }
 
 /// `sum <field>` or `count`.

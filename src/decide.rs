@@ -8,11 +8,11 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use smallvec::SmallVec;
 
-use crate::ast::RuleKind;
 use crate::compile::{
     Action, ActionId, Audience, NodeId, Program, Role, RoleId, Rule, RuleId, State, StepId,
     Template, TemplatePart,
 };
+use crate::lang::RuleKind;
 use crate::snapshot::Account;
 use crate::value::Value;
 use eval::Inconsistency as Bug;
@@ -660,7 +660,7 @@ pub(crate) fn render(ctx: &Ctx<'_>, t: &Template) -> Result<String, EvalError> {
                 let v = ctx.eval(*node, Item::None, &mut NoTrace)?;
                 match (v, fallback) {
                     (Value::Absent, Some(words)) => out.push_str(words),
-                    (Value::Time(t), _) if *format == crate::check::ir::Format::Date => {
+                    (Value::Time(t), _) if *format == crate::lang::Format::Date => {
                         out.push_str(&t.date())
                     }
                     (v, _) => out.push_str(&format_value(ctx.program, *ty, v)?),

@@ -13,10 +13,10 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::check::ir::{DebtKey, GrantKey, SourceKind};
 use crate::compile::Program;
 use crate::decide::eval::{Ctx, EvalError, Standing};
 use crate::diagnostic::SuggestBudget;
+use crate::lang::{DebtKey, GrantKey, SourceKind};
 use crate::snapshot::{Account, Debt, Grant};
 use crate::time::Timestamp;
 

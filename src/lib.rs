@@ -67,6 +67,7 @@ mod compile;
 mod decide;
 mod diagnostic;
 mod format;
+mod lang;
 mod ledger;
 mod parse;
 mod policy;

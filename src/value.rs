@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::ast::BinaryOp;
+use crate::lang::BinaryOp;
 use crate::time::Timestamp;
 
 /// A value during evaluation. Text borrows from the policy or the snapshot,

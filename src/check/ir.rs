@@ -1,12 +1,11 @@
 //! The checked policy: every name resolved to an index, every expression
 //! typed. This is what the compiler consumes; nothing here can be wrong.
 
-use rust_decimal::Decimal;
-
-use crate::ast::{BinaryOp, Collection, RuleKind, UnaryOp};
+pub use crate::lang::{
+    AggregateOp, Base, BinaryOp, Builtin, Collection, DebtKey, EnumRef, Field, Format,
+    GRANT_STATUSES, GrantKey, ItemField, Literal, RuleKind, SourceKind, Type, UnaryOp,
+};
 use crate::span::{Source, Span};
-use crate::time::Timestamp;
-use crate::value::Value;
 
 /// A policy that passed `check`.
 #[derive(Clone, Debug)]
@@ -72,24 +71,6 @@ pub struct Enum {
     pub span: Span,
 }
 
-/// A snapshot field the policy declares.
-#[derive(Clone, Debug)]
-pub struct Field {
-    /// `["subscription", "status"]`
-    pub path: Vec<String>,
-    pub ty: Base,
-    pub optional: bool,
-    /// The value when the snapshot leaves the field out.
-    pub default: Option<Literal>,
-    pub span: Span,
-}
-
-impl Field {
-    pub fn dotted(&self) -> String {
-        self.path.join(".")
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct Lock {
     pub kinds: Vec<usize>,
@@ -99,24 +80,6 @@ pub struct Lock {
     pub span: Span,
 }
 
-/// Keys a grant can be ordered by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GrantKey {
-    ExpiresAt,
-    GrantedAt,
-    Id,
-    Amount,
-    Remaining,
-}
-
-/// Keys a debt can be ordered by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DebtKey {
-    CreatedAt,
-    Id,
-    Amount,
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct Spend {
     /// Credit kinds in the order they pay.
@@ -124,13 +87,6 @@ pub struct Spend {
     /// Tie-breakers within a kind; `true` means descending.
     pub keys: Vec<(GrantKey, bool)>,
     pub span: Option<Span>,
-}
-
-/// Where a debt is paid from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceKind {
-    Usable,
-    Locked,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -218,127 +174,7 @@ pub enum TemplatePart {
     },
 }
 
-/// How an interpolated value is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Plain,
-    /// A timestamp as `2026-12-01`.
-    Date,
-}
-
 // ───────────── Types and expressions ─────────────
-
-/// Enum-like types: a fixed set of names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EnumRef {
-    User(usize),
-    CreditKind,
-    DebtKind,
-    /// `usable`, `locked` or `expired`, inside `where` over grants.
-    GrantStatus,
-    Role,
-    Action,
-}
-
-/// The grant statuses, in `GrantStatus` index order.
-pub const GRANT_STATUSES: [&str; 3] = ["usable", "locked", "expired"];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Base {
-    Bool,
-    Decimal,
-    Time,
-    Duration,
-    Text,
-    Enum(EnumRef),
-}
-
-/// A type: a base, possibly absent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Type {
-    pub base: Base,
-    pub optional: bool,
-}
-
-impl Type {
-    pub fn of(base: Base) -> Type {
-        Type {
-            base,
-            optional: false,
-        }
-    }
-}
-
-/// A constant written in the policy.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Literal {
-    Bool(bool),
-    Decimal(Decimal),
-    Time(Timestamp),
-    Duration(i64),
-    Text(String),
-    Enum(u32),
-}
-
-impl Literal {
-    pub fn value(&self) -> Value<'_> {
-        match self {
-            Literal::Bool(b) => Value::Bool(*b),
-            Literal::Decimal(d) => Value::Decimal(*d),
-            Literal::Time(t) => Value::Time(*t),
-            Literal::Duration(s) => Value::Duration(*s),
-            Literal::Text(s) => Value::Text(s),
-            Literal::Enum(i) => Value::Enum(*i),
-        }
-    }
-
-    pub fn from_value(value: Value<'_>) -> Option<Literal> {
-        Some(match value {
-            Value::Absent => return None,
-            Value::Bool(b) => Literal::Bool(b),
-            Value::Decimal(d) => Literal::Decimal(d),
-            Value::Time(t) => Literal::Time(t),
-            Value::Duration(s) => Literal::Duration(s),
-            Value::Text(s) => Literal::Text(s.to_owned()),
-            Value::Enum(i) => Literal::Enum(i),
-        })
-    }
-}
-
-/// Quantities the engine computes from the ledger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Builtin {
-    Now,
-    Account,
-    Usable,
-    Locked,
-    Expired,
-    Debt,
-    /// The debt of one kind.
-    DebtOf(usize),
-    Settleable,
-    Role,
-    Action,
-}
-
-/// A field of the grant or debt a `where` filter looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ItemField {
-    Id,
-    Kind,
-    Amount,
-    Remaining,
-    GrantedAt,
-    ExpiresAt,
-    Status,
-    CreatedAt,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AggregateOp {
-    Sum(ItemField),
-    Count,
-}
 
 #[derive(Clone, Debug)]
 pub struct TExpr {

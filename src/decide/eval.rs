@@ -4,13 +4,13 @@ use std::cell::Cell;
 
 use rust_decimal::Decimal;
 
-use crate::ast::BinaryOp;
-use crate::ast::Collection;
-use crate::check::ir::{AggregateOp, Base, Builtin, EnumRef, ItemField, SourceKind};
 use crate::compile::{
     ActionId, Const, FieldId, LetId, MAX_KINDS, MAX_LOCKS, Node, NodeId, NumOperand, Program,
     RoleId, Total,
 };
+use crate::lang::BinaryOp;
+use crate::lang::Collection;
+use crate::lang::{AggregateOp, Base, Builtin, EnumRef, ItemField, SourceKind};
 use crate::snapshot::{Account, Debt, FieldValue, Grant};
 use crate::value::{OpError, Value};
 

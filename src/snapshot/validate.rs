@@ -11,9 +11,9 @@ use smallvec::SmallVec;
 
 use super::doc::{DocValue, Node};
 use super::{Account, Debt, FieldValue, Grant, MAX_ITEMS, MAX_SNAPSHOT_ERRORS, MAX_TEXT_LEN};
-use crate::check::ir::{Base, EnumRef};
 use crate::compile::Program;
 use crate::diagnostic::{Code, Diagnostic, suggest};
+use crate::lang::{Base, EnumRef};
 use crate::span::Span;
 use crate::time::Timestamp;
 
@@ -200,7 +200,7 @@ impl<'p> Validator<'p> {
         // Whether a declared field lies at or under `prefix.key`; the path
         // itself is built only for a group, not for every leaf.
         let depth = prefix.len();
-        let under = |f: &crate::check::ir::Field| {
+        let under = |f: &crate::lang::Field| {
             f.path.get(depth).is_some_and(|s| s == key)
                 && f.path.iter().zip(prefix).all(|(a, b)| a == b)
         };

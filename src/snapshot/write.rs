@@ -3,8 +3,8 @@
 use serde_json::{Map, Value};
 
 use super::{Account, FieldValue};
-use crate::check::ir::{Base, EnumRef};
 use crate::compile::Program;
+use crate::lang::{Base, EnumRef};
 
 /// The account as a snapshot document: `now`, `account`, the policy's
 /// fields (those the snapshot gave), `grants`, `debts`. Amounts are

@@ -1,0 +1,287 @@
+//! The vocabulary every stage shares: operators, value types, sort keys,
+//! snapshot fields. The parser and checker produce these; the compiler,
+//! evaluator, ledger and snapshot reader consume them without reaching
+//! back into the syntax tree or the checker.
+
+use rust_decimal::Decimal;
+
+use crate::span::Span;
+use crate::time::Timestamp;
+use crate::value::Value;
+
+// ───────────── Operators and rule kinds (written in the policy) ─────────────
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    Deny,
+    Warn,
+    Effect,
+}
+
+impl RuleKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RuleKind::Deny => "deny",
+            RuleKind::Warn => "warn",
+            RuleKind::Effect => "effect",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    /// `a ?? b`: `a` unless it is absent.
+    Default,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Default => "??",
+        }
+    }
+
+    /// Binding strength, loosest first; the formatter uses it to decide
+    /// where parentheses are needed.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => 4,
+            BinaryOp::Default => 5,
+            BinaryOp::Add | BinaryOp::Sub => 6,
+            BinaryOp::Mul => 7,
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        self.precedence() == 4
+    }
+
+    /// The comparison with its operands swapped: `a < b` is `b > a`.
+    pub fn flipped(self) -> Option<BinaryOp> {
+        Some(match self {
+            BinaryOp::Eq | BinaryOp::Ne => self,
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Collection {
+    Grants,
+    Debts,
+}
+
+impl Collection {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Collection::Grants => "grants",
+            Collection::Debts => "debts",
+        }
+    }
+}
+
+// ───────────── Snapshot fields and orders ─────────────
+
+/// A snapshot field the policy declares.
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// `["subscription", "status"]`
+    pub path: Vec<String>,
+    pub ty: Base,
+    pub optional: bool,
+    /// The value when the snapshot leaves the field out.
+    pub default: Option<Literal>,
+    pub span: Span,
+}
+
+impl Field {
+    pub fn dotted(&self) -> String {
+        self.path.join(".")
+    }
+}
+
+/// Keys a grant can be ordered by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantKey {
+    ExpiresAt,
+    GrantedAt,
+    Id,
+    Amount,
+    Remaining,
+}
+
+/// Keys a debt can be ordered by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebtKey {
+    CreatedAt,
+    Id,
+    Amount,
+}
+
+/// Where a debt is paid from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    Usable,
+    Locked,
+}
+
+/// How an interpolated value is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Plain,
+    /// A timestamp as `2026-12-01`.
+    Date,
+}
+
+// ───────────── Types ─────────────
+
+/// Enum-like types: a fixed set of names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EnumRef {
+    User(usize),
+    CreditKind,
+    DebtKind,
+    /// `usable`, `locked` or `expired`, inside `where` over grants.
+    GrantStatus,
+    Role,
+    Action,
+}
+
+/// The grant statuses, in `GrantStatus` index order.
+pub const GRANT_STATUSES: [&str; 3] = ["usable", "locked", "expired"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Base {
+    Bool,
+    Decimal,
+    Time,
+    Duration,
+    Text,
+    Enum(EnumRef),
+}
+
+/// A type: a base, possibly absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Type {
+    pub base: Base,
+    pub optional: bool,
+}
+
+impl Type {
+    pub fn of(base: Base) -> Type {
+        Type {
+            base,
+            optional: false,
+        }
+    }
+}
+
+/// A constant written in the policy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    Bool(bool),
+    Decimal(Decimal),
+    Time(Timestamp),
+    Duration(i64),
+    Text(String),
+    Enum(u32),
+}
+
+impl Literal {
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::Decimal(d) => Value::Decimal(*d),
+            Literal::Time(t) => Value::Time(*t),
+            Literal::Duration(s) => Value::Duration(*s),
+            Literal::Text(s) => Value::Text(s),
+            Literal::Enum(i) => Value::Enum(*i),
+        }
+    }
+
+    pub fn from_value(value: Value<'_>) -> Option<Literal> {
+        Some(match value {
+            Value::Absent => return None,
+            Value::Bool(b) => Literal::Bool(b),
+            Value::Decimal(d) => Literal::Decimal(d),
+            Value::Time(t) => Literal::Time(t),
+            Value::Duration(s) => Literal::Duration(s),
+            Value::Text(s) => Literal::Text(s.to_owned()),
+            Value::Enum(i) => Literal::Enum(i),
+        })
+    }
+}
+
+/// Quantities the engine computes from the ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    Now,
+    Account,
+    Usable,
+    Locked,
+    Expired,
+    Debt,
+    /// The debt of one kind.
+    DebtOf(usize),
+    Settleable,
+    Role,
+    Action,
+}
+
+/// A field of the grant or debt a `where` filter looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ItemField {
+    Id,
+    Kind,
+    Amount,
+    Remaining,
+    GrantedAt,
+    ExpiresAt,
+    Status,
+    CreatedAt,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregateOp {
+    Sum(ItemField),
+    Count,
+}
