@@ -58,6 +58,17 @@ impl Span {
     }
 }
 
+/// Where each line of `text` starts, the first at 0. A line ends at LF,
+/// CRLF or a lone CR, as the grammar's comments and the parser's item scan
+/// end them, so every tool numbers the lines of a CR-only file alike.
+pub(crate) fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    std::iter::once(0).chain(bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        let ends = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+        ends.then_some(i + 1)
+    }))
+}
+
 fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -83,14 +94,7 @@ impl Source {
     /// A source text under a name, usually its path.
     pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Source {
         let text: Arc<str> = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(
-                text.bytes()
-                    .enumerate()
-                    .filter(|&(_, b)| b == b'\n')
-                    .map(|(i, _)| clamp_u32(i + 1)),
-            )
-            .collect();
+        let line_starts = line_starts(&text).map(clamp_u32).collect();
         Source {
             name: name.into(),
             text,
@@ -183,6 +187,21 @@ mod tests {
         assert_eq!(src.line_col(7), LineCol { line: 2, col: 4 });
         assert_eq!(src.line_text(2), "cé d");
         assert_eq!(src.line_col(999), LineCol { line: 3, col: 1 });
+    }
+
+    /// A CR-only file numbered every line 1: only LF ended a line here,
+    /// while the grammar ends one at a lone CR too.
+    #[test]
+    fn a_lone_cr_ends_a_line_as_lf_and_crlf_do() {
+        let src = Source::new("p", "a\rb\r\nc\nd\r\re");
+        let lines: Vec<u32> = [0, 2, 5, 7, 10]
+            .iter()
+            .map(|&o| src.line_col(o).line)
+            .collect();
+        assert_eq!(lines, [1, 2, 3, 4, 6]);
+        assert_eq!(src.line_text(2), "b");
+        assert_eq!(src.line_text(5), "");
+        assert_eq!(src.line_text(6), "e");
     }
 
     #[test]

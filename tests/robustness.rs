@@ -323,6 +323,41 @@ fn the_reference_policy_with_cr_line_ends_checks_clean() {
     assert_eq!(codes(&mixed), Vec::<&str>::new());
 }
 
+/// A diagnostic in a CR-only file names the line it is on: only LF ended a
+/// line when positions were computed, so every error said line 1.
+#[test]
+fn a_diagnostic_in_a_cr_only_file_names_its_line() {
+    let line = AMPERE
+        .lines()
+        .position(|l| l.starts_with("spend "))
+        .unwrap()
+        + 1;
+    let cr: String = AMPERE
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = if i + 1 == line {
+                l.replacen("spend", "spendd", 1)
+            } else {
+                l.to_owned()
+            };
+            l + "\r"
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("tollgate-cr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cr.policy");
+    std::fs::write(&path, &cr).unwrap();
+    let p = path.to_str().unwrap();
+    let out = crate::util::tollgate(&["check", "--format", "github", p]);
+    let text = crate::util::stdout(&out);
+    assert!(text.contains(&format!("line={line},")), "{text}");
+    let out = crate::util::tollgate(&["check", p]);
+    let err = crate::util::stderr(&out);
+    assert!(err.contains(&format!("cr.policy:{line}:")), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A byte-order mark before the first item is skipped; spans stay byte
 /// offsets into the text as given.
 #[test]

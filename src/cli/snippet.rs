@@ -45,14 +45,7 @@ pub struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     pub fn new(text: &'a str) -> Locator<'a> {
-        let line_starts = std::iter::once(0)
-            .chain(
-                text.bytes()
-                    .enumerate()
-                    .filter(|&(_, b)| b == b'\n')
-                    .map(|(i, _)| i + 1),
-            )
-            .collect();
+        let line_starts = crate::span::line_starts(text).collect();
         Locator {
             text,
             line_starts,
@@ -74,7 +67,8 @@ impl<'a> Locator<'a> {
             .unwrap_or(self.text.len())
     }
 
-    /// Where a line's text ends, before its `\n` (and a `\r` before that).
+    /// Where a line's text ends, before its `\n` or lone `\r` (and a `\r`
+    /// before a `\n`).
     fn line_end(&self, line: usize) -> usize {
         let next = self
             .line_starts
@@ -549,7 +543,14 @@ fn segment(
             text.get(from + i + c.len_utf8()..)
                 .and_then(|s| s.chars().next())
         });
-        shown.push(visible(c, next));
+        // A lone CR ends a line (as the grammar and `Source` say); miette
+        // breaks lines only at LF, so it is shown one.
+        let c = if c == '\r' && next != Some('\n') {
+            '\n'
+        } else {
+            visible(c, next)
+        };
+        shown.push(c);
         origin.resize(shown.len(), from + i);
     }
     if suffix {
