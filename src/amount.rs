@@ -40,6 +40,14 @@ impl AmountError {
     }
 }
 
+impl std::fmt::Display for AmountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid amount: {}", self.reason())
+    }
+}
+
+impl std::error::Error for AmountError {}
+
 /// Parses a non-negative decimal such as `12`, `0.5`, `1_000` (no), or the
 /// JSON forms `1.5e3`, `1E-6`. The value must fit the amount rules; trailing
 /// zeros after the point do not count towards the precision.

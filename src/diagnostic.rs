@@ -206,7 +206,7 @@ pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
     /// Errors found but not kept: a stage that caps what it collects
     /// (snapshot validation keeps the first
-    /// [`crate::snapshot::MAX_SNAPSHOT_ERRORS`]) counts the rest here, so a
+    /// [`crate::limits::MAX_SNAPSHOT_ERRORS`]) counts the rest here, so a
     /// report can say how many there were.
     pub omitted: usize,
 }

@@ -3,8 +3,10 @@
 //! A policy is text in the tollgate language (`docs/language.md`). It is
 //! parsed, checked and compiled once into a [`Policy`]; the policy then
 //! validates account snapshots and decides requests, with no I/O, no clock
-//! and no panics. The pipeline, stage by stage: [`parse`] → [`check`] →
-//! [`compile`] → [`decide`].
+//! and no panics. Inside, the pipeline runs parse → check → compile →
+//! decide; only its ends are public: [`Policy`] in, [`Decision`] and
+//! [`LedgerResult`] out, [`Diagnostics`] as data when a policy or snapshot
+//! is wrong, and every input limit in [`limits`].
 //!
 //! ```
 //! use tollgate::{Outcome, Policy};

@@ -85,7 +85,7 @@ fn hint(suggestion: &Option<String>) -> String {
 
 impl Policy {
     /// Reads, parses, checks and compiles a policy file. At most one byte
-    /// past [`MAX_POLICY_BYTES`](crate::parse::MAX_POLICY_BYTES) is read: a
+    /// past [`MAX_POLICY_BYTES`](crate::limits::MAX_POLICY_BYTES) is read: a
     /// larger file is refused (`file_too_large`) without being held.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
@@ -95,7 +95,7 @@ impl Policy {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        let cap = u64::try_from(crate::parse::MAX_POLICY_BYTES)
+        let cap = u64::try_from(crate::limits::MAX_POLICY_BYTES)
             .unwrap_or(u64::MAX)
             .saturating_add(1);
         let mut bytes = Vec::new();

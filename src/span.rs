@@ -5,8 +5,8 @@ use std::sync::Arc;
 /// A byte range in one source text.
 ///
 /// Spans compare by position: two diagnostics at different places are two
-/// diagnostics. Comparing syntax trees for shape, as the formatter's
-/// soundness checks do, goes through [`crate::ast::Policy::without_spans`].
+/// diagnostics. (Inside the crate, syntax trees are compared for shape with
+/// their spans erased, as the formatter's soundness check does.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
     /// Byte offset where the span begins.
