@@ -205,7 +205,7 @@ fn read_line(reader: &mut dyn BufRead, bytes: &mut Vec<u8>) -> std::io::Result<L
             break;
         }
         any = true;
-        let (taken, done) = match buffer.iter().position(|&b| b == b'\n') {
+        let (taken, done) = match memchr::memchr(b'\n', buffer) {
             Some(i) => (i + 1, true),
             None => (buffer.len(), false),
         };
