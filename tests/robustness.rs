@@ -480,3 +480,31 @@ fn the_deepest_allowed_let_chain_decides_on_a_small_stack() {
     });
     assert!(decided.contains("\"outcome\":\"allow\""), "{decided}");
 }
+
+/// One expression past the depth limit is one diagnostic. The operator
+/// chain reported itself, then the expression holding it reported the
+/// same excess again at a span one newline longer (hidden while spans
+/// compared equal, and so while diagnostics were merged by message).
+#[test]
+fn an_expression_too_deep_is_reported_once() {
+    let chains = [
+        "1 + ".repeat(200) + "1",
+        "1 * ".repeat(200) + "1",
+        "1 - ".repeat(200) + "1",
+        format!("({}1)", "1 + ".repeat(200)),
+        format!("{}true", "not ".repeat(300)),
+        format!("{}1 > 0", "- ".repeat(300)),
+        "true and ".repeat(200) + "true",
+        format!("usable > 0 and ({}1 > 0)", "1 + ".repeat(200)),
+    ];
+    for chain in chains {
+        let text = format!(
+            "policy p\nrole r\nactions a: x\npermit r to all\nlet q = {chain}\nstate s when q == q\nstate ok otherwise\n"
+        );
+        let deep = codes(&text)
+            .into_iter()
+            .filter(|c| *c == "too_deeply_nested")
+            .count();
+        assert_eq!(deep, 1, "{}…", &chain[..40]);
+    }
+}

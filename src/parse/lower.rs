@@ -15,6 +15,11 @@ use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
+/// The depth of an expression already reported as too deep: it stands as a
+/// leaf, so that one excess is one diagnostic however many expressions
+/// enclose it.
+const REPORTED: usize = 1;
+
 /// Lowers one item's pairs; `offset` is where the item's text starts.
 pub(super) struct Lower<'d> {
     offset: usize,
@@ -475,6 +480,9 @@ impl<'d> Lower<'d> {
         expr
     }
 
+    /// Reports an expression past [`MAX_EXPR_DEPTH`] and stands in for it.
+    /// The stand-in counts as a leaf ([`REPORTED`]), so the expressions
+    /// around it do not report the same excess again.
     fn too_deep(&mut self, span: Span) -> Expr {
         self.report(
             Diagnostic::new(
@@ -546,7 +554,7 @@ impl<'d> Lower<'d> {
                 .iter()
                 .any(|e| e.as_ref().is_some_and(|e| e.1 > MAX_EXPR_DEPTH))
             {
-                return (self.too_deep(span), MAX_EXPR_DEPTH + 1);
+                return (self.too_deep(span), REPORTED);
             }
         }
         let whole = match (ors, ands) {
@@ -570,7 +578,7 @@ impl<'d> Lower<'d> {
             nots.push(self.span(&p));
         }
         if nots.len() > MAX_EXPR_DEPTH {
-            return (self.too_deep(span), nots.len());
+            return (self.too_deep(span), REPORTED);
         }
         let Some(first) = inner.next() else {
             return (invalid(span), 1);
@@ -633,7 +641,7 @@ impl<'d> Lower<'d> {
                 Rule::mul_op => BinaryOp::Mul,
                 _ => {
                     if negs.len() > MAX_EXPR_DEPTH {
-                        return (self.too_deep(span), negs.len());
+                        return (self.too_deep(span), REPORTED);
                     }
                     let mut operand = self.node(p);
                     for neg in negs.drain(..).rev() {
@@ -656,7 +664,7 @@ impl<'d> Lower<'d> {
             // Stop at the limit: a tree built deeper would overflow the
             // stack when dropped.
             if operands.last().is_some_and(|o| o.1 > MAX_EXPR_DEPTH) {
-                return (self.too_deep(span), MAX_EXPR_DEPTH + 1);
+                return (self.too_deep(span), REPORTED);
             }
             ops.push(op);
         }
@@ -673,7 +681,7 @@ impl<'d> Lower<'d> {
     /// An expression deeper than the limit becomes an error.
     fn limit(&mut self, (e, depth): (Expr, usize), span: Span) -> (Expr, usize) {
         if depth > MAX_EXPR_DEPTH {
-            (self.too_deep(span), depth)
+            (self.too_deep(span), REPORTED)
         } else {
             (e, depth)
         }
