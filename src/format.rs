@@ -22,6 +22,13 @@ const INDENT: &str = "  ";
 /// returned it is parsed again and must give the same tree: `fmt` never
 /// changes what a policy means, and a layout that would is refused.
 pub fn format(source: &Source) -> Result<String, Diagnostics> {
+    format_within(source, crate::parse::MAX_POLICY_BYTES)
+}
+
+/// [`format`], refusing an output longer than `max_bytes`: the canonical
+/// layout can be longer than the text (`1+1` → `1 + 1`), and a policy over
+/// the size limit would not load again.
+fn format_within(source: &Source, max_bytes: usize) -> Result<String, Diagnostics> {
     let parsed = crate::parse::parse(source);
     if parsed.diagnostics.iter().any(|d| d.is_error()) {
         return Err(Diagnostics::new(source.clone(), parsed.diagnostics));
@@ -43,6 +50,18 @@ pub fn format(source: &Source) -> Result<String, Diagnostics> {
     p.flush_comments(u32::MAX);
     if !p.out.ends_with('\n') && !p.out.is_empty() {
         p.out.push('\n');
+    }
+    if p.out.len() > max_bytes {
+        let d = Diagnostic::new(
+            Code::FileTooLarge,
+            Span::point(0),
+            format!(
+                "formatted, the policy would be {} bytes, over the limit of {max_bytes} bytes",
+                p.out.len()
+            ),
+        )
+        .help("the canonical layout spaces operators and breaks long lines; split the policy, or keep this layout");
+        return Err(Diagnostics::new(source.clone(), vec![d]));
     }
     let again = crate::parse::parse(&Source::new(source.name(), p.out.as_str()));
     let changed = again.policy.without_spans() != parsed.policy.without_spans();

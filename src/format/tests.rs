@@ -173,3 +173,19 @@ fn a_long_let_chain_formats() {
     }
     assert_eq!(format_soundly(&text), text);
 }
+
+/// A valid policy whose canonical layout is longer than the size limit was
+/// refused as "the formatter would change what this policy means … a bug":
+/// the re-parse hit the limit. It is refused for its size, saying so.
+#[test]
+fn a_layout_past_the_size_limit_is_refused_for_its_size() {
+    let text = "policy p\nrole r\nactions a: x\npermit r to all\nlet v = 1+1+1+1+1+1+1+1\nstate ok otherwise\n";
+    let source = Source::new("p.policy", text);
+    let limit = text.len() + 4;
+    let error = super::format_within(&source, limit).unwrap_err();
+    let d = &error.items[0];
+    assert_eq!(d.code, crate::diagnostic::Code::FileTooLarge);
+    assert!(d.message.contains("over the limit"), "{}", d.message);
+    assert!(!d.message.contains("change what this policy means"));
+    assert!(super::format_within(&source, 1 << 20).is_ok());
+}
