@@ -93,8 +93,20 @@ pub fn main() -> ExitCode {
             } else {
                 Exit::Ok
             };
-            // Printing help or an argument error; nothing to do if stdout is gone.
-            let _ = e.print();
+            if e.use_stderr() {
+                // clap quotes the value it refused as given: escape control
+                // characters and cut long lines, as every other message does.
+                let text: String = e
+                    .render()
+                    .to_string()
+                    .lines()
+                    .map(|line| files::shown_name(line) + "\n")
+                    .collect();
+                out::err(&text);
+            } else {
+                // Help or the version; nothing to do if stdout is gone.
+                let _ = e.print();
+            }
             return ExitCode::from(code as u8);
         }
     };

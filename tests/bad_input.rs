@@ -213,3 +213,51 @@ fn a_huge_batch_line_is_refused_in_place() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A refused option value was echoed as given, twice: escape codes reached
+/// the terminal (clearing the screen), and a 120 KB value gave 240 KB of
+/// error. Every value is shown escaped and cut, as names are.
+#[test]
+fn refused_option_values_are_escaped_and_cut() {
+    let hostile = "2026\u{1b}[2J\u{1b}[31mX\u{7}\u{8}\r";
+    let long = "9".repeat(120_000);
+    let decide = |option: &str, value: &str| {
+        tollgate(&[
+            "decide",
+            "policies/ampere.policy",
+            "--snapshot",
+            "examples/paused-zero-credits.json",
+            "--role",
+            "member",
+            "--action",
+            "send_message",
+            option,
+            value,
+        ])
+    };
+    let charge = |value: &str| {
+        tollgate(&[
+            "charge",
+            "policies/ampere.policy",
+            "--snapshot",
+            "examples/paused-zero-credits.json",
+            "--amount",
+            value,
+        ])
+    };
+    for out in [
+        decide("--now", hostile),
+        decide("--format", hostile),
+        charge(hostile),
+        decide("--now", &long),
+        charge(&long),
+    ] {
+        assert_eq!(code(&out), 2);
+        let err = stderr(&out);
+        assert!(
+            !err.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control characters: {err:?}"
+        );
+        assert!(err.len() < 2_000, "{} bytes of error", err.len());
+    }
+}

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::time::Timestamp;
 
+use super::files::shown_name;
 use super::load::{self, Loaded};
 use super::out;
 use super::{Exit, OutputFormat};
@@ -38,7 +39,8 @@ pub struct DecideArgs {
 }
 
 fn parse_now(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text).map_err(|why| format!("`{text}` is not a timestamp: {why}"))
+    Timestamp::parse(text)
+        .map_err(|why| format!("`{}` is not a timestamp: {why}", shown_name(text)))
 }
 
 pub fn run(args: &DecideArgs) -> Exit {

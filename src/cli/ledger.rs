@@ -8,7 +8,7 @@ use crate::time::Timestamp;
 use crate::{Account, Policy};
 use rust_decimal::Decimal;
 
-use super::files::{self, shown};
+use super::files::{self, shown, shown_name};
 use super::load::{self, Loaded};
 use super::out;
 use super::snippet::clean_message;
@@ -78,12 +78,18 @@ pub struct RefundArgs {
 }
 
 fn parse_time(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(text).map_err(|why| format!("`{text}` is not a timestamp: {why}"))
+    Timestamp::parse(text)
+        .map_err(|why| format!("`{}` is not a timestamp: {why}", shown_name(text)))
 }
 
 fn parse_amount(text: &str) -> Result<Decimal, String> {
-    crate::amount::parse(text)
-        .map_err(|e| format!("`{text}` is not a valid amount: {}", e.reason()))
+    crate::amount::parse(text).map_err(|e| {
+        format!(
+            "`{}` is not a valid amount: {}",
+            shown_name(text),
+            e.reason()
+        )
+    })
 }
 
 pub fn charge(args: &ChargeArgs) -> Exit {
