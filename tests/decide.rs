@@ -902,3 +902,39 @@ fn fused_total_comparisons_agree_with_general_ones() {
         );
     }
 }
+
+/// Messages come from the policy's text; `--format human` printed their
+/// control characters as they were, so a policy could clear a terminal.
+#[test]
+fn human_output_shows_control_characters_instead_of_obeying_them() {
+    let dir = std::env::temp_dir().join(format!("tollgate-esc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("esc.policy");
+    std::fs::write(
+        &policy,
+        "policy p\nrole r\nactions a: x\npermit r to all\nstep s \"hi\u{1b}[2J\u{7} there\"\nstate ok otherwise\non a {\n deny d {\n  message \"m\u{1b}[31m\"\n  steps { s }\n }\n}\n",
+    )
+    .unwrap();
+    let snapshot = dir.join("s.json");
+    std::fs::write(&snapshot, r#"{"now":"2026-01-01T00:00:00Z","account":"a"}"#).unwrap();
+    let out = tollgate(&[
+        "decide",
+        policy.to_str().unwrap(),
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--role",
+        "r",
+        "--action",
+        "x",
+        "--format",
+        "human",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("hi␛[2J␇ there"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,6 +7,7 @@ use crate::time::Timestamp;
 use super::files::shown_name;
 use super::load::{self, Loaded};
 use super::out;
+use super::snippet::visible_text;
 use super::{Exit, OutputFormat};
 
 #[derive(clap::Args, Debug)]
@@ -81,7 +82,9 @@ pub fn run(args: &DecideArgs) -> Exit {
     };
     let text = match args.format {
         OutputFormat::Json => decision.to_json_pretty(),
-        OutputFormat::Human => decision.explain(),
+        // Messages come from the policy's text: shown, not obeyed, on a
+        // terminal.
+        OutputFormat::Human => decision.explain().map(|t| visible_text(&t)),
     };
     match text {
         Ok(text) if text.ends_with('\n') => out::ended(out::write(text.as_bytes()), Exit::Ok),

@@ -169,6 +169,22 @@ pub fn clean_message(text: &str) -> String {
     out
 }
 
+/// Text for a terminal, whatever its length: control characters other
+/// than line breaks and tabs made visible, so a policy's message cannot
+/// move the cursor or clear the screen.
+pub fn visible_text(text: &str) -> String {
+    let mut chars = text.chars().peekable();
+    let mut out = String::with_capacity(text.len());
+    while let Some(c) = chars.next() {
+        out.push(if c == '\n' {
+            c
+        } else {
+            visible(c, chars.peek().copied())
+        });
+    }
+    out
+}
+
 /// One stretch of the source in a snippet.
 #[derive(Debug)]
 struct Segment {
