@@ -143,9 +143,19 @@ fn visible(c: char, next: Option<char>) -> char {
         '\r' if next == Some('\n') => c,
         '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
         '\u{7f}' => '\u{2421}',
-        c if c.is_control() => '\u{fffd}',
+        c if c.is_control() || is_invisible_format(c) => '\u{fffd}',
         c => c,
     }
+}
+
+/// Characters that change how the text around them is shown without being
+/// seen: bidirectional overrides and isolates (a "Trojan source" reorders
+/// code with them), marks, and the byte-order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 /// Text as it may be shown in a message: control characters other than
@@ -628,5 +638,28 @@ mod tests {
         assert!(out.contains("…aaa") && out.contains("BADzzz"), "{out}");
         assert!(out.len() < 2_000, "{out}");
         assert_eq!(r.notes.len(), 1);
+    }
+
+    /// Bidirectional overrides in a comment reorder what a reader sees
+    /// ("Trojan source"); they were shown raw. A snippet shows them as
+    /// replacement characters, lone CRs as line breaks, NULs as pictures.
+    #[test]
+    fn invisible_and_control_characters_are_shown_not_obeyed() {
+        let text = "policy p // \u{202e}evil\u{2066}\nrole\u{0} r\n";
+        let source = Source::new("t", text);
+        let at = Locator::new(text);
+        let start = text.find("role").unwrap();
+        let d = Diagnostic::new(Code::Syntax, Span::new(start, start + 4), "bad");
+        let r = rendered(&source, &at, &d).unwrap();
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .render_report(&mut out, &r)
+            .unwrap();
+        assert!(
+            !out.contains('\u{202e}') && !out.contains('\u{2066}'),
+            "{out}"
+        );
+        assert!(out.contains("\u{fffd}evil\u{fffd}"), "{out}");
+        assert!(out.contains("role\u{2400} r"), "{out}");
     }
 }
