@@ -243,6 +243,16 @@ fn symlinked_folders_that_loop_are_reported_not_followed_forever() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A run that found no cases to run printed "0 passed, 0 failed" after its
+/// error, which reads as a clean run in a CI log.
+#[test]
+fn a_test_run_that_ran_nothing_prints_no_tally() {
+    let out = tollgate(&["test", "no/such/folder"]);
+    assert_eq!(code(&out), 2);
+    assert!(!stdout(&out).contains("passed"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("no/such/folder"), "{}", stderr(&out));
+}
+
 #[cfg(unix)]
 #[test]
 fn a_symlinked_folder_without_a_loop_is_searched_once() {

@@ -149,6 +149,11 @@ pub fn run(args: &TestArgs) -> Exit {
         exit = exit.max(Exit::Failed);
     }
     let printed = match args.format {
+        // Nothing ran because the cases could not be found or read: the
+        // errors say so, and "0 passed, 0 failed" would read as a clean run.
+        OutputFormat::Human if exit == Exit::BadInput && report.passed + report.failed == 0 => {
+            Ok(())
+        }
         OutputFormat::Human => out::line(&format!(
             "{} passed, {} failed",
             report.passed, report.failed
