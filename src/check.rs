@@ -4,6 +4,7 @@
 //! policy as a whole (unused kinds, unreachable states). It reports all it
 //! finds in one run; the checked policy exists only when there is no error.
 
+mod cost;
 mod declare;
 mod errors;
 mod expr;
@@ -18,6 +19,7 @@ mod rules;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+pub use cost::{MAX_AGGREGATE_WORK, MAX_DECISION_NODES, MAX_EVAL_NODES};
 use expr::Deps;
 pub use expr::MAX_EVAL_DEPTH;
 pub use ir::Checked;
@@ -118,6 +120,8 @@ struct Checker<'s> {
     known_names: HashMap<&'static str, Rc<[String]>>,
     /// Declared field paths, for clashes and the similar-names lint.
     paths: paths::FieldTree,
+    /// What one decision can evaluate, summed as expressions are typed.
+    work: cost::Work,
 }
 
 /// Words for a namespace, as messages use them.
@@ -173,6 +177,7 @@ impl<'s> Checker<'s> {
             suggest_budget: SuggestBudget::new(CHECK_SUGGEST_WORK),
             known_names: HashMap::new(),
             paths: paths::FieldTree::default(),
+            work: cost::Work::default(),
         }
     }
 
@@ -219,6 +224,7 @@ impl<'s> Checker<'s> {
             self.item(item);
         }
         self.states(policy);
+        self.report_work();
         self.finish(policy);
     }
 

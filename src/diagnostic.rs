@@ -95,6 +95,8 @@ codes! {
     ValueOutOfRange => "check", "value_out_of_range", Error;
     /// More declarations of one kind than the limit allows.
     TooMany => "check", "too_many_items", Error;
+    /// One decision could evaluate more than the limits allow.
+    TooExpensive => "check", "too_expensive", Error;
     /// The snapshot is not valid JSON or TOML.
     InvalidDocument => "snapshot", "invalid_document", Error;
     /// The snapshot is larger than the limit, or holds too many grants or debts.

@@ -15,6 +15,15 @@ pub const MAX_EXPR_DEPTH: usize = crate::parse::MAX_EXPR_DEPTH;
 /// Deepest an expression may nest counting through the `let`s it reads
 /// (`too_deeply_nested`).
 pub const MAX_EVAL_DEPTH: usize = crate::check::MAX_EVAL_DEPTH;
+/// Most nodes one expression may evaluate, counting each `let` it reads in
+/// full at every read (`too_expensive`).
+pub const MAX_EVAL_NODES: usize = crate::check::MAX_EVAL_NODES;
+/// Most nodes one decision may evaluate: every condition, effect parameter
+/// and message value counted that way, together (`too_expensive`).
+pub const MAX_DECISION_NODES: usize = crate::check::MAX_DECISION_NODES;
+/// Most nodes one decision may evaluate for each grant or debt: 1 per
+/// aggregate walked plus its `where` filter (`too_expensive`).
+pub const MAX_AGGREGATE_WORK: usize = crate::check::MAX_AGGREGATE_WORK;
 /// Longest name in a policy, in bytes (`value_out_of_range`).
 pub const MAX_NAME_LEN: usize = crate::parse::MAX_NAME_LEN;
 /// Most roles, actions, categories, enums, values of one enum, fields,

@@ -15,6 +15,7 @@ mod batch;
 mod check;
 mod decide;
 mod differential;
+mod eval_bounds;
 mod fail_closed;
 mod fmt;
 mod io;

@@ -44,7 +44,8 @@ pub const MAX_EVAL_DEPTH: usize = 2 * crate::parse::MAX_EXPR_DEPTH;
 
 /// What an expression depends on, to refuse reads that make no sense where
 /// it is written (a lock condition that reads the balance it decides), and
-/// how deeply evaluating it recurses.
+/// how deeply evaluating it recurses and how much work it does (see
+/// `src/check/cost.rs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Deps {
     pub request: bool,
@@ -53,6 +54,16 @@ pub(super) struct Deps {
     /// Levels below this node, counting through the `let`s read (see
     /// [`MAX_EVAL_DEPTH`]); `expr` adds one per node.
     pub depth: usize,
+    /// Nodes evaluating it visits, counting each read of a `let` as the
+    /// let's own count (see [`super::cost::MAX_EVAL_NODES`]); `expr` adds
+    /// one per node.
+    pub nodes: usize,
+    /// Aggregates evaluating it walks, counting through the `let`s read.
+    pub walks: usize,
+    /// Nodes it evaluates for each grant or debt: 1 per aggregate walked
+    /// plus the nodes of its `where` filter (see
+    /// [`super::cost::MAX_AGGREGATE_WORK`]).
+    pub item_nodes: usize,
 }
 
 impl Deps {
@@ -62,6 +73,9 @@ impl Deps {
             balance: self.balance || other.balance,
             snapshot: self.snapshot || other.snapshot,
             depth: self.depth.max(other.depth),
+            nodes: self.nodes.saturating_add(other.nodes),
+            walks: self.walks.saturating_add(other.walks),
+            item_nodes: self.item_nodes.saturating_add(other.item_nodes),
         }
     }
 
@@ -224,7 +238,8 @@ impl Checker<'_> {
     /// Refuses an expression that nests deeper than [`MAX_EVAL_DEPTH`]
     /// counting through the lets it reads; within one expression the
     /// lowering's smaller limit applies first, so this fires only where a
-    /// let is read, and points at that read.
+    /// let is read, and points at that read. Refuses one past the size and
+    /// aggregate limits of `src/check/cost.rs` too, at its first node past.
     pub(super) fn expr(
         &mut self,
         e: &ast::Expr,
@@ -233,33 +248,9 @@ impl Checker<'_> {
     ) -> Option<(TExpr, Deps)> {
         let (t, mut deps) = self.expr_node(e, scope, expect)?;
         deps.depth = deps.depth.saturating_add(1);
-        self.within_depth(&t, deps)?;
+        deps.nodes = deps.nodes.saturating_add(1);
+        self.within_limits(&t, deps)?;
         Some((t, deps))
-    }
-
-    /// Reports an expression too deep counting through lets.
-    fn within_depth(&mut self, t: &TExpr, deps: Deps) -> Option<()> {
-        if deps.depth <= MAX_EVAL_DEPTH {
-            return Some(());
-        }
-        let what = self.source.slice(t.span).to_owned();
-        let what = match what.char_indices().nth(40) {
-            Some((cut, _)) => format!("{}...", what.get(..cut).unwrap_or("")),
-            None => what,
-        };
-        self.report(
-            Diagnostic::new(
-                Code::TooDeep,
-                t.span,
-                format!(
-                    "`{what}` nests {} levels deep counting the `let`s it reads; the limit is {MAX_EVAL_DEPTH}",
-                    deps.depth
-                ),
-            )
-            .label("too deep from here")
-            .help("a `let` that reads a `let` that reads a `let`... nests like one long expression; read fewer levels of `let`s, or write the value more directly"),
-        );
-        None
     }
 
     fn expr_node(
@@ -580,7 +571,7 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(Code::TypeMismatch, span, "aggregates cannot be nested")
                     .label("inside another `where`")
-                    .help("compute the inner aggregate in a `let` and use its name here"),
+                    .help("a `where` filter is evaluated for every grant or debt, so an aggregate inside it would walk them all again for each one; filter on the item's own fields and on values that do not sum or count"),
             );
             return None;
         }
@@ -637,6 +628,10 @@ impl Checker<'_> {
             }
             None => None,
         };
+        // Filters hold no aggregates (nested ones are refused), so this
+        // walk is the only one, evaluating the filter for every item.
+        deps.walks = deps.walks.saturating_add(1);
+        deps.item_nodes = deps.item_nodes.saturating_add(deps.nodes).saturating_add(1);
         Some((
             TExpr {
                 kind: TExprKind::Aggregate { op, of, filter },
@@ -726,6 +721,14 @@ impl Checker<'_> {
                 self.used.lets.insert(i);
                 let l = self.out.lets.get(i)?;
                 let deps = self.let_deps.get(i).copied().unwrap_or_default();
+                if scope.item.is_some() && deps.walks > 0 {
+                    self.report(
+                        Diagnostic::new(Code::TypeMismatch, span, "aggregates cannot be nested")
+                            .label(format!("`{name}` sums or counts, inside a `where`"))
+                            .help(format!("a `where` filter is evaluated for every grant or debt, and would walk them all again to compute `{name}` each time; filter on the item's own fields and on values that do not sum or count")),
+                    );
+                    return None;
+                }
                 return found(TExprKind::Let(i), l.value.ty, deps);
             }
         }
@@ -905,7 +908,9 @@ impl Checker<'_> {
     fn interpolation(&mut self, v: &ast::Interpolation, scope: Scope) -> Option<TemplatePart> {
         let (expr, mut deps) = self.path(&v.path, scope, None)?;
         deps.depth = deps.depth.saturating_add(1);
-        self.within_depth(&expr, deps)?;
+        deps.nodes = deps.nodes.saturating_add(1);
+        self.within_limits(&expr, deps)?;
+        self.evaluated(expr.span, deps);
         let format = match &v.format {
             None => Format::Plain,
             Some(f) if f.name == "date" => {
@@ -1028,9 +1033,15 @@ impl Checker<'_> {
         Some(v)
     }
 
-    /// Warns about a condition that does not depend on anything.
+    /// Warns about a condition that does not depend on anything. Folds it
+    /// only while the policy's totals are within
+    /// [`super::cost::MAX_DECISION_NODES`] (its caller counts it first), so
+    /// all folding together is bounded like one decision: `t` itself is
+    /// within [`super::cost::MAX_EVAL_NODES`], as `expr` returns nothing
+    /// larger, and [`Checker::constant_value`] visits exactly the nodes
+    /// counted there.
     pub(super) fn constant_condition(&mut self, t: &TExpr, deps: Deps, what: &str) -> Option<bool> {
-        if !deps.is_constant() {
+        if !deps.is_constant() || !self.within_budget() {
             return None;
         }
         let value = self.constant_value(t).and_then(|v| v.as_bool().ok());

@@ -25,6 +25,7 @@ impl Checker<'_> {
             if deps.balance {
                 self.report(errors::lock_reads_balance(t.span));
             }
+            self.evaluated(t.span, *deps);
             self.constant_condition(t, *deps, "lock condition");
         }
         let message = match &lock.message {

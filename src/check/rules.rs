@@ -54,6 +54,7 @@ impl Checker<'_> {
                     let Some((t, deps)) = self.condition(e, Scope::ACCOUNT) else {
                         continue;
                     };
+                    self.evaluated(t.span, deps);
                     if self.constant_condition(&t, deps, "state condition") == Some(true) {
                         catch_all.get_or_insert(item.span);
                     }
@@ -123,6 +124,7 @@ impl Checker<'_> {
         }
         let when = match &rule.when {
             Some(e) => self.condition(e, Scope::REQUEST).map(|(t, deps)| {
+                self.evaluated(t.span, deps);
                 self.constant_condition(&t, deps, "rule condition");
                 t
             }),
@@ -188,6 +190,7 @@ impl Checker<'_> {
                 let when = match &use_.when {
                     Some(e) => match self.condition(e, Scope::REQUEST) {
                         Some((t, deps)) => {
+                            self.evaluated(t.span, deps);
                             self.constant_condition(&t, deps, "step condition");
                             Some(t)
                         }
@@ -216,7 +219,8 @@ impl Checker<'_> {
                 self.report(errors::parameter_twice(&param.name));
                 continue;
             }
-            if let Some((t, _)) = self.value(&param.value, Scope::REQUEST, None) {
+            if let Some((t, deps)) = self.value(&param.value, Scope::REQUEST, None) {
+                self.evaluated(t.span, deps);
                 param_names.insert(param.name.name.as_str());
                 params.push((param.name.name.clone(), t));
             }
