@@ -32,8 +32,8 @@ use crate::span::{Source, Span};
 
 /// The work all did-you-mean suggestions of one check may do together, in
 /// the units of [`crate::diagnostic::SUGGEST_CALL_WORK`] (32 calls' worth,
-/// a few tens of milliseconds): a policy with thousands of unknown names
-/// gets suggestions for the first ones and plain help for the rest.
+/// at most about 0.3 s): a policy with thousands of unknown names gets
+/// suggestions for the first ones and plain help for the rest.
 pub const CHECK_SUGGEST_WORK: u64 = 32 * crate::diagnostic::SUGGEST_CALL_WORK;
 
 /// The checked policy (when there are no errors) and every diagnostic.
