@@ -164,7 +164,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: code.severity(),
-            message: message.into(),
+            message: bounded(message.into()),
             span,
             label: String::new(),
             related: Vec::new(),
@@ -174,13 +174,13 @@ impl Diagnostic {
 
     /// The same diagnostic, with `text` under the underlined span.
     pub fn label(mut self, text: impl Into<String>) -> Diagnostic {
-        self.label = text.into();
+        self.label = bounded(text.into());
         self
     }
 
     /// The same diagnostic, with advice on how to fix it.
     pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
-        self.help = Some(text.into());
+        self.help = Some(bounded(text.into()));
         self
     }
 
@@ -188,7 +188,7 @@ impl Diagnostic {
     pub fn related(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
         self.related.push(Label {
             span,
-            text: text.into(),
+            text: bounded(text.into()),
         });
         self
     }
@@ -197,6 +197,26 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// Longest message, label or help a diagnostic keeps, in bytes. They quote
+/// the user's words, and a name can be as long as a line: a 74 KB credit
+/// kind (refused for its length) was quoted whole by every later
+/// diagnostic that named it, in message and help alike.
+pub const MAX_DIAGNOSTIC_TEXT: usize = 1_024;
+
+/// `text` cut to [`MAX_DIAGNOSTIC_TEXT`] bytes at a character boundary,
+/// with `…` where it was cut.
+fn bounded(mut text: String) -> String {
+    if text.len() > MAX_DIAGNOSTIC_TEXT {
+        let mut end = MAX_DIAGNOSTIC_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// Diagnostics of one source, sorted by position, ready to render.
@@ -361,6 +381,32 @@ pub fn suggest_within<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 74 KB name, refused for its length, was quoted whole by every
+    /// later diagnostic naming it (found by the renderer's fuzz target).
+    #[test]
+    fn messages_labels_and_help_are_bounded() {
+        let name = "x".repeat(74_000);
+        let d = Diagnostic::new(Code::UnknownName, Span::point(0), format!("`{name}`"))
+            .label(format!("`{name}`"))
+            .help(format!("did you mean `é{name}`?"))
+            .related(Span::point(0), name.clone());
+        assert!(d.message.len() <= MAX_DIAGNOSTIC_TEXT + '…'.len_utf8());
+        assert!(d.message.ends_with('…'));
+        assert!(d.label.len() <= MAX_DIAGNOSTIC_TEXT + 3);
+        assert!(
+            d.help
+                .as_ref()
+                .is_some_and(|h| h.len() <= MAX_DIAGNOSTIC_TEXT + 3)
+        );
+        assert!(
+            d.related
+                .iter()
+                .all(|l| l.text.len() <= MAX_DIAGNOSTIC_TEXT + 3)
+        );
+        let short = Diagnostic::new(Code::UnknownName, Span::point(0), "short");
+        assert_eq!(short.message, "short");
+    }
 
     #[test]
     fn suggests_the_nearest_name() {
