@@ -45,6 +45,13 @@ pub const MAX_SNAPSHOT_BYTES: usize = crate::snapshot::MAX_SNAPSHOT_BYTES;
 pub const MAX_TOML_SNAPSHOT_BYTES: usize = crate::snapshot::MAX_TOML_SNAPSHOT_BYTES;
 /// Deepest JSON nesting in a snapshot (`invalid_document`).
 pub const MAX_JSON_DEPTH: usize = crate::snapshot::json::MAX_DEPTH;
+/// Most values one JSON snapshot may hold, counted while it is read
+/// (`snapshot_too_large`): enough for 100,000 grants and 100,000 debts with
+/// all their fields, and every field a policy may declare.
+pub const MAX_JSON_VALUES: usize = crate::snapshot::json::MAX_VALUES;
+/// Most parts a dotted key or table header in a TOML snapshot or case file
+/// may have, as the `toml` crate reads them (`invalid_document`, at the key).
+pub const MAX_TOML_KEY_PARTS: usize = crate::snapshot::toml_doc::MAX_KEY_PARTS;
 /// Most grants, and most debts, in a snapshot (`snapshot_too_large`).
 pub const MAX_ITEMS: usize = crate::snapshot::MAX_ITEMS;
 /// Longest id or text value in a snapshot, in bytes (`invalid_value`).

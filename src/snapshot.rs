@@ -199,12 +199,22 @@ pub fn parse(
         ));
     }
     let document = match format {
-        Format::Json => json::parse(text).map_err(|e| (e.message, Some(e.span))),
-        Format::Toml => toml_doc::parse(text).map_err(|e| (e.message, e.span)),
+        Format::Json => json::parse(text).map_err(|e| match e.too_large {
+            Some(help) => Err(SnapshotError::single(
+                source(),
+                Code::SnapshotTooLarge,
+                e.span,
+                e.message,
+                help,
+            )),
+            None => Ok((e.message, Some(e.span))),
+        }),
+        Format::Toml => toml_doc::parse(text).map_err(|e| Ok((e.message, e.span))),
     };
     let document = match document {
         Ok(d) => d,
-        Err((message, span)) => {
+        Err(Err(too_large)) => return Err(too_large),
+        Err(Ok((message, span))) => {
             let what = match format {
                 Format::Json => "JSON",
                 Format::Toml => "TOML",

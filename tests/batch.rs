@@ -176,3 +176,61 @@ fn batch_and_single_arguments_do_not_mix() {
     ]);
     assert_eq!(code(&out), 2);
 }
+
+#[test]
+fn a_line_with_more_errors_than_are_listed_says_how_many_more() {
+    // The line listed the first 100 and dropped the count of the rest.
+    let dir = std::env::temp_dir().join(format!("tollgate-batch-more-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = line(
+        "examples/paused-zero-credits.json",
+        "member",
+        "send_message",
+    );
+    let keys: String = (0..150).map(|i| format!("\"k{i}\":1,")).collect();
+    let bad = good.replacen("{\"snapshot\":{", &format!("{{\"snapshot\":{{{keys}"), 1);
+    assert_ne!(bad, good);
+    let (code, results, err) = run_batch(&dir, bad.as_bytes());
+    assert_eq!(code, 2, "{err}");
+    let error = results[0]["error"].as_str().unwrap();
+    assert_eq!(error.matches("is not a field").count(), 100, "{error}");
+    assert!(error.ends_with("and 50 more errors, not listed"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_byte_order_mark_starts_a_batch_line() {
+    let dir = std::env::temp_dir().join(format!("tollgate-batch-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = line(
+        "examples/paused-zero-credits.json",
+        "member",
+        "send_message",
+    );
+    // In the usual layout, and in another order (the careful way).
+    let reordered = format!(
+        "{{\"role\":\"member\",{}",
+        good.replacen(",\"role\":\"member\"", "", 1)
+            .trim_start_matches('{')
+    );
+    assert_ne!(reordered, good);
+    let bad = r#"{"snapshot":{"now":},"role":"r","action":"a"}"#;
+    let input = format!("\u{feff}{good}\n\u{feff}{reordered}\n\u{feff}{bad}\n");
+    let (code, results, err) = run_batch(&dir, input.as_bytes());
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        results[0]["request"]["action"], "send_message",
+        "{:?}",
+        results[0]
+    );
+    assert_eq!(
+        results[1]["request"]["action"], "send_message",
+        "{:?}",
+        results[1]
+    );
+    // Columns count the mark's three bytes, as they count every byte
+    // (column 20 without it).
+    let error = results[2]["error"].as_str().unwrap();
+    assert!(error.starts_with("not valid JSON at column 23"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -284,3 +284,157 @@ fn timestamps_follow_one_rule_in_json_and_toml() {
     assert_eq!(stdout(&a), stdout(&b));
     assert_eq!(code(&a), code(&b), "{}{}", stderr(&a), stderr(&b));
 }
+
+/// Runs `decide` on `snapshot` written to a temporary file named `name`,
+/// under `/usr/bin/time -v` when there is one: the output and the peak
+/// memory in kilobytes, when known.
+fn decide_measured(name: &str, snapshot: &[u8]) -> (std::process::Output, Option<u64>) {
+    let path = std::env::temp_dir().join(format!("tollgate-{}-{name}", std::process::id()));
+    std::fs::write(&path, snapshot).unwrap();
+    let time = std::path::Path::new("/usr/bin/time");
+    let mut command = if time.exists() {
+        let mut c = std::process::Command::new(time);
+        c.arg("-v").arg(env!("CARGO_BIN_EXE_tollgate"));
+        c
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+    };
+    let out = command
+        .args(["decide", "policies/ampere.policy", "--snapshot"])
+        .arg(&path)
+        .args(["--role", "owner", "--action", "run_tool"])
+        .current_dir(crate::util::root())
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    let kb = peak_kilobytes(&stderr(&out));
+    (out, kb)
+}
+
+/// The reference snapshot with `"key": [item, item, ...]` (`count` items)
+/// added at the end, or, for `grants`, put before its grants.
+fn with_list(key: &str, item: &str, count: usize) -> String {
+    let text =
+        std::fs::read_to_string(crate::util::root().join("examples/paused-zero-credits.json"))
+            .unwrap();
+    let items = vec![item; count].join(",");
+    if key == "grants" {
+        let at = text.find("\"grants\": [").unwrap() + "\"grants\": [".len();
+        format!("{}{items},{}", &text[..at], &text[at..])
+    } else {
+        let end = text.rfind('}').unwrap();
+        format!("{}, \"{key}\": [{items}]}}", &text[..end])
+    }
+}
+
+#[test]
+fn empty_objects_by_the_million_are_refused_while_read() {
+    // Each `{}` became a node and an 8-entry list: 15 MB of them held
+    // 3.0 GB, `[]` 1.8 GB, and in `grants` the same, its cap counted only
+    // once the whole tree was built.
+    for (key, item, expected) in [
+        ("x", "{}", "values"),
+        ("x", "[]", "values"),
+        (
+            "grants",
+            "{}",
+            "`grants`: holds 5000002 items, more than the limit of 100000",
+        ),
+    ] {
+        let snapshot = with_list(key, item, 5_000_000);
+        let size_kb = snapshot.len() as u64 / 1024;
+        let (out, kb) = decide_measured("empties.json", snapshot.as_bytes());
+        assert_eq!(code(&out), 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains("tollgate::snapshot::snapshot_too_large"),
+            "{key} {item}: {err}"
+        );
+        assert!(err.contains(expected), "{key} {item}: {err}");
+        if let Some(kb) = kb {
+            assert!(
+                kb < 20 * size_kb,
+                "{key} {item}: peak {kb} KB for {size_kb} KB"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_snapshot_of_small_values_costs_a_small_multiple_of_its_size() {
+    // Under the cap on values: the tree itself must stay small. An empty
+    // object cost a 576-byte list, `[0]` a 320-byte one. Now a value costs
+    // a 40-byte node (72 in an object), and lists have no spare room: the
+    // worst is `[0],`, about 88 bytes for 4.
+    let cap = tollgate::limits::MAX_JSON_VALUES;
+    for (item, count) in [("{}", cap - 100), ("[0]", cap / 2 - 100), ("0", cap - 100)] {
+        let snapshot = with_list("x", item, count);
+        let size_kb = snapshot.len() as u64 / 1024;
+        let (out, kb) = decide_measured("smalls.json", snapshot.as_bytes());
+        assert_eq!(code(&out), 2);
+        let err = stderr(&out);
+        assert!(err.contains("`x`: is not a field"), "{item}: {err}");
+        if let Some(kb) = kb {
+            // The process itself, about 5 MB, and the text, read once and
+            // copied for the error's snippet, on top of the tree.
+            assert!(
+                kb < 28 * size_kb + 8 * 1024,
+                "{item}: peak {kb} KB for {size_kb} KB"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_byte_order_mark_starts_a_json_snapshot() {
+    let text =
+        std::fs::read(crate::util::root().join("examples/paused-zero-credits.json")).unwrap();
+    let snapshot = [b"\xEF\xBB\xBF".as_slice(), &text].concat();
+    let (out, _) = decide_measured("bom.json", &snapshot);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"outcome\""));
+    // Places are still right after it.
+    let (out, _) = decide_measured("bom-bad.json", b"\xEF\xBB\xBF{\"now\": }");
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("expected a value"), "{err}");
+    // Byte 11 of the file, past the mark's three bytes.
+    assert!(err.contains("bom-bad.json:1:12]"), "{err}");
+}
+
+#[test]
+fn a_dotted_key_too_deep_for_toml_is_reported_on_its_line() {
+    // toml says "recursion limit" with no place, and it was shown at 1:1.
+    let base = std::fs::read_to_string(
+        crate::util::root().join("examples/ended-subscription-locked.toml"),
+    )
+    .unwrap();
+    for (name, tail) in [
+        (
+            "deep-key.toml",
+            format!("\n[settings]\n{}a = 1\n", "a.".repeat(100)),
+        ),
+        (
+            "deep-header.toml",
+            format!("\n\n[{}a]\n", "a . ".repeat(100)),
+        ),
+        (
+            "deep-inline.toml",
+            format!("\n\nx = 1\ny = {{ {}a = 1 }}\n", "\"a\".".repeat(90)),
+        ),
+    ] {
+        let line = format!("{base}{tail}").trim_end().lines().count();
+        let (out, _) = decide_measured(name, format!("{base}{tail}").as_bytes());
+        assert_eq!(code(&out), 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains("tollgate::snapshot::invalid_document"),
+            "{name}: {err}"
+        );
+        assert!(err.contains("parts"), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}:{line}:")),
+            "{name}: line {line}: {err}"
+        );
+    }
+}

@@ -428,7 +428,15 @@ pub fn parse_line(
                     }
                 })
                 .collect();
-            parts.join("; ")
+            let mut message = parts.join("; ");
+            // As `SnapshotError::summary` says it: the errors past the
+            // library's cap are counted, not listed.
+            let omitted = e.diagnostics.omitted;
+            if omitted > 0 {
+                let s = if omitted == 1 { "" } else { "s" };
+                message.push_str(&format!("; and {omitted} more error{s}, not listed"));
+            }
+            message
         })?;
     Ok(BatchLine {
         account,
@@ -444,7 +452,7 @@ pub fn parse_line(
 /// When S then parses as a document, the line was exactly this object.
 fn usual_layout(text: &str) -> Option<(&str, &str, &str)> {
     let b = text.as_bytes();
-    let open = skip_space(b, 0);
+    let open = skip_space(b, bom_len(text));
     let rest = text.get(open..)?.strip_prefix('{')?;
     let rest = rest
         .trim_start_matches([' ', '\t'])
@@ -508,10 +516,11 @@ fn kind(value: &str) -> &'static str {
 /// The message for a line that is not valid JSON, or not an object.
 /// serde_json says where (it only reads lines that have failed already).
 fn not_json(text: &str, why: String) -> String {
-    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+    let bom = bom_len(text);
+    match serde_json::from_str::<serde::de::IgnoredAny>(text.get(bom..).unwrap_or(text)) {
         Err(e) => format!(
             "not valid JSON at column {}: {}",
-            e.column(),
+            e.column() + bom,
             clean(&e.to_string())
         ),
         Ok(_) => format!("expected an object with `snapshot`, `role` and `action` ({why})"),
@@ -534,7 +543,7 @@ type Member<'a> = (std::borrow::Cow<'a, str>, usize, &'a str);
 /// line's length however deep the value nests.
 fn members(text: &str) -> Result<Vec<Member<'_>>, String> {
     let b = text.as_bytes();
-    let mut i = skip_space(b, 0);
+    let mut i = skip_space(b, bom_len(text));
     if b.get(i) != Some(&b'{') {
         return Err("the line is not an object".to_owned());
     }
@@ -568,6 +577,17 @@ fn members(text: &str) -> Result<Vec<Member<'_>>, String> {
             Some(b'}') => return end(b, i + 1).map(|()| out),
             _ => return Err("expected `,` or `}`".to_owned()),
         }
+    }
+}
+
+/// The length of the UTF-8 byte-order mark the line starts with, if any:
+/// it is skipped, as in a snapshot file, and columns still count its
+/// three bytes.
+fn bom_len(text: &str) -> usize {
+    if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
     }
 }
 

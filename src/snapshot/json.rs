@@ -7,11 +7,24 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+use super::MAX_ITEMS;
 use super::doc::{DocValue, Node};
 use crate::span::Span;
 
 /// Deepest nesting accepted in a snapshot document.
 pub const MAX_DEPTH: usize = 64;
+
+/// Most values (objects, arrays, strings, numbers, booleans and nulls,
+/// counted as they are read) one JSON snapshot may hold. Enough for the
+/// largest account tollgate accepts: [`MAX_ITEMS`] grants of seven values
+/// each (the object and its six fields) and as many debts of five, then
+/// four values for each field a policy may declare (the value and up to
+/// three objects around it), and the root, `now`, `account` and the two
+/// lists. Past it the snapshot is refused while it is read, so the tree is
+/// never larger than this many values, whatever the text holds: 15 MB of
+/// `{}` would otherwise be five million values.
+pub const MAX_VALUES: usize =
+    MAX_ITEMS * (1 + 6) + MAX_ITEMS * (1 + 4) + 4 * crate::check::MAX_DECLARATIONS + 5;
 
 /// Keys of one object compared one by one for repeats; past this many, the
 /// keys are hashed. Snapshot objects hold a handful of keys (a grant has
@@ -19,32 +32,86 @@ pub const MAX_DEPTH: usize = 64;
 /// took 20 s to scan.
 const SCANNED_KEYS: usize = 16;
 
-/// A syntax error: what went wrong and where.
+/// Why a document was refused: what went wrong and where.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonError {
     pub message: String,
     pub span: Span,
+    /// `None` for a syntax error; for a document past a size limit, the
+    /// help that goes with it (the message is then complete, not a syntax
+    /// error's).
+    pub too_large: Option<&'static str>,
 }
+
+/// A UTF-8 byte-order mark, which some editors write at the start of a
+/// file: skipped, as the TOML reader and the policy reader do.
+const BOM: &str = "\u{feff}";
 
 pub fn parse(text: &str) -> Result<Node<'_>, JsonError> {
     let mut p = Parser {
         text: text.as_bytes(),
-        pos: 0,
+        pos: if text.starts_with(BOM) { BOM.len() } else { 0 },
         src: text,
+        values: 0,
+        // Room for what a typical account has open at once (the root's
+        // keys, a list of grants and one grant's), so that the stacks
+        // rarely grow.
+        nodes: Vec::with_capacity(16),
+        entries: Vec::with_capacity(32),
+        too_many_items: None,
     };
     p.skip_ws();
-    let value = p.value(0)?;
+    let value = p.value(0, None)?;
     p.skip_ws();
     if p.pos < p.text.len() {
         return Err(p.error("unexpected text after the document", 1));
     }
+    // Only now, so that a syntax error anywhere comes first, as it would
+    // if the list were counted after reading.
+    if let Some(e) = p.too_many_items {
+        return Err(e);
+    }
     Ok(value)
 }
+
+/// An object's entry: its key, the key's span, and its value.
+type Entry<'t> = (Cow<'t, str>, Span, Node<'t>);
 
 struct Parser<'t> {
     text: &'t [u8],
     src: &'t str,
     pos: usize,
+    /// Values read so far, at most [`MAX_VALUES`].
+    values: usize,
+    /// The items of the arrays being read, innermost last: an array's
+    /// items are moved from here into a `Vec` of exactly their number when
+    /// it closes, so no array holds spare room (an empty one holds none).
+    nodes: Vec<Node<'t>>,
+    /// The same for the entries of the objects being read.
+    entries: Vec<Entry<'t>>,
+    /// The first `grants` or `debts` list found longer than [`MAX_ITEMS`].
+    too_many_items: Option<JsonError>,
+}
+
+/// The items from `start` on of a stack, moved out into a `Vec` of exactly
+/// their number. When they are most of the stack, the stack itself becomes
+/// that `Vec` (its few items below `start` copied to a new stack), so a
+/// large list is not copied and never held twice.
+fn take_from<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
+    let len = stack.len();
+    if start >= len {
+        Vec::new()
+    } else if start > 0 && (len - start <= start || len - start < 64) {
+        // One allocation of exactly `len - start` and one copy.
+        stack.split_off(start)
+    } else if len - start < 64 {
+        stack.drain(start..).collect()
+    } else {
+        let below: Vec<T> = stack.drain(..start).collect();
+        let mut items = std::mem::replace(stack, below);
+        items.shrink_to_fit();
+        items
+    }
 }
 
 impl<'t> Parser<'t> {
@@ -52,6 +119,7 @@ impl<'t> Parser<'t> {
         JsonError {
             message: message.to_owned(),
             span: Span::new(self.pos, (self.pos + len).min(self.text.len())),
+            too_large: None,
         }
     }
 
@@ -76,15 +144,26 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Node<'t>, JsonError> {
+    /// Reads a value. `list` names a top-level `grants` or `debts`, whose
+    /// items are counted against [`MAX_ITEMS`] as they are read.
+    fn value(&mut self, depth: usize, list: Option<&'static str>) -> Result<Node<'t>, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.error(&format!("nested deeper than {MAX_DEPTH} levels"), 1));
+        }
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            let mut e = self.error(
+                &format!("the snapshot holds more than the limit of {MAX_VALUES} values"),
+                1,
+            );
+            e.too_large = Some("a snapshot holds one account; check that this is the right file");
+            return Err(e);
         }
         let start = self.pos;
         let value = match self.peek() {
             None => return Err(self.error("the document ends where a value was expected", 0)),
             Some(b'{') => self.object(depth)?,
-            Some(b'[') => self.array(depth)?,
+            Some(b'[') => self.array(depth, list)?,
             Some(b'"') => DocValue::String(self.string()?),
             Some(b't') => self.word("true", DocValue::Bool(true))?,
             Some(b'f') => self.word("false", DocValue::Bool(false))?,
@@ -109,12 +188,12 @@ impl<'t> Parser<'t> {
 
     fn object(&mut self, depth: usize) -> Result<DocValue<'t>, JsonError> {
         self.pos += 1;
-        let mut entries: Vec<(Cow<'t, str>, Span, Node<'t>)> = Vec::with_capacity(8);
+        let first = self.entries.len();
         let mut seen: Option<HashSet<Cow<'t, str>>> = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(DocValue::Object(entries));
+            return Ok(DocValue::Object(Vec::new()));
         }
         loop {
             self.skip_ws();
@@ -124,6 +203,7 @@ impl<'t> Parser<'t> {
             let key_start = self.pos;
             let key = self.string()?;
             let key_span = Span::new(key_start, self.pos);
+            let entries = self.entries.get(first..).unwrap_or(&[]);
             let repeated = match &mut seen {
                 Some(seen) => !seen.insert(key.clone()),
                 None => entries.iter().any(|(k, _, _)| *k == key),
@@ -132,15 +212,22 @@ impl<'t> Parser<'t> {
                 return Err(JsonError {
                     message: format!("the key `{key}` appears twice in one object"),
                     span: key_span,
+                    too_large: None,
                 });
             }
             self.skip_ws();
             self.require_byte(b':', "`:` after the key")?;
             self.skip_ws();
-            let value = self.value(depth + 1)?;
-            entries.push((key, key_span, value));
-            if seen.is_none() && entries.len() >= SCANNED_KEYS {
+            let list = match (depth, key.as_ref()) {
+                (0, "grants") => Some("grants"),
+                (0, "debts") => Some("debts"),
+                _ => None,
+            };
+            let value = self.value(depth + 1, list)?;
+            self.entries.push((key, key_span, value));
+            if seen.is_none() && self.entries.len() - first >= SCANNED_KEYS {
                 // Borrowed keys are copied as pointers, escaped ones cloned.
+                let entries = self.entries.get(first..).unwrap_or(&[]);
                 seen = Some(entries.iter().map(|(k, _, _)| k.clone()).collect());
             }
             self.skip_ws();
@@ -148,7 +235,7 @@ impl<'t> Parser<'t> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(DocValue::Object(entries));
+                    return Ok(DocValue::Object(take_from(&mut self.entries, first)));
                 }
                 None => {
                     return Err(self.error("the document ends inside an object: `}` is missing", 0));
@@ -158,22 +245,54 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<DocValue<'t>, JsonError> {
+    fn array(
+        &mut self,
+        depth: usize,
+        list: Option<&'static str>,
+    ) -> Result<DocValue<'t>, JsonError> {
+        let open = self.pos;
         self.pos += 1;
-        let mut items = Vec::with_capacity(8);
+        let first = self.nodes.len();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(DocValue::Array(items));
+            return Ok(DocValue::Array(Vec::new()));
         }
+        // Items of a `grants` or `debts` list past [`MAX_ITEMS`] are read
+        // (a syntax error in them is still one) and counted, not kept.
+        let mut count = 0usize;
         loop {
             self.skip_ws();
-            items.push(self.value(depth + 1)?);
+            count += 1;
+            if list.is_some() && count > MAX_ITEMS {
+                let values = self.values;
+                self.value(depth + 1, None)?;
+                self.values = values;
+            } else {
+                let item = self.value(depth + 1, None)?;
+                self.nodes.push(item);
+            }
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
+                    let items = take_from(&mut self.nodes, first);
+                    if let Some(name) = list.filter(|_| count > MAX_ITEMS) {
+                        drop(items);
+                        if self.too_many_items.is_none() {
+                            self.too_many_items = Some(JsonError {
+                                message: format!(
+                                    "`{name}`: holds {count} items, more than the limit of {MAX_ITEMS}"
+                                ),
+                                span: Span::new(open, self.pos),
+                                too_large: Some(
+                                    "an account this large should be split or compacted before it is decided",
+                                ),
+                            });
+                        }
+                        return Ok(DocValue::Array(Vec::new()));
+                    }
                     return Ok(DocValue::Array(items));
                 }
                 None => {
@@ -379,6 +498,83 @@ mod tests {
         assert_eq!((items[0].span.start, items[0].span.end), (7, 8));
         assert_eq!((items[2].span.start, items[2].span.end), (18, 39));
         assert_eq!((entries[1].1.start, entries[1].1.end), (42, 45));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_places_count_its_bytes() {
+        let doc = parse("\u{feff}{\"a\": 1}").unwrap();
+        assert_eq!((doc.span.start, doc.span.end), (3, 11));
+        let e = parse("\u{feff} {\"a\": }").unwrap_err();
+        assert_eq!((e.span.start, e.span.end), (10, 11));
+        // Only at the start.
+        assert!(parse("{\"a\": \u{feff}1}").is_err());
+    }
+
+    #[test]
+    fn the_tree_holds_no_spare_room() {
+        // The bound on memory: at most `MAX_VALUES` values, each a `Node`
+        // in an array or an entry in an object, and lists of exactly their
+        // length (an empty one allocates nothing).
+        // On 64-bit targets, 40 and 72 bytes: a tree of `MAX_VALUES`
+        // values holds at most 105 MB, whatever the text.
+        assert!(std::mem::size_of::<Node>() <= 40);
+        assert!(std::mem::size_of::<Entry>() <= 72);
+        let doc = parse(r#"[[], {}, [1], {"a": [1, 2, 3]}, [[[]]]]"#).unwrap();
+        fn check(n: &Node) {
+            match &n.value {
+                DocValue::Array(items) => {
+                    assert_eq!(items.capacity(), items.len());
+                    items.iter().for_each(check);
+                }
+                DocValue::Object(entries) => {
+                    assert_eq!(entries.capacity(), entries.len());
+                    entries.iter().for_each(|(_, _, v)| check(v));
+                }
+                _ => {}
+            }
+        }
+        check(&doc);
+        let list = format!("[{}]", vec!["1"; 100].join(","));
+        let text = format!("[0, {list}, {list}]");
+        check(&parse(&text).unwrap());
+    }
+
+    #[test]
+    fn values_are_counted_as_they_are_read() {
+        let at_cap = format!("[{}]", vec!["0"; MAX_VALUES - 1].join(","));
+        assert!(parse(&at_cap).is_ok());
+        let past = format!("[{}]", vec!["{}"; MAX_VALUES].join(","));
+        let e = parse(&past).unwrap_err();
+        assert!(e.too_large.is_some());
+        assert_eq!(
+            e.message,
+            format!("the snapshot holds more than the limit of {MAX_VALUES} values")
+        );
+        assert_eq!(e.span.start as usize, 1 + 3 * (MAX_VALUES - 1));
+    }
+
+    #[test]
+    fn grants_past_their_cap_are_counted_not_kept() {
+        let list = vec!["{}"; MAX_ITEMS + 2].join(",");
+        let e = parse(&format!("{{\"debts\": [], \"grants\": [{list}]}}")).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "`grants`: holds {} items, more than the limit of {MAX_ITEMS}",
+                MAX_ITEMS + 2
+            )
+        );
+        assert_eq!(
+            (e.span.start, e.span.end as usize),
+            (24, 24 + list.len() + 2)
+        );
+        // A syntax error after it still comes first, as it did.
+        let e = parse(&format!("{{\"grants\": [{list}], \"x\": }}")).unwrap_err();
+        assert!(e.too_large.is_none(), "{e:?}");
+        // Not counted below the top, and up to the cap, kept.
+        assert!(parse(&format!("{{\"x\": {{\"grants\": [{list}]}}}}")).is_ok());
+        let list = vec!["{}"; MAX_ITEMS].join(",");
+        assert!(parse(&format!("{{\"grants\": [{list}]}}")).is_ok());
     }
 
     #[test]
