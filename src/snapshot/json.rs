@@ -53,18 +53,13 @@ pub fn parse(text: &str) -> Result<Node<'_>, JsonError> {
         pos: if text.starts_with(BOM) { BOM.len() } else { 0 },
         src: text,
         values: 0,
-        // Room for what a typical account has open at once (the root's
-        // keys, a list of grants and one grant's), so that the stacks
-        // rarely grow.
-        nodes: Vec::with_capacity(16),
-        entries: Vec::with_capacity(32),
         too_many_items: None,
     };
     p.skip_ws();
-    let value = p.value(0, None)?;
+    let value = p.value(0, None).map_err(|e| *e)?;
     p.skip_ws();
     if p.pos < p.text.len() {
-        return Err(p.error("unexpected text after the document", 1));
+        return Err(*p.error("unexpected text after the document", 1));
     }
     // Only now, so that a syntax error anywhere comes first, as it would
     // if the list were counted after reading.
@@ -73,6 +68,11 @@ pub fn parse(text: &str) -> Result<Node<'_>, JsonError> {
     }
     Ok(value)
 }
+
+/// A failed read, boxed so that every `Result` the reader returns is the
+/// size of its value: errors are rare, values are returned millions of
+/// times.
+type Fail = Box<JsonError>;
 
 /// An object's entry: its key, the key's span, and its value.
 type Entry<'t> = (Cow<'t, str>, Span, Node<'t>);
@@ -83,44 +83,36 @@ struct Parser<'t> {
     pos: usize,
     /// Values read so far, at most [`MAX_VALUES`].
     values: usize,
-    /// The items of the arrays being read, innermost last: an array's
-    /// items are moved from here into a `Vec` of exactly their number when
-    /// it closes, so no array holds spare room (an empty one holds none).
-    nodes: Vec<Node<'t>>,
-    /// The same for the entries of the objects being read.
-    entries: Vec<Entry<'t>>,
     /// The first `grants` or `debts` list found longer than [`MAX_ITEMS`].
     too_many_items: Option<JsonError>,
 }
 
-/// The items from `start` on of a stack, moved out into a `Vec` of exactly
-/// their number. When they are most of the stack, the stack itself becomes
-/// that `Vec` (its few items below `start` copied to a new stack), so a
-/// large list is not copied and never held twice.
-fn take_from<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
-    let len = stack.len();
-    if start >= len {
-        Vec::new()
-    } else if start > 0 && (len - start <= start || len - start < 64) {
-        // One allocation of exactly `len - start` and one copy.
-        stack.split_off(start)
-    } else if len - start < 64 {
-        stack.drain(start..).collect()
-    } else {
-        let below: Vec<T> = stack.drain(..start).collect();
-        let mut items = std::mem::replace(stack, below);
+/// Room a list starts with once it has an item: a grant has six fields, so
+/// most lists of a snapshot never grow.
+const LIST_START: usize = 8;
+
+/// Values a document may hold before its lists give back their spare room
+/// as they close. An account's snapshot holds a few hundred values and
+/// pays nothing for this; a document of a million one-item lists
+/// (`[0],[0],…`) would otherwise hold eight slots for each.
+const FIT_AFTER_VALUES: usize = 10_000;
+
+/// A closed list; in a large document, its spare room given back when it
+/// is mostly empty. An empty list never allocates.
+fn fitted<T>(mut items: Vec<T>, large: bool) -> Vec<T> {
+    if large && items.capacity() > 2 * items.len() {
         items.shrink_to_fit();
-        items
     }
+    items
 }
 
 impl<'t> Parser<'t> {
-    fn error(&self, message: &str, len: usize) -> JsonError {
-        JsonError {
+    fn error(&self, message: &str, len: usize) -> Fail {
+        Box::new(JsonError {
             message: message.to_owned(),
             span: Span::new(self.pos, (self.pos + len).min(self.text.len())),
             too_large: None,
-        }
+        })
     }
 
     fn peek(&self) -> Option<u8> {
@@ -133,7 +125,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn require_byte(&mut self, byte: u8, what: &str) -> Result<(), JsonError> {
+    fn require_byte(&mut self, byte: u8, what: &str) -> Result<(), Fail> {
         if self.peek() == Some(byte) {
             self.pos += 1;
             Ok(())
@@ -146,7 +138,7 @@ impl<'t> Parser<'t> {
 
     /// Reads a value. `list` names a top-level `grants` or `debts`, whose
     /// items are counted against [`MAX_ITEMS`] as they are read.
-    fn value(&mut self, depth: usize, list: Option<&'static str>) -> Result<Node<'t>, JsonError> {
+    fn value(&mut self, depth: usize, list: Option<&'static str>) -> Result<Node<'t>, Fail> {
         if depth > MAX_DEPTH {
             return Err(self.error(&format!("nested deeper than {MAX_DEPTH} levels"), 1));
         }
@@ -177,7 +169,7 @@ impl<'t> Parser<'t> {
         })
     }
 
-    fn word(&mut self, word: &str, value: DocValue<'t>) -> Result<DocValue<'t>, JsonError> {
+    fn word(&mut self, word: &str, value: DocValue<'t>) -> Result<DocValue<'t>, Fail> {
         if self.text.get(self.pos..self.pos + word.len()) == Some(word.as_bytes()) {
             self.pos += word.len();
             Ok(value)
@@ -186,9 +178,9 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<DocValue<'t>, JsonError> {
+    fn object(&mut self, depth: usize) -> Result<DocValue<'t>, Fail> {
         self.pos += 1;
-        let first = self.entries.len();
+        let mut entries: Vec<Entry<'t>> = Vec::new();
         let mut seen: Option<HashSet<Cow<'t, str>>> = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
@@ -203,17 +195,16 @@ impl<'t> Parser<'t> {
             let key_start = self.pos;
             let key = self.string()?;
             let key_span = Span::new(key_start, self.pos);
-            let entries = self.entries.get(first..).unwrap_or(&[]);
             let repeated = match &mut seen {
                 Some(seen) => !seen.insert(key.clone()),
                 None => entries.iter().any(|(k, _, _)| *k == key),
             };
             if repeated {
-                return Err(JsonError {
+                return Err(Box::new(JsonError {
                     message: format!("the key `{key}` appears twice in one object"),
                     span: key_span,
                     too_large: None,
-                });
+                }));
             }
             self.skip_ws();
             self.require_byte(b':', "`:` after the key")?;
@@ -224,10 +215,12 @@ impl<'t> Parser<'t> {
                 _ => None,
             };
             let value = self.value(depth + 1, list)?;
-            self.entries.push((key, key_span, value));
-            if seen.is_none() && self.entries.len() - first >= SCANNED_KEYS {
+            if entries.is_empty() {
+                entries.reserve_exact(LIST_START);
+            }
+            entries.push((key, key_span, value));
+            if seen.is_none() && entries.len() >= SCANNED_KEYS {
                 // Borrowed keys are copied as pointers, escaped ones cloned.
-                let entries = self.entries.get(first..).unwrap_or(&[]);
                 seen = Some(entries.iter().map(|(k, _, _)| k.clone()).collect());
             }
             self.skip_ws();
@@ -235,7 +228,8 @@ impl<'t> Parser<'t> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(DocValue::Object(take_from(&mut self.entries, first)));
+                    let large = self.values > FIT_AFTER_VALUES;
+                    return Ok(DocValue::Object(fitted(entries, large)));
                 }
                 None => {
                     return Err(self.error("the document ends inside an object: `}` is missing", 0));
@@ -245,14 +239,10 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn array(
-        &mut self,
-        depth: usize,
-        list: Option<&'static str>,
-    ) -> Result<DocValue<'t>, JsonError> {
+    fn array(&mut self, depth: usize, list: Option<&'static str>) -> Result<DocValue<'t>, Fail> {
         let open = self.pos;
         self.pos += 1;
-        let first = self.nodes.len();
+        let mut items: Vec<Node<'t>> = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
@@ -270,14 +260,17 @@ impl<'t> Parser<'t> {
                 self.values = values;
             } else {
                 let item = self.value(depth + 1, None)?;
-                self.nodes.push(item);
+                if items.is_empty() {
+                    items.reserve_exact(LIST_START);
+                }
+                items.push(item);
             }
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    let items = take_from(&mut self.nodes, first);
+                    let items = fitted(items, self.values > FIT_AFTER_VALUES);
                     if let Some(name) = list.filter(|_| count > MAX_ITEMS) {
                         drop(items);
                         if self.too_many_items.is_none() {
@@ -303,7 +296,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn string(&mut self) -> Result<Cow<'t, str>, JsonError> {
+    fn string(&mut self) -> Result<Cow<'t, str>, Fail> {
         let start = self.pos;
         self.pos += 1;
         // Most strings have no escapes: borrow them from the input.
@@ -357,7 +350,7 @@ impl<'t> Parser<'t> {
         }
     }
 
-    fn hex4(&mut self) -> Result<u32, JsonError> {
+    fn hex4(&mut self) -> Result<u32, Fail> {
         let digits = self
             .src
             .get(self.pos..self.pos + 4)
@@ -367,7 +360,7 @@ impl<'t> Parser<'t> {
         u32::from_str_radix(digits, 16).map_err(|_| self.error("`\\u` needs four hex digits", 1))
     }
 
-    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+    fn unicode_escape(&mut self) -> Result<char, Fail> {
         let first = self.hex4()?;
         let code = if (0xD800..0xDC00).contains(&first) {
             if self.text.get(self.pos..self.pos + 2) != Some(b"\\u") {
@@ -385,7 +378,7 @@ impl<'t> Parser<'t> {
         char::from_u32(code).ok_or_else(|| self.error("a lone surrogate in a `\\u` escape", 1))
     }
 
-    fn number(&mut self) -> Result<&'t str, JsonError> {
+    fn number(&mut self) -> Result<&'t str, Fail> {
         let start = self.pos;
         let digits = |p: &mut Self| {
             let from = p.pos;
@@ -511,32 +504,46 @@ mod tests {
     }
 
     #[test]
-    fn the_tree_holds_no_spare_room() {
+    fn lists_hold_bounded_spare_room() {
         // The bound on memory: at most `MAX_VALUES` values, each a `Node`
-        // in an array or an entry in an object, and lists of exactly their
-        // length (an empty one allocates nothing).
-        // On 64-bit targets, 40 and 72 bytes: a tree of `MAX_VALUES`
-        // values holds at most 105 MB, whatever the text.
+        // in an array or an entry in an object (40 and 72 bytes on 64-bit
+        // targets). An empty list allocates nothing; a list has room for
+        // `LIST_START` items, given back in a large document when it is
+        // mostly empty, so no document holds more than twice its values
+        // plus the spare room of its first `FIT_AFTER_VALUES` values' lists.
         assert!(std::mem::size_of::<Node>() <= 40);
         assert!(std::mem::size_of::<Entry>() <= 72);
-        let doc = parse(r#"[[], {}, [1], {"a": [1, 2, 3]}, [[[]]]]"#).unwrap();
-        fn check(n: &Node) {
+        fn room(n: &Node, total: &mut (usize, usize)) {
             match &n.value {
                 DocValue::Array(items) => {
-                    assert_eq!(items.capacity(), items.len());
-                    items.iter().for_each(check);
+                    *total = (total.0 + items.capacity(), total.1 + items.len());
+                    items.iter().for_each(|i| room(i, total));
                 }
                 DocValue::Object(entries) => {
-                    assert_eq!(entries.capacity(), entries.len());
-                    entries.iter().for_each(|(_, _, v)| check(v));
+                    *total = (total.0 + entries.capacity(), total.1 + entries.len());
+                    entries.iter().for_each(|(_, _, v)| room(v, total));
                 }
                 _ => {}
             }
         }
-        check(&doc);
-        let list = format!("[{}]", vec!["1"; 100].join(","));
-        let text = format!("[0, {list}, {list}]");
-        check(&parse(&text).unwrap());
+        let small = parse(r#"[[], {}, [1], {"a": [1, 2, 3]}, [[[]]]]"#).unwrap();
+        let mut total = (0, 0);
+        room(&small, &mut total);
+        assert!(total.0 <= 6 * LIST_START, "{total:?}");
+        let DocValue::Array(items) = &small.value else {
+            panic!()
+        };
+        assert!(matches!(&items[0].value, DocValue::Array(a) if a.capacity() == 0));
+        assert!(matches!(&items[1].value, DocValue::Object(o) if o.capacity() == 0));
+        // A million one-item lists, the shape that cost eight slots each.
+        let n = 100_000;
+        let text = format!("[{}]", vec!["[1]"; n].join(","));
+        let mut total = (0, 0);
+        room(&parse(&text).unwrap(), &mut total);
+        assert!(
+            total.0 <= 2 * total.1 + FIT_AFTER_VALUES * LIST_START,
+            "{total:?}"
+        );
     }
 
     #[test]
