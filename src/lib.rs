@@ -99,8 +99,9 @@ pub struct Analysis {
     pub diagnostics: Diagnostics,
 }
 
-/// Parses and checks a policy text. `name` is how diagnostics and decisions
-/// cite the source, usually its path.
+/// Parses, checks and compiles a policy text for its diagnostics: what
+/// `tollgate check` reports, the compiled form's own limits included.
+/// `name` is how diagnostics cite the source, usually its path.
 pub fn check_text(name: &str, text: &str) -> Analysis {
     analyze(Source::new(name, text))
 }
