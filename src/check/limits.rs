@@ -31,78 +31,32 @@ impl Checker<'_> {
     pub(super) fn limits(&mut self, policy: &ast::Policy) {
         let declared = |n: usize, span: Option<Span>| (n, span.unwrap_or_default());
         let out = &self.out;
+        // How many there are, and where the first past `max` is.
+        fn past<T>(items: &[T], max: usize, span: impl Fn(&T) -> Span) -> (usize, Span) {
+            (items.len(), items.get(max).map(span).unwrap_or_default())
+        }
+        let most = MAX_DECLARATIONS;
         let mut counts = vec![
-            (
-                "roles",
-                MAX_DECLARATIONS,
-                declared(
-                    out.roles.len(),
-                    out.roles.get(MAX_DECLARATIONS).map(|r| r.span),
-                ),
-            ),
-            (
-                "actions",
-                MAX_DECLARATIONS,
-                declared(
-                    out.actions.len(),
-                    out.actions.get(MAX_DECLARATIONS).map(|a| a.span),
-                ),
-            ),
+            ("roles", most, past(&out.roles, most, |r| r.span)),
+            ("actions", most, past(&out.actions, most, |a| a.span)),
             (
                 "action categories",
-                MAX_DECLARATIONS,
-                declared(
-                    out.categories.len(),
-                    out.categories.get(MAX_DECLARATIONS).map(|c| c.span),
-                ),
+                most,
+                past(&out.categories, most, |c| c.span),
             ),
-            (
-                "enums",
-                MAX_DECLARATIONS,
-                declared(
-                    out.enums.len(),
-                    out.enums.get(MAX_DECLARATIONS).map(|e| e.span),
-                ),
-            ),
-            (
-                "fields",
-                MAX_DECLARATIONS,
-                declared(
-                    out.fields.len(),
-                    out.fields.get(MAX_DECLARATIONS).map(|f| f.span),
-                ),
-            ),
-            (
-                "steps",
-                MAX_DECLARATIONS,
-                declared(
-                    out.steps.len(),
-                    out.steps.get(MAX_DECLARATIONS).map(|s| s.span),
-                ),
-            ),
-            (
-                "lets",
-                MAX_DECLARATIONS,
-                declared(
-                    self.let_spans.len(),
-                    self.let_spans.get(MAX_DECLARATIONS).copied(),
-                ),
-            ),
+            ("enums", most, past(&out.enums, most, |e| e.span)),
+            ("fields", most, past(&out.fields, most, |f| f.span)),
+            ("steps", most, past(&out.steps, most, |s| s.span)),
+            ("lets", most, past(&self.let_spans, most, |s| *s)),
             (
                 "credit kinds",
                 MAX_KINDS,
-                declared(
-                    out.credit_kinds.len(),
-                    out.credit_kinds.get(MAX_KINDS).map(|k| k.span),
-                ),
+                past(&out.credit_kinds, MAX_KINDS, |k| k.span),
             ),
             (
                 "debt kinds",
                 MAX_KINDS,
-                declared(
-                    out.debt_kinds.len(),
-                    out.debt_kinds.get(MAX_KINDS).map(|k| k.span),
-                ),
+                past(&out.debt_kinds, MAX_KINDS, |k| k.span),
             ),
         ];
         for (e, decl) in out.enums.iter().enumerate() {
