@@ -61,6 +61,8 @@ codes! {
     Syntax => "parse", "syntax_error", Error;
     /// The policy file is larger than the limit.
     FileTooLarge => "parse", "file_too_large", Error;
+    /// One declaration holds more tokens than the limit.
+    DeclarationTooLarge => "parse", "declaration_too_large", Error;
     /// Brackets or operators nest deeper than the limit.
     TooDeep => "parse", "too_deeply_nested", Error;
     /// A number literal is out of range or too precise.

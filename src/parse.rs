@@ -30,6 +30,14 @@ pub const MAX_NESTING: usize = 32;
 pub const MAX_EXPR_DEPTH: usize = 128;
 /// Longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
+/// Most tokens (names, numbers, strings, operators, brackets) one
+/// declaration may hold. pest keeps two entries of about 40 bytes for every
+/// rule it matches while it parses a declaration, several rules a token:
+/// one 8 MB `in [1, 1, …]` list took 1.76 GB. The chunk scan counts tokens
+/// before pest runs, so a declaration's parse holds at most about 100 MB.
+/// An `on` block of 4,000 rules fits; the reference policy's largest
+/// declaration holds a few hundred.
+pub const MAX_ITEM_TOKENS: usize = 200_000;
 
 mod grammar {
     #![allow(missing_docs, clippy::all)]
@@ -125,6 +133,21 @@ const MAX_DETAILED_ERRORS: usize = 100;
 /// Parses and lowers one item.
 fn parse_chunk(text: &str, c: &chunk::Chunk, detail: bool) -> ChunkParse {
     let mut diagnostics = Vec::new();
+    if let Some(at) = c.too_large_at {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::DeclarationTooLarge,
+                Span::new(c.start, at),
+                format!("this declaration holds more than {MAX_ITEM_TOKENS} tokens"),
+            )
+            .label("the declaration reaches the limit by here")
+            .help("split it: an `on` block into several for the same actions, a long list into a category or an enum"),
+        );
+        return ChunkParse {
+            item: None,
+            diagnostics,
+        };
+    }
     if let Some(at) = c.too_deep_at {
         diagnostics.push(
             Diagnostic::new(

@@ -508,3 +508,30 @@ fn an_expression_too_deep_is_reported_once() {
         assert_eq!(deep, 1, "{}…", &chain[..40]);
     }
 }
+
+/// pest records every rule it matches while it parses a declaration: one
+/// 8 MB `in [1, 1, …]` list took 1.76 GB. A declaration of more tokens than
+/// the limit is refused before it is parsed; an `on` block of 1,000 rules
+/// (the compile benchmark's shape) is far inside it.
+#[test]
+fn a_declaration_past_the_token_limit_is_refused_before_it_is_parsed() {
+    let items = vec!["1"; tollgate::limits::MAX_ITEM_TOKENS / 2 + 10].join(", ");
+    let text = format!(
+        "policy p\nrole r\nactions a: x\npermit r to all\nlet big = usable in [{items}]\nstate s when big\nstate ok otherwise\n"
+    );
+    let started = std::time::Instant::now();
+    let found = codes(&text);
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    assert_eq!(found, ["declaration_too_large"], "{found:?}");
+
+    let mut block = String::from("on a {\n");
+    for n in 0..1_000 {
+        block.push_str(&format!(
+            "  deny rule{n} when usable < {n} and usable in [1, 2, 3] or debt > {n} {{\n    message \"Rule {n}: {{usable}} left.\"\n  }}\n"
+        ));
+    }
+    block.push_str("}\n");
+    let text =
+        format!("policy p\nrole r\nactions a: x\npermit r to all\nstate ok otherwise\n{block}");
+    assert!(!codes(&text).contains(&"declaration_too_large"));
+}

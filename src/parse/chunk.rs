@@ -57,6 +57,8 @@ pub struct Chunk {
     pub too_deep_at: Option<usize>,
     /// Whether a `where` filter was among the levels at that point.
     pub too_deep_in_where: bool,
+    /// Where the item passes [`crate::parse::MAX_ITEM_TOKENS`] tokens.
+    pub too_large_at: Option<usize>,
 }
 
 impl Chunk {
@@ -66,6 +68,7 @@ impl Chunk {
             end,
             too_deep_at: None,
             too_deep_in_where: false,
+            too_large_at: None,
         }
     }
 }
@@ -142,6 +145,11 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
         }
 
         let deepest = nest.line(line, line_start, &mut scan.comments, max_nesting);
+        if let Some(chunk) = current.as_mut() {
+            if nest.tokens > crate::parse::MAX_ITEM_TOKENS && chunk.too_large_at.is_none() {
+                chunk.too_large_at = Some(line_start);
+            }
+        }
         if let (Some((at, in_where)), Some(chunk)) = (deepest, current.as_mut()) {
             if chunk.too_deep_at.is_none() {
                 chunk.too_deep_at = Some(at);
@@ -180,6 +188,8 @@ struct Nesting {
     total: usize,
     /// The last token could end an operand (a name, number, string, `)`, `]`).
     after_operand: bool,
+    /// Tokens of the item so far: names, numbers, strings and punctuation.
+    tokens: usize,
 }
 
 impl Default for Nesting {
@@ -188,6 +198,7 @@ impl Default for Nesting {
             wheres: vec![0],
             total: 0,
             after_operand: false,
+            tokens: 0,
         }
     }
 }
@@ -236,6 +247,9 @@ impl Nesting {
         // are never ASCII, so they are passed over one by one.
         while let Some(&b) = bytes.get(i) {
             let mut deeper = false;
+            if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                self.tokens += 1;
+            }
             match b {
                 b'"' => {
                     self.operand_starts();
