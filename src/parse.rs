@@ -133,21 +133,6 @@ const MAX_DETAILED_ERRORS: usize = 100;
 /// Parses and lowers one item.
 fn parse_chunk(text: &str, c: &chunk::Chunk, detail: bool) -> ChunkParse {
     let mut diagnostics = Vec::new();
-    if let Some(at) = c.too_large_at {
-        diagnostics.push(
-            Diagnostic::new(
-                Code::DeclarationTooLarge,
-                Span::new(c.start, at),
-                format!("this declaration holds more than {MAX_ITEM_TOKENS} tokens"),
-            )
-            .label("the declaration reaches the limit by here")
-            .help("split it: an `on` block into several for the same actions, a long list into a category or an enum"),
-        );
-        return ChunkParse {
-            item: None,
-            diagnostics,
-        };
-    }
     if let Some(at) = c.too_deep_at {
         diagnostics.push(
             Diagnostic::new(
@@ -161,6 +146,21 @@ fn parse_chunk(text: &str, c: &chunk::Chunk, detail: bool) -> ChunkParse {
             )
             .label("too deep from here")
             .help("split the expression into named parts with `let`"),
+        );
+        return ChunkParse {
+            item: None,
+            diagnostics,
+        };
+    }
+    if let Some(at) = c.too_large_at {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::DeclarationTooLarge,
+                Span::new(c.start, at),
+                format!("this declaration holds more than {MAX_ITEM_TOKENS} tokens"),
+            )
+            .label("the declaration reaches the limit by here")
+            .help("split it: an `on` block into several for the same actions, a long list into a category or an enum"),
         );
         return ChunkParse {
             item: None,

@@ -68,14 +68,19 @@ fn the_deepest_allowed_policy_fits_a_small_stack() {
 
 #[test]
 fn long_operator_chains_and_prefixes() {
-    let chain = format!("policy p\nlet x = 1{}\n", " + 1".repeat(100_000));
+    // 50,000 operators: within the token limit, far past the depth limit.
+    let chain = format!("policy p\nlet x = 1{}\n", " + 1".repeat(50_000));
     assert!(codes(&chain).contains(&"too_deeply_nested"));
-    let nots = format!("policy p\nlet x = {}true\n", "not ".repeat(100_000));
+    let nots = format!("policy p\nlet x = {}true\n", "not ".repeat(50_000));
     assert!(codes(&nots).contains(&"too_deeply_nested"));
-    let negs = format!("policy p\nlet x = {}1\n", "- ".repeat(100_000));
+    let negs = format!("policy p\nlet x = {}1\n", "- ".repeat(50_000));
     assert!(codes(&negs).contains(&"too_deeply_nested"));
-    let ors = format!("policy p\nlet x = {}true\n", "true or ".repeat(100_000));
+    let ors = format!("policy p\nlet x = {}true\n", "true or ".repeat(50_000));
     assert!(codes(&ors).contains(&"too_deeply_nested"));
+    // 100,000 of them hold more tokens than one declaration may: refused
+    // before the parser sees them.
+    let longer = format!("policy p\nlet x = 1{}\n", " + 1".repeat(100_000));
+    assert_eq!(codes(&longer), ["declaration_too_large"]);
 }
 
 #[test]
