@@ -438,3 +438,25 @@ fn a_dotted_key_too_deep_for_toml_is_reported_on_its_line() {
         );
     }
 }
+
+/// The help for a kind the policy does not declare listed the declared ones;
+/// for a policy that declares none it read "the policy `p` allows" and
+/// stopped.
+#[test]
+fn a_kind_in_a_policy_without_kinds_gets_a_whole_help() {
+    let policy = tollgate::Policy::from_source(
+        "p.policy",
+        "policy p\nrole r\nactions a: x\npermit r to all\nstate ok otherwise\n",
+    )
+    .unwrap();
+    let error = policy
+        .snapshot_from_json(
+            r#"{"now":"2026-01-01T00:00:00Z","grants":[{"id":"g","kind":"k","amount":"1","remaining":"1","granted_at":"2026-01-01T00:00:00Z"}]}"#,
+        )
+        .unwrap_err();
+    let help = error.diagnostics.items[0].help.clone().unwrap();
+    assert_eq!(
+        help,
+        "the policy `p` declares no credit kind: remove this entry, or declare one"
+    );
+}

@@ -676,6 +676,10 @@ impl<'p> Validator<'p> {
         };
         let help = match suggest(text, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
+            None if values.is_empty() => format!(
+                "the policy `{}` declares no {what}: remove this entry, or declare one",
+                self.program.name
+            ),
             None => format!("the policy `{}` allows {}", self.program.name, list(&names)),
         };
         self.error(
