@@ -580,3 +580,34 @@ fn diff_of_many_roles_and_actions_streams() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--output` naming the policy replaced the rules with the account's JSON
+/// (exit 0). It is refused, and the policy is left as it was.
+#[test]
+fn output_over_the_policy_is_refused() {
+    let dir = temp_dir("output-policy");
+    let policy = dir.join("p.policy");
+    let text = std::fs::read_to_string(root().join("policies/ampere.policy")).unwrap();
+    std::fs::write(&policy, &text).unwrap();
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&policy, &link).unwrap();
+    let snapshot = root().join("examples/paused-zero-credits.json");
+    for output in [&policy, &link] {
+        let out = tollgate(&[
+            "settle",
+            policy.to_str().unwrap(),
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is the policy file"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(std::fs::read_to_string(&policy).unwrap(), text);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

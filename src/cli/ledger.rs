@@ -142,6 +142,15 @@ fn run(
         }
     };
     if let Some(output) = &common.output {
+        // The account goes to a snapshot file, never over the policy (a
+        // slip of the shell's completion would replace the rules with JSON).
+        if is_same_file(output, &common.policy) {
+            load::error(&format!(
+                "`--output {}` is the policy file; write the account to a .json or .toml file",
+                shown(output)
+            ));
+            return Exit::BadInput;
+        }
         let format = Format::from_name(&output.to_string_lossy());
         let written = policy
             .write_snapshot(&result.account, format)
@@ -156,6 +165,15 @@ fn run(
         OutputFormat::Human => summary(&result),
     };
     out::ended(out::line(&text), Exit::Ok)
+}
+
+/// Whether two paths name one file (through links too). A path that does
+/// not exist yet names no existing file.
+fn is_same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn summary(r: &LedgerResult) -> String {
