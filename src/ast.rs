@@ -220,10 +220,14 @@ pub struct Path {
 }
 
 impl Path {
+    /// The names of its segments, in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.segments.iter().map(|s| s.name.as_str()).collect()
+    }
+
     /// The path as written, dots and all.
     pub fn dotted(&self) -> String {
-        let names: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
-        names.join(".")
+        self.names().join(".")
     }
 
     /// The name when the path has a single segment.

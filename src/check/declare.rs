@@ -29,6 +29,29 @@ impl Checker<'_> {
         true
     }
 
+    /// Declares credit or debt kinds: each in its namespace, then in its
+    /// list (read by `list`, grown by `list_mut`).
+    fn declare_kinds(
+        &mut self,
+        kinds: &[ast::Ident],
+        what: &str,
+        namespace: fn(&mut Names) -> &mut HashMap<String, usize>,
+        list: fn(&Checked) -> &Vec<Named>,
+        list_mut: fn(&mut Checked) -> &mut Vec<Named>,
+    ) {
+        for kind in kinds {
+            let index = list(&self.out).len();
+            if self.define(namespace, what, kind, index, |c, i| {
+                span_of(list(c), i, |k| k.span)
+            }) {
+                list_mut(&mut self.out).push(Named {
+                    name: kind.name.clone(),
+                    span: kind.span,
+                });
+            }
+        }
+    }
+
     pub(super) fn declare(&mut self, item: &ast::Item) {
         match &item.kind {
             ItemKind::Policy(name) => {
@@ -63,40 +86,20 @@ impl Checker<'_> {
                 }
             }
             ItemKind::Actions { category, actions } => self.declare_category(category, actions),
-            ItemKind::Credits(kinds) => {
-                for kind in kinds {
-                    let index = self.out.credit_kinds.len();
-                    if self.define(
-                        |n| &mut n.credit_kinds,
-                        CREDIT,
-                        kind,
-                        index,
-                        |c, i| span_of(&c.credit_kinds, i, |k| k.span),
-                    ) {
-                        self.out.credit_kinds.push(Named {
-                            name: kind.name.clone(),
-                            span: kind.span,
-                        });
-                    }
-                }
-            }
-            ItemKind::Debts(kinds) => {
-                for kind in kinds {
-                    let index = self.out.debt_kinds.len();
-                    if self.define(
-                        |n| &mut n.debt_kinds,
-                        DEBT,
-                        kind,
-                        index,
-                        |c, i| span_of(&c.debt_kinds, i, |k| k.span),
-                    ) {
-                        self.out.debt_kinds.push(Named {
-                            name: kind.name.clone(),
-                            span: kind.span,
-                        });
-                    }
-                }
-            }
+            ItemKind::Credits(kinds) => self.declare_kinds(
+                kinds,
+                CREDIT,
+                |n| &mut n.credit_kinds,
+                |c| &c.credit_kinds,
+                |c| &mut c.credit_kinds,
+            ),
+            ItemKind::Debts(kinds) => self.declare_kinds(
+                kinds,
+                DEBT,
+                |n| &mut n.debt_kinds,
+                |c| &c.debt_kinds,
+                |c| &mut c.debt_kinds,
+            ),
             ItemKind::Enum { name, values } => {
                 if BASE_TYPES.iter().any(|(n, _)| *n == name.name) {
                     self.report(errors::enum_named_like_a_type(name));
@@ -241,12 +244,7 @@ impl Checker<'_> {
             return;
         }
         // `a.b` cannot be both a value and a group of values.
-        let segments: Vec<&str> = field
-            .path
-            .segments
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
+        let segments = field.path.names();
         if let Some(other) = self
             .paths
             .clash(&segments)

@@ -103,12 +103,7 @@ impl Checker<'_> {
     /// segments one letter apart are a typo, not two snapshot objects.
     /// Reports the earliest declared field that is such a twin.
     pub(super) fn similar_fields(&mut self, field: &ast::FieldDecl) {
-        let segments: Vec<&str> = field
-            .path
-            .segments
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
+        let segments = field.path.names();
         let twin = self.paths.twin(&segments, &self.out.fields);
         let Some((f, depth)) = twin else {
             return;
