@@ -11,10 +11,9 @@
 //! [`MAX_DECISION_NODES`] nodes plus [`MAX_AGGREGATE_WORK`] nodes for each
 //! grant or debt the snapshot holds.
 
-use super::Checker;
 use super::expr::{Deps, MAX_EVAL_DEPTH};
 use super::ir::TExpr;
-use crate::diagnostic::{Code, Diagnostic};
+use super::{Checker, errors};
 use crate::span::Span;
 
 /// Most nodes one expression may evaluate, counting every read of a `let`
@@ -78,55 +77,18 @@ impl Checker<'_> {
     /// expression larger than the limits is ever returned to be folded or
     /// read by a `let`.
     pub(super) fn within_limits(&mut self, t: &TExpr, deps: Deps) -> Option<()> {
-        if deps.depth > MAX_EVAL_DEPTH {
-            let what = self.excerpt(t.span);
-            self.report(
-                Diagnostic::new(
-                    Code::TooDeep,
-                    t.span,
-                    format!(
-                        "`{what}` nests {} levels deep counting the `let`s it reads; the limit is {MAX_EVAL_DEPTH}",
-                        deps.depth
-                    ),
-                )
-                .label("too deep from here")
-                .help("a `let` that reads a `let` that reads a `let`... nests like one long expression; read fewer levels of `let`s, or write the value more directly"),
-            );
-            return None;
-        }
-        if deps.nodes > MAX_EVAL_NODES {
-            let what = self.excerpt(t.span);
-            self.report(
-                Diagnostic::new(
-                    Code::TooExpensive,
-                    t.span,
-                    format!(
-                        "`{what}` evaluates {} nodes counting each `let` it reads in full; the limit is {MAX_EVAL_NODES}",
-                        deps.nodes
-                    ),
-                )
-                .label("too large from here")
-                .help("a `let` is evaluated again at every read, so a `let` that reads another twice is twice its size; read large `let`s in fewer places, or write the value more directly"),
-            );
-            return None;
-        }
-        if deps.item_nodes > MAX_AGGREGATE_WORK {
-            let what = self.excerpt(t.span);
-            self.report(
-                Diagnostic::new(
-                    Code::TooExpensive,
-                    t.span,
-                    format!(
-                        "`{what}` evaluates {} nodes for each grant or debt ({}, counting the `let`s it reads); the limit is {MAX_AGGREGATE_WORK}",
-                        deps.item_nodes, aggregates(deps.walks)
-                    ),
-                )
-                .label("too many aggregates from here")
-                .help(AGGREGATE_HELP),
-            );
-            return None;
-        }
-        Some(())
+        let what = || self.excerpt(t.span);
+        let excess = if deps.depth > MAX_EVAL_DEPTH {
+            errors::deep_through_lets(t.span, &what(), deps.depth)
+        } else if deps.nodes > MAX_EVAL_NODES {
+            errors::expression_too_large(t.span, &what(), deps.nodes)
+        } else if deps.item_nodes > MAX_AGGREGATE_WORK {
+            errors::expression_aggregates_too_much(t.span, &what(), deps.item_nodes, deps.walks)
+        } else {
+            return Some(());
+        };
+        self.report(excess);
+        None
     }
 
     /// Adds an expression one decision may evaluate (a condition, an
@@ -159,31 +121,12 @@ impl Checker<'_> {
         let (nodes, walks, item_nodes) = (w.nodes, w.walks, w.item_nodes);
         let (nodes_over, items_over) = (w.nodes_over, w.items_over);
         if let Some(span) = nodes_over {
-            self.report(
-                Diagnostic::new(
-                    Code::TooExpensive,
-                    span,
-                    format!(
-                        "one decision can evaluate {nodes} nodes, counting each `let` read in full; the limit is {MAX_DECISION_NODES}"
-                    ),
-                )
-                .label("the limit is passed here")
-                .help("the conditions of locks, states, rules and steps, effect parameters and message values all count, and a `let` at each read; read large `let`s in fewer places, or split the policy"),
-            );
+            self.report(errors::decision_too_large(span, nodes));
         }
         if let Some(span) = items_over {
-            self.report(
-                Diagnostic::new(
-                    Code::TooExpensive,
-                    span,
-                    format!(
-                        "one decision can evaluate {item_nodes} nodes for each grant or debt ({}, counting each `let` read); the limit is {MAX_AGGREGATE_WORK}",
-                        aggregates(walks)
-                    ),
-                )
-                .label("the limit is passed here")
-                .help(AGGREGATE_HELP),
-            );
+            self.report(errors::decision_aggregates_too_much(
+                span, item_nodes, walks,
+            ));
         }
     }
 
@@ -196,14 +139,3 @@ impl Checker<'_> {
         }
     }
 }
-
-/// "1 aggregate", "2 aggregates".
-fn aggregates(n: usize) -> String {
-    if n == 1 {
-        "1 aggregate".to_owned()
-    } else {
-        format!("{n} aggregates")
-    }
-}
-
-const AGGREGATE_HELP: &str = "each `sum` or `count`, and each read of a `let` that holds one, walks every grant or debt again and evaluates its `where` filter on each; use fewer aggregates, or read aggregate `let`s in fewer places";

@@ -701,3 +701,95 @@ pub(super) fn similar_names(
         "did you mean `{theirs}`? If both names are intended, make them differ by more than a letter"
     ))
 }
+
+// ───────────── Evaluation work ─────────────
+
+const AGGREGATE_HELP: &str = "each `sum` or `count`, and each read of a `let` that holds one, walks every grant or debt again and evaluates its `where` filter on each; use fewer aggregates, or read aggregate `let`s in fewer places";
+
+/// "1 aggregate", "2 aggregates".
+fn aggregates(n: usize) -> String {
+    if n == 1 {
+        "1 aggregate".to_owned()
+    } else {
+        format!("{n} aggregates")
+    }
+}
+
+/// An expression nesting past [`super::expr::MAX_EVAL_DEPTH`] through the
+/// `let`s it reads.
+pub(super) fn deep_through_lets(span: Span, what: &str, depth: usize) -> Diagnostic {
+    let max = super::expr::MAX_EVAL_DEPTH;
+    Diagnostic::new(
+        Code::TooDeep,
+        span,
+        format!("`{what}` nests {depth} levels deep counting the `let`s it reads; the limit is {max}"),
+    )
+    .label("too deep from here")
+    .help("a `let` that reads a `let` that reads a `let`... nests like one long expression; read fewer levels of `let`s, or write the value more directly")
+}
+
+/// An expression evaluating more than [`super::cost::MAX_EVAL_NODES`] nodes.
+pub(super) fn expression_too_large(span: Span, what: &str, nodes: usize) -> Diagnostic {
+    let max = super::cost::MAX_EVAL_NODES;
+    Diagnostic::new(
+        Code::TooExpensive,
+        span,
+        format!("`{what}` evaluates {nodes} nodes counting each `let` it reads in full; the limit is {max}"),
+    )
+    .label("too large from here")
+    .help("a `let` is evaluated again at every read, so a `let` that reads another twice is twice its size; read large `let`s in fewer places, or write the value more directly")
+}
+
+/// An expression whose aggregates evaluate more than
+/// [`super::cost::MAX_AGGREGATE_WORK`] nodes per grant or debt.
+pub(super) fn expression_aggregates_too_much(
+    span: Span,
+    what: &str,
+    item_nodes: usize,
+    walks: usize,
+) -> Diagnostic {
+    let max = super::cost::MAX_AGGREGATE_WORK;
+    Diagnostic::new(
+        Code::TooExpensive,
+        span,
+        format!(
+            "`{what}` evaluates {item_nodes} nodes for each grant or debt ({}, counting the `let`s it reads); the limit is {max}",
+            aggregates(walks)
+        ),
+    )
+    .label("too many aggregates from here")
+    .help(AGGREGATE_HELP)
+}
+
+/// A policy whose one decision can evaluate more than
+/// [`super::cost::MAX_DECISION_NODES`] nodes.
+pub(super) fn decision_too_large(span: Span, nodes: usize) -> Diagnostic {
+    let max = super::cost::MAX_DECISION_NODES;
+    Diagnostic::new(
+        Code::TooExpensive,
+        span,
+        format!("one decision can evaluate {nodes} nodes, counting each `let` read in full; the limit is {max}"),
+    )
+    .label("the limit is passed here")
+    .help("the conditions of locks, states, rules and steps, effect parameters and message values all count, and a `let` at each read; read large `let`s in fewer places, or split the policy")
+}
+
+/// A policy whose one decision's aggregates evaluate more than
+/// [`super::cost::MAX_AGGREGATE_WORK`] nodes per grant or debt.
+pub(super) fn decision_aggregates_too_much(
+    span: Span,
+    item_nodes: usize,
+    walks: usize,
+) -> Diagnostic {
+    let max = super::cost::MAX_AGGREGATE_WORK;
+    Diagnostic::new(
+        Code::TooExpensive,
+        span,
+        format!(
+            "one decision can evaluate {item_nodes} nodes for each grant or debt ({}, counting each `let` read); the limit is {max}",
+            aggregates(walks)
+        ),
+    )
+    .label("the limit is passed here")
+    .help(AGGREGATE_HELP)
+}
