@@ -235,6 +235,11 @@ fn read_line(reader: &mut dyn BufRead, bytes: &mut Vec<u8>) -> std::io::Result<L
     })
 }
 
+/// The error in place of a line over [`MAX_LINE_BYTES`].
+fn too_long() -> String {
+    format!("the line is larger than the limit of {MAX_LINE_BYTES} bytes")
+}
+
 /// Reads numbered lines in chunks; blank lines are skipped but counted.
 /// Returns an error message if the input could not be read.
 fn read_chunks(
@@ -265,12 +270,7 @@ fn read_chunks(
                 }
                 Ok(LineEnd::Endless) => {
                     number += 1;
-                    chunk.lines.push((
-                        number,
-                        Err(format!(
-                            "the line is larger than the limit of {MAX_LINE_BYTES} bytes"
-                        )),
-                    ));
+                    chunk.lines.push((number, Err(too_long())));
                     let _ = work.send((index, chunk));
                     return Some(format!(
                         "line {number} of `{name}` has no end within {MAX_SKIPPED_LINE_BYTES} \
@@ -279,12 +279,7 @@ fn read_chunks(
                 }
                 Ok(LineEnd::TooLong) => {
                     number += 1;
-                    chunk.lines.push((
-                        number,
-                        Err(format!(
-                            "the line is larger than the limit of {MAX_LINE_BYTES} bytes"
-                        )),
-                    ));
+                    chunk.lines.push((number, Err(too_long())));
                 }
                 Ok(LineEnd::Line) => {
                     number += 1;
@@ -295,12 +290,7 @@ fn read_chunks(
                         chunk.bytes.truncate(start);
                     } else if content > MAX_LINE_BYTES {
                         chunk.bytes.truncate(start);
-                        chunk.lines.push((
-                            number,
-                            Err(format!(
-                                "the line is larger than the limit of {MAX_LINE_BYTES} bytes"
-                            )),
-                        ));
+                        chunk.lines.push((number, Err(too_long())));
                     } else {
                         chunk.lines.push((number, Ok(start..start + content)));
                     }
@@ -360,9 +350,7 @@ pub fn parse_line(
     now: Option<Timestamp>,
 ) -> Result<BatchLine, String> {
     if text.len() > MAX_LINE_BYTES {
-        return Err(format!(
-            "the line is larger than the limit of {MAX_LINE_BYTES} bytes"
-        ));
+        return Err(too_long());
     }
     // The usual layout, found without scanning the snapshot; anything it
     // does not prove valid is read again the careful way.
