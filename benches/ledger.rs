@@ -45,6 +45,7 @@ fn ledger(c: &mut Criterion) {
         amount: Decimal::ONE,
         id: None,
         expires_at: None,
+        attributes: Vec::new(),
     };
     group.bench_function("grant/fresh-id-among-10000", |b| {
         b.iter(|| black_box(policy.grant(black_box(&large), &spec).expect("grant")))

@@ -35,8 +35,8 @@ pub struct Item {
 pub enum ItemKind {
     /// `policy ampere`
     Policy(Ident),
-    /// `role owner with billing access`
-    Role { name: Ident, access: Option<Ident> },
+    /// `role owner with billing, numbers access`
+    Role { name: Ident, access: Vec<Ident> },
     /// `actions billable: send_message, run_tool`
     Actions {
         category: Ident,
@@ -58,7 +58,8 @@ pub enum ItemKind {
     },
     /// `lock purchased when ... { message "..." may settle outstanding_usage }`
     Lock(LockDecl),
-    /// `spend included, purchased by expires_at, id`
+    /// `spend included, purchased by expires_at, id`; `spend by expires_at`
+    /// (no kinds: every kind).
     Spend {
         kinds: Vec<Ident>,
         order: Vec<SortKey>,
@@ -76,8 +77,23 @@ pub enum ItemKind {
     State { name: Ident, when: Option<Expr> },
     /// `on billable { ... }`
     On(OnBlock),
-    /// `shortfall of charge is outstanding_usage`
-    Shortfall { operation: Ident, debt_kind: Ident },
+    /// `shortfall of charge is outstanding_usage [when ... | otherwise]`
+    Shortfall(ShortfallDecl),
+    /// `expire purchased after 1y`
+    Expire { kinds: Vec<Ident>, after: Expr },
+}
+
+/// `shortfall of charge is invoiced when billing.plan == monthly`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShortfallDecl {
+    /// `charge` or `refund`.
+    pub operation: Ident,
+    /// A debt kind, or `invoiced`.
+    pub becomes: Ident,
+    /// The condition; `None` with `otherwise` or nothing written.
+    pub when: Option<Expr>,
+    /// Whether `otherwise` was written.
+    pub otherwise: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -120,25 +136,29 @@ pub struct SettleDecl {
     pub sources: Vec<SettleSource>,
 }
 
-/// `outstanding_usage from usable, locked`
+/// `outstanding_usage from usable, locked [only purchased]`
 #[derive(Clone, Debug, PartialEq)]
 pub struct SettleSource {
     pub debt_kind: Ident,
     pub from: Vec<Ident>,
+    /// The credit kinds that may pay; empty for every kind.
+    pub only: Vec<Ident>,
 }
 
-/// What an `on` block applies to.
+/// One target of an `on` block.
 #[derive(Clone, Debug, PartialEq)]
 pub enum OnTarget {
     /// Requests the role is not permitted to make.
     Forbidden(Span),
-    /// Action categories or single actions.
-    Actions(Vec<Ident>),
+    /// Every request.
+    All(Span),
+    /// An action category, a single action, or a ledger operation.
+    Name(Ident),
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OnBlock {
-    pub target: OnTarget,
+    pub targets: Vec<OnTarget>,
     pub rules: Vec<Rule>,
 }
 
@@ -152,6 +172,8 @@ pub struct Rule {
     pub message: Option<Template>,
     pub steps: Vec<StepsClause>,
     pub params: Vec<EffectParam>,
+    /// `warn ... even if denied`: shown with a denial too.
+    pub even_if_denied: bool,
     pub span: Span,
 }
 
@@ -257,6 +279,8 @@ pub enum ExprKind {
     Number(Decimal),
     /// Whole seconds.
     Duration(i64),
+    /// Calendar months (`3mo`; `1y` is 12).
+    Months(i64),
     Text(String),
     Bool(bool),
     Path(Path),
@@ -399,6 +423,7 @@ impl EraseSpans for Item {
                 for source in &mut settle.sources {
                     source.debt_kind.erase_spans();
                     source.from.erase_spans();
+                    source.only.erase_spans();
                 }
             }
             ItemKind::Let { name, value } => {
@@ -414,18 +439,22 @@ impl EraseSpans for Item {
                 when.erase_spans();
             }
             ItemKind::On(block) => {
-                match &mut block.target {
-                    OnTarget::Forbidden(span) => span.erase_spans(),
-                    OnTarget::Actions(names) => names.erase_spans(),
+                for target in &mut block.targets {
+                    match target {
+                        OnTarget::Forbidden(span) | OnTarget::All(span) => span.erase_spans(),
+                        OnTarget::Name(name) => name.erase_spans(),
+                    }
                 }
                 block.rules.erase_spans();
             }
-            ItemKind::Shortfall {
-                operation,
-                debt_kind,
-            } => {
-                operation.erase_spans();
-                debt_kind.erase_spans();
+            ItemKind::Shortfall(s) => {
+                s.operation.erase_spans();
+                s.becomes.erase_spans();
+                s.when.erase_spans();
+            }
+            ItemKind::Expire { kinds, after } => {
+                kinds.erase_spans();
+                after.erase_spans();
             }
         }
     }
@@ -514,6 +543,7 @@ impl EraseSpans for Expr {
                 }
                 ExprKind::Number(_)
                 | ExprKind::Duration(_)
+                | ExprKind::Months(_)
                 | ExprKind::Text(_)
                 | ExprKind::Bool(_)
                 | ExprKind::Invalid => {}

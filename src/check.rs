@@ -65,6 +65,7 @@ struct Names {
     debt_kinds: HashMap<String, usize>,
     enums: HashMap<String, usize>,
     fields: HashMap<String, usize>,
+    grant_attrs: HashMap<String, usize>,
     lets: HashMap<String, usize>,
     steps: HashMap<String, usize>,
     states: HashMap<String, usize>,
@@ -122,6 +123,8 @@ struct Checker<'s> {
     paths: paths::FieldTree,
     /// What one decision can evaluate, summed as expressions are typed.
     work: cost::Work,
+    /// Where each credit kind's lifetime was declared.
+    lifetime_spans: HashMap<usize, Span>,
 }
 
 /// Words for a namespace, as messages use them.
@@ -154,6 +157,8 @@ impl<'s> Checker<'s> {
                 debt_kinds: Vec::new(),
                 enums: Vec::new(),
                 fields: Vec::new(),
+                grant_attrs: Vec::new(),
+                lifetimes: Vec::new(),
                 locks: Vec::new(),
                 spend: Spend::default(),
                 settle: Settle::default(),
@@ -161,8 +166,8 @@ impl<'s> Checker<'s> {
                 steps: Vec::new(),
                 states: Vec::new(),
                 blocks: Vec::new(),
-                charge_shortfall: None,
-                refund_shortfall: None,
+                charge_shortfall: Vec::new(),
+                refund_shortfall: Vec::new(),
             },
             let_spans: Vec::new(),
             let_deps: Vec::new(),
@@ -178,6 +183,7 @@ impl<'s> Checker<'s> {
             known_names: HashMap::new(),
             paths: paths::FieldTree::default(),
             work: cost::Work::default(),
+            lifetime_spans: HashMap::new(),
         }
     }
 
@@ -224,6 +230,7 @@ impl<'s> Checker<'s> {
             self.item(item);
         }
         self.states(policy);
+        self.shortfalls(policy);
         self.report_work();
         self.finish(policy);
     }
@@ -235,10 +242,7 @@ impl<'s> Checker<'s> {
             ItemKind::Settle(settle) => self.settle(settle, item.span),
             ItemKind::Step { name, message } => self.step(name, message.as_ref()),
             ItemKind::On(block) => self.on_block(block, item.span),
-            ItemKind::Shortfall {
-                operation,
-                debt_kind,
-            } => self.shortfall(operation, debt_kind),
+            ItemKind::Expire { kinds, after } => self.expire(kinds, after),
             _ => {}
         }
     }

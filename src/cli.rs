@@ -26,6 +26,9 @@ pub enum Exit {
     Failed = 1,
     /// Bad invocation or bad input.
     BadInput = 2,
+    /// A ledger operation was refused by the policy's rules; the ledger
+    /// output says why.
+    Refused = 3,
 }
 
 #[derive(Parser, Debug)]
@@ -35,7 +38,8 @@ pub enum Exit {
     about = "A policy engine for prepaid usage credits",
     long_about = "tollgate reads billing policies written in its policy language, checks them, \
                   and applies them to account snapshots.\n\nExit codes: 0 success, 1 policy errors \
-                  or failed tests, 2 bad invocation or bad input."
+                  or failed tests, 2 bad invocation or bad input, 3 a ledger operation refused \
+                  by the policy."
 )]
 struct Args {
     #[command(subcommand)]

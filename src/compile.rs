@@ -16,8 +16,8 @@ use rust_decimal::Decimal;
 
 use crate::ast::{self, BinaryOp, Collection, RuleKind, UnaryOp};
 use crate::check::ir::{
-    self, AggregateOp, Base, Builtin, Checked, DebtKey, Format, GrantKey, ItemField, Literal,
-    SourceKind, TExpr, TExprKind,
+    self, AggregateOp, Base, Builtin, Checked, DebtKey, Format, GrantKey, ItemField, Lifetime,
+    Literal, Operation, SourceKind, TExpr, TExprKind,
 };
 use crate::diagnostic::Code;
 use crate::span::{Source, Span};
@@ -125,19 +125,29 @@ pub struct Program {
     pub debt_kinds: Vec<String>,
     pub enums: Vec<ir::Enum>,
     pub fields: Vec<ir::Field>,
+    /// Attributes every grant carries, by index; each path is the name alone.
+    pub grant_attrs: Vec<ir::Field>,
+    /// What `grant` gives each credit kind when no expiry is given.
+    pub lifetimes: Vec<Option<Lifetime>>,
     pub locks: Vec<Lock>,
     /// Position of each credit kind in the spend order (`None`: never spent).
     pub spend_rank: Vec<Option<u8>>,
     pub spend_keys: Vec<(GrantKey, bool)>,
-    /// Credit kinds the spend order draws, in that order.
+    /// Credit kinds the spend order draws, in their order for `kind`.
     pub spend_kinds: Vec<u32>,
+    /// Debt kinds the settle order pays, in their order for `kind`.
+    pub settle_kinds: Vec<u32>,
+    /// Whether what settlement could pay is found from totals by kind (see
+    /// `Ctx::settleable`): both orders take kinds first, and no debt kind
+    /// is restricted to some credit kinds.
+    pub pooled_settlement: bool,
     /// Position of each debt kind in the settle order.
     pub settle_rank: Vec<Option<u8>>,
-    /// Debt kinds the settle order pays, in that order.
-    pub settle_kinds: Vec<u32>,
     pub settle_keys: Vec<(DebtKey, bool)>,
     /// Where each debt kind is paid from, in order.
     pub settle_sources: Vec<Vec<SourceKind>>,
+    /// Bit `k` of `settle_only[debt_kind]`: credit kind `k` may pay it.
+    pub settle_only: Vec<u32>,
     /// Every credit kind is spent, and every debt kind is settled from
     /// usable credits first: then, while nothing is locked, what settlement
     /// could pay is simply `min(debt, usable)`.
@@ -148,11 +158,15 @@ pub struct Program {
     steps: Vec<Step>,
     /// Rule ids that apply to each action, in source order.
     action_rules: Vec<Vec<RuleId>>,
-    /// Rule ids of `on forbidden`.
+    /// Rule ids that apply to forbidden requests (`on forbidden`, `on all`).
     forbidden_rules: Vec<RuleId>,
-    /// The debt kinds a charge's and a refund's shortfalls become.
-    pub charge_shortfall: Option<u32>,
-    pub refund_shortfall: Option<u32>,
+    /// Rule ids of `on charge`, `on settle`, `on grant`, `on refund`, by
+    /// [`Operation::index`].
+    operation_rules: [Vec<RuleId>; 4],
+    /// What a charge's and a refund's shortfalls become: the first line
+    /// whose condition holds.
+    pub charge_shortfall: Vec<ShortfallLine>,
+    pub refund_shortfall: Vec<ShortfallLine>,
     nodes: Vec<Node>,
     /// Items of `in [...]` lists.
     lists: Vec<NodeId>,
@@ -219,13 +233,23 @@ impl Permissions {
 #[derive(Debug)]
 pub struct Role {
     pub name: String,
-    pub access: Option<AccessId>,
+    /// The role's access levels, each once.
+    pub access: Vec<AccessId>,
 }
 
 #[derive(Debug)]
 pub struct Action {
     pub name: String,
     pub category: CategoryId,
+}
+
+/// `shortfall of charge is outstanding_usage when ...`, compiled.
+#[derive(Debug)]
+pub struct ShortfallLine {
+    /// A debt kind's index, or `None` for an invoice.
+    pub debt_kind: Option<u32>,
+    /// `None`: always.
+    pub when: Option<NodeId>,
 }
 
 #[derive(Debug)]
@@ -260,6 +284,11 @@ pub struct Rule {
     pub steps: Vec<StepsClause>,
     /// Effect parameters: name, value, and its type.
     pub params: Vec<(String, NodeId, Base)>,
+    /// `warn ... even if denied`
+    pub even_if_denied: bool,
+    /// The rule's block names `forbidden`: a deny here says why a forbidden
+    /// request is refused, in place of the generic `not_permitted`.
+    pub on_forbidden: bool,
     pub span: Span,
     /// `file:line:col`, as decisions cite the rule.
     pub location: String,
@@ -326,6 +355,10 @@ pub enum Node {
     },
     Builtin(Builtin),
     Item(ItemField),
+    /// A field of the grant a ledger operation adds or refunds.
+    OpGrant(ItemField),
+    /// Evaluates its child on the account before the operation.
+    Before(NodeId),
     Not(NodeId),
     Neg(NodeId),
     And(NodeId, NodeId),
@@ -449,6 +482,7 @@ pub enum Const {
     Decimal(Decimal),
     Time(crate::time::Timestamp),
     Duration(i64),
+    Months(i64),
     Text(Box<str>),
     Enum(u32),
 }
@@ -460,6 +494,7 @@ impl Const {
             Const::Decimal(d) => Value::Decimal(*d),
             Const::Time(t) => Value::Time(*t),
             Const::Duration(s) => Value::Duration(*s),
+            Const::Months(m) => Value::Months(*m),
             Const::Text(s) => Value::Text(s),
             Const::Enum(i) => Value::Enum(*i),
         }
@@ -471,6 +506,7 @@ impl Const {
             Literal::Decimal(d) => Const::Decimal(*d),
             Literal::Time(t) => Const::Time(*t),
             Literal::Duration(s) => Const::Duration(*s),
+            Literal::Months(m) => Const::Months(*m),
             Literal::Text(s) => Const::Text(s.as_str().into()),
             Literal::Enum(i) => Const::Enum(*i),
         }
@@ -533,9 +569,16 @@ impl Program {
         self.action_rules.get(action.index()).map(Vec::as_slice)
     }
 
-    /// The rules of `on forbidden`, in order.
+    /// The rules that apply to forbidden requests, in order.
     pub fn forbidden_rules(&self) -> &[RuleId] {
         &self.forbidden_rules
+    }
+
+    /// The rules of a ledger operation, in order.
+    pub fn operation_rules(&self, op: Operation) -> &[RuleId] {
+        self.operation_rules
+            .get(op.index())
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn role_by_name(&self, name: &str) -> Option<RoleId> {
@@ -649,16 +692,16 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
     let mut roles = Vec::with_capacity(checked.roles.len());
     for (i, r) in checked.roles.iter().enumerate() {
         role_index.insert(r.name.clone(), RoleId::new(i, r.span)?);
-        let access = match r.access {
-            Some(a) if a < checked.access_levels.len() => Some(AccessId::new(a, r.span)?),
-            Some(_) => {
+        let mut access = Vec::with_capacity(r.access.len());
+        for &a in &r.access {
+            if a >= checked.access_levels.len() {
                 return Err(CompileError::internal(
                     "a role's access level is missing",
                     r.span,
                 ));
             }
-            None => None,
-        };
+            access.push(AccessId::new(a, r.span)?);
+        }
         roles.push(Role {
             name: r.name.clone(),
             access,
@@ -739,8 +782,13 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
     let mut rules = Vec::new();
     let mut action_rules = vec![Vec::new(); checked.actions.len()];
     let mut forbidden_rules = Vec::new();
+    let mut operation_rules: [Vec<RuleId>; 4] = Default::default();
     for block in &checked.blocks {
-        if !block.forbidden && block.actions.len() != checked.actions.len() {
+        let names_actions = !block.all && block.operation.is_none();
+        if names_actions
+            && !block.actions.is_empty()
+            && block.actions.len() != checked.actions.len()
+        {
             return Err(CompileError::internal(
                 "an `on` block's actions do not match the policy's",
                 block.span,
@@ -748,13 +796,20 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
         }
         for rule in &block.rules {
             let id = RuleId::new(rules.len(), rule.span)?;
-            rules.push(c.rule(rule)?);
-            if block.forbidden {
-                forbidden_rules.push(id);
+            let mut compiled = c.rule(rule)?;
+            compiled.on_forbidden = block.forbidden;
+            rules.push(compiled);
+            if let Some(op) = block.operation {
+                if let Some(list) = operation_rules.get_mut(op.index()) {
+                    list.push(id);
+                }
                 continue;
             }
-            for (list, applies) in action_rules.iter_mut().zip(&block.actions) {
-                if *applies {
+            if block.forbidden || block.all {
+                forbidden_rules.push(id);
+            }
+            for (a, list) in action_rules.iter_mut().enumerate() {
+                if block.all || block.actions.get(a).copied().unwrap_or(false) {
                     list.push(id);
                 }
             }
@@ -763,6 +818,40 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
 
     let credit_count = checked.credit_kinds.len();
     let debt_count = checked.debt_kinds.len();
+    let mut shortfall = |lines: &[ir::ShortfallRule]| -> Result<Vec<ShortfallLine>, CompileError> {
+        lines
+            .iter()
+            .map(|l| {
+                Ok(ShortfallLine {
+                    debt_kind: match l.becomes {
+                        ir::Shortfall::Debt(k) => Some(kind(k, debt_count)?),
+                        ir::Shortfall::Invoiced => None,
+                    },
+                    when: l.when.as_ref().map(|w| c.expr(w)).transpose()?,
+                })
+            })
+            .collect()
+    };
+    let charge_shortfall = shortfall(&checked.charge_shortfall)?;
+    let refund_shortfall = shortfall(&checked.refund_shortfall)?;
+    let mut settle_only = Vec::with_capacity(debt_count);
+    for d in 0..debt_count {
+        let only = checked.settle.only.get(d).map_or(&[][..], Vec::as_slice);
+        settle_only.push(if only.is_empty() {
+            u32::MAX
+        } else {
+            bits(only, credit_count, checked.settle.span.unwrap_or_default())?
+        });
+    }
+    for (i, a) in checked.grant_attrs.iter().enumerate() {
+        if i > u16::MAX as usize {
+            return Err(CompileError::limit(
+                Code::ValueOutOfRange,
+                "the policy declares more than 65,535 grant attributes".to_owned(),
+                a.span,
+            ));
+        }
+    }
     let settle_sources = if checked.settle.sources.is_empty() {
         // No settle order: nothing is settled, from anywhere.
         vec![Vec::new(); debt_count]
@@ -789,33 +878,50 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
         debt_kinds: checked.debt_kinds.iter().map(|k| k.name.clone()).collect(),
         enums: checked.enums.clone(),
         fields: checked.fields.clone(),
+        grant_attrs: checked.grant_attrs.clone(),
+        lifetimes: if checked.lifetimes.is_empty() {
+            vec![None; credit_count]
+        } else {
+            checked.lifetimes.clone()
+        },
         locks,
         spend_rank: rank(&checked.spend.kinds, credit_count)?,
-        spend_kinds: kind_list(&checked.spend.kinds, credit_count)?,
-        settle_kinds: kind_list(&checked.settle.kinds, debt_count)?,
+        spend_kinds: checked
+            .spend
+            .kinds
+            .iter()
+            .map(|&k| kind(k, credit_count))
+            .collect::<Result<_, _>>()?,
+        settle_kinds: checked
+            .settle
+            .kinds
+            .iter()
+            .map(|&k| kind(k, debt_count))
+            .collect::<Result<_, _>>()?,
+        pooled_settlement: (credit_count <= 1
+            || checked.spend.keys.first().map(|k| k.0) == Some(GrantKey::Kind))
+            && (debt_count <= 1 || checked.settle.keys.first().map(|k| k.0) == Some(DebtKey::Kind))
+            && settle_only.iter().all(|&m| m == u32::MAX),
         spend_keys: checked.spend.keys.clone(),
         settle_rank: rank(&checked.settle.kinds, debt_count)?,
         settle_keys: checked.settle.keys.clone(),
         simple_settlement: checked.spend.kinds.len() == credit_count
             && checked.settle.kinds.len() == debt_count
+            && settle_only.iter().all(|&m| m == u32::MAX)
             && settle_sources
                 .iter()
                 .all(|s| s.first() == Some(&SourceKind::Usable)),
         settle_sources,
+        settle_only,
         lets,
         states,
         rules,
         steps,
         action_rules,
         forbidden_rules,
-        charge_shortfall: checked
-            .charge_shortfall
-            .map(|k| kind(k, debt_count))
-            .transpose()?,
-        refund_shortfall: checked
-            .refund_shortfall
-            .map(|k| kind(k, debt_count))
-            .transpose()?,
+        operation_rules,
+        charge_shortfall,
+        refund_shortfall,
         nodes: c.nodes,
         lists: c.lists,
         role_index,
@@ -834,13 +940,11 @@ fn kind(k: usize, count: usize) -> Result<u32, CompileError> {
     }
 }
 
-fn kind_list(order: &[usize], count: usize) -> Result<Vec<u32>, CompileError> {
-    order.iter().map(|&k| kind(k, count)).collect()
-}
-
 /// Each kind's position in `order`, for the `count` kinds declared.
 fn rank(order: &[usize], count: usize) -> Result<Vec<Option<u8>>, CompileError> {
-    kind_list(order, count)?;
+    for &k in order {
+        kind(k, count)?;
+    }
     (0..count)
         .map(|k| {
             order
@@ -916,9 +1020,11 @@ impl Compiler<'_> {
             | Node::Field { .. }
             | Node::Builtin(_)
             | Node::Item(_)
+            | Node::OpGrant(_)
             | Node::CmpTotal { .. }
             | Node::EnumTest { .. } => 0,
             Node::Let { root: a, .. }
+            | Node::Before(a)
             | Node::Not(a)
             | Node::Neg(a)
             | Node::InCategory { value: a, .. } => of(*a)?,
@@ -1004,7 +1110,15 @@ impl Compiler<'_> {
                 }
                 Node::Builtin(*b)
             }
-            TExprKind::Item(f) => Node::Item(*f),
+            TExprKind::Item(f) => {
+                self.check_item_field(*f, e.span)?;
+                Node::Item(*f)
+            }
+            TExprKind::OpGrant(f) => {
+                self.check_item_field(*f, e.span)?;
+                Node::OpGrant(*f)
+            }
+            TExprKind::Before(inner) => Node::Before(self.expr(inner)?),
             TExprKind::Unary(op, a) => {
                 let a = self.expr(a)?;
                 match op {
@@ -1062,6 +1176,16 @@ impl Compiler<'_> {
                 filter: filter.as_ref().map(|f| self.expr(f)).transpose()?,
             },
         })
+    }
+
+    /// A grant attribute read must name a declared attribute.
+    fn check_item_field(&self, f: ItemField, span: Span) -> Result<(), CompileError> {
+        match f {
+            ItemField::Attr(i) if i >= self.checked.grant_attrs.len() => {
+                Err(CompileError::internal("a grant attribute is missing", span))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Replaces the commonest shapes by single nodes that evaluate without
@@ -1221,6 +1345,7 @@ impl Compiler<'_> {
             Value::Decimal(d) => Const::Decimal(d),
             Value::Time(t) => Const::Time(t),
             Value::Duration(s) => Const::Duration(s),
+            Value::Months(m) => Const::Months(m),
             Value::Enum(i) => Const::Enum(i),
             Value::Text(_) | Value::Absent => return None,
         })
@@ -1286,6 +1411,8 @@ impl Compiler<'_> {
             message: r.message.as_ref().map(|m| self.template(m)).transpose()?,
             steps,
             params,
+            even_if_denied: r.even_if_denied,
+            on_forbidden: false,
             span: r.span,
             location: self.checked.source.location(r.span),
         })

@@ -21,6 +21,9 @@ use eval::{Ctx, Item, NoTrace, ReadKey, Tracer, format_value, read_name, read_ty
 
 /// Version of the decision and ledger JSON; bumped on breaking changes.
 pub const JSON_VERSION: u32 = 1;
+/// The version of the ledger JSON: 2 added `outcome`, `invoiced`,
+/// `reasons`, `next_steps`, `warnings` and `effects`.
+pub const LEDGER_JSON_VERSION: u32 = 2;
 
 /// A role and an action, resolved against a policy once and reusable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -340,6 +343,9 @@ fn run<'a, O: Observer>(ctx: &Ctx<'a>, d: &mut Decision<'a>, o: &mut O) -> Resul
         p.forbidden_rules()
     };
     let mut pending_warnings = false;
+    // A forbidden request says why it is forbidden: a deny of a block that
+    // names `forbidden`, or else the generic reason, first.
+    let mut forbidden_explained = false;
     for &id in rules {
         let rule = rule(p, id)?;
         match rule.kind {
@@ -347,6 +353,7 @@ fn run<'a, O: Observer>(ctx: &Ctx<'a>, d: &mut Decision<'a>, o: &mut O) -> Resul
                 let fired = holds(ctx, o, rule.when)?;
                 o.step("deny", &rule.code, fired, Some(rule.span));
                 if fired {
+                    forbidden_explained |= rule.on_forbidden;
                     d.reasons.push(ReasonSource::Rule(rule));
                 }
             }
@@ -354,8 +361,8 @@ fn run<'a, O: Observer>(ctx: &Ctx<'a>, d: &mut Decision<'a>, o: &mut O) -> Resul
             RuleKind::Effect => {}
         }
     }
-    if !permitted && d.reasons.is_empty() {
-        d.reasons.push(ReasonSource::NotPermitted);
+    if !permitted && !forbidden_explained {
+        d.reasons.insert(0, ReasonSource::NotPermitted);
     }
     d.outcome = if d.reasons.is_empty() {
         Outcome::Allow
@@ -363,11 +370,14 @@ fn run<'a, O: Observer>(ctx: &Ctx<'a>, d: &mut Decision<'a>, o: &mut O) -> Resul
         Outcome::Deny
     };
 
-    // Warnings accompany an allowed request; effects apply either way.
+    // Warnings accompany an allowed request (and a denied one, when they
+    // say `even if denied`); effects apply either way.
     for &id in rules {
         let rule = rule(p, id)?;
         let evaluate = match rule.kind {
-            RuleKind::Warn => pending_warnings && d.outcome == Outcome::Allow,
+            RuleKind::Warn => {
+                pending_warnings && (d.outcome == Outcome::Allow || rule.even_if_denied)
+            }
             RuleKind::Effect => true,
             RuleKind::Deny => false,
         };
@@ -385,14 +395,14 @@ fn run<'a, O: Observer>(ctx: &Ctx<'a>, d: &mut Decision<'a>, o: &mut O) -> Resul
     }
 
     // Next steps: for each reason, the first clause whose audience fits.
-    let access = d.role.access;
+    let access = &d.role.access;
     for r in 0..d.reasons.len() {
         let Some(&ReasonSource::Rule(rule)) = d.reasons.get(r) else {
             continue;
         };
         let clause = rule.steps.iter().find(|c| match c.audience {
             Audience::Everyone | Audience::Others => true,
-            Audience::Access(a) => access == Some(a),
+            Audience::Access(a) => access.contains(&a),
         });
         let Some(clause) = clause else {
             continue;
@@ -478,16 +488,7 @@ impl<'a> Decision<'a> {
     }
 
     fn finding(&self, ctx: &Ctx<'a>, rule: &Rule) -> Result<Finding, EvalError> {
-        let message = match &rule.message {
-            Some(t) => render(ctx, t)?,
-            None => String::new(),
-        };
-        Ok(Finding {
-            code: rule.code.clone(),
-            message,
-            rule: Some(rule.code.clone()),
-            source: Some(rule.location.clone()),
-        })
+        finding(ctx, rule)
     }
 
     /// The reasons, with messages.
@@ -534,13 +535,7 @@ impl<'a> Decision<'a> {
     fn next_steps_in(&self, ctx: &Ctx<'a>) -> Result<Vec<NextStep>, EvalError> {
         self.next_steps
             .iter()
-            .map(|&id| {
-                let step = self.program.step(id).ok_or(Bug::StepId)?;
-                Ok(NextStep {
-                    code: step.code.clone(),
-                    message: render(ctx, &step.message)?,
-                })
-            })
+            .map(|&id| next_step(ctx, id))
             .collect()
     }
 
@@ -550,25 +545,7 @@ impl<'a> Decision<'a> {
     }
 
     fn effects_in(&self, ctx: &Ctx<'a>) -> Result<Vec<Effect>, EvalError> {
-        self.effects
-            .iter()
-            .map(|rule| {
-                let params = rule
-                    .params
-                    .iter()
-                    .map(|(name, node, ty)| {
-                        let v = ctx.eval(*node, Item::None, &mut NoTrace)?;
-                        Ok((name.clone(), format_value(self.program, *ty, v)?))
-                    })
-                    .collect::<Result<_, EvalError>>()?;
-                Ok(Effect {
-                    code: rule.code.clone(),
-                    params,
-                    rule: rule.code.clone(),
-                    source: rule.location.clone(),
-                })
-            })
-            .collect()
+        self.effects.iter().map(|rule| effect(ctx, rule)).collect()
     }
 
     /// The trace, when the decision was made with `explain`.
@@ -646,6 +623,47 @@ impl<'a> Decision<'a> {
 }
 
 /// Renders a message template against the account.
+/// A fired deny or warn rule, its message rendered.
+pub(crate) fn finding(ctx: &Ctx<'_>, rule: &Rule) -> Result<Finding, EvalError> {
+    let message = match &rule.message {
+        Some(t) => render(ctx, t)?,
+        None => String::new(),
+    };
+    Ok(Finding {
+        code: rule.code.clone(),
+        message,
+        rule: Some(rule.code.clone()),
+        source: Some(rule.location.clone()),
+    })
+}
+
+/// A next step, its message rendered.
+pub(crate) fn next_step(ctx: &Ctx<'_>, id: StepId) -> Result<NextStep, EvalError> {
+    let step = ctx.program.step(id).ok_or(Bug::StepId)?;
+    Ok(NextStep {
+        code: step.code.clone(),
+        message: render(ctx, &step.message)?,
+    })
+}
+
+/// A fired effect rule, its parameters evaluated.
+pub(crate) fn effect(ctx: &Ctx<'_>, rule: &Rule) -> Result<Effect, EvalError> {
+    let params = rule
+        .params
+        .iter()
+        .map(|(name, node, ty)| {
+            let v = ctx.eval(*node, Item::None, &mut NoTrace)?;
+            Ok((name.clone(), format_value(ctx.program, *ty, v)?))
+        })
+        .collect::<Result<_, EvalError>>()?;
+    Ok(Effect {
+        code: rule.code.clone(),
+        params,
+        rule: rule.code.clone(),
+        source: rule.location.clone(),
+    })
+}
+
 pub(crate) fn render(ctx: &Ctx<'_>, t: &Template) -> Result<String, EvalError> {
     let mut out = String::new();
     for part in &t.parts {
@@ -696,7 +714,7 @@ struct RequestJson<'a> {
 }
 
 #[derive(Serialize)]
-struct FindingJson {
+pub(crate) struct FindingJson {
     code: String,
     message: String,
     rule: Option<String>,
@@ -715,7 +733,7 @@ impl From<Finding> for FindingJson {
 }
 
 #[derive(Serialize)]
-struct StepJson {
+pub(crate) struct StepJson {
     code: String,
     message: String,
 }
@@ -778,6 +796,15 @@ impl Serialize for Reads<'_> {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+impl From<NextStep> for StepJson {
+    fn from(s: NextStep) -> StepJson {
+        StepJson {
+            code: s.code,
+            message: s.message,
+        }
     }
 }
 

@@ -95,6 +95,12 @@ codes! {
     SimilarNames => "check", "similar_names", Error;
     /// A value is outside what the language can represent.
     ValueOutOfRange => "check", "value_out_of_range", Error;
+    /// Something written where it does not apply: `before.` or `charge.amount`
+    /// outside a ledger operation's rules, `role` inside them, a clause the
+    /// block's kind cannot have.
+    OutOfPlace => "check", "out_of_place", Error;
+    /// Conditional `shortfall` lines without a last line that always holds.
+    ShortfallNotExhaustive => "check", "shortfall_not_exhaustive", Error;
     /// More declarations of one kind than the limit allows.
     TooMany => "check", "too_many_items", Error;
     /// One decision could evaluate more than the limits allow.

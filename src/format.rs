@@ -213,9 +213,13 @@ impl Printer<'_> {
         self.begin(item.span, &item.docs);
         match &item.kind {
             ItemKind::Policy(name) => self.line(&format!("policy {}", name.name)),
-            ItemKind::Role { name, access } => match access {
-                Some(a) => self.line(&format!("role {} with {} access", name.name, a.name)),
-                None => self.line(&format!("role {}", name.name)),
+            ItemKind::Role { name, access } => match access.as_slice() {
+                [] => self.line(&format!("role {}", name.name)),
+                levels => self.line(&format!(
+                    "role {} with {} access",
+                    name.name,
+                    names_text(levels)
+                )),
             },
             ItemKind::Actions { category, actions } => {
                 self.list(&format!("actions {}:", category.name), actions)
@@ -248,14 +252,7 @@ impl Printer<'_> {
                 self.line(&text);
             }
             ItemKind::Lock(lock) => self.lock(lock, item.span),
-            ItemKind::Spend { kinds, order } => {
-                let mut text = format!("spend {}", names_text(kinds));
-                if !order.is_empty() {
-                    text.push_str(" by ");
-                    text.push_str(&keys_text(order));
-                }
-                self.line(&text);
-            }
+            ItemKind::Spend { kinds, order } => self.line(&ordered_text("spend", kinds, order)),
             ItemKind::Settle(s) => self.settle(s, item.span),
             ItemKind::Let { name, value } => {
                 self.conditional(&format!("let {} =", name.name), value, None)
@@ -269,13 +266,19 @@ impl Printer<'_> {
                 None => self.line(&format!("state {} otherwise", name.name)),
             },
             ItemKind::On(block) => self.on_block(block, item.span),
-            ItemKind::Shortfall {
-                operation,
-                debt_kind,
-            } => {
+            ItemKind::Shortfall(sf) => {
+                let head = format!("shortfall of {} is {}", sf.operation.name, sf.becomes.name);
+                match (&sf.when, sf.otherwise) {
+                    (Some(w), _) => self.conditional(&format!("{head} when"), w, None),
+                    (None, true) => self.line(&format!("{head} otherwise")),
+                    (None, false) => self.line(&head),
+                }
+            }
+            ItemKind::Expire { kinds, after } => {
                 self.line(&format!(
-                    "shortfall of {} is {}",
-                    operation.name, debt_kind.name
+                    "expire {} after {}",
+                    names_text(kinds),
+                    expr(after)
                 ));
             }
         }
@@ -361,11 +364,16 @@ impl Printer<'_> {
     /// A header that takes a block: `head {` on one line, or, when the
     /// condition breaks, `{` on a line of its own.
     fn block_header(&mut self, head: &str, when: Option<&Expr>) {
+        self.block_header_with(head, when, "{");
+    }
+
+    /// `head [when cond] tail`, then the block opens; `tail` ends in `{`.
+    fn block_header_with(&mut self, head: &str, when: Option<&Expr>, tail: &str) {
         match when {
             Some(w) => {
-                self.conditional(&format!("{head} when"), w, Some("{"));
+                self.conditional(&format!("{head} when"), w, Some(tail));
             }
-            None => self.line(&format!("{head} {{")),
+            None => self.line(&format!("{head} {tail}")),
         }
         self.open_block();
     }
@@ -391,11 +399,7 @@ impl Printer<'_> {
     }
 
     fn settle(&mut self, s: &SettleDecl, span: Span) {
-        let mut head = format!("settle {}", names_text(&s.kinds));
-        if !s.order.is_empty() {
-            head.push_str(" by ");
-            head.push_str(&keys_text(&s.order));
-        }
+        let head = ordered_text("settle", &s.kinds, &s.order);
         if s.sources.is_empty() {
             self.line(&head);
             return;
@@ -404,12 +408,17 @@ impl Printer<'_> {
         self.open_block();
         for source in &s.sources {
             self.begin(source.debt_kind.span, &[]);
-            self.line(&format!(
+            let mut line = format!(
                 "{} from {}",
                 source.debt_kind.name,
                 names_text(&source.from)
-            ));
-            if let Some(last) = source.from.last() {
+            );
+            if !source.only.is_empty() {
+                line.push_str(" only ");
+                line.push_str(&names_text(&source.only));
+            }
+            self.line(&line);
+            if let Some(last) = source.only.last().or(source.from.last()) {
                 self.trail(last.span.end);
             }
         }
@@ -417,10 +426,16 @@ impl Printer<'_> {
     }
 
     fn on_block(&mut self, block: &OnBlock, span: Span) {
-        let target = match &block.target {
-            OnTarget::Forbidden(_) => "forbidden".to_owned(),
-            OnTarget::Actions(names) => names_text(names),
-        };
+        let target = block
+            .targets
+            .iter()
+            .map(|t| match t {
+                OnTarget::Forbidden(_) => "forbidden",
+                OnTarget::All(_) => "all",
+                OnTarget::Name(n) => n.name.as_str(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         self.line(&format!("on {target} {{"));
         self.open_block();
         for rule in &block.rules {
@@ -432,17 +447,28 @@ impl Printer<'_> {
     fn rule(&mut self, rule: &Rule) {
         self.begin(rule.span, &rule.docs);
         let head = format!("{} {}", rule.kind.keyword(), rule.code.name);
+        let even = if rule.even_if_denied {
+            "even if denied "
+        } else {
+            ""
+        };
         let has_body = rule.message.is_some() || !rule.steps.is_empty() || !rule.params.is_empty();
         if !has_body {
+            let tail = even.trim_end();
             match &rule.when {
                 Some(w) => {
-                    self.conditional(&format!("{head} when"), w, None);
+                    self.conditional(
+                        &format!("{head} when"),
+                        w,
+                        Some(tail).filter(|t| !t.is_empty()),
+                    );
                 }
-                None => self.line(&head),
+                None if tail.is_empty() => self.line(&head),
+                None => self.line(&format!("{head} {tail}")),
             }
             return;
         }
-        self.block_header(&head, rule.when.as_ref());
+        self.block_header_with(&head, rule.when.as_ref(), &format!("{even}{{"));
         if let Some(m) = &rule.message {
             self.flush_comments(m.span.start);
             self.message("message", m);
@@ -588,6 +614,20 @@ fn needs_parens(child: &Expr, parent: u8, right: bool, last: bool) -> bool {
     s < parent || (right && s == parent)
 }
 
+/// `spend a, b by k, l`, `settle by k`: the head of an ordered item.
+fn ordered_text(keyword: &str, kinds: &[Ident], order: &[SortKey]) -> String {
+    let mut text = keyword.to_owned();
+    if !kinds.is_empty() {
+        text.push(' ');
+        text.push_str(&names_text(kinds));
+    }
+    if !order.is_empty() {
+        text.push_str(" by ");
+        text.push_str(&keys_text(order));
+    }
+    text
+}
+
 /// An expression as canonical text.
 pub fn expr(e: &Expr) -> String {
     text(e, true)
@@ -606,6 +646,7 @@ fn text(e: &Expr, last: bool) -> String {
     match &e.kind {
         ExprKind::Number(n) => crate::amount::format(*n),
         ExprKind::Duration(s) => crate::decide::eval::format_duration(*s),
+        ExprKind::Months(m) => crate::decide::eval::format_months(*m),
         ExprKind::Text(s) => format!("\"{}\"", escape(s)),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Path(p) => p.dotted(),

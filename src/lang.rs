@@ -142,23 +142,81 @@ impl Field {
 /// Keys a grant can be ordered by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantKey {
+    /// The kind's place in the order's kind list.
+    Kind,
     ExpiresAt,
     GrantedAt,
     Id,
     Amount,
     Remaining,
+    /// A policy-declared grant attribute, by index (`grants.priority`).
+    Attr(usize),
 }
 
 /// Keys a debt can be ordered by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DebtKey {
+    /// The kind's place in the order's kind list.
+    Kind,
     CreatedAt,
     Id,
     Amount,
 }
 
-/// Where a debt is paid from.
+/// A ledger operation, as `on charge { ... }` and `shortfall of` name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Charge,
+    Settle,
+    Grant,
+    Refund,
+}
+
+impl Operation {
+    /// Every operation, in index order.
+    pub const ALL: [Operation; 4] = [
+        Operation::Charge,
+        Operation::Settle,
+        Operation::Grant,
+        Operation::Refund,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Charge => "charge",
+            Operation::Settle => "settle",
+            Operation::Grant => "grant",
+            Operation::Refund => "refund",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What a shortfall becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortfall {
+    /// A debt of this kind.
+    Debt(usize),
+    /// No debt: the amount is invoiced, and the ledger output says so.
+    Invoiced,
+}
+
+/// How long a new grant of a kind lasts when `grant` is given no expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    Seconds(i64),
+    Months(i64),
+}
+
+/// Where a debt is paid from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SourceKind {
     Usable,
     Locked,
@@ -195,6 +253,9 @@ pub enum Base {
     Decimal,
     Time,
     Duration,
+    /// Calendar months (`1mo`, `1y`): written in a policy, never read from
+    /// a snapshot.
+    Months,
     Text,
     Enum(EnumRef),
 }
@@ -222,6 +283,7 @@ pub enum Literal {
     Decimal(Decimal),
     Time(Timestamp),
     Duration(i64),
+    Months(i64),
     Text(String),
     Enum(u32),
 }
@@ -233,6 +295,7 @@ impl Literal {
             Literal::Decimal(d) => Value::Decimal(*d),
             Literal::Time(t) => Value::Time(*t),
             Literal::Duration(s) => Value::Duration(*s),
+            Literal::Months(m) => Value::Months(*m),
             Literal::Text(s) => Value::Text(s),
             Literal::Enum(i) => Value::Enum(*i),
         }
@@ -245,6 +308,7 @@ impl Literal {
             Value::Decimal(d) => Literal::Decimal(d),
             Value::Time(t) => Literal::Time(t),
             Value::Duration(s) => Literal::Duration(s),
+            Value::Months(m) => Literal::Months(m),
             Value::Text(s) => Literal::Text(s.to_owned()),
             Value::Enum(i) => Literal::Enum(i),
         })
@@ -265,6 +329,8 @@ pub enum Builtin {
     Settleable,
     Role,
     Action,
+    /// `charge.amount`, in `on charge` rules.
+    ChargeAmount,
 }
 
 /// A field of the grant or debt a `where` filter looks at.
@@ -278,6 +344,8 @@ pub enum ItemField {
     ExpiresAt,
     Status,
     CreatedAt,
+    /// A policy-declared grant attribute, by index.
+    Attr(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

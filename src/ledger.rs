@@ -13,11 +13,14 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::compile::Program;
-use crate::decide::eval::{Ctx, EvalError, Standing};
+use crate::compile::{NodeId, Program, ShortfallLine, StepId};
+use crate::decide::eval::{
+    Ctx, EvalError, Inconsistency, Item, NoTrace, OpParams, Standing, kind_bit,
+};
+use crate::decide::{Effect, Finding, NextStep};
 use crate::diagnostic::SuggestBudget;
-use crate::lang::{DebtKey, GrantKey, SourceKind};
-use crate::snapshot::{Account, Debt, Grant};
+use crate::lang::{Base, DebtKey, GrantKey, Lifetime, Operation, RuleKind, SourceKind};
+use crate::snapshot::{Account, Debt, FieldValue, Grant};
 use crate::time::Timestamp;
 
 /// Credits drawn from a grant to pay for work.
@@ -68,11 +71,33 @@ fn amount<S: serde::Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(&crate::amount::format(*value))
 }
 
+/// Whether the policy let an operation happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerOutcome {
+    /// The operation was carried out.
+    Applied,
+    /// A `deny` rule of the operation's `on` block refused it: nothing
+    /// moved, and the reasons say why.
+    Refused,
+}
+
+impl LedgerOutcome {
+    /// `applied` or `refused`, as the JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerOutcome::Applied => "applied",
+            LedgerOutcome::Refused => "refused",
+        }
+    }
+}
+
 /// What an operation did, and the account after it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LedgerResult {
     /// `charge`, `settle`, `grant` or `refund`.
     pub operation: &'static str,
+    /// Whether it was carried out or refused by the policy.
+    pub outcome: LedgerOutcome,
     /// Credits drawn from grants, in order.
     pub draws: Vec<Draw>,
     /// Credits voided by a refund.
@@ -81,7 +106,18 @@ pub struct LedgerResult {
     pub new_debts: Vec<NewDebt>,
     /// Debts paid from grants, in order.
     pub settlements: Vec<Settlement>,
-    /// The account after the operation.
+    /// A shortfall the policy invoices instead of holding as debt
+    /// (`shortfall of charge is invoiced`); 0 when none.
+    pub invoiced: Decimal,
+    /// Why the policy refused the operation (empty when applied).
+    pub reasons: Vec<Finding>,
+    /// What to do about a refusal.
+    pub next_steps: Vec<NextStep>,
+    /// Warnings of the operation's rules that hold after it.
+    pub warnings: Vec<Finding>,
+    /// Effects of the operation's rules that hold after it.
+    pub effects: Vec<Effect>,
+    /// The account after the operation (unchanged when refused).
     pub account: Account,
 }
 
@@ -132,7 +168,7 @@ pub enum LedgerError {
     BadId,
     /// The operation leaves a shortfall but the policy names no debt kind for it.
     #[error(
-        "the policy `{policy}` does not say what debt a {operation} shortfall becomes: add `shortfall of {operation} is <debt kind>`"
+        "the policy `{policy}` does not say what a {operation} shortfall becomes here: add `shortfall of {operation} is <debt kind>`"
     )]
     NoShortfallKind {
         /// The policy's name.
@@ -146,6 +182,27 @@ pub enum LedgerError {
         crate::snapshot::MAX_ITEMS
     )]
     TooManyItems,
+    /// A grant attribute the policy does not declare.
+    #[error("the policy declares no grant attribute `{name}`{}", hint(.suggestion))]
+    UnknownAttribute {
+        /// The attribute as given.
+        name: String,
+        /// The closest declared attribute, if one is near.
+        suggestion: Option<String>,
+    },
+    /// A grant attribute's value is not of its declared type.
+    #[error("`{value}` is not a valid value for the grant attribute `{name}`: expected {expected}")]
+    BadAttribute {
+        /// The attribute.
+        name: String,
+        /// The value as given.
+        value: String,
+        /// What the attribute takes.
+        expected: String,
+    },
+    /// A required grant attribute was not given.
+    #[error("the grant needs the attribute `{0}`, which has no default: give it as `{0}=VALUE`")]
+    MissingAttribute(String),
     /// Evaluating the policy against the account failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
@@ -165,7 +222,7 @@ fn hint(suggestion: &Option<String>) -> String {
 }
 
 /// A new grant, before it is added.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct GrantSpec {
     /// The credit kind, as the policy names it.
     pub kind: String,
@@ -173,8 +230,12 @@ pub struct GrantSpec {
     pub amount: Decimal,
     /// The grant's id; `None` derives a fresh one from the account.
     pub id: Option<String>,
-    /// When the grant expires; `None` for never.
+    /// When the grant expires; `None` for the kind's lifetime
+    /// (`expire purchased after 1y`), or never when it has none.
     pub expires_at: Option<Timestamp>,
+    /// Values of the policy's grant attributes, by name, as text
+    /// (`("priority", "5")`); left out ones take their defaults.
+    pub attributes: Vec<(String, String)>,
 }
 
 /// Checks an amount given to an operation: exact, non-negative, in range.
@@ -193,7 +254,8 @@ pub fn check_amount(value: Decimal) -> Result<Decimal, LedgerError> {
 }
 
 /// Draws `amount` for admitted work from usable grants in spend order; what
-/// they cannot cover becomes one debt of the policy's charge shortfall kind.
+/// they cannot cover becomes what the policy's `shortfall of charge` lines
+/// say: a debt, or an invoiced amount. The `on charge` rules may refuse it.
 pub fn charge(
     p: &Program,
     account: &Account,
@@ -201,50 +263,50 @@ pub fn charge(
 ) -> Result<LedgerResult, LedgerError> {
     let amount = check_amount(amount)?;
     let mut out = LedgerResult::new("charge", account.clone());
-    if amount.is_zero() {
-        return Ok(out);
-    }
-    let ctx = Ctx::new(p, account, None)?;
-    let mut owed = amount;
-    for i in spend_order(p, &ctx, Standing::Usable) {
-        if owed.is_zero() {
-            break;
+    let params = OpParams {
+        charge_amount: Some(amount),
+        ..OpParams::default()
+    };
+    if !amount.is_zero() {
+        let ctx = Ctx::new(p, account, None)?;
+        let mut owed = amount;
+        for i in spend_order(p, &ctx, Standing::Usable) {
+            if owed.is_zero() {
+                break;
+            }
+            let Some(g) = out.account.grants.get_mut(i) else {
+                continue;
+            };
+            let take = owed.min(g.remaining);
+            if take.is_zero() {
+                continue;
+            }
+            g.remaining -= take;
+            owed -= take;
+            out.draws.push(Draw {
+                grant: g.id.clone(),
+                amount: take,
+            });
         }
-        let Some(g) = out.account.grants.get_mut(i) else {
-            continue;
-        };
-        let take = owed.min(g.remaining);
-        if take.is_zero() {
-            continue;
+        if !owed.is_zero() {
+            let ctx = ctx.with_op(params);
+            let becomes = shortfall(p, &p.charge_shortfall, &ctx, "charge")?;
+            out.owe(p, becomes, owed)?;
         }
-        g.remaining -= take;
-        owed -= take;
-        out.draws.push(Draw {
-            grant: g.id.clone(),
-            amount: take,
-        });
     }
-    if !owed.is_zero() {
-        let kind = p
-            .charge_shortfall
-            .ok_or_else(|| LedgerError::NoShortfallKind {
-                policy: p.name.clone(),
-                operation: "charge",
-            })?;
-        out.add_debt(p, kind, owed)?;
-    }
-    Ok(out)
+    govern(p, Operation::Charge, account, out, params)
 }
 
 /// Pays debts in the policy's precedence, each from its sources in order.
 pub fn settle(p: &Program, account: &Account) -> Result<LedgerResult, LedgerError> {
     let mut out = LedgerResult::new("settle", account.clone());
     out.settle(p)?;
-    Ok(out)
+    govern(p, Operation::Settle, account, out, OpParams::default())
 }
 
-/// Adds a grant stamped with the snapshot's `now`, then settles: newly
-/// granted credits pay debt first.
+/// Adds a grant stamped with the snapshot's `now` (expiring after its
+/// kind's lifetime when no expiry is given), then settles: newly granted
+/// credits pay debt first. The `on grant` rules may refuse it.
 pub fn grant(
     p: &Program,
     account: &Account,
@@ -259,7 +321,17 @@ pub fn grant(
             name: spec.kind.clone(),
             suggestion: suggest_id(&spec.kind, p.credit_kinds.iter().map(String::as_str)),
         })?;
-    if let Some(expires_at) = spec.expires_at {
+    let expires_at = match (spec.expires_at, p.lifetimes.get(kind).copied().flatten()) {
+        (Some(at), _) => Some(at),
+        (None, Some(Lifetime::Seconds(s))) => {
+            Some(account.now.add_seconds(s).ok_or(EvalError::Overflow)?)
+        }
+        (None, Some(Lifetime::Months(m))) => {
+            Some(account.now.add_months(m).ok_or(EvalError::Overflow)?)
+        }
+        (None, None) => None,
+    };
+    if let Some(expires_at) = expires_at {
         if expires_at <= account.now {
             return Err(LedgerError::ExpiresBeforeNow {
                 expires_at: expires_at.to_string(),
@@ -270,6 +342,7 @@ pub fn grant(
     if account.grants.len() >= crate::snapshot::MAX_ITEMS {
         return Err(LedgerError::TooManyItems);
     }
+    let attrs = grant_attributes(p, &spec.attributes)?;
     let id = match &spec.id {
         Some(id) if id.is_empty() || id.len() > crate::snapshot::MAX_TEXT_LEN => {
             return Err(LedgerError::BadId);
@@ -285,21 +358,106 @@ pub fn grant(
         ),
     };
     let mut out = LedgerResult::new("grant", account.clone());
-    out.account.grants.push(Grant {
+    let new_grant = Grant {
         id,
         kind: kind as u32,
         amount,
         remaining: amount,
         granted_at: account.now,
-        expires_at: spec.expires_at,
-    });
+        expires_at,
+        attrs,
+    };
+    out.account.grants.push(new_grant.clone());
     out.settle(p)?;
-    Ok(out)
+    let params = OpParams {
+        grant: Some(&new_grant),
+        ..OpParams::default()
+    };
+    govern(p, Operation::Grant, account, out, params)
+}
+
+/// The policy's grant attributes for a new grant, in declaration order:
+/// each given one parsed by its type, the rest their defaults.
+fn grant_attributes(
+    p: &Program,
+    given: &[(String, String)],
+) -> Result<Vec<FieldValue>, LedgerError> {
+    let mut values: Vec<Option<FieldValue>> = vec![None; p.grant_attrs.len()];
+    for (name, text) in given {
+        let Some(i) = p
+            .grant_attrs
+            .iter()
+            .position(|a| a.path.first() == Some(name))
+        else {
+            return Err(LedgerError::UnknownAttribute {
+                name: name.clone(),
+                suggestion: suggest_id(
+                    name,
+                    p.grant_attrs
+                        .iter()
+                        .filter_map(|a| a.path.first().map(String::as_str)),
+                ),
+            });
+        };
+        let attr = p.grant_attrs.get(i).ok_or(EvalError::Internal(
+            crate::decide::eval::Inconsistency::ItemField,
+        ))?;
+        let bad = |expected: &str| LedgerError::BadAttribute {
+            name: name.clone(),
+            value: text.clone(),
+            expected: expected.to_owned(),
+        };
+        let value = match attr.ty {
+            Base::Bool => match text.as_str() {
+                "true" => FieldValue::Bool(true),
+                "false" => FieldValue::Bool(false),
+                _ => return Err(bad("`true` or `false`")),
+            },
+            Base::Decimal => FieldValue::Decimal(
+                crate::amount::parse(text).map_err(|_| bad("an amount, like `12.5`"))?,
+            ),
+            Base::Time => FieldValue::Time(
+                Timestamp::parse(text)
+                    .map_err(|_| bad("a timestamp, like `2026-11-22T10:00:00Z`"))?,
+            ),
+            Base::Duration => FieldValue::Duration(
+                crate::time::parse_duration(text).ok_or_else(|| bad("a duration, like `7d`"))?,
+            ),
+            Base::Text if text.len() <= crate::snapshot::MAX_TEXT_LEN => {
+                FieldValue::Text(text.clone())
+            }
+            Base::Enum(crate::lang::EnumRef::User(e)) => {
+                let values = p.enums.get(e).map_or(&[][..], |e| e.values.as_slice());
+                match values.iter().position(|v| v == text) {
+                    Some(v) => FieldValue::Enum(v as u32),
+                    None => {
+                        let words: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                        return Err(bad(&format!("one of {}", words.join(", "))));
+                    }
+                }
+            }
+            _ => return Err(bad("a shorter text")),
+        };
+        if let Some(slot) = values.get_mut(i) {
+            *slot = Some(value);
+        }
+    }
+    p.grant_attrs
+        .iter()
+        .zip(values)
+        .map(|(a, v)| match (v, &a.default) {
+            (Some(v), _) => Ok(v),
+            (None, Some(d)) => Ok(FieldValue::from_literal(d)),
+            (None, None) if a.optional => Ok(FieldValue::Absent),
+            (None, None) => Err(LedgerError::MissingAttribute(a.dotted())),
+        })
+        .collect()
 }
 
 /// Refunds or disputes a grant: its remaining credits are voided and the
-/// grant leaves the account; its used credits become a debt of the policy's
-/// refund shortfall kind; then debts are settled.
+/// grant leaves the account; its used credits become what the policy's
+/// `shortfall of refund` lines say; then debts are settled. The `on refund`
+/// rules may refuse it.
 pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerResult, LedgerError> {
     let index = account
         .grants
@@ -317,17 +475,122 @@ pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerRe
             amount: g.remaining,
         });
     }
+    let params = OpParams {
+        grant: Some(&g),
+        ..OpParams::default()
+    };
     let used = g.amount - g.remaining;
     if used > Decimal::ZERO {
-        let kind = p
-            .refund_shortfall
-            .ok_or_else(|| LedgerError::NoShortfallKind {
-                policy: p.name.clone(),
-                operation: "refund",
-            })?;
-        out.add_debt(p, kind, used)?;
+        let ctx = Ctx::new(p, account, None)?.with_op(params);
+        let becomes = shortfall(p, &p.refund_shortfall, &ctx, "refund")?;
+        out.owe(p, becomes, used)?;
     }
     out.settle(p)?;
+    govern(p, Operation::Refund, account, out, params)
+}
+
+/// What a shortfall becomes: the first line whose condition holds on the
+/// account before the operation (a debt kind's index, or `None` for an
+/// invoice).
+fn shortfall(
+    p: &Program,
+    lines: &[ShortfallLine],
+    ctx: &Ctx<'_>,
+    operation: &'static str,
+) -> Result<Option<u32>, LedgerError> {
+    for line in lines {
+        let holds = match line.when {
+            Some(w) => ctx.eval_bool(w, Item::None, &mut NoTrace)?,
+            None => true,
+        };
+        if holds {
+            return Ok(line.debt_kind);
+        }
+    }
+    Err(LedgerError::NoShortfallKind {
+        policy: p.name.clone(),
+        operation,
+    })
+}
+
+/// Applies the rules of the operation's `on` block to its result: the
+/// rules see the account after it, `before.` the account before it, and
+/// the operation's parameters. A `deny` that holds refuses the operation:
+/// nothing moves and the reasons and next steps say why. Otherwise the
+/// warnings and effects that hold are reported.
+fn govern(
+    p: &Program,
+    op: Operation,
+    before: &Account,
+    mut out: LedgerResult,
+    params: OpParams<'_>,
+) -> Result<LedgerResult, LedgerError> {
+    let rules = p.operation_rules(op);
+    if rules.is_empty() {
+        return Ok(out);
+    }
+    let before_ctx = Ctx::new(p, before, None)?;
+    let (reasons, next_steps, warnings, effects) = {
+        let ctx = Ctx::new(p, &out.account, None)?.with_op(OpParams {
+            before: Some(&before_ctx),
+            ..params
+        });
+        let rule = |id| p.rule(id).ok_or(EvalError::Internal(Inconsistency::RuleId));
+        let holds = |when: Option<NodeId>| match when {
+            Some(w) => ctx.eval_bool(w, Item::None, &mut NoTrace),
+            None => Ok(true),
+        };
+        let mut denied = Vec::new();
+        for &id in rules {
+            let r = rule(id)?;
+            if r.kind == RuleKind::Deny && holds(r.when)? {
+                denied.push(r);
+            }
+        }
+        let mut reasons = Vec::new();
+        let mut steps: Vec<StepId> = Vec::new();
+        let mut warnings = Vec::new();
+        let mut effects = Vec::new();
+        if denied.is_empty() {
+            for &id in rules {
+                let r = rule(id)?;
+                if r.kind == RuleKind::Deny || !holds(r.when)? {
+                    continue;
+                }
+                match r.kind {
+                    RuleKind::Warn => warnings.push(crate::decide::finding(&ctx, r)?),
+                    _ => effects.push(crate::decide::effect(&ctx, r)?),
+                }
+            }
+        } else {
+            for r in denied {
+                reasons.push(crate::decide::finding(&ctx, r)?);
+                // Operations have no role: only `steps { ... }` applies.
+                let Some(clause) = r.steps.first() else {
+                    continue;
+                };
+                for &(id, when, _) in &clause.steps {
+                    if holds(when)? && !steps.contains(&id) {
+                        steps.push(id);
+                    }
+                }
+            }
+        }
+        let next_steps = steps
+            .into_iter()
+            .map(|id| crate::decide::next_step(&ctx, id))
+            .collect::<Result<Vec<_>, EvalError>>()?;
+        (reasons, next_steps, warnings, effects)
+    };
+    if !reasons.is_empty() {
+        let mut refused = LedgerResult::new(out.operation, before.clone());
+        refused.outcome = LedgerOutcome::Refused;
+        refused.reasons = reasons;
+        refused.next_steps = next_steps;
+        return Ok(refused);
+    }
+    out.warnings = warnings;
+    out.effects = effects;
     Ok(out)
 }
 
@@ -335,11 +598,31 @@ impl LedgerResult {
     fn new(operation: &'static str, account: Account) -> LedgerResult {
         LedgerResult {
             operation,
+            outcome: LedgerOutcome::Applied,
             draws: Vec::new(),
             voided: Vec::new(),
             new_debts: Vec::new(),
             settlements: Vec::new(),
+            invoiced: Decimal::ZERO,
+            reasons: Vec::new(),
+            next_steps: Vec::new(),
+            warnings: Vec::new(),
+            effects: Vec::new(),
             account,
+        }
+    }
+
+    /// Records a shortfall: a new debt of `kind`, or (`None`) an invoice.
+    fn owe(&mut self, p: &Program, kind: Option<u32>, amount: Decimal) -> Result<(), LedgerError> {
+        match kind {
+            Some(kind) => self.add_debt(p, kind, amount),
+            None => {
+                self.invoiced = self
+                    .invoiced
+                    .checked_add(amount)
+                    .ok_or(EvalError::Overflow)?;
+                Ok(())
+            }
         }
     }
 
@@ -374,69 +657,108 @@ impl LedgerResult {
         // move here, so one context serves the whole settlement.
         let snapshot = self.account.clone();
         let ctx = Ctx::new(p, &snapshot, None)?;
-        let usable = spend_order(p, &ctx, Standing::Usable);
-        let locked = spend_order(p, &ctx, Standing::Locked);
-        // Where each walk over a source resumes. Grants before a cursor are
-        // empty (or, for locked credits, may not settle that debt kind), and
-        // stay so: credits only leave grants here. So each grant is passed
-        // once per cursor, not once per debt. Usable credits settle every
-        // debt kind: one cursor. Locked ones depend on the debt kind: one
-        // cursor per kind that has debts.
-        let mut usable_at = 0;
-        let mut locked_at: HashMap<u32, usize> = HashMap::new();
-        for d in debt_order(p, &self.account.debts) {
-            let Some(debt) = self.account.debts.get(d) else {
-                continue;
-            };
-            let (debt_id, debt_kind) = (debt.id.clone(), debt.kind);
-            let mut owed = debt.amount;
-            let sources = p
-                .settle_sources
-                .get(debt_kind as usize)
-                .map_or(&[][..], Vec::as_slice);
-            for source in sources {
-                let (grants, at) = match source {
-                    SourceKind::Usable => (&usable, &mut usable_at),
-                    SourceKind::Locked => (&locked, locked_at.entry(debt_kind).or_insert(0)),
-                };
-                while !owed.is_zero() {
-                    let Some(&i) = grants.get(*at) else {
-                        break;
-                    };
-                    let Some(g) = self.account.grants.get_mut(i) else {
-                        *at += 1;
-                        continue;
-                    };
-                    if *source == SourceKind::Locked && !ctx.locked_may_settle(g.kind, debt_kind) {
-                        *at += 1;
-                        continue;
-                    }
-                    let take = owed.min(g.remaining);
-                    g.remaining -= take;
-                    owed -= take;
-                    if !take.is_zero() {
-                        self.settlements.push(Settlement {
-                            debt: debt_id.clone(),
-                            grant: g.id.clone(),
-                            amount: take,
-                        });
-                    }
-                    if g.remaining.is_zero() {
-                        *at += 1;
-                    }
-                }
+        let mut remaining: Vec<Decimal> = snapshot.grants.iter().map(|g| g.remaining).collect();
+        let mut owed: Vec<Decimal> = snapshot.debts.iter().map(|d| d.amount).collect();
+        let mut moves = Vec::new();
+        settle_core(p, &ctx, &mut remaining, &mut owed, |debt, grant, amount| {
+            moves.push((debt, grant, amount));
+        });
+        for (d, g, amount) in moves {
+            if let (Some(debt), Some(grant)) = (snapshot.debts.get(d), snapshot.grants.get(g)) {
+                self.settlements.push(Settlement {
+                    debt: debt.id.clone(),
+                    grant: grant.id.clone(),
+                    amount,
+                });
             }
-            if let Some(debt) = self.account.debts.get_mut(d) {
-                debt.amount = owed;
-            }
+        }
+        for (g, left) in self.account.grants.iter_mut().zip(remaining) {
+            g.remaining = left;
+        }
+        for (d, left) in self.account.debts.iter_mut().zip(owed) {
+            d.amount = left;
         }
         self.account.debts.retain(|d| !d.amount.is_zero());
         Ok(())
     }
 }
 
+/// The settlement algorithm, on amounts only: pays each debt (`owed`, by
+/// the account's debt index) in precedence order from its sources, taking
+/// from grants (`remaining`, by grant index) in spend order, and reports
+/// each payment as `(debt, grant, amount)`. `settle` and the `settleable`
+/// quantity share it, so they cannot disagree.
+pub(crate) fn settle_core(
+    p: &Program,
+    ctx: &Ctx<'_>,
+    remaining: &mut [Decimal],
+    owed: &mut [Decimal],
+    mut paid: impl FnMut(usize, usize, Decimal),
+) {
+    let usable = spend_order(p, ctx, Standing::Usable);
+    let locked = spend_order(p, ctx, Standing::Locked);
+    // Where each walk over a source resumes. Grants before a cursor are
+    // empty, or may not pay the debts that share the cursor, and stay so:
+    // credits only leave grants here. So each grant is passed once per
+    // cursor, not once per debt. A cursor is shared by the debt kinds with
+    // the same source, credit kinds allowed (`only`), and, for locked
+    // credits, debt kind (what a lock may settle depends on it).
+    let mut cursors: HashMap<(SourceKind, u32, u32), usize> = HashMap::new();
+    for d in debt_order(p, &ctx.account.debts) {
+        let Some(debt) = ctx.account.debts.get(d) else {
+            continue;
+        };
+        let debt_kind = debt.kind;
+        let Some(slot) = owed.get_mut(d) else {
+            continue;
+        };
+        let only = p
+            .settle_only
+            .get(debt_kind as usize)
+            .copied()
+            .unwrap_or(u32::MAX);
+        let sources = p
+            .settle_sources
+            .get(debt_kind as usize)
+            .map_or(&[][..], Vec::as_slice);
+        for source in sources {
+            let (grants, key) = match source {
+                SourceKind::Usable => (&usable, (*source, only, u32::MAX)),
+                SourceKind::Locked => (&locked, (*source, only, debt_kind)),
+            };
+            let at = cursors.entry(key).or_insert(0);
+            while !slot.is_zero() {
+                let Some(&i) = grants.get(*at) else {
+                    break;
+                };
+                let (Some(g), Some(left)) = (ctx.account.grants.get(i), remaining.get_mut(i))
+                else {
+                    *at += 1;
+                    continue;
+                };
+                let allowed = only & kind_bit(g.kind) != 0
+                    && (*source == SourceKind::Usable || ctx.locked_may_settle(g.kind, debt_kind));
+                if !allowed {
+                    *at += 1;
+                    continue;
+                }
+                let take = (*slot).min(*left);
+                *left -= take;
+                *slot -= take;
+                if !take.is_zero() {
+                    paid(d, i, take);
+                }
+                if left.is_zero() {
+                    *at += 1;
+                }
+            }
+        }
+    }
+}
+
 /// Indices of the grants of one standing that the spend order draws, in
-/// that order: by kind, then the policy's keys, then position.
+/// that order: by the policy's keys (the kind among them where it counts),
+/// then position.
 fn spend_order(p: &Program, ctx: &Ctx<'_>, standing: Standing) -> Vec<usize> {
     let rank = |g: &Grant| {
         let drawn = ctx.standing(g) == standing;
@@ -448,18 +770,49 @@ fn spend_order(p: &Program, ctx: &Ctx<'_>, standing: Standing) -> Vec<usize> {
     };
     ranked(&ctx.account.grants, rank, |a, b| {
         by_keys(&p.spend_keys, |key| match key {
+            GrantKey::Kind => rank_of(&p.spend_rank, a.kind).cmp(&rank_of(&p.spend_rank, b.kind)),
             // A grant that never expires sorts after every grant that does.
-            GrantKey::ExpiresAt => match (a.expires_at, b.expires_at) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            },
+            GrantKey::ExpiresAt => absent_last(a.expires_at, b.expires_at, |x, y| x.cmp(y)),
             GrantKey::GrantedAt => a.granted_at.cmp(&b.granted_at),
             GrantKey::Id => a.id.cmp(&b.id),
             GrantKey::Amount => a.amount.cmp(&b.amount),
             GrantKey::Remaining => a.remaining.cmp(&b.remaining),
+            GrantKey::Attr(i) => compare_attr(a.attrs.get(i), b.attrs.get(i)),
         })
+    })
+}
+
+/// A kind's place in an order's kind list.
+fn rank_of(ranks: &[Option<u8>], kind: u32) -> Option<u8> {
+    ranks.get(kind as usize).copied().flatten()
+}
+
+/// Compares two optional values; an absent one sorts after every present
+/// one, whichever the direction of the key.
+fn absent_last<T>(a: Option<T>, b: Option<T>, cmp: impl Fn(&T, &T) -> Ordering) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => cmp(&x, &y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Orders two values of one grant attribute: numbers, times, durations,
+/// text and booleans by value, enum values in declaration order, an
+/// absent value after every present one.
+fn compare_attr(a: Option<&FieldValue>, b: Option<&FieldValue>) -> Ordering {
+    fn present(v: Option<&FieldValue>) -> Option<&FieldValue> {
+        v.filter(|v| **v != FieldValue::Absent)
+    }
+    absent_last(present(a), present(b), |x, y| match (x, y) {
+        (FieldValue::Decimal(x), FieldValue::Decimal(y)) => x.cmp(y),
+        (FieldValue::Time(x), FieldValue::Time(y)) => x.cmp(y),
+        (FieldValue::Duration(x), FieldValue::Duration(y)) => x.cmp(y),
+        (FieldValue::Text(x), FieldValue::Text(y)) => x.cmp(y),
+        (FieldValue::Bool(x), FieldValue::Bool(y)) => x.cmp(y),
+        (FieldValue::Enum(x), FieldValue::Enum(y)) => x.cmp(y),
+        _ => Ordering::Equal,
     })
 }
 
@@ -468,6 +821,7 @@ fn debt_order(p: &Program, debts: &[Debt]) -> Vec<usize> {
     let rank = |d: &Debt| p.settle_rank.get(d.kind as usize).copied().flatten();
     ranked(debts, rank, |a, b| {
         by_keys(&p.settle_keys, |key| match key {
+            DebtKey::Kind => rank_of(&p.settle_rank, a.kind).cmp(&rank_of(&p.settle_rank, b.kind)),
             DebtKey::CreatedAt => a.created_at.cmp(&b.created_at),
             DebtKey::Id => a.id.cmp(&b.id),
             DebtKey::Amount => a.amount.cmp(&b.amount),
@@ -475,20 +829,21 @@ fn debt_order(p: &Program, debts: &[Debt]) -> Vec<usize> {
     })
 }
 
-/// Indices of the items that have a rank, ordered by rank, then by `keys`,
-/// then by position (so the order is total and the output deterministic).
+/// Indices of the items that have a rank (that the order covers), ordered
+/// by `keys`, then by position (so the order is total and the output
+/// deterministic).
 fn ranked<T>(
     items: &[T],
     rank: impl Fn(&T) -> Option<u8>,
     keys: impl Fn(&T, &T) -> Ordering,
 ) -> Vec<usize> {
-    let mut order: Vec<(u8, usize, &T)> = items
+    let mut order: Vec<(usize, &T)> = items
         .iter()
         .enumerate()
-        .filter_map(|(i, item)| rank(item).map(|r| (r, i, item)))
+        .filter(|(_, item)| rank(item).is_some())
         .collect();
-    order.sort_by(|(ra, a, x), (rb, b, y)| ra.cmp(rb).then_with(|| keys(x, y)).then(a.cmp(b)));
-    order.into_iter().map(|(_, i, _)| i).collect()
+    order.sort_by(|(a, x), (b, y)| keys(x, y).then(a.cmp(b)));
+    order.into_iter().map(|(i, _)| i).collect()
 }
 
 /// The first of the policy's sort keys that tells two items apart.

@@ -215,6 +215,7 @@ pub const KEYWORDS: &[&str] = &[
     "effect",
     "enum",
     "except",
+    "expire",
     "false",
     "field",
     "for",

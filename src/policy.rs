@@ -235,14 +235,32 @@ impl Policy {
 
     /// The ledger JSON of the contract for an operation's result.
     pub fn ledger_json(&self, result: &LedgerResult) -> String {
+        let findings = |list: &[decide::Finding]| -> Vec<decide::FindingJson> {
+            list.iter()
+                .cloned()
+                .map(decide::FindingJson::from)
+                .collect()
+        };
+        let steps: Vec<decide::StepJson> = result
+            .next_steps
+            .iter()
+            .cloned()
+            .map(decide::StepJson::from)
+            .collect();
         let json = serde_json::json!({
-            "version": decide::JSON_VERSION,
+            "version": decide::LEDGER_JSON_VERSION,
             "policy": self.program.name,
             "operation": result.operation,
+            "outcome": result.outcome.as_str(),
             "draws": result.draws,
             "voided": result.voided,
             "new_debts": result.new_debts,
             "settlements": result.settlements,
+            "invoiced": crate::amount::format(result.invoiced),
+            "reasons": findings(&result.reasons),
+            "next_steps": steps,
+            "warnings": findings(&result.warnings),
+            "effects": result.effects,
             "snapshot": snapshot::write::document(&self.program, &result.account),
         });
         serde_json::to_string_pretty(&json).unwrap_or_default()

@@ -63,6 +63,9 @@ pub struct Grant {
     pub granted_at: Timestamp,
     /// When the credits expire; `None` for never.
     pub expires_at: Option<Timestamp>,
+    /// The policy's grant attributes, by index (`field grants.priority`),
+    /// with defaults filled in; `Absent` when optional and left out.
+    pub attrs: Vec<FieldValue>,
 }
 
 /// Credits the account owes.
@@ -95,6 +98,37 @@ pub enum FieldValue {
     Text(String),
     /// Index of the value in the field's enum.
     Enum(u32),
+}
+
+impl FieldValue {
+    /// The value as expressions see it.
+    pub(crate) fn value(&self) -> crate::value::Value<'_> {
+        use crate::value::Value;
+        match self {
+            FieldValue::Absent => Value::Absent,
+            FieldValue::Bool(b) => Value::Bool(*b),
+            FieldValue::Decimal(d) => Value::Decimal(*d),
+            FieldValue::Time(t) => Value::Time(*t),
+            FieldValue::Duration(s) => Value::Duration(*s),
+            FieldValue::Text(s) => Value::Text(s),
+            FieldValue::Enum(i) => Value::Enum(*i),
+        }
+    }
+
+    /// A policy's constant as a field value (a default).
+    pub(crate) fn from_literal(l: &crate::lang::Literal) -> FieldValue {
+        use crate::lang::Literal;
+        match l {
+            Literal::Bool(b) => FieldValue::Bool(*b),
+            Literal::Decimal(d) => FieldValue::Decimal(*d),
+            Literal::Time(t) => FieldValue::Time(*t),
+            Literal::Duration(s) => FieldValue::Duration(*s),
+            // Fields are never typed in months; a default cannot be one.
+            Literal::Months(_) => FieldValue::Absent,
+            Literal::Text(s) => FieldValue::Text(s.clone()),
+            Literal::Enum(i) => FieldValue::Enum(*i),
+        }
+    }
 }
 
 /// The formats a snapshot can be written in.

@@ -4,6 +4,27 @@ use std::fmt;
 
 /// Longest duration a policy may write: 100,000 days.
 pub const MAX_DURATION_SECONDS: i64 = 100_000 * 86_400;
+/// Longest calendar duration a policy may write: 3,000 months (250 years).
+pub const MAX_DURATION_MONTHS: i64 = 3_000;
+
+/// A snapshot's duration, `7d`, `12h`, `30m` or `45s`, in seconds; `None`
+/// when it is not one or is longer than [`MAX_DURATION_SECONDS`].
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+    let per_unit = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        _ => return None,
+    };
+    digits
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .and_then(|n| n.checked_mul(per_unit))
+        .filter(|s| *s <= MAX_DURATION_SECONDS)
+}
 
 /// An instant, in UTC, to the nanosecond.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -27,6 +48,26 @@ impl Timestamp {
     /// The instant `seconds` later (or earlier), if it stays in years 0–9999.
     pub fn add_seconds(self, seconds: i64) -> Option<Timestamp> {
         Timestamp::from_unix(self.seconds.checked_add(seconds)?, self.nanos)
+    }
+
+    /// The instant `months` calendar months later (or earlier): the same
+    /// day of the month and time of day, or the month's last day when it is
+    /// shorter (a month after 31 January is the end of February), if it
+    /// stays in years 0–9999.
+    pub fn add_months(self, months: i64) -> Option<Timestamp> {
+        let days = self.seconds.div_euclid(86_400);
+        let time_of_day = self.seconds.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let index = (y.checked_mul(12)?)
+            .checked_add(m - 1)?
+            .checked_add(months)?;
+        let (year, month) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let day = d.min(days_in_month(year, month));
+        let seconds = days_from_civil(year, month, day) * 86_400 + time_of_day;
+        Timestamp::from_unix(seconds, self.nanos)
     }
 
     /// Whole seconds from `earlier` to `self` (negative when before).
@@ -178,6 +219,42 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn months_count_on_the_calendar() {
+        let at = |t: &str| Timestamp::parse(t).expect("valid");
+        let plus = |t: &str, m: i64| at(t).add_months(m).map(|x| x.to_string());
+        assert_eq!(
+            plus("2026-01-31T10:00:00Z", 1).as_deref(),
+            Some("2026-02-28T10:00:00Z")
+        );
+        assert_eq!(
+            plus("2028-01-31T10:00:00Z", 1).as_deref(),
+            Some("2028-02-29T10:00:00Z")
+        );
+        assert_eq!(
+            plus("2026-03-31T00:00:00Z", -1).as_deref(),
+            Some("2026-02-28T00:00:00Z")
+        );
+        assert_eq!(
+            plus("2026-11-22T10:00:00.5Z", 12).as_deref(),
+            Some("2027-11-22T10:00:00.5Z")
+        );
+        assert_eq!(
+            plus("2028-02-29T00:00:00Z", 12).as_deref(),
+            Some("2029-02-28T00:00:00Z")
+        );
+        assert_eq!(
+            plus("2026-12-15T00:00:00Z", 1).as_deref(),
+            Some("2027-01-15T00:00:00Z")
+        );
+        assert_eq!(
+            plus("2026-01-15T00:00:00Z", -13).as_deref(),
+            Some("2024-12-15T00:00:00Z")
+        );
+        assert_eq!(plus("9999-12-01T00:00:00Z", 1), None);
+        assert_eq!(plus("0000-01-01T00:00:00Z", -1), None);
+    }
+
     use super::*;
 
     fn round_trip(text: &str) -> String {

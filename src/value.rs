@@ -19,6 +19,8 @@ pub enum Value<'a> {
     Time(Timestamp),
     /// Whole seconds.
     Duration(i64),
+    /// Calendar months: `1mo`, `1y` (12).
+    Months(i64),
     Text(&'a str),
     /// A member of an enum-like type (user enum, kind, role, action), by index.
     Enum(u32),
@@ -59,6 +61,7 @@ impl<'a> Value<'a> {
                 .checked_neg()
                 .map(Value::Duration)
                 .ok_or(OpError::Overflow),
+            Value::Months(m) => m.checked_neg().map(Value::Months).ok_or(OpError::Overflow),
             _ => Err(OpError::Mismatch),
         }
     }
@@ -75,6 +78,7 @@ impl<'a> Value<'a> {
                     (Decimal(x), Decimal(y)) => x.cmp(&y),
                     (Time(x), Time(y)) => x.cmp(&y),
                     (Duration(x), Duration(y)) => x.cmp(&y),
+                    (Months(x), Months(y)) => x.cmp(&y),
                     _ => return Err(OpError::Mismatch),
                 };
                 Ok(Bool(match op {
@@ -92,6 +96,10 @@ impl<'a> Value<'a> {
                 (Time(t), Duration(s)) | (Duration(s), Time(t)) => {
                     t.add_seconds(s).map(Time).ok_or(OpError::Overflow)
                 }
+                (Months(x), Months(y)) => x.checked_add(y).map(Months).ok_or(OpError::Overflow),
+                (Time(t), Months(m)) | (Months(m), Time(t)) => {
+                    t.add_months(m).map(Time).ok_or(OpError::Overflow)
+                }
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::Sub => match (a, b) {
@@ -105,6 +113,12 @@ impl<'a> Value<'a> {
                     .map(Time)
                     .ok_or(OpError::Overflow),
                 (Time(x), Time(y)) => Ok(Duration(x.seconds_since(y))),
+                (Months(x), Months(y)) => x.checked_sub(y).map(Months).ok_or(OpError::Overflow),
+                (Time(t), Months(m)) => m
+                    .checked_neg()
+                    .and_then(|m| t.add_months(m))
+                    .map(Time)
+                    .ok_or(OpError::Overflow),
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::Mul => match (a, b) {

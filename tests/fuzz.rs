@@ -507,6 +507,7 @@ fn exercise(policy: &Policy, account: &Account) {
         amount: Decimal::new(500, 0),
         id: None,
         expires_at: None,
+        attributes: Vec::new(),
     };
     if let Ok(r) = policy.grant(account, &spec) {
         laws(account, &r);

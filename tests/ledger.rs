@@ -190,7 +190,7 @@ proptest! {
 
         let kinds = ["included", "promotional", "purchased"];
         let expiry = grant_expiry.map(|t| tollgate::Timestamp::parse(&t).unwrap()).filter(|t| *t > a.now);
-        let spec = GrantSpec { kind: kinds[grant_kind].to_owned(), amount: grant_amount, id: None, expires_at: expiry };
+        let spec = GrantSpec { kind: kinds[grant_kind].to_owned(), amount: grant_amount, id: None, expires_at: expiry, attributes: Vec::new() };
         let granted = policy.grant(&a, &spec).unwrap();
         laws(&a, &granted)?;
         let mut with_grant = a.clone();
@@ -595,6 +595,7 @@ fn new_ids_are_deterministic_and_unique() {
         amount: Decimal::ONE,
         id: None,
         expires_at: None,
+        attributes: Vec::new(),
     };
     let g1 = p.grant(&a, &spec).unwrap();
     let g2 = p.grant(&g1.account, &spec).unwrap();

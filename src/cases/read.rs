@@ -624,6 +624,7 @@ impl Reader<'_> {
                     amount,
                     id: c.id.clone(),
                     expires_at,
+                    attributes: Vec::new(),
                 })
             }
             "refund" => match &c.grant {

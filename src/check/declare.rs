@@ -71,13 +71,18 @@ impl Checker<'_> {
                     index,
                     |c, i| span_of(&c.roles, i, |r| r.span),
                 ) {
-                    let access = access.as_ref().map(|a| {
+                    let mut levels = Vec::with_capacity(access.len());
+                    for a in access {
                         let next = self.out.access_levels.len();
-                        *self.names.access.entry(a.name.clone()).or_insert_with(|| {
+                        let level = *self.names.access.entry(a.name.clone()).or_insert_with(|| {
                             self.out.access_levels.push(a.name.clone());
                             next
-                        })
-                    });
+                        });
+                        if !levels.contains(&level) {
+                            levels.push(level);
+                        }
+                    }
+                    let access = levels;
                     self.out.roles.push(Role {
                         name: name.name.clone(),
                         access,
@@ -237,6 +242,10 @@ impl Checker<'_> {
         let Some(root) = field.path.segments.first() else {
             return;
         };
+        if root.name == "grants" {
+            self.grant_attr(field);
+            return;
+        }
         if RESERVED_ROOTS.contains(&root.name.as_str())
             || expr::BUILTINS.iter().any(|(n, _)| *n == root.name)
         {
@@ -281,6 +290,53 @@ impl Checker<'_> {
             span,
         });
         self.note_field(index);
+    }
+
+    /// `field grants.priority: decimal default 0`: an attribute every grant
+    /// carries, read in `where` filters over grants, as `grant.priority` in
+    /// the rules of `on grant` and `on refund`, and as a spend key.
+    fn grant_attr(&mut self, field: &ast::FieldDecl) {
+        let span = field.path.span;
+        let [_, name] = field.path.segments.as_slice() else {
+            self.report(errors::out_of_place(
+                span,
+                format!("`{}` is not a grant attribute", field.path.dotted()),
+                "a grant attribute is one name after `grants.`, such as `field grants.priority: decimal default 0`",
+            ));
+            return;
+        };
+        if expr::item_fields(crate::lang::Collection::Grants)
+            .iter()
+            .any(|(n, _)| *n == name.name)
+        {
+            self.report(errors::reserved_grant_attr(name));
+            return;
+        }
+        let Some(ty) = self.type_by_name(&field.ty) else {
+            self.poisoned.insert(field.path.dotted());
+            return;
+        };
+        let index = self.out.grant_attrs.len();
+        if !self.define(
+            |n| &mut n.grant_attrs,
+            "grant attribute",
+            name,
+            index,
+            |c, i| span_of(&c.grant_attrs, i, |f| f.span),
+        ) {
+            return;
+        }
+        let default = match &field.default {
+            Some(e) => self.field_default(e, ty),
+            None => None,
+        };
+        self.out.grant_attrs.push(Field {
+            path: vec![name.name.clone()],
+            ty,
+            optional: field.optional,
+            default,
+            span: name.span,
+        });
     }
 
     pub(super) fn type_by_name(&mut self, ty: &ast::Ident) -> Option<Base> {

@@ -298,14 +298,78 @@ pub(super) fn unknown_operation(operation: &ast::Ident, guess: Option<&str>) -> 
     }
 }
 
-pub(super) fn shortfall_twice(operation: &ast::Ident) -> Diagnostic {
+pub(super) fn shortfall_unreachable(operation: &ast::Ident, always: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unreachable,
+        operation.span,
+        format!("this `shortfall of {}` line is never used", operation.name),
+    )
+    .label("never reached")
+    .related(always, "this line always applies")
+    .help("the first line that holds decides: put conditional lines before the one that always applies")
+}
+
+pub(super) fn shortfall_not_exhaustive(operation: &str, last: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::ShortfallNotExhaustive,
+        last,
+        format!("no `shortfall of {operation}` line applies when none of the conditions hold"),
+    )
+    .label("the last line has a condition")
+    .help(format!(
+        "end with a line that always applies, such as `shortfall of {operation} is <debt kind> otherwise`"
+    ))
+}
+
+pub(super) fn lifetime_not_positive(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::ValueOutOfRange,
+        span,
+        "a lifetime must be longer than zero",
+    )
+    .label("not a positive duration")
+    .help("write how long new credits last, such as `90d` or `1y`")
+}
+
+pub(super) fn lifetime_twice(kind: &ast::Ident, first: Span) -> Diagnostic {
     Diagnostic::new(
         Code::Duplicate,
-        operation.span,
-        format!("the `{}` shortfall is declared twice", operation.name),
+        kind.span,
+        format!("credit kind `{}` is given a lifetime twice", kind.name),
     )
-    .label("declared again")
-    .help("keep one `shortfall of ... is ...` line per operation")
+    .label("second lifetime")
+    .related(first, "first lifetime")
+    .help("keep one `expire ... after ...` line per credit kind")
+}
+
+pub(super) fn reserved_grant_attr(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReservedName,
+        name.span,
+        format!("every grant already has `{}`", name.name),
+    )
+    .label("built-in grant field")
+    .help("grants have `id`, `kind`, `amount`, `remaining`, `granted_at`, `expires_at` and `status`; choose another name for the attribute")
+}
+
+pub(super) fn operation_named_like_action(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReservedName,
+        name.span,
+        format!("`{}` is both a ledger operation and an action or category", name.name),
+    )
+    .label("ambiguous")
+    .help(format!(
+        "`on {}` governs the ledger operation; rename the action or category (`charge`, `settle`, `grant` and `refund` name operations in `on`)",
+        name.name
+    ))
+}
+
+/// Something written where it does not apply.
+pub(super) fn out_of_place(span: Span, message: String, help: &str) -> Diagnostic {
+    Diagnostic::new(Code::OutOfPlace, span, message)
+        .label("not here")
+        .help(help.to_owned())
 }
 
 /// A second `spend` or `settle` order (`which`).
@@ -461,7 +525,7 @@ pub(super) fn forbidden_warning(code: &ast::Ident) -> Diagnostic {
         "a warning in `on forbidden` is never shown",
     )
     .label("never shown")
-    .help("warnings accompany an allowed request, and forbidden requests are always denied")
+    .help("warnings accompany an allowed request, and forbidden requests are always denied; write `warn ... even if denied` to show it with a denial")
 }
 
 pub(super) fn rule_without_message(kind: RuleKind, code: &ast::Ident) -> Diagnostic {

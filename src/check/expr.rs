@@ -1,8 +1,8 @@
 //! Resolving and typing expressions and message templates.
 
-use super::Checker;
 use super::errors::{MAX_LISTED_NAMES, list_some_words, list_words};
 use super::ir::*;
+use super::{Checker, errors};
 use crate::ast::{self, BinaryOp, Collection, ExprKind, InSet, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
@@ -17,6 +17,12 @@ pub(super) struct Scope {
     pub item: Option<Collection>,
     /// Only `let`s defined before this index may be read (`None`: all).
     pub lets_before: Option<usize>,
+    /// In the rules of `on charge` and the like, and in `shortfall`
+    /// conditions: the operation's parameters are known.
+    pub operation: Option<Operation>,
+    /// Whether `before.` reads the account before the operation (in the
+    /// rules of a ledger operation, which see the account after it).
+    pub before: bool,
 }
 
 impl Scope {
@@ -24,12 +30,23 @@ impl Scope {
         request: false,
         item: None,
         lets_before: None,
+        operation: None,
+        before: false,
     };
     pub const REQUEST: Scope = Scope {
         request: true,
-        item: None,
-        lets_before: None,
+        ..Scope::ACCOUNT
     };
+
+    /// A ledger operation's rules (`before`: they may read `before.`) or
+    /// its `shortfall` conditions.
+    pub fn operation(operation: Operation, before: bool) -> Scope {
+        Scope {
+            operation: Some(operation),
+            before,
+            ..Scope::ACCOUNT
+        }
+    }
 }
 
 /// Deepest an expression may nest counting through the `let`s it reads:
@@ -129,6 +146,8 @@ fn item_field_type(field: ItemField, of: Collection) -> Type {
         ItemField::Amount | ItemField::Remaining => Base::Decimal,
         ItemField::GrantedAt | ItemField::ExpiresAt | ItemField::CreatedAt => Base::Time,
         ItemField::Status => Base::Enum(EnumRef::GrantStatus),
+        // Attributes are typed by the checker, which knows them.
+        ItemField::Attr(_) => Base::Text,
     };
     Type {
         base,
@@ -154,6 +173,7 @@ impl Checker<'_> {
             Base::Decimal => "a number".to_owned(),
             Base::Time => "a timestamp".to_owned(),
             Base::Duration => "a duration".to_owned(),
+            Base::Months => "a calendar duration (months or years)".to_owned(),
             Base::Text => "text".to_owned(),
             Base::Enum(e) => match e {
                 EnumRef::User(i) => format!(
@@ -275,6 +295,10 @@ impl Checker<'_> {
                 typed(TExprKind::Literal(Literal::Duration(*s)), Base::Duration),
                 Deps::default(),
             )),
+            ExprKind::Months(m) => Some((
+                typed(TExprKind::Literal(Literal::Months(*m)), Base::Months),
+                Deps::default(),
+            )),
             ExprKind::Text(s) => Some((
                 typed(TExprKind::Literal(Literal::Text(s.clone())), Base::Text),
                 Deps::default(),
@@ -292,7 +316,7 @@ impl Checker<'_> {
                         Base::Bool
                     }
                     UnaryOp::Neg => {
-                        if !matches!(t.ty.base, Base::Decimal | Base::Duration) {
+                        if !matches!(t.ty.base, Base::Decimal | Base::Duration | Base::Months) {
                             self.expect_base(
                                 &t,
                                 Base::Decimal,
@@ -654,6 +678,9 @@ impl Checker<'_> {
             snapshot: true,
             ..Deps::default()
         };
+        if let Some(resolved) = self.operation_path(path, scope, expect) {
+            return resolved;
+        }
         if let Some(single) = path.single() {
             let name = single.name.as_str();
             if let Some(Base::Enum(e)) = expect {
@@ -673,6 +700,12 @@ impl Checker<'_> {
                         ..snapshot
                     };
                     return found(TExprKind::Item(f), item_field_type(f, of), deps);
+                }
+                if of == Collection::Grants {
+                    if let Some(&i) = self.names.grant_attrs.get(name) {
+                        let ty = self.grant_attr_type(i)?;
+                        return found(TExprKind::Item(ItemField::Attr(i)), ty, snapshot);
+                    }
                 }
             }
             if let Some(&(_, b)) = BUILTINS.iter().find(|(n, _)| *n == name) {
@@ -777,6 +810,148 @@ impl Checker<'_> {
         }
         self.unknown_path(path, scope, expect);
         None
+    }
+
+    /// A grant attribute's type as read: absent only when it is optional
+    /// and has no default.
+    fn grant_attr_type(&self, i: usize) -> Option<Type> {
+        let a = self.out.grant_attrs.get(i)?;
+        Some(Type {
+            base: a.ty,
+            optional: a.optional && a.default.is_none(),
+        })
+    }
+
+    /// The names a ledger operation's rules add: `before.<path>`,
+    /// `charge.amount`, `grant.<field>`. `None` when the path is none of
+    /// them, or is a declared field of the same name outside an operation.
+    fn operation_path(
+        &mut self,
+        path: &ast::Path,
+        scope: Scope,
+        expect: Option<Base>,
+    ) -> Option<Option<(TExpr, Deps)>> {
+        let [first, rest @ ..] = path.segments.as_slice() else {
+            return None;
+        };
+        if rest.is_empty() || !["before", "charge", "grant"].contains(&first.name.as_str()) {
+            return None;
+        }
+        if scope.operation.is_none() && self.names.fields.contains_key(&path.dotted()) {
+            return None;
+        }
+        let span = path.span;
+        let snapshot = Deps {
+            snapshot: true,
+            ..Deps::default()
+        };
+        let where_ = "in the rules of `on charge`, `on settle`, `on grant` and `on refund`";
+        match first.name.as_str() {
+            "before" => {
+                if !scope.before {
+                    self.report(errors::out_of_place(
+                        span,
+                        "`before.` is only known in the rules of a ledger operation".to_owned(),
+                        &format!("`before.usable` reads the account as it was before the operation, {where_}"),
+                    ));
+                    return Some(None);
+                }
+                let inner = ast::Path {
+                    segments: rest.to_vec(),
+                    span: rest.first().map_or(span, |r| r.span.to(span)),
+                };
+                let inner_scope = Scope {
+                    before: false,
+                    operation: None,
+                    ..scope
+                };
+                let (t, deps) = self.path(&inner, inner_scope, expect)?;
+                let ty = t.ty;
+                Some(Some((
+                    TExpr {
+                        kind: TExprKind::Before(Box::new(t)),
+                        ty,
+                        span,
+                    },
+                    deps,
+                )))
+            }
+            "charge" => {
+                let [field] = rest else {
+                    return None;
+                };
+                if scope.operation != Some(Operation::Charge) || field.name != "amount" {
+                    self.report(errors::out_of_place(
+                        span,
+                        format!("`{}` is only known in the rules of `on charge`", path.dotted()),
+                        "`charge.amount` is the amount charged, in the rules and `shortfall of charge` lines of a charge",
+                    ));
+                    return Some(None);
+                }
+                Some(Some((
+                    TExpr {
+                        kind: TExprKind::Builtin(Builtin::ChargeAmount),
+                        ty: Type::of(Base::Decimal),
+                        span,
+                    },
+                    snapshot,
+                )))
+            }
+            _ => {
+                let [field] = rest else {
+                    return None;
+                };
+                if !matches!(scope.operation, Some(Operation::Grant | Operation::Refund)) {
+                    self.report(errors::out_of_place(
+                        span,
+                        format!("`{}` is only known in the rules of `on grant` and `on refund`", path.dotted()),
+                        "`grant.kind`, `grant.amount` and the like are the grant being added or refunded",
+                    ));
+                    return Some(None);
+                }
+                let resolved =
+                    if let Some(&(_, f)) = GRANT_FIELDS.iter().find(|(n, _)| *n == field.name) {
+                        Some((f, item_field_type(f, Collection::Grants)))
+                    } else if let Some(&i) = self.names.grant_attrs.get(&field.name) {
+                        self.grant_attr_type(i).map(|ty| (ItemField::Attr(i), ty))
+                    } else {
+                        None
+                    };
+                let Some((f, ty)) = resolved else {
+                    let mut known: Vec<&str> = GRANT_FIELDS.iter().map(|(n, _)| *n).collect();
+                    known.extend(
+                        self.out
+                            .grant_attrs
+                            .iter()
+                            .filter_map(|a| a.path.first().map(String::as_str)),
+                    );
+                    let guess = self.suggest(&field.name, known.iter().copied());
+                    let d = Diagnostic::new(
+                        Code::UnknownName,
+                        field.span,
+                        format!("grants have no field `{}`", field.name),
+                    )
+                    .label("not a grant field");
+                    self.report(match guess {
+                        Some(g) => d.help(format!("did you mean `grant.{g}`?")),
+                        None => d.help(format!("a grant has {}", list_words(&known))),
+                    });
+                    return Some(None);
+                };
+                let deps = Deps {
+                    balance: f == ItemField::Status,
+                    ..snapshot
+                };
+                Some(Some((
+                    TExpr {
+                        kind: TExprKind::OpGrant(f),
+                        ty,
+                        span,
+                    },
+                    deps,
+                )))
+            }
+        }
     }
 
     fn note_enum_use(&mut self, e: EnumRef, i: usize) {
@@ -1068,6 +1243,7 @@ impl Value<'_> {
             Value::Decimal(d) => Value::Decimal(d),
             Value::Time(t) => Value::Time(t),
             Value::Duration(s) => Value::Duration(s),
+            Value::Months(m) => Value::Months(m),
             Value::Enum(i) => Value::Enum(i),
             Value::Text(_) => return None,
         })
@@ -1086,6 +1262,9 @@ fn arithmetic_type(op: BinaryOp, l: Base, r: Base) -> Option<Base> {
         (BinaryOp::Add, Time, Duration) | (BinaryOp::Add, Duration, Time) => Some(Time),
         (BinaryOp::Sub, Time, Duration) => Some(Time),
         (BinaryOp::Sub, Time, Time) => Some(Duration),
+        (BinaryOp::Add | BinaryOp::Sub, Months, Months) => Some(Months),
+        (BinaryOp::Add, Time, Months) | (BinaryOp::Add, Months, Time) => Some(Time),
+        (BinaryOp::Sub, Time, Months) => Some(Time),
         _ => None,
     }
 }

@@ -3,7 +3,8 @@
 
 pub use crate::lang::{
     AggregateOp, Base, BinaryOp, Builtin, Collection, DebtKey, EnumRef, Field, Format,
-    GRANT_STATUSES, GrantKey, ItemField, Literal, RuleKind, SourceKind, Type, UnaryOp,
+    GRANT_STATUSES, GrantKey, ItemField, Lifetime, Literal, Operation, RuleKind, Shortfall,
+    SourceKind, Type, UnaryOp,
 };
 use crate::span::{Source, Span};
 
@@ -24,6 +25,11 @@ pub struct Checked {
     pub debt_kinds: Vec<Named>,
     pub enums: Vec<Enum>,
     pub fields: Vec<Field>,
+    /// Attributes every grant carries (`field grants.priority: ...`); each
+    /// field's path is the attribute's name alone.
+    pub grant_attrs: Vec<Field>,
+    /// `lifetimes[credit_kind]`: what `grant` gives when no expiry is given.
+    pub lifetimes: Vec<Option<Lifetime>>,
     pub locks: Vec<Lock>,
     pub spend: Spend,
     pub settle: Settle,
@@ -31,10 +37,18 @@ pub struct Checked {
     pub steps: Vec<Step>,
     pub states: Vec<State>,
     pub blocks: Vec<Block>,
-    /// The debt kind a charge shortfall becomes.
-    pub charge_shortfall: Option<usize>,
-    /// The debt kind a refund's used credits become.
-    pub refund_shortfall: Option<usize>,
+    /// What a charge's shortfall becomes: the first line that holds.
+    pub charge_shortfall: Vec<ShortfallRule>,
+    /// What a refund's used credits become: the first line that holds.
+    pub refund_shortfall: Vec<ShortfallRule>,
+}
+
+/// `shortfall of charge is invoiced when ...`
+#[derive(Clone, Debug)]
+pub struct ShortfallRule {
+    pub becomes: Shortfall,
+    /// `None`: always.
+    pub when: Option<TExpr>,
 }
 
 #[derive(Clone, Debug)]
@@ -46,7 +60,8 @@ pub struct Named {
 #[derive(Clone, Debug)]
 pub struct Role {
     pub name: String,
-    pub access: Option<usize>,
+    /// Access levels, each once.
+    pub access: Vec<usize>,
     pub span: Span,
 }
 
@@ -82,9 +97,11 @@ pub struct Lock {
 
 #[derive(Clone, Debug, Default)]
 pub struct Spend {
-    /// Credit kinds in the order they pay.
+    /// Credit kinds that pay, in their order for the `kind` key.
     pub kinds: Vec<usize>,
-    /// Tie-breakers within a kind; `true` means descending.
+    /// The order; `true` means descending. `GrantKey::Kind` is among them
+    /// where the kind counts (first, when kinds are listed and `kind` is
+    /// not a key).
     pub keys: Vec<(GrantKey, bool)>,
     pub span: Option<Span>,
 }
@@ -96,6 +113,8 @@ pub struct Settle {
     pub keys: Vec<(DebtKey, bool)>,
     /// `sources[debt_kind]`: where that kind is paid from, in order.
     pub sources: Vec<Vec<SourceKind>>,
+    /// `only[debt_kind]`: the credit kinds that may pay it; empty for all.
+    pub only: Vec<Vec<usize>>,
     pub span: Option<Span>,
 }
 
@@ -126,6 +145,10 @@ pub struct State {
 pub struct Block {
     /// `on forbidden`: applies to requests the role may not make.
     pub forbidden: bool,
+    /// `on all`: applies to every request.
+    pub all: bool,
+    /// `on charge` and the like: applies to that ledger operation only.
+    pub operation: Option<Operation>,
     /// `actions[action]`: whether the block applies to that action.
     pub actions: Vec<bool>,
     pub rules: Vec<Rule>,
@@ -140,6 +163,8 @@ pub struct Rule {
     pub message: Option<Template>,
     pub steps: Vec<StepsClause>,
     pub params: Vec<(String, TExpr)>,
+    /// `warn ... even if denied`
+    pub even_if_denied: bool,
     pub span: Span,
 }
 
@@ -190,6 +215,10 @@ pub enum TExprKind {
     Let(usize),
     Builtin(Builtin),
     Item(ItemField),
+    /// A field of the grant a ledger operation adds or refunds (`grant.kind`).
+    OpGrant(ItemField),
+    /// `before.usable`: the value on the account before the operation.
+    Before(Box<TExpr>),
     Unary(UnaryOp, Box<TExpr>),
     Binary(BinaryOp, Box<TExpr>, Box<TExpr>),
     In {

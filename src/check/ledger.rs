@@ -45,22 +45,98 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn shortfall(&mut self, operation: &ast::Ident, debt_kind: &ast::Ident) {
-        let kind = self.resolve(DEBT, debt_kind);
-        let slot = match operation.name.as_str() {
-            "charge" => &mut self.out.charge_shortfall,
-            "refund" => &mut self.out.refund_shortfall,
-            other => {
-                let guess = self.suggest(other, ["charge", "refund"]);
-                self.report(errors::unknown_operation(operation, guess));
-                return;
+    /// Every `shortfall` line, grouped by operation in source order: the
+    /// first line that holds decides, so a line after one that always holds
+    /// is unreachable, and conditional lines need a last one that always
+    /// holds.
+    pub(super) fn shortfalls(&mut self, policy: &ast::Policy) {
+        // Per operation: the line that always holds, and the last line.
+        let mut always: HashMap<Operation, Span> = HashMap::new();
+        let mut last: HashMap<Operation, (Span, bool)> = HashMap::new();
+        for item in &policy.items {
+            let ast::ItemKind::Shortfall(sf) = &item.kind else {
+                continue;
+            };
+            let operation = match Operation::from_name(&sf.operation.name) {
+                Some(op @ (Operation::Charge | Operation::Refund)) => op,
+                _ => {
+                    let guess = self.suggest(&sf.operation.name, ["charge", "refund"]);
+                    self.report(errors::unknown_operation(&sf.operation, guess));
+                    continue;
+                }
+            };
+            let becomes = if sf.becomes.name == INVOICED {
+                Some(Shortfall::Invoiced)
+            } else {
+                self.resolve(DEBT, &sf.becomes).map(Shortfall::Debt)
+            };
+            if let Some(&first) = always.get(&operation) {
+                self.report(errors::shortfall_unreachable(&sf.operation, first));
+            }
+            let scope = Scope::operation(operation, false);
+            let when = match &sf.when {
+                Some(e) => match self.condition(e, scope) {
+                    Some((t, deps)) => {
+                        self.evaluated(t.span, deps);
+                        if self.constant_condition(&t, deps, "shortfall condition") == Some(true) {
+                            always.entry(operation).or_insert(item.span);
+                        }
+                        Some(t)
+                    }
+                    None => continue,
+                },
+                None => {
+                    always.entry(operation).or_insert(item.span);
+                    None
+                }
+            };
+            last.insert(operation, (item.span, when.is_none()));
+            let Some(becomes) = becomes else {
+                continue;
+            };
+            let rule = ShortfallRule { becomes, when };
+            match operation {
+                Operation::Charge => self.out.charge_shortfall.push(rule),
+                _ => self.out.refund_shortfall.push(rule),
+            }
+        }
+        for (operation, (span, _)) in last {
+            if !always.contains_key(&operation) {
+                self.report(errors::shortfall_not_exhaustive(operation.name(), span));
+            }
+        }
+    }
+
+    /// `expire purchased after 1y`
+    pub(super) fn expire(&mut self, kinds: &[ast::Ident], after: &ast::Expr) {
+        let lifetime = match after.kind {
+            ast::ExprKind::Duration(s) if s > 0 => Some(Lifetime::Seconds(s)),
+            ast::ExprKind::Months(m) if m > 0 => Some(Lifetime::Months(m)),
+            ast::ExprKind::Invalid => None,
+            _ => {
+                self.report(errors::lifetime_not_positive(after.span));
+                None
             }
         };
-        if slot.is_some() {
-            self.report(errors::shortfall_twice(operation));
-            return;
+        if self.out.lifetimes.len() != self.out.credit_kinds.len() {
+            self.out.lifetimes = vec![None; self.out.credit_kinds.len()];
         }
-        *slot = kind;
+        for k in kinds {
+            let Some(i) = self.resolve(CREDIT, k) else {
+                continue;
+            };
+            self.used.credit_kinds.insert(i);
+            let Some(slot) = self.out.lifetimes.get_mut(i) else {
+                continue;
+            };
+            if slot.is_some() || self.lifetime_spans.contains_key(&i) {
+                let first = self.lifetime_spans.get(&i).copied().unwrap_or(k.span);
+                self.report(errors::lifetime_twice(k, first));
+                continue;
+            }
+            self.lifetime_spans.insert(i, k.span);
+            *slot = lifetime;
+        }
     }
 
     pub(super) fn spend(&mut self, kinds: &[ast::Ident], order: &[ast::SortKey], span: Span) {
@@ -69,8 +145,24 @@ impl Checker<'_> {
             return;
         }
         self.out.spend.span = Some(span);
-        self.out.spend.kinds = self.kind_order(CREDIT, kinds);
-        self.out.spend.keys = self.sort_keys(order, GRANT_KEYS);
+        self.out.spend.kinds = if kinds.is_empty() {
+            (0..self.out.credit_kinds.len()).collect()
+        } else {
+            self.kind_order(CREDIT, kinds)
+        };
+        let mut known: Vec<(String, GrantKey)> =
+            GRANT_KEYS.iter().map(|&(n, k)| (n.to_owned(), k)).collect();
+        for (i, attr) in self.out.grant_attrs.iter().enumerate() {
+            if attr.ty != Base::Months {
+                known.push((attr.dotted(), GrantKey::Attr(i)));
+            }
+        }
+        let known: Vec<(&str, GrantKey)> = known.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+        let mut keys = self.sort_keys(order, &known);
+        if !kinds.is_empty() && !keys.iter().any(|(k, _)| *k == GrantKey::Kind) {
+            keys.insert(0, (GrantKey::Kind, false));
+        }
+        self.out.spend.keys = keys;
     }
 
     pub(super) fn settle(&mut self, settle: &ast::SettleDecl, span: Span) {
@@ -79,9 +171,18 @@ impl Checker<'_> {
             return;
         }
         self.out.settle.span = Some(span);
-        self.out.settle.kinds = self.kind_order(DEBT, &settle.kinds);
-        self.out.settle.keys = self.sort_keys(&settle.order, DEBT_KEYS);
+        self.out.settle.kinds = if settle.kinds.is_empty() {
+            (0..self.out.debt_kinds.len()).collect()
+        } else {
+            self.kind_order(DEBT, &settle.kinds)
+        };
+        let mut keys = self.sort_keys(&settle.order, DEBT_KEYS);
+        if !settle.kinds.is_empty() && !keys.iter().any(|(k, _)| *k == DebtKey::Kind) {
+            keys.insert(0, (DebtKey::Kind, false));
+        }
+        self.out.settle.keys = keys;
         self.out.settle.sources = vec![Vec::new(); self.out.debt_kinds.len()];
+        self.out.settle.only = vec![Vec::new(); self.out.debt_kinds.len()];
         let mut seen: HashMap<usize, Span> = HashMap::new();
         for source in &settle.sources {
             let Some(kind) = self.resolve(DEBT, &source.debt_kind) else {
@@ -114,6 +215,13 @@ impl Checker<'_> {
             }
             if let Some(slot) = self.out.settle.sources.get_mut(kind) {
                 *slot = list;
+            }
+            let only = self.kind_order(CREDIT, &source.only);
+            for &k in &only {
+                self.used.credit_kinds.insert(k);
+            }
+            if let Some(slot) = self.out.settle.only.get_mut(kind) {
+                *slot = only;
             }
         }
     }
@@ -157,7 +265,11 @@ impl Checker<'_> {
     }
 }
 
+/// The word that makes a shortfall an invoice rather than a debt.
+pub(super) const INVOICED: &str = "invoiced";
+
 const GRANT_KEYS: &[(&str, GrantKey)] = &[
+    ("kind", GrantKey::Kind),
     ("expires_at", GrantKey::ExpiresAt),
     ("granted_at", GrantKey::GrantedAt),
     ("id", GrantKey::Id),
@@ -166,6 +278,7 @@ const GRANT_KEYS: &[(&str, GrantKey)] = &[
 ];
 
 const DEBT_KEYS: &[(&str, DebtKey)] = &[
+    ("kind", DebtKey::Kind),
     ("created_at", DebtKey::CreatedAt),
     ("id", DebtKey::Id),
     ("amount", DebtKey::Amount),

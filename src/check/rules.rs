@@ -80,15 +80,71 @@ impl Checker<'_> {
 
     pub(super) fn on_block(&mut self, block: &ast::OnBlock, span: Span) {
         let mut targets = ActionRanges::default();
-        let forbidden = match &block.target {
-            OnTarget::Forbidden(_) => true,
-            OnTarget::Actions(names) => {
-                for name in names {
-                    let set = self.action_set(name);
-                    targets.insert(set);
+        let mut forbidden = false;
+        let mut all: Option<Span> = None;
+        let mut operation: Option<(Operation, Span)> = None;
+        let mut requests: Option<Span> = None;
+        for target in &block.targets {
+            match target {
+                OnTarget::Forbidden(at) => {
+                    forbidden = true;
+                    requests.get_or_insert(*at);
                 }
-                false
+                OnTarget::All(at) => {
+                    all = Some(*at);
+                    requests.get_or_insert(*at);
+                }
+                OnTarget::Name(name) => match Operation::from_name(&name.name) {
+                    Some(op) => {
+                        if self.names.actions.contains_key(&name.name)
+                            || self.names.categories.contains_key(&name.name)
+                        {
+                            self.report(errors::operation_named_like_action(name));
+                        }
+                        if let Some((first, at)) = operation {
+                            if first != op {
+                                self.report(errors::out_of_place(
+                                    name.span,
+                                    "one `on` block governs one ledger operation".to_owned(),
+                                    &format!(
+                                        "write `on {}` and `on {}` as two blocks",
+                                        first.name(),
+                                        op.name()
+                                    ),
+                                ));
+                                let _ = at;
+                            }
+                        }
+                        operation.get_or_insert((op, name.span));
+                    }
+                    None => {
+                        let set = self.action_set(name);
+                        targets.insert(set);
+                        requests.get_or_insert(name.span);
+                    }
+                },
             }
+        }
+        if let (Some((op, _)), Some(at)) = (operation, requests) {
+            self.report(errors::out_of_place(
+                at,
+                format!("`on {}` cannot also apply to requests", op.name()),
+                "ledger operations and requests are decided apart: give each its own `on` block",
+            ));
+        }
+        if let Some(at) = all {
+            if block.targets.len() > 1 {
+                self.report(errors::out_of_place(
+                    at,
+                    "`all` already covers every request".to_owned(),
+                    "write `on all` alone: it applies to every request, forbidden ones included",
+                ));
+            }
+        }
+        let operation = operation.map(|(op, _)| op);
+        let kind = BlockKind {
+            forbidden_only: forbidden && block.targets.len() == 1,
+            operation,
         };
         // Blocks × actions fits MAX_TABLE_CELLS, or the policy has an
         // error and the table is never read.
@@ -99,19 +155,25 @@ impl Checker<'_> {
         };
         let mut rules = Vec::new();
         for rule in &block.rules {
-            if let Some(r) = self.rule(rule, forbidden) {
+            if let Some(r) = self.rule(rule, kind) {
                 rules.push(r);
             }
         }
         self.out.blocks.push(Block {
             forbidden,
+            all: all.is_some(),
+            operation,
             actions,
             rules,
             span,
         });
     }
 
-    pub(super) fn rule(&mut self, rule: &ast::Rule, forbidden: bool) -> Option<Rule> {
+    pub(super) fn rule(&mut self, rule: &ast::Rule, block: BlockKind) -> Option<Rule> {
+        let scope = match block.operation {
+            Some(op) => Scope::operation(op, true),
+            None => Scope::REQUEST,
+        };
         let code = &rule.code;
         let key = (rule.kind, code.name.clone());
         if let Some(&first) = self.rule_codes.get(&key) {
@@ -119,11 +181,18 @@ impl Checker<'_> {
         } else {
             self.rule_codes.insert(key, code.span);
         }
-        if forbidden && rule.kind == RuleKind::Warn {
+        if block.forbidden_only && rule.kind == RuleKind::Warn && !rule.even_if_denied {
             self.report(errors::forbidden_warning(code));
         }
+        if let (Some(op), true) = (block.operation, rule.even_if_denied) {
+            self.report(errors::out_of_place(
+                code.span,
+                format!("`even if denied` has no meaning in `on {}`", op.name()),
+                "a refused operation reports its reasons only; remove `even if denied`",
+            ));
+        }
         let when = match &rule.when {
-            Some(e) => self.condition(e, Scope::REQUEST).map(|(t, deps)| {
+            Some(e) => self.condition(e, scope).map(|(t, deps)| {
                 self.evaluated(t.span, deps);
                 self.constant_condition(&t, deps, "rule condition");
                 t
@@ -134,7 +203,7 @@ impl Checker<'_> {
         let mut ok = when.is_some() || rule.when.is_none();
         let message = match (&rule.message, rule.kind) {
             (Some(m), _) => {
-                let t = self.template(m, Scope::REQUEST);
+                let t = self.template(m, scope);
                 ok &= t.is_some();
                 t
             }
@@ -155,6 +224,16 @@ impl Checker<'_> {
             }
             if let Some(all) = everyone_from {
                 self.report(errors::steps_after_everyone(clause.span, all));
+            }
+            if let (Some(op), false) = (
+                block.operation,
+                matches!(clause.audience, ast::Audience::Everyone),
+            ) {
+                self.report(errors::out_of_place(
+                    clause.span,
+                    format!("`on {}` has no role to give steps by access", op.name()),
+                    "ledger operations are not made by a role: write `steps { ... }` for everyone",
+                ));
             }
             let audience = match &clause.audience {
                 ast::Audience::Everyone => {
@@ -188,7 +267,7 @@ impl Checker<'_> {
             for use_ in &clause.steps {
                 let step = self.resolve(STEP, &use_.step);
                 let when = match &use_.when {
-                    Some(e) => match self.condition(e, Scope::REQUEST) {
+                    Some(e) => match self.condition(e, scope) {
                         Some((t, deps)) => {
                             self.evaluated(t.span, deps);
                             self.constant_condition(&t, deps, "step condition");
@@ -219,7 +298,7 @@ impl Checker<'_> {
                 self.report(errors::parameter_twice(&param.name));
                 continue;
             }
-            if let Some((t, deps)) = self.value(&param.value, Scope::REQUEST, None) {
+            if let Some((t, deps)) = self.value(&param.value, scope, None) {
                 self.evaluated(t.span, deps);
                 param_names.insert(param.name.name.as_str());
                 params.push((param.name.name.clone(), t));
@@ -235,7 +314,16 @@ impl Checker<'_> {
             message,
             steps,
             params,
+            even_if_denied: rule.even_if_denied,
             span: rule.span,
         })
     }
+}
+
+/// What the block a rule sits in applies to.
+#[derive(Clone, Copy)]
+pub(super) struct BlockKind {
+    /// `on forbidden` alone: warnings there show only `even if denied`.
+    forbidden_only: bool,
+    operation: Option<Operation>,
 }

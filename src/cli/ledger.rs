@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::ledger::{GrantSpec, LedgerError, LedgerResult};
+use crate::ledger::{GrantSpec, LedgerError, LedgerOutcome, LedgerResult};
 use crate::snapshot::Format;
 use crate::time::Timestamp;
 use crate::{Account, Policy};
@@ -63,9 +63,24 @@ pub struct GrantArgs {
     /// The new grant's id (default: derived from the kind and `now`).
     #[arg(long)]
     id: Option<String>,
-    /// When the credits expire (RFC 3339); they never do if left out.
+    /// When the credits expire (RFC 3339); if left out, the kind's
+    /// lifetime in the policy (`expire purchased after 1y`), or never.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     expires_at: Option<Timestamp>,
+    /// A grant attribute the policy declares (`field grants.priority`), as
+    /// NAME=VALUE; repeat for several.
+    #[arg(long = "attr", value_name = "NAME=VALUE", value_parser = parse_attr)]
+    attrs: Vec<(String, String)>,
+}
+
+fn parse_attr(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!(
+            "`{}` is not NAME=VALUE, such as `priority=5`",
+            shown_name(text)
+        )),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -108,6 +123,7 @@ pub fn grant(args: &GrantArgs) -> Exit {
         amount: args.amount,
         id: args.id.clone(),
         expires_at: args.expires_at,
+        attributes: args.attrs.clone(),
     };
     run(&args.common, |policy, account| policy.grant(account, &spec))
 }
@@ -141,7 +157,8 @@ fn run(
             return Exit::BadInput;
         }
     };
-    if let Some(output) = &common.output {
+    let refused = result.outcome == LedgerOutcome::Refused;
+    if let Some(output) = common.output.as_ref().filter(|_| !refused) {
         // The account goes to a snapshot file, never over the policy (a
         // slip of the shell's completion would replace the rules with JSON).
         if is_same_file(output, &common.policy) {
@@ -164,7 +181,8 @@ fn run(
         OutputFormat::Json => policy.ledger_json(&result),
         OutputFormat::Human => summary(&result),
     };
-    out::ended(out::line(&text), Exit::Ok)
+    let exit = if refused { Exit::Refused } else { Exit::Ok };
+    out::ended(out::line(&text), exit)
 }
 
 /// Whether two paths name one file (through links too). A path that does
@@ -199,8 +217,38 @@ fn summary(r: &LedgerResult) -> String {
             .iter()
             .map(|s| format!("  settled {} of {} from {}", fmt(s.amount), s.debt, s.grant)),
     );
+    if !r.invoiced.is_zero() {
+        lines.push(format!("  invoiced {}", fmt(r.invoiced)));
+    }
+    if r.outcome == LedgerOutcome::Refused {
+        if let Some(head) = lines.first_mut() {
+            *head = format!("{}: refused by the policy", r.operation);
+        }
+        lines.extend(
+            r.reasons
+                .iter()
+                .map(|f| format!("  {}: {}", f.code, f.message)),
+        );
+        lines.extend(
+            r.next_steps
+                .iter()
+                .map(|s| format!("  next: {}", s.message)),
+        );
+        return lines.join("\n");
+    }
     if lines.len() == 1 {
         lines.push("  nothing moved".to_owned());
     }
+    lines.extend(
+        r.warnings
+            .iter()
+            .map(|f| format!("  warning {}: {}", f.code, f.message)),
+    );
+    lines.extend(r.effects.iter().map(|e| {
+        let params: Vec<String> = e.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("  effect {} {}", e.code, params.join(" "))
+            .trim_end()
+            .to_owned()
+    }));
     lines.join("\n")
 }

@@ -54,6 +54,8 @@ pub enum Inconsistency {
     LockIndex,
     /// `role` or `action` was read with no request being decided.
     NoRequest,
+    /// An operation's parameter or `before.` was read outside its rules.
+    NoOperation,
     /// An expression node was missing from the program.
     NodeId,
     /// An operator was given values of the wrong types.
@@ -156,9 +158,22 @@ pub struct Ctx<'a> {
     /// Which locks hold, by index, for traces.
     pub locks_active: u64,
     pub balance: Balance,
+    /// A ledger operation's parameters, in its rules.
+    pub op: OpParams<'a>,
     /// The same totals in millionths, for fused comparisons.
     totals: Totals,
     settleable: Cell<Option<Decimal>>,
+}
+
+/// What the rules of a ledger operation read besides the account after it.
+#[derive(Clone, Copy, Default)]
+pub struct OpParams<'a> {
+    /// `charge.amount`
+    pub charge_amount: Option<Decimal>,
+    /// `grant.*`: the grant being added or refunded.
+    pub grant: Option<&'a Grant>,
+    /// `before.*`: the account before the operation.
+    pub before: Option<&'a Ctx<'a>>,
 }
 
 /// [`Balance`] in integer millionths.
@@ -184,6 +199,7 @@ impl<'a> Ctx<'a> {
             locked_kinds: 0,
             locks_active: 0,
             balance: Balance::default(),
+            op: OpParams::default(),
             totals: Totals::default(),
             settleable: Cell::new(None),
         };
@@ -230,6 +246,12 @@ impl<'a> Ctx<'a> {
             debt: from_micros(debt)?,
         };
         Ok(ctx)
+    }
+
+    /// The same context, in the rules of a ledger operation.
+    pub fn with_op(mut self, op: OpParams<'a>) -> Ctx<'a> {
+        self.op = op;
+        self
     }
 
     /// Evaluates a condition. Boolean nodes are answered here without
@@ -396,11 +418,16 @@ impl<'a> Ctx<'a> {
     }
 
     /// How much debt `settle` would pay now, without building the
-    /// settlement: debt kinds in precedence order draw on pooled capacities
-    /// (all usable credits; locked credits per kind, in spend order). Totals
-    /// do not depend on which grant within a pool pays, so this agrees with
-    /// `settle` while allocating nothing.
+    /// settlement. When both orders take kinds first and no debt kind is
+    /// restricted to some credit kinds, debt kinds in precedence order draw
+    /// on pooled capacities (all usable credits; locked credits per kind, in
+    /// spend order): totals do not depend on which grant within a pool
+    /// pays, so this agrees with `settle` while allocating nothing. Other
+    /// policies run the settlement itself on copies of the amounts.
     fn compute_settleable(&self) -> Result<Decimal, EvalError> {
+        if !self.program.pooled_settlement {
+            return self.simulate_settlement();
+        }
         let p = self.program;
         let mut usable = Decimal::ZERO;
         let mut locked = [Decimal::ZERO; MAX_KINDS];
@@ -459,6 +486,29 @@ impl<'a> Ctx<'a> {
         Ok(paid)
     }
 
+    /// The settlement itself, run on copies of the amounts (the one
+    /// algorithm, so the two cannot disagree).
+    fn simulate_settlement(&self) -> Result<Decimal, EvalError> {
+        let mut remaining: Vec<Decimal> = self.account.grants.iter().map(|g| g.remaining).collect();
+        let mut owed: Vec<Decimal> = self.account.debts.iter().map(|d| d.amount).collect();
+        let mut paid = Decimal::ZERO;
+        let mut overflow = false;
+        crate::ledger::settle_core(
+            self.program,
+            self,
+            &mut remaining,
+            &mut owed,
+            |_, _, amount| match paid.checked_add(amount) {
+                Some(sum) => paid = sum,
+                None => overflow = true,
+            },
+        );
+        if overflow {
+            return Err(EvalError::Overflow);
+        }
+        Ok(paid)
+    }
+
     // ───────────── Expressions ─────────────
 
     /// Evaluates a node. Recursion is bounded by compiling: no node is
@@ -505,6 +555,14 @@ impl<'a> Ctx<'a> {
                 v
             }
             Node::Item(f) => self.item_field(*f, item)?,
+            Node::OpGrant(f) => {
+                let g = self.op.grant.ok_or(Inconsistency::NoOperation)?;
+                self.item_field(*f, Item::Grant(g))?
+            }
+            Node::Before(a) => {
+                let before = self.op.before.ok_or(Inconsistency::NoOperation)?;
+                before.eval(*a, item, t)?
+            }
             Node::Not(a) => self.eval(*a, item, t)?.negate()?,
             Node::Neg(a) => self.eval(*a, item, t)?.minus()?,
             Node::And(a, b) => Value::Bool(
@@ -631,6 +689,9 @@ impl<'a> Ctx<'a> {
             Builtin::Settleable => Value::Decimal(self.settleable()?),
             Builtin::Role => Value::Enum(self.request.ok_or(Inconsistency::NoRequest)?.0.value()),
             Builtin::Action => Value::Enum(self.request.ok_or(Inconsistency::NoRequest)?.1.value()),
+            Builtin::ChargeAmount => {
+                Value::Decimal(self.op.charge_amount.ok_or(Inconsistency::NoOperation)?)
+            }
         })
     }
 
@@ -645,6 +706,11 @@ impl<'a> Ctx<'a> {
                 g.expires_at.map_or(Value::Absent, Value::Time)
             }
             (Item::Grant(g), ItemField::Status) => Value::Enum(self.standing(g) as u32),
+            (Item::Grant(g), ItemField::Attr(i)) => match g.attrs.get(i) {
+                Some(v) => v.value(),
+                // A grant built before the policy declared the attribute.
+                None => return Err(EvalError::Internal(Inconsistency::ItemField)),
+            },
             (Item::Debt(d), ItemField::Id) => Value::Text(&d.id),
             (Item::Debt(d), ItemField::Kind) => Value::Enum(d.kind),
             (Item::Debt(d), ItemField::Amount) => Value::Decimal(d.amount),
@@ -750,6 +816,7 @@ pub fn format_value(program: &Program, ty: Base, value: Value<'_>) -> Result<Str
         Value::Decimal(d) => crate::amount::format(d),
         Value::Time(t) => t.to_string(),
         Value::Duration(s) => format_duration(s),
+        Value::Months(m) => format_months(m),
         Value::Text(s) => s.to_owned(),
         Value::Enum(i) => match ty {
             Base::Enum(e) => program
@@ -769,6 +836,15 @@ pub fn format_duration(seconds: i64) -> String {
         }
     }
     format!("{seconds}s")
+}
+
+/// Calendar months as a policy writes them: `1y`, `18mo`.
+pub fn format_months(months: i64) -> String {
+    if months != 0 && months % 12 == 0 {
+        format!("{}y", months / 12)
+    } else {
+        format!("{months}mo")
+    }
 }
 
 /// The type of a read, for formatting it.
@@ -808,6 +884,7 @@ pub fn read_name(program: &Program, key: ReadKey) -> Result<String, EvalError> {
             Builtin::Settleable => "settleable".to_owned(),
             Builtin::Role => "role".to_owned(),
             Builtin::Action => "action".to_owned(),
+            Builtin::ChargeAmount => "charge.amount".to_owned(),
         },
     })
 }

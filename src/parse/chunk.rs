@@ -46,6 +46,7 @@ pub const ITEM_KEYWORDS: &[&str] = &[
     "state",
     "on",
     "shortfall",
+    "expire",
 ];
 
 /// One item's text: `start..end` in the file.

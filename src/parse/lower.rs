@@ -118,13 +118,21 @@ impl<'d> Lower<'d> {
                 ItemKind::State { name, when }
             }
             Rule::on_block => ItemKind::On(self.on_block(decl)),
-            Rule::shortfall_decl => {
-                let mut names = self.idents(decl.into_inner());
-                let operation = take_first(&mut names)?;
-                let debt_kind = take_first(&mut names)?;
-                ItemKind::Shortfall {
-                    operation,
-                    debt_kind,
+            Rule::shortfall_decl => ItemKind::Shortfall(self.shortfall(decl)?),
+            Rule::expire_decl => {
+                let span = self.span(&decl);
+                let mut kinds = Vec::new();
+                let mut after = None;
+                for p in decl.into_inner() {
+                    match p.as_rule() {
+                        Rule::names => kinds = self.idents(p.into_inner()),
+                        Rule::duration => after = Some(self.duration(&p)),
+                        _ => {}
+                    }
+                }
+                ItemKind::Expire {
+                    kinds,
+                    after: after.unwrap_or_else(|| invalid(span)),
                 }
             }
             _ => return None,
@@ -140,7 +148,35 @@ impl<'d> Lower<'d> {
         let name = take_first(&mut names)?;
         Some(ItemKind::Role {
             name,
-            access: names.pop(),
+            access: names,
+        })
+    }
+
+    /// `shortfall of charge is outstanding_usage [when ... | otherwise]`
+    fn shortfall(&mut self, decl: Pair<'_, Rule>) -> Option<ShortfallDecl> {
+        let mut names = Vec::new();
+        let mut when = None;
+        let mut otherwise = false;
+        for p in decl.into_inner() {
+            match p.as_rule() {
+                Rule::ident => names.push(self.ident(p)),
+                // `shortfall of settle`: a name here, refused by the checker.
+                Rule::kw_settle => names.push(Ident {
+                    name: p.as_str().to_owned(),
+                    span: self.span(&p),
+                }),
+                Rule::expr => when = Some(self.expr(p)),
+                Rule::kw_otherwise => otherwise = true,
+                _ => {}
+            }
+        }
+        let operation = take_first(&mut names)?;
+        let becomes = take_first(&mut names)?;
+        Some(ShortfallDecl {
+            operation,
+            becomes,
+            when,
+            otherwise,
         })
     }
 
@@ -151,7 +187,7 @@ impl<'d> Lower<'d> {
         let mut default = None;
         for p in decl.into_inner() {
             match p.as_rule() {
-                Rule::path => path = Some(self.path(p)),
+                Rule::path => path = Some(self.field_path(p)),
                 Rule::kw_optional => optional = true,
                 Rule::ident => ty = Some(self.ident(p)),
                 Rule::expr => default = Some(self.expr(p)),
@@ -234,11 +270,21 @@ impl<'d> Lower<'d> {
                     }
                 }
                 Rule::settle_source => {
-                    let mut names = self.idents(p.into_inner());
+                    let mut names = Vec::new();
+                    let mut only = Vec::new();
+                    for part in p.into_inner() {
+                        match part.as_rule() {
+                            Rule::ident => names.push(self.ident(part)),
+                            Rule::names => names.extend(self.idents(part.into_inner())),
+                            Rule::only_kinds => only = self.idents(part.into_inner()),
+                            _ => {}
+                        }
+                    }
                     if let Some(debt_kind) = take_first(&mut names) {
                         sources.push(SettleSource {
                             debt_kind,
                             from: names,
+                            only,
                         });
                     }
                 }
@@ -249,17 +295,30 @@ impl<'d> Lower<'d> {
     }
 
     fn on_block(&mut self, decl: Pair<'_, Rule>) -> OnBlock {
-        let mut target = OnTarget::Actions(Vec::new());
+        let mut targets = Vec::new();
         let mut rules = Vec::new();
         for p in decl.into_inner() {
             match p.as_rule() {
-                Rule::kw_forbidden => target = OnTarget::Forbidden(self.span(&p)),
-                Rule::names => target = OnTarget::Actions(self.idents(p.into_inner())),
+                Rule::on_targets => {
+                    for t in p.into_inner() {
+                        let span = self.span(&t);
+                        targets.push(match t.as_rule() {
+                            Rule::kw_forbidden => OnTarget::Forbidden(span),
+                            Rule::kw_all => OnTarget::All(span),
+                            // `on settle`: the keyword names the operation.
+                            Rule::kw_settle => OnTarget::Name(Ident {
+                                name: t.as_str().to_owned(),
+                                span,
+                            }),
+                            _ => OnTarget::Name(self.ident(t)),
+                        });
+                    }
+                }
                 Rule::rule => rules.extend(self.rule(p)),
                 _ => {}
             }
         }
-        OnBlock { target, rules }
+        OnBlock { targets, rules }
     }
 
     // ───────────── Rules ─────────────
@@ -287,9 +346,11 @@ impl<'d> Lower<'d> {
         let mut message = None;
         let mut steps = Vec::new();
         let mut params = Vec::new();
+        let mut even_if_denied = false;
         for p in body.into_inner() {
             match p.as_rule() {
                 Rule::ident => code = Some(self.ident(p)),
+                Rule::even_if_denied => even_if_denied = true,
                 Rule::expr => when = Some(self.expr(p)),
                 Rule::message_clause => self.message_clause(p, &mut message),
                 Rule::steps_clause => steps.push(self.steps_clause(p)),
@@ -312,6 +373,7 @@ impl<'d> Lower<'d> {
             message,
             steps,
             params,
+            even_if_denied,
             span,
         })
     }
@@ -433,6 +495,24 @@ impl<'d> Lower<'d> {
         out
     }
 
+    /// A declared field's path: `grants.priority` declares an attribute of
+    /// every grant, so there `grants` is a name, not the keyword.
+    fn field_path(&mut self, pair: Pair<'_, Rule>) -> Path {
+        let span = self.span(&pair);
+        let mut segments = Vec::new();
+        for (i, p) in pair.into_inner().enumerate() {
+            if i == 0 && p.as_str() == "grants" {
+                segments.push(Ident {
+                    name: p.as_str().to_owned(),
+                    span: self.span(&p),
+                });
+            } else {
+                segments.push(self.ident(p));
+            }
+        }
+        Path { segments, span }
+    }
+
     fn path(&mut self, pair: Pair<'_, Rule>) -> Path {
         let span = self.span(&pair);
         let segments = pair.into_inner().map(|p| self.ident(p)).collect();
@@ -509,6 +589,24 @@ impl<'d> Lower<'d> {
             Rule::aggregate => self.aggregate(pair),
             Rule::number => (self.number(&pair), 1),
             Rule::duration => (self.duration(&pair), 1),
+            Rule::bad_duration => {
+                let text = pair.as_str();
+                let unit =
+                    text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_' || c == '.');
+                self.report(
+                    Diagnostic::new(
+                        Code::InvalidNumber,
+                        span,
+                        format!("`{text}` is not a number or a duration: `{unit}` is not a unit"),
+                    )
+                    .label("unknown unit")
+                    .help(
+                        "a duration is a whole number and a unit: `s` seconds, `m` minutes, \
+                         `h` hours, `d` days, `mo` months, `y` years (`90d`, `1y`)",
+                    ),
+                );
+                (invalid(span), 1)
+            }
             Rule::string => {
                 let text = pair
                     .into_inner()
@@ -751,32 +849,41 @@ impl<'d> Lower<'d> {
     fn duration(&mut self, pair: &Pair<'_, Rule>) -> Expr {
         let span = self.span(pair);
         let text = pair.as_str();
-        let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+        let unit_at = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
+        let (digits, unit) = text.split_at(unit_at);
         let digits: String = digits.chars().filter(|&c| c != '_').collect();
-        let per_unit: i64 = match unit {
-            "d" => 86_400,
-            "h" => 3_600,
-            "m" => 60,
-            _ => 1,
+        let n = i64::from_str(&digits).ok();
+        let (per_unit, months): (i64, bool) = match unit {
+            "y" => (12, true),
+            "mo" => (1, true),
+            "d" => (86_400, false),
+            "h" => (3_600, false),
+            "m" => (60, false),
+            _ => (1, false),
         };
-        let seconds = i64::from_str(&digits)
-            .ok()
-            .and_then(|n| n.checked_mul(per_unit))
-            .filter(|&s| s <= crate::time::MAX_DURATION_SECONDS);
-        match seconds {
-            Some(s) => expr(ExprKind::Duration(s), span),
-            None => {
+        let value = n.and_then(|n| n.checked_mul(per_unit));
+        let kind = match value {
+            Some(m) if months && m <= crate::time::MAX_DURATION_MONTHS => ExprKind::Months(m),
+            Some(s) if !months && s <= crate::time::MAX_DURATION_SECONDS => ExprKind::Duration(s),
+            _ => {
                 self.report(
                     Diagnostic::new(
                         Code::InvalidNumber,
                         span,
                         format!("duration `{text}` is too long"),
                     )
-                    .help("durations are at most 100000 days"),
+                    .help(if months {
+                        "calendar durations are at most 3000 months (250 years)"
+                    } else {
+                        "durations are at most 100000 days"
+                    }),
                 );
-                invalid(span)
+                return invalid(span);
             }
-        }
+        };
+        expr(kind, span)
     }
 
     /// Reports a habit from another language (`&&`, `=`) and carries on as

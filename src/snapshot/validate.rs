@@ -13,7 +13,7 @@ use super::doc::{DocValue, Node};
 use super::{Account, Debt, FieldValue, Grant, MAX_ITEMS, MAX_SNAPSHOT_ERRORS, MAX_TEXT_LEN};
 use crate::compile::Program;
 use crate::diagnostic::{Code, Diagnostic, suggest};
-use crate::lang::{Base, EnumRef};
+use crate::lang::{Base, EnumRef, Field};
 use crate::span::Span;
 use crate::time::Timestamp;
 
@@ -258,6 +258,12 @@ impl<'p> Validator<'p> {
     fn field_value(&mut self, slot: usize, node: &Node, path: &Path<'_>) -> Option<FieldValue> {
         let program = self.program;
         let field = program.fields.get(slot)?;
+        self.typed_value(field, node, path)
+    }
+
+    /// A value of a declared field's type.
+    fn typed_value(&mut self, field: &Field, node: &Node, path: &Path<'_>) -> Option<FieldValue> {
+        let program = self.program;
         if node.value == DocValue::Null {
             return Some(FieldValue::Absent);
         }
@@ -277,7 +283,7 @@ impl<'p> Validator<'p> {
                 let e = program.enums.get(e)?;
                 FieldValue::Enum(self.member(node, path, &e.values, &e.name)?)
             }
-            Base::Enum(_) => return None,
+            Base::Enum(_) | Base::Months => return None,
         })
     }
 
@@ -343,11 +349,28 @@ impl<'p> Validator<'p> {
         path: &Path<'_>,
         keys: &[&'static str; N],
     ) -> Option<[Option<&'n Node<'d>>; N]> {
+        self.entries_with(node, path, keys, &[], &mut Vec::new())
+    }
+
+    /// [`Validator::entries`], with the policy's `attrs` also allowed: their
+    /// values go to `attr_values`, by index (filled only when `attrs` is not
+    /// empty).
+    fn entries_with<'n, 'd, const N: usize>(
+        &mut self,
+        node: &'n Node<'d>,
+        path: &Path<'_>,
+        keys: &[&'static str; N],
+        attrs: &[Field],
+        attr_values: &mut Vec<Option<&'n Node<'d>>>,
+    ) -> Option<[Option<&'n Node<'d>>; N]> {
         let DocValue::Object(entries) = &node.value else {
             self.wrong_type(node, path, "an object", "{\"id\": \"...\", ...}");
             return None;
         };
         let mut found = [None; N];
+        if !attrs.is_empty() {
+            *attr_values = vec![None; attrs.len()];
+        }
         for (k, k_span, v) in entries {
             match keys.iter().position(|key| key == k) {
                 Some(i) => {
@@ -355,11 +378,27 @@ impl<'p> Validator<'p> {
                         *slot = Some(v);
                     }
                 }
+                None if attrs.iter().any(|a| a.path.first().is_some_and(|n| n == k)) => {
+                    if let Some(i) = attrs
+                        .iter()
+                        .position(|a| a.path.first().is_some_and(|n| n == k))
+                    {
+                        if let Some(slot) = attr_values.get_mut(i) {
+                            *slot = Some(v);
+                        }
+                    }
+                }
                 None => {
-                    let known = if self.full() { &[][..] } else { &keys[..] };
+                    let mut names: Vec<&str> = keys.to_vec();
+                    names.extend(
+                        attrs
+                            .iter()
+                            .filter_map(|a| a.path.first().map(String::as_str)),
+                    );
+                    let known = if self.full() { &[][..] } else { &names[..] };
                     let help = match suggest(k, known.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => format!("expected {}", list(keys)),
+                        None => format!("expected {}", list(&names)),
                     };
                     self.error(
                         Code::UnknownField,
@@ -398,9 +437,43 @@ impl<'p> Validator<'p> {
     }
 
     fn grant(&mut self, node: &Node, path: &Path<'_>) -> Option<Grant> {
-        let [id, kind, amount, remaining, granted_at, expires_at] =
-            self.entries(node, path, &GRANT_KEYS)?;
         let program = self.program;
+        let mut attr_nodes = Vec::new();
+        let [id, kind, amount, remaining, granted_at, expires_at] = self.entries_with(
+            node,
+            path,
+            &GRANT_KEYS,
+            &program.grant_attrs,
+            &mut attr_nodes,
+        )?;
+        let mut attrs = Vec::with_capacity(program.grant_attrs.len());
+        let mut attrs_ok = true;
+        for (a, found) in program.grant_attrs.iter().zip(attr_nodes) {
+            let name = a.path.first().map_or("", String::as_str);
+            let value = match found {
+                Some(n) if n.value != DocValue::Null => {
+                    self.typed_value(a, n, &Path::Key(path, name))
+                }
+                _ => match &a.default {
+                    Some(d) => Some(FieldValue::from_literal(d)),
+                    None if a.optional => Some(FieldValue::Absent),
+                    None => {
+                        self.error(
+                            Code::MissingField,
+                            node.span,
+                            &Path::Key(path, name),
+                            "is required by the policy",
+                            "add it to the grant, or give the attribute a `default` in the policy",
+                        );
+                        None
+                    }
+                },
+            };
+            match value {
+                Some(v) => attrs.push(v),
+                None => attrs_ok = false,
+            }
+        }
         let id = self
             .required(id, node, path, "id", "\"top-1\"")
             .and_then(|n| self.id(n, &Path::Key(path, "id")));
@@ -450,6 +523,9 @@ impl<'p> Validator<'p> {
             );
             return None;
         }
+        if !attrs_ok {
+            return None;
+        }
         Some(Grant {
             id: id?,
             kind: kind?,
@@ -457,6 +533,7 @@ impl<'p> Validator<'p> {
             remaining,
             granted_at: granted_at?,
             expires_at,
+            attrs,
         })
     }
 
@@ -623,20 +700,7 @@ impl<'p> Validator<'p> {
             self.wrong_type(node, path, "a duration", "\"7d\"");
             return None;
         };
-        let (digits, unit) = text.split_at(text.len().saturating_sub(1));
-        let per_unit = match unit {
-            "d" => 86_400,
-            "h" => 3_600,
-            "m" => 60,
-            "s" => 1,
-            _ => 0,
-        };
-        let seconds = digits
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0 && per_unit > 0)
-            .and_then(|n| n.checked_mul(per_unit))
-            .filter(|s| *s <= crate::time::MAX_DURATION_SECONDS);
+        let seconds = crate::time::parse_duration(text);
         if seconds.is_none() {
             self.error(
                 Code::InvalidValue,

@@ -45,6 +45,11 @@ pub fn document(p: &Program, a: &Account) -> Value {
             if let Some(e) = g.expires_at {
                 m.insert("expires_at".into(), e.to_string().into());
             }
+            for (attr, value) in p.grant_attrs.iter().zip(&g.attrs) {
+                if let (Some(name), Some(v)) = (attr.path.first(), field_value(p, attr.ty, value)) {
+                    m.insert(name.clone(), v);
+                }
+            }
             Value::Object(m)
         })
         .collect();
