@@ -270,7 +270,8 @@ fn a_symlinked_folder_without_a_loop_is_searched_once() {
         .unwrap()
         .parse()
         .unwrap();
-    let once = stdout(&tollgate(&["test", "policies"]));
+    // The copy holds Ampere's cases only; `policies/` has other policies'.
+    let once = stdout(&tollgate(&["test", "policies/ampere.tests.toml"]));
     let once: usize = once
         .lines()
         .last()
