@@ -21,7 +21,8 @@
 //! settlements = [{ debt = "overrun-1", grant = "top-2026-03", amount = "120" }]
 //! ```
 //!
-//! Every expectation is optional: a case checks what it states. Reading a
+//! Every expectation is optional: a case checks what it states, and a key
+//! its kind does not check (`outcome` on a ledger case) is an error. Reading a
 //! file (its format, discovery, limits) is in `cases/read.rs`; running a
 //! case and comparing what came out is in `cases/run.rs`.
 

@@ -8,6 +8,12 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::value::Value;
 
+/// Longest left side of `??`, in bytes of source, whose grouping the help
+/// of [`Checker::explain_loose_default`] shows. The slip is a short
+/// expression (`now - since ?? now`); this bounds the work of writing the
+/// help, and a long expression would not fit it.
+const MAX_LOOSE_DEFAULT_TEXT: usize = 160;
+
 /// Where an expression is written, which decides what it may read.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Scope {
@@ -363,7 +369,11 @@ impl Checker<'_> {
                 ))
             }
             BinaryOp::Default => {
-                let (l, ld) = self.expr(a, scope, None)?;
+                let before = self.diags.len();
+                let Some((l, ld)) = self.expr(a, scope, None) else {
+                    self.explain_loose_default(a, b, before);
+                    return None;
+                };
                 if !l.ty.optional {
                     let what = self.source.slice(l.span).to_owned();
                     self.report(
@@ -377,11 +387,18 @@ impl Checker<'_> {
                     );
                 }
                 let (r, rd) = self.value(b, scope, Some(l.ty.base))?;
-                self.same_type(
-                    &l,
-                    &r,
-                    "a default must have the type of the value it stands in for",
-                )?;
+                let before = self.diags.len();
+                if self
+                    .same_type(
+                        &l,
+                        &r,
+                        "a default must have the type of the value it stands in for",
+                    )
+                    .is_none()
+                {
+                    self.explain_loose_default(a, b, before);
+                    return None;
+                }
                 let ty = Type::of(l.ty.base);
                 Some((
                     make(TExprKind::Binary(op, Box::new(l), Box::new(r)), ty),
@@ -454,6 +471,68 @@ impl Checker<'_> {
                 ))
             }
         }
+    }
+
+    /// `now - since ?? now` is `(now - since) ?? now`. When the author did
+    /// not write those brackets and the diagnostics from `from` on are about
+    /// an operand of the arithmetic (`since` may be absent) or about the
+    /// default's type, their help shows the grouping likely meant:
+    /// `now - (since ?? now)`.
+    fn explain_loose_default(&mut self, a: &ast::Expr, b: &ast::Expr, from: usize) {
+        if a.span.len() > MAX_LOOSE_DEFAULT_TEXT || !is_arithmetic(a) || self.bracketed(a, b) {
+            return;
+        }
+        let mut operands = Vec::new();
+        arithmetic_operands(a, &mut operands);
+        let left = crate::format::expr(a);
+        let default = crate::format::expr(b);
+        let Some(diags) = self.diags.get_mut(from..) else {
+            return;
+        };
+        for d in diags {
+            let operand = match d.code {
+                Code::OptionalWithoutDefault => operands.iter().find(|o| o.span == d.span),
+                // The default's type is wrong for the whole: it was likely
+                // meant for the operand next to it.
+                Code::TypeMismatch if d.span == b.span => operands.last(),
+                _ => None,
+            };
+            let Some(&operand) = operand else {
+                continue;
+            };
+            let meant = crate::format::expr(&with_default(a, operand, b));
+            *d = super::errors::default_binds_loosely(
+                d.clone(),
+                &default,
+                &left,
+                &crate::format::expr(operand),
+                &meant,
+            );
+        }
+    }
+
+    /// Whether `a`, the left side of `a ?? b`, was written in brackets: a
+    /// bracket opened before `a` closes before the `??`. Spans leave an
+    /// operand's own brackets out, so the text tells. A bracket in a string
+    /// or comment inside `a` can only make this say yes, which keeps the
+    /// usual help.
+    fn bracketed(&self, a: &ast::Expr, b: &ast::Expr) -> bool {
+        let text = self.source.text();
+        let (start, end) = (a.span.start as usize, a.span.end as usize);
+        let gap = text.get(end..b.span.start as usize).unwrap_or_default();
+        let Some(op) = gap.find("??") else {
+            return false;
+        };
+        let mut depth = 0i64;
+        for c in text.get(start..end + op).unwrap_or_default().chars() {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => return true,
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        false
     }
 
     fn same_type(&mut self, l: &TExpr, r: &TExpr, why: &str) -> Option<()> {
@@ -1248,6 +1327,49 @@ impl Value<'_> {
             Value::Text(_) => return None,
         })
     }
+}
+
+fn is_arithmetic(e: &ast::Expr) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, _, _)
+    )
+}
+
+/// The operands of `+ - *` arithmetic, left to right. Recursion is bounded
+/// by the lowering's depth limit.
+fn arithmetic_operands<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+    match &e.kind {
+        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, x, y) => {
+            arithmetic_operands(x, out);
+            arithmetic_operands(y, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// `e` with `operand`, one of its [`arithmetic_operands`], replaced by
+/// `operand ?? default`.
+fn with_default(e: &ast::Expr, operand: &ast::Expr, default: &ast::Expr) -> ast::Expr {
+    let kind = if std::ptr::eq(e, operand) {
+        ExprKind::Binary(
+            BinaryOp::Default,
+            Box::new(e.clone()),
+            Box::new(default.clone()),
+        )
+    } else {
+        match &e.kind {
+            ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul), x, y) => {
+                ExprKind::Binary(
+                    *op,
+                    Box::new(with_default(x, operand, default)),
+                    Box::new(with_default(y, operand, default)),
+                )
+            }
+            _ => e.kind.clone(),
+        }
+    };
+    ast::Expr { kind, span: e.span }
 }
 
 fn is_bare_name(e: &ast::Expr) -> bool {
