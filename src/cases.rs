@@ -101,6 +101,12 @@ pub struct Expect {
     pub new_debts: Option<Vec<(String, Decimal)>>,
     /// Debt, grant and amount of each settlement.
     pub settlements: Option<Vec<(String, String, Decimal)>>,
+    /// The amount a ledger operation invoices.
+    pub invoiced: Option<Decimal>,
+    /// The id of a `grant` case's new grant.
+    pub granted_id: Option<String>,
+    /// When a `grant` case's new grant expires.
+    pub granted_expires_at: Option<crate::time::Timestamp>,
 }
 
 /// A case file that cannot be read as one.

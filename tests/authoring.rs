@@ -92,13 +92,13 @@ fn a_malformed_case_file_is_bad_input_with_its_line() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A ledger case that stated what only a decision has (`outcome`) ran as
-/// a ledger operation and passed, the outcome never compared.
+/// A ledger case that stated what only a decision has (`state`) ran as
+/// a ledger operation and passed, the state never compared.
 #[test]
 fn a_key_the_case_kind_does_not_check_is_refused() {
     let dir = temp_dir("test-key-kind");
     let cases = format!(
-        "policy = \"{}\"\n\n[[case]]\nname = \"settling is never denied\"\naccount = \"{}\"\noperation = \"settle\"\noutcome = \"deny\"\n",
+        "policy = \"{}\"\n\n[[case]]\nname = \"settling is never denied\"\naccount = \"{}\"\noperation = \"settle\"\nstate = \"paused\"\n",
         root().join("policies/ampere.policy").display(),
         root().join("examples/dispute-debt.json").display(),
     );
@@ -109,9 +109,7 @@ fn a_key_the_case_kind_does_not_check_is_refused() {
     let err = stderr(&out);
     assert!(err.contains("kinds.tests.toml:7:1"), "{err}");
     assert!(
-        err.contains(
-            "case `settling is never denied`: `outcome` does not apply to a `settle` case"
-        ),
+        err.contains("case `settling is never denied`: `state` does not apply to a `settle` case"),
         "{err}"
     );
     assert!(
@@ -126,7 +124,7 @@ fn a_key_the_case_kind_does_not_check_is_refused() {
             "operation = \"settle\"",
             "role = \"owner\"\naction = \"run_tool\"",
         )
-        .replace("outcome = \"deny\"", "settlements = []");
+        .replace("state = \"paused\"", "settlements = []");
     std::fs::write(&file, cases).unwrap();
     let out = tollgate(&["test", file.to_str().unwrap()]);
     assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));

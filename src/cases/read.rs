@@ -178,6 +178,20 @@ struct CaseDoc {
     voided: Option<Vec<GrantAmount>>,
     new_debts: Option<Vec<KindAmount>>,
     settlements: Option<Vec<SettlementDoc>>,
+    /// Grant attributes of a `grant` case's new grant, by name.
+    attributes: Option<toml::Table>,
+    /// The amount a ledger case invoices.
+    invoiced: Option<Spanned<toml::Value>>,
+    /// What a `grant` case's new grant must be.
+    granted: Option<GrantedDoc>,
+}
+
+/// The new grant of a `grant` case, as far as the case states it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantedDoc {
+    id: Option<String>,
+    expires_at: Option<Spanned<toml::Value>>,
 }
 
 /// An effect: its code alone, or a table with `code` and parameters.
@@ -523,6 +537,36 @@ impl Reader<'_> {
         if let Some(effects) = &c.effects {
             expect.effects = self.effects(effects, span);
         }
+        if let Some(outcome) = &c.outcome {
+            let allowed: &[&str] = match request {
+                CaseRequest::Decide { .. } => &["allow", "deny"],
+                _ => &["applied", "refused"],
+            };
+            if !allowed.contains(&outcome.as_str()) {
+                let at = entry(table, "outcome").map_or(span, |(at, _)| at);
+                self.errors.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        at,
+                        format!("case `{name}`: the outcome `{outcome}` never happens here"),
+                    )
+                    .label("not an outcome of this case")
+                    .help(format!(
+                        "a decision is `allow` or `deny`; a ledger operation is `applied` or `refused` (this case's outcome is {})",
+                        and_list(allowed).replace(" and ", " or ")
+                    )),
+                );
+            }
+        }
+        if let Some(v) = &c.invoiced {
+            expect.invoiced = self.amount(v, "invoiced");
+        }
+        if let Some(g) = &c.granted {
+            expect.granted_id = g.id.clone();
+            if let Some(at) = &g.expires_at {
+                expect.granted_expires_at = self.timestamp(at, "granted.expires_at");
+            }
+        }
         if let Some(b) = &c.balance {
             let totals = [
                 ("usable", &b.usable),
@@ -663,12 +707,32 @@ impl Reader<'_> {
                     Some(v) => Some(self.timestamp(v, "expires_at")?),
                     None => None,
                 };
+                let mut attributes = Vec::new();
+                for (k, v) in c.attributes.iter().flatten() {
+                    let text = match v {
+                        toml::Value::String(s) => s.clone(),
+                        toml::Value::Integer(i) => i.to_string(),
+                        toml::Value::Boolean(b) => b.to_string(),
+                        other => {
+                            self.error(
+                                Code::WrongType,
+                                span,
+                                format!(
+                                    "grant attribute `{k}` must be a string, a whole number or true/false, found {}",
+                                    other.type_str()
+                                ),
+                            );
+                            return None;
+                        }
+                    };
+                    attributes.push((k.clone(), text));
+                }
                 CaseRequest::Grant(GrantSpec {
                     kind: kind.clone(),
                     amount,
                     id: c.id.clone(),
                     expires_at,
-                    attributes: Vec::new(),
+                    attributes,
                 })
             }
             "refund" => match &c.grant {
@@ -785,11 +849,37 @@ const DECISION_CHECKS: &[&str] = &[
 ];
 
 /// What a ledger case checks, whatever its operation.
-const LEDGER_CHECKS: &[&str] = &["draws", "voided", "new_debts", "settlements"];
+const LEDGER_CHECKS: &[&str] = &[
+    "outcome",
+    "reasons",
+    "next_steps",
+    "warnings",
+    "effects",
+    "draws",
+    "voided",
+    "new_debts",
+    "settlements",
+    "invoiced",
+];
+
+/// What a `grant` case checks: a ledger case's keys and the new grant.
+const GRANT_CHECKS: &[&str] = &[
+    "outcome",
+    "reasons",
+    "next_steps",
+    "warnings",
+    "effects",
+    "draws",
+    "voided",
+    "new_debts",
+    "settlements",
+    "invoiced",
+    "granted",
+];
 
 /// Each key a case may state besides `name`, `account` and `operation`,
 /// and whether `c` states it.
-fn stated(c: &CaseDoc) -> [(&'static str, bool); 18] {
+fn stated(c: &CaseDoc) -> [(&'static str, bool); 21] {
     [
         ("role", c.role.is_some()),
         ("action", c.action.is_some()),
@@ -809,6 +899,9 @@ fn stated(c: &CaseDoc) -> [(&'static str, bool); 18] {
         ("voided", c.voided.is_some()),
         ("new_debts", c.new_debts.is_some()),
         ("settlements", c.settlements.is_some()),
+        ("attributes", c.attributes.is_some()),
+        ("invoiced", c.invoiced.is_some()),
+        ("granted", c.granted.is_some()),
     ]
 }
 
@@ -827,8 +920,8 @@ fn applies(
         CaseRequest::Settle => ("a `settle` case", &[], LEDGER_CHECKS),
         CaseRequest::Grant(_) => (
             "a `grant` case",
-            &["kind", "amount", "id", "expires_at"],
-            LEDGER_CHECKS,
+            &["kind", "amount", "id", "expires_at", "attributes"],
+            GRANT_CHECKS,
         ),
         CaseRequest::Refund(_) => ("a `refund` case", &["grant"], LEDGER_CHECKS),
     }
@@ -838,7 +931,7 @@ fn applies(
 fn kind_of_key(key: &str) -> &'static str {
     match key {
         "amount" => "a `charge` or `grant` case",
-        "kind" | "id" | "expires_at" => "a `grant` case",
+        "kind" | "id" | "expires_at" | "attributes" | "granted" => "a `grant` case",
         "grant" => "a `refund` case",
         k if LEDGER_CHECKS.contains(&k) => "a ledger case (one with an `operation`)",
         _ => "a decision case (`role` and `action`, no `operation`)",
@@ -885,6 +978,9 @@ mod tests {
         "voided",
         "new_debts",
         "settlements",
+        "attributes",
+        "invoiced",
+        "granted",
     ];
 
     fn messages(text: &str) -> Vec<String> {
@@ -982,11 +1078,12 @@ mod tests {
         let settle = "operation = \"settle\"";
         let decide = "role = \"member\"\naction = \"run_tool\"";
         assert_eq!(
-            messages(&case(settle, "outcome = \"deny\"")),
+            messages(&case(settle, "state = \"paused\"")),
             [
-                "case `c`: `outcome` does not apply to a `settle` case | a `settle` case takes no input \
-              but its account, and checks `draws`, `voided`, `new_debts` and `settlements`; \
-              `outcome` is for a decision case (`role` and `action`, no `operation`)"
+                "case `c`: `state` does not apply to a `settle` case | a `settle` case takes no input \
+              but its account, and checks `outcome`, `reasons`, `next_steps`, `warnings`, `effects`, \
+              `draws`, `voided`, `new_debts`, `settlements` and `invoiced`; \
+              `state` is for a decision case (`role` and `action`, no `operation`)"
             ]
         );
         assert_eq!(
