@@ -430,7 +430,10 @@ impl Checker<'_> {
                 let l = self.value(a, scope, None);
                 let r = self.value(b, scope, None);
                 let ((l, ld), (r, rd)) = (l?, r?);
-                if !matches!(l.ty.base, Base::Decimal | Base::Time | Base::Duration) {
+                if !matches!(
+                    l.ty.base,
+                    Base::Decimal | Base::Time | Base::Duration | Base::Months
+                ) {
                     let got = self.type_name(l.ty);
                     self.report(
                         Diagnostic::new(Code::TypeMismatch, l.span, format!("`{}` cannot be ordered: it is {got}", op.symbol()))
@@ -439,7 +442,15 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                self.same_type(&l, &r, "only values of the same type can be compared")?;
+                let why = if matches!(
+                    (l.ty.base, r.ty.base),
+                    (Base::Months, Base::Duration) | (Base::Duration, Base::Months)
+                ) {
+                    "a month or a year has no fixed number of seconds, so it cannot be compared with days, hours, minutes or seconds; compare timestamps instead (`granted_at + 1mo < now`)"
+                } else {
+                    "only values of the same type can be compared"
+                };
+                self.same_type(&l, &r, why)?;
                 Some((
                     make(
                         TExprKind::Binary(op, Box::new(l), Box::new(r)),
@@ -458,7 +469,7 @@ impl Checker<'_> {
                     self.report(
                         Diagnostic::new(Code::TypeMismatch, span, format!("cannot apply `{}` to {lt} and {rt}", op.symbol()))
                             .label(format!("{lt} {} {rt}", op.symbol()))
-                            .help("arithmetic works on numbers; a timestamp plus or minus a duration is a timestamp; two timestamps subtract to a duration"),
+                            .help("arithmetic works on numbers; a timestamp plus or minus a duration (or months, years) is a timestamp; two timestamps subtract to a duration"),
                     );
                     return None;
                 };
@@ -788,6 +799,14 @@ impl Checker<'_> {
                 }
             }
             if let Some(&(_, b)) = BUILTINS.iter().find(|(n, _)| *n == name) {
+                if matches!(b, Builtin::Role | Builtin::Action) && scope.operation.is_some() {
+                    self.report(errors::out_of_place(
+                        span,
+                        format!("`{name}` is not known in a ledger operation's rules"),
+                        "ledger operations are not requests: no role or action makes them; decide who may buy or refund with `permit` and an `on` block for the action that leads to the operation",
+                    ));
+                    return None;
+                }
                 if matches!(b, Builtin::Role | Builtin::Action) && !scope.request {
                     self.report(
                         Diagnostic::new(Code::UnknownName, span, format!("`{name}` is only known when deciding a request"))
