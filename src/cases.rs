@@ -21,7 +21,8 @@
 //! settlements = [{ debt = "overrun-1", grant = "top-2026-03", amount = "120" }]
 //! ```
 //!
-//! Every expectation is optional: a case checks what it states. Reading a
+//! Every expectation is optional: a case checks what it states, and a key
+//! its kind does not check (`outcome` on a ledger case) is an error. Reading a
 //! file (its format, discovery, limits) is in `cases/read.rs`; running a
 //! case and comparing what came out is in `cases/run.rs`.
 
@@ -100,6 +101,12 @@ pub struct Expect {
     pub new_debts: Option<Vec<(String, Decimal)>>,
     /// Debt, grant and amount of each settlement.
     pub settlements: Option<Vec<(String, String, Decimal)>>,
+    /// The amount a ledger operation invoices.
+    pub invoiced: Option<Decimal>,
+    /// The id of a `grant` case's new grant.
+    pub granted_id: Option<String>,
+    /// When a `grant` case's new grant expires.
+    pub granted_expires_at: Option<crate::time::Timestamp>,
 }
 
 /// A case file that cannot be read as one.

@@ -83,7 +83,9 @@ pub use decide::{
     TraceStep,
 };
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Label, Severity};
-pub use ledger::{Draw, GrantSpec, LedgerError, LedgerResult, NewDebt, Settlement, Voided};
+pub use ledger::{
+    Draw, GrantSpec, LedgerError, LedgerOutcome, LedgerResult, NewDebt, Settlement, Voided,
+};
 pub use policy::{Policy, PolicyError, RequestError};
 pub use rust_decimal::Decimal;
 pub use snapshot::{Account, Debt, FieldValue, Format, Grant, SnapshotError};

@@ -92,6 +92,50 @@ fn a_malformed_case_file_is_bad_input_with_its_line() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A ledger case that stated what only a decision has (`state`) ran as
+/// a ledger operation and passed, the state never compared.
+#[test]
+fn a_key_the_case_kind_does_not_check_is_refused() {
+    let dir = temp_dir("test-key-kind");
+    let cases = format!(
+        "policy = \"{}\"\n\n[[case]]\nname = \"settling is never denied\"\naccount = \"{}\"\noperation = \"settle\"\nstate = \"paused\"\n",
+        root().join("policies/ampere.policy").display(),
+        root().join("examples/dispute-debt.json").display(),
+    );
+    let file = dir.join("kinds.tests.toml");
+    std::fs::write(&file, &cases).unwrap();
+    let out = tollgate(&["test", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("kinds.tests.toml:7:1"), "{err}");
+    assert!(
+        err.contains("case `settling is never denied`: `state` does not apply to a `settle` case"),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: a `settle` case takes no input but its account"),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains("passed"), "{}", stdout(&out));
+
+    // And the other way: what only a ledger operation has, on a decision.
+    let cases = cases
+        .replace(
+            "operation = \"settle\"",
+            "role = \"owner\"\naction = \"run_tool\"",
+        )
+        .replace("state = \"paused\"", "settlements = []");
+    std::fs::write(&file, cases).unwrap();
+    let out = tollgate(&["test", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("`settlements` does not apply to a decision case"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn diff_against_itself_reports_nothing() {
     let out = tollgate(&[

@@ -52,14 +52,51 @@ fn corpus_diagnostics() {
     assert!(count >= 30, "the corpus has {count} policies");
 }
 
+/// A clean check printed nothing at all, which reads the same as a check
+/// that never ran: people get one line on standard error saying so.
 #[test]
-fn the_reference_policy_is_clean_and_silent() {
+fn the_reference_policy_is_clean_and_says_so() {
     let out = tollgate(&["check", "policies/ampere.policy"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
-    assert_eq!(stderr(&out), "");
+    assert_eq!(stderr(&out), "policies/ampere.policy: no problems found\n");
     let strict = tollgate(&["check", "--deny-warnings", "policies/ampere.policy"]);
     assert_eq!(code(&strict), 0, "{}", stderr(&strict));
+    assert_eq!(stderr(&strict), stderr(&out));
+
+    let two = tollgate(&["check", "policies/ampere.policy", "policies/ampere.policy"]);
+    assert_eq!(code(&two), 0, "{}", stderr(&two));
+    assert_eq!(stdout(&two), "");
+    assert_eq!(stderr(&two), "2 policies checked: no problems found\n");
+
+    // Programs get what they always got: no line for people.
+    let github = tollgate(&["check", "--format", "github", "policies/ampere.policy"]);
+    assert_eq!(
+        (stdout(&github), stderr(&github)),
+        (String::new(), String::new())
+    );
+    let json = tollgate(&["check", "--format", "json", "policies/ampere.policy"]);
+    assert_eq!(stderr(&json), "");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(
+        (report["errors"].as_u64(), report["warnings"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // Warnings are problems: the tally says how many, not "no problems".
+    let dir = root().join("tests/corpus/check");
+    let warned = tollgate_in(&dir, &["check", "unused_let.policy"]);
+    assert_eq!(code(&warned), 0);
+    assert!(
+        !stderr(&warned).contains("no problems"),
+        "{}",
+        stderr(&warned)
+    );
+    assert!(
+        stderr(&warned).ends_with("0 errors, 1 warning\n"),
+        "{}",
+        stderr(&warned)
+    );
 }
 
 #[test]

@@ -785,6 +785,58 @@ fn unknown_role_or_action_is_bad_input_with_a_suggestion() {
     assert!(stderr(&out).contains("unknown action `run_tol`; did you mean `run_tool`?"));
 }
 
+/// An unknown role or action with no near name said only that it was
+/// unknown, leaving the user to read the policy for the names it has.
+#[test]
+fn unknown_role_or_action_without_a_near_name_lists_the_policy_s_names() {
+    let (_, out) = decide("examples/dispute-debt.json", "admin", "run_tool", &[]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out),
+        "error: unknown role `admin`; the policy's roles are `owner`, `billing_admin` and `member`\n"
+    );
+    let (_, out) = decide("examples/dispute-debt.json", "owner", "fly", &[]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        stderr(&out),
+        "error: unknown action `fly`; the policy's actions are `send_message`, `run_tool`, \
+         `run_workflow`, `scheduled_run`, `browser_session`, `buy_credits`, `configure_auto_recharge`, \
+         `change_plan`, `manage_billing_settings`, `update_payment_method` and 12 more\n"
+    );
+
+    // A policy of a thousand roles: the first ten and a count.
+    let dir = std::env::temp_dir().join(format!("tollgate-many-roles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let roles: String = (0..1000).map(|i| format!("role r{i}\n")).collect();
+    let policy = format!(
+        "policy many\n{roles}actions billable: run\npermit r0 to billable\n\
+         credits included\nspend included by expires_at, id\nstate ok otherwise\n"
+    );
+    std::fs::write(dir.join("many.policy"), policy).unwrap();
+    let out = crate::util::tollgate_in(
+        &dir,
+        &[
+            "decide",
+            "many.policy",
+            "--snapshot",
+            root().join("examples/dispute-debt.json").to_str().unwrap(),
+            "--role",
+            "administrator",
+            "--action",
+            "run",
+        ],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).ends_with(
+            "the policy's roles are `r0`, `r1`, `r2`, `r3`, `r4`, `r5`, `r6`, `r7`, `r8`, `r9` and 990 more\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn decisions_are_deterministic() {
     let a = decide(

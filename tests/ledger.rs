@@ -248,6 +248,44 @@ fn settle_on_the_shared_examples() {
     assert_eq!(json["snapshot"]["debts"][0]["amount"], "720");
 }
 
+/// `grant --format human` said "nothing moved" for a grant that was added
+/// and settled nothing: the grant itself is the first thing it did.
+#[test]
+fn the_human_summary_of_a_grant_names_the_grant_added() {
+    let human = |snapshot: &str, extra: &[&str]| {
+        let mut args = vec![
+            "grant",
+            "policies/ampere.policy",
+            "--snapshot",
+            snapshot,
+            "--kind",
+            "purchased",
+            "--amount",
+            "1000",
+            "--format",
+            "human",
+        ];
+        args.extend(extra);
+        let out = tollgate(&args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        human(
+            "examples/paused-zero-credits.json",
+            &["--id", "top-up", "--expires-at", "2027-11-22T10:00:00Z"]
+        ),
+        "grant:\n  added grant top-up (purchased) of 1000, expires 2027-11-22T10:00:00Z\n"
+    );
+    assert_eq!(
+        human("examples/dispute-debt.json", &[]),
+        "grant:\n\
+         \x20 added grant purchased-20261122T100000Z (purchased) of 1000\n\
+         \x20 settled 180 of chargeback-7 from inc-nov\n\
+         \x20 settled 720 of chargeback-7 from purchased-20261122T100000Z\n"
+    );
+}
+
 /// Each operation on each shared example and on edge cases, pinned.
 #[test]
 fn pinned_operations() {

@@ -27,5 +27,6 @@ mod native {
     pub mod floor;
 }
 mod robustness;
+mod second_edition;
 mod snapshot_errors;
 mod util;

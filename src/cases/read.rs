@@ -178,6 +178,20 @@ struct CaseDoc {
     voided: Option<Vec<GrantAmount>>,
     new_debts: Option<Vec<KindAmount>>,
     settlements: Option<Vec<SettlementDoc>>,
+    /// Grant attributes of a `grant` case's new grant, by name.
+    attributes: Option<toml::Table>,
+    /// The amount a ledger case invoices.
+    invoiced: Option<Spanned<toml::Value>>,
+    /// What a `grant` case's new grant must be.
+    granted: Option<GrantedDoc>,
+}
+
+/// The new grant of a `grant` case, as far as the case states it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantedDoc {
+    id: Option<String>,
+    expires_at: Option<Spanned<toml::Value>>,
 }
 
 /// An effect: its code alone, or a table with `code` and parameters.
@@ -260,7 +274,7 @@ pub fn parse(path: &Path, text: &str) -> Result<CaseFile, CaseFileError> {
             dir.join(format!("{stem}.policy"))
         }
     };
-    let inline = inline_accounts(&tree);
+    let tables = case_tables(&tree);
     let mut r = Reader {
         text,
         source: &source,
@@ -269,7 +283,7 @@ pub fn parse(path: &Path, text: &str) -> Result<CaseFile, CaseFileError> {
     };
     let mut cases = Vec::new();
     for (i, c) in doc.case.iter().enumerate() {
-        if let Some(c) = r.case(c, inline.get(i).copied().flatten()) {
+        if let Some(c) = r.case(c, tables.get(i).copied().flatten()) {
             cases.push(c);
         }
     }
@@ -307,8 +321,9 @@ pub fn parse(path: &Path, text: &str) -> Result<CaseFile, CaseFileError> {
     })
 }
 
-/// The `account` node of each `[[case]]`, by position, for inline accounts.
-fn inline_accounts<'t>(tree: &'t Node<'t>) -> Vec<Option<&'t Node<'t>>> {
+/// The table of each `[[case]]`, by position: its inline account, and
+/// where each of its keys is written.
+fn case_tables<'t>(tree: &'t Node<'t>) -> Vec<Option<&'t Node<'t>>> {
     let DocValue::Object(entries) = &tree.value else {
         return Vec::new();
     };
@@ -320,14 +335,19 @@ fn inline_accounts<'t>(tree: &'t Node<'t>) -> Vec<Option<&'t Node<'t>>> {
     };
     items
         .iter()
-        .map(|item| match &item.value {
-            DocValue::Object(keys) => keys
-                .iter()
-                .find(|(k, _, _)| k == "account")
-                .map(|(_, _, v)| v),
-            _ => None,
-        })
+        .map(|item| matches!(item.value, DocValue::Object(_)).then_some(item))
         .collect()
+}
+
+/// The span of `key` in a table and its value.
+fn entry<'t>(table: Option<&'t Node<'t>>, key: &str) -> Option<(Span, &'t Node<'t>)> {
+    let DocValue::Object(entries) = &table?.value else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|(k, _, _)| k == key)
+        .map(|(_, span, v)| (*span, v))
 }
 
 /// serde's first error as a diagnostic: an unknown key with a suggestion,
@@ -470,7 +490,7 @@ impl Reader<'_> {
         }
     }
 
-    fn case(&mut self, doc: &Spanned<CaseDoc>, tree: Option<&Node<'_>>) -> Option<Case> {
+    fn case(&mut self, doc: &Spanned<CaseDoc>, table: Option<&Node<'_>>) -> Option<Case> {
         let span = span_of(doc.span());
         let c = doc.get_ref();
         let errors_before = self.errors.len();
@@ -480,11 +500,11 @@ impl Reader<'_> {
         };
         let name = name_node.get_ref().clone();
         let line = self.source.line_col(span_of(name_node.span()).start).line;
-        let account = match (&c.account, tree) {
+        let account = match (&c.account, entry(table, "account")) {
             (Some(a), _) if a.get_ref().is_str() => {
                 AccountSource::File(self.dir.join(a.get_ref().as_str().unwrap_or_default()))
             }
-            (Some(a), Some(node)) if a.get_ref().is_table() => {
+            (Some(a), Some((_, node))) if a.get_ref().is_table() => {
                 AccountSource::Inline(node.clone().into_owned())
             }
             (Some(a), _) => {
@@ -505,6 +525,7 @@ impl Reader<'_> {
             }
         };
         let request = self.request(c, &name, span)?;
+        self.keys_apply(c, &request, &name, table, span);
         let mut expect = Expect {
             outcome: c.outcome.clone(),
             state: c.state.clone(),
@@ -515,6 +536,36 @@ impl Reader<'_> {
         };
         if let Some(effects) = &c.effects {
             expect.effects = self.effects(effects, span);
+        }
+        if let Some(outcome) = &c.outcome {
+            let allowed: &[&str] = match request {
+                CaseRequest::Decide { .. } => &["allow", "deny"],
+                _ => &["applied", "refused"],
+            };
+            if !allowed.contains(&outcome.as_str()) {
+                let at = entry(table, "outcome").map_or(span, |(at, _)| at);
+                self.errors.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        at,
+                        format!("case `{name}`: the outcome `{outcome}` never happens here"),
+                    )
+                    .label("not an outcome of this case")
+                    .help(format!(
+                        "a decision is `allow` or `deny`; a ledger operation is `applied` or `refused` (this case's outcome is {})",
+                        and_list(allowed).replace(" and ", " or ")
+                    )),
+                );
+            }
+        }
+        if let Some(v) = &c.invoiced {
+            expect.invoiced = self.amount(v, "invoiced");
+        }
+        if let Some(g) = &c.granted {
+            expect.granted_id = g.id.clone();
+            if let Some(at) = &g.expires_at {
+                expect.granted_expires_at = self.timestamp(at, "granted.expires_at");
+            }
         }
         if let Some(b) = &c.balance {
             let totals = [
@@ -574,6 +625,43 @@ impl Reader<'_> {
         })
     }
 
+    /// Refuses keys that the case's kind neither takes nor checks: a
+    /// ledger case's `outcome` would never be compared, so the case would
+    /// pass whatever the policy did.
+    fn keys_apply(
+        &mut self,
+        c: &CaseDoc,
+        request: &CaseRequest,
+        name: &str,
+        table: Option<&Node<'_>>,
+        case_span: Span,
+    ) {
+        let (kind, takes, checks) = applies(request);
+        for (key, _) in stated(c).into_iter().filter(|(_, stated)| *stated) {
+            if takes.contains(&key) || checks.contains(&key) {
+                continue;
+            }
+            let takes = match takes {
+                [] => "no input but its account".to_owned(),
+                keys => and_list(keys),
+            };
+            let span = entry(table, key).map_or(case_span, |(span, _)| span);
+            self.errors.push(
+                Diagnostic::new(
+                    Code::UnknownField,
+                    span,
+                    format!("case `{name}`: `{key}` does not apply to {kind}"),
+                )
+                .label("does not apply here")
+                .help(format!(
+                    "{kind} takes {takes}, and checks {}; `{key}` is for {}",
+                    and_list(checks),
+                    kind_of_key(key)
+                )),
+            );
+        }
+    }
+
     fn request(&mut self, c: &CaseDoc, name: &str, case_span: Span) -> Option<CaseRequest> {
         let Some(op) = &c.operation else {
             return match (&c.role, &c.action) {
@@ -619,12 +707,32 @@ impl Reader<'_> {
                     Some(v) => Some(self.timestamp(v, "expires_at")?),
                     None => None,
                 };
+                let mut attributes = Vec::new();
+                for (k, v) in c.attributes.iter().flatten() {
+                    let text = match v {
+                        toml::Value::String(s) => s.clone(),
+                        toml::Value::Integer(i) => i.to_string(),
+                        toml::Value::Boolean(b) => b.to_string(),
+                        other => {
+                            self.error(
+                                Code::WrongType,
+                                span,
+                                format!(
+                                    "grant attribute `{k}` must be a string, a whole number or true/false, found {}",
+                                    other.type_str()
+                                ),
+                            );
+                            return None;
+                        }
+                    };
+                    attributes.push((k.clone(), text));
+                }
                 CaseRequest::Grant(GrantSpec {
                     kind: kind.clone(),
                     amount,
                     id: c.id.clone(),
                     expires_at,
-                    attributes: Vec::new(),
+                    attributes,
                 })
             }
             "refund" => match &c.grant {
@@ -729,6 +837,116 @@ impl Reader<'_> {
     }
 }
 
+/// What a decision case checks.
+const DECISION_CHECKS: &[&str] = &[
+    "outcome",
+    "state",
+    "reasons",
+    "next_steps",
+    "warnings",
+    "effects",
+    "balance",
+];
+
+/// What a ledger case checks, whatever its operation.
+const LEDGER_CHECKS: &[&str] = &[
+    "outcome",
+    "reasons",
+    "next_steps",
+    "warnings",
+    "effects",
+    "draws",
+    "voided",
+    "new_debts",
+    "settlements",
+    "invoiced",
+];
+
+/// What a `grant` case checks: a ledger case's keys and the new grant.
+const GRANT_CHECKS: &[&str] = &[
+    "outcome",
+    "reasons",
+    "next_steps",
+    "warnings",
+    "effects",
+    "draws",
+    "voided",
+    "new_debts",
+    "settlements",
+    "invoiced",
+    "granted",
+];
+
+/// Each key a case may state besides `name`, `account` and `operation`,
+/// and whether `c` states it.
+fn stated(c: &CaseDoc) -> [(&'static str, bool); 21] {
+    [
+        ("role", c.role.is_some()),
+        ("action", c.action.is_some()),
+        ("amount", c.amount.is_some()),
+        ("kind", c.kind.is_some()),
+        ("id", c.id.is_some()),
+        ("expires_at", c.expires_at.is_some()),
+        ("grant", c.grant.is_some()),
+        ("outcome", c.outcome.is_some()),
+        ("state", c.state.is_some()),
+        ("reasons", c.reasons.is_some()),
+        ("next_steps", c.next_steps.is_some()),
+        ("warnings", c.warnings.is_some()),
+        ("effects", c.effects.is_some()),
+        ("balance", c.balance.is_some()),
+        ("draws", c.draws.is_some()),
+        ("voided", c.voided.is_some()),
+        ("new_debts", c.new_debts.is_some()),
+        ("settlements", c.settlements.is_some()),
+        ("attributes", c.attributes.is_some()),
+        ("invoiced", c.invoiced.is_some()),
+        ("granted", c.granted.is_some()),
+    ]
+}
+
+/// A kind of case in words, the keys it takes as input, and the ones it
+/// checks. Every case takes `name` and `account`; a ledger case, `operation`.
+fn applies(
+    request: &CaseRequest,
+) -> (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+) {
+    match request {
+        CaseRequest::Decide { .. } => ("a decision case", &["role", "action"], DECISION_CHECKS),
+        CaseRequest::Charge(_) => ("a `charge` case", &["amount"], LEDGER_CHECKS),
+        CaseRequest::Settle => ("a `settle` case", &[], LEDGER_CHECKS),
+        CaseRequest::Grant(_) => (
+            "a `grant` case",
+            &["kind", "amount", "id", "expires_at", "attributes"],
+            GRANT_CHECKS,
+        ),
+        CaseRequest::Refund(_) => ("a `refund` case", &["grant"], LEDGER_CHECKS),
+    }
+}
+
+/// The kind of case a key belongs to, in words.
+fn kind_of_key(key: &str) -> &'static str {
+    match key {
+        "amount" => "a `charge` or `grant` case",
+        "kind" | "id" | "expires_at" | "attributes" | "granted" => "a `grant` case",
+        "grant" => "a `refund` case",
+        k if LEDGER_CHECKS.contains(&k) => "a ledger case (one with an `operation`)",
+        _ => "a decision case (`role` and `action`, no `operation`)",
+    }
+}
+
+/// `a`, `a` and `b`, `a`, `b` and `c`, in backticks.
+fn and_list(items: &[&str]) -> String {
+    let q: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+    match q.split_last() {
+        Some((last, init)) if !init.is_empty() => format!("{} and {last}", init.join(", ")),
+        _ => q.concat(),
+    }
+}
+
 fn span_of(range: Range<usize>) -> Span {
     Span::new(range.start, range.end)
 }
@@ -760,6 +978,9 @@ mod tests {
         "voided",
         "new_debts",
         "settlements",
+        "attributes",
+        "invoiced",
+        "granted",
     ];
 
     fn messages(text: &str) -> Vec<String> {
@@ -845,6 +1066,72 @@ mod tests {
         let e = discover(&root).unwrap_err();
         assert!(matches!(e, DiscoverError::TooDeep { .. }), "{e}");
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A key that only one kind of case checks, written on another kind,
+    /// was read and never compared: the case passed without checking it.
+    #[test]
+    fn a_key_that_does_not_apply_to_the_case_kind_is_an_error() {
+        let case = |kind: &str, extra: &str| {
+            format!("[[case]]\nname = \"c\"\naccount = \"a.json\"\n{kind}\n{extra}\n")
+        };
+        let settle = "operation = \"settle\"";
+        let decide = "role = \"member\"\naction = \"run_tool\"";
+        assert_eq!(
+            messages(&case(settle, "state = \"paused\"")),
+            [
+                "case `c`: `state` does not apply to a `settle` case | a `settle` case takes no input \
+              but its account, and checks `outcome`, `reasons`, `next_steps`, `warnings`, `effects`, \
+              `draws`, `voided`, `new_debts`, `settlements` and `invoiced`; \
+              `state` is for a decision case (`role` and `action`, no `operation`)"
+            ]
+        );
+        assert_eq!(
+            messages(&case(decide, "draws = []")),
+            [
+                "case `c`: `draws` does not apply to a decision case | a decision case takes `role` \
+              and `action`, and checks `outcome`, `state`, `reasons`, `next_steps`, `warnings`, \
+              `effects` and `balance`; `draws` is for a ledger case (one with an `operation`)"
+            ]
+        );
+        // Every key that does not apply is named, in the order written.
+        let m = messages(&case(
+            "operation = \"charge\"\namount = \"1\"",
+            "state = \"ok\"\nrole = \"member\"\ngrant = \"g\"\nexpires_at = \"2027-01-01T00:00:00Z\"",
+        ));
+        let keys: Vec<&str> = m
+            .iter()
+            .map(|m| m.split('`').nth(3).unwrap_or_default())
+            .collect();
+        assert_eq!(keys, ["state", "role", "grant", "expires_at"], "{m:?}");
+        assert!(m[2].contains("`grant` is for a `refund` case"), "{m:?}");
+        assert!(m[3].contains("`expires_at` is for a `grant` case"), "{m:?}");
+        // The keys each kind does take are accepted.
+        for ok in [
+            case(
+                decide,
+                "outcome = \"allow\"\nstate = \"ok\"\nreasons = []\nnext_steps = []\nwarnings = []\neffects = []\nbalance = { usable = \"1\" }",
+            ),
+            case(
+                "operation = \"grant\"\nkind = \"purchased\"\namount = \"1\"\nid = \"g\"\nexpires_at = \"2027-01-01T00:00:00Z\"",
+                "draws = []\nvoided = []\nnew_debts = []\nsettlements = []",
+            ),
+            case("operation = \"refund\"\ngrant = \"g\"", "voided = []"),
+        ] {
+            assert!(parse(Path::new("x.tests.toml"), &ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn every_case_key_is_checked_for_its_kind() {
+        let doc: CaseDoc = toml::from_str("").unwrap();
+        let listed: Vec<&str> = stated(&doc).iter().map(|(k, _)| *k).collect();
+        let always = ["name", "account", "operation"];
+        let mut all: Vec<&str> = always.iter().chain(&listed).copied().collect();
+        all.sort_unstable();
+        let mut keys = CASE_KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(all, keys);
     }
 
     #[test]

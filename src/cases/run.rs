@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{AccountSource, Case, CaseFile, CaseRequest, EffectExpect, Expect};
+use super::{AccountSource, Case, CaseFile, CaseRequest, EffectExpect};
 use crate::Policy;
 use crate::decide::Decision;
 use crate::ledger::LedgerResult;
@@ -59,7 +59,7 @@ pub fn load_account(policy: &Policy, file: &CaseFile, case: &Case) -> Result<Acc
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observed {
     Decision(Box<DecisionSummary>),
-    Ledger(LedgerSummary),
+    Ledger(Box<LedgerSummary>),
     Error(String),
 }
 
@@ -76,6 +76,15 @@ pub struct DecisionSummary {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerSummary {
+    /// `applied` or `refused`.
+    pub outcome: String,
+    pub reasons: Vec<String>,
+    pub next_steps: Vec<String>,
+    pub warnings: Vec<String>,
+    pub effects: Vec<EffectExpect>,
+    pub invoiced: Decimal,
+    /// The new grant of a `grant` operation: its id and expiry.
+    pub granted: Option<(String, Option<crate::time::Timestamp>)>,
     pub draws: Vec<(String, Decimal)>,
     pub voided: Vec<(String, Decimal)>,
     pub new_debts: Vec<(String, Decimal)>,
@@ -106,8 +115,32 @@ pub fn summarize(d: &Decision<'_>) -> Result<DecisionSummary, String> {
     })
 }
 
-fn ledger_summary(r: &LedgerResult) -> LedgerSummary {
+fn ledger_summary(before: &Account, r: &LedgerResult) -> LedgerSummary {
+    let codes = |list: &[crate::decide::Finding]| list.iter().map(|f| f.code.clone()).collect();
+    // The grant the operation added: the one whose id the account did not
+    // hold before (new grants are appended, ids are unique).
+    let granted = (r.operation == "grant")
+        .then(|| {
+            r.account
+                .grants
+                .iter()
+                .rev()
+                .find(|g| !before.grants.iter().any(|b| b.id == g.id))
+        })
+        .flatten()
+        .map(|g| (g.id.clone(), g.expires_at));
     LedgerSummary {
+        outcome: r.outcome.as_str().to_owned(),
+        reasons: codes(&r.reasons),
+        next_steps: r.next_steps.iter().map(|s| s.code.clone()).collect(),
+        warnings: codes(&r.warnings),
+        effects: r
+            .effects
+            .iter()
+            .map(|e| (e.code.clone(), e.params.clone()))
+            .collect(),
+        invoiced: r.invoiced,
+        granted,
         draws: r
             .draws
             .iter()
@@ -154,7 +187,7 @@ pub fn observe(policy: &Policy, account: &Account, request: &CaseRequest) -> Obs
         CaseRequest::Refund(grant) => policy.refund(account, grant),
     };
     match result {
-        Ok(r) => Observed::Ledger(ledger_summary(&r)),
+        Ok(r) => Observed::Ledger(Box::new(ledger_summary(account, &r))),
         Err(e) => Observed::Error(e.to_string()),
     }
 }
@@ -175,33 +208,7 @@ pub fn run(policy: &Policy, file: &CaseFile, case: &Case) -> Verdict {
             compare_list(&mut m, "reasons", &e.reasons, &s.reasons);
             compare_list(&mut m, "next_steps", &e.next_steps, &s.next_steps);
             compare_list(&mut m, "warnings", &e.warnings, &s.warnings);
-            if let Some(want) = &e.effects {
-                let got_codes: Vec<String> = s.effects.iter().map(|(c, _)| c.clone()).collect();
-                let want_codes: Vec<String> = want.iter().map(|(c, _)| c.clone()).collect();
-                compare_list(&mut m, "effects", &Some(want_codes), &got_codes);
-                for (code, params) in want {
-                    let got = s.effects.iter().find(|(c, _)| c == code);
-                    for (k, v) in params {
-                        let got_v = got
-                            .and_then(|(_, ps)| ps.iter().find(|(pk, _)| pk == k))
-                            .map(|(_, pv)| pv.clone());
-                        let same = match (
-                            crate::amount::parse(v),
-                            got_v.as_deref().map(crate::amount::parse),
-                        ) {
-                            (Ok(a), Some(Ok(b))) => a == b,
-                            _ => got_v.as_deref() == Some(v.as_str()),
-                        };
-                        if !same {
-                            m.push(Mismatch {
-                                field: format!("effects.{code}.{k}"),
-                                expected: v.clone(),
-                                got: got_v.unwrap_or_else(|| "nothing".to_owned()),
-                            });
-                        }
-                    }
-                }
-            }
+            compare_effects(&mut m, &e.effects, &s.effects);
             if let Some(want) = &e.balance {
                 for (k, v) in want {
                     let got = s
@@ -219,16 +226,47 @@ pub fn run(policy: &Policy, file: &CaseFile, case: &Case) -> Verdict {
                     }
                 }
             }
-            if let Some(field) = ledger_expectation(&case.expect) {
-                m.push(Mismatch {
-                    field: field.to_owned(),
-                    expected: "a ledger operation".to_owned(),
-                    got: "a decision (the case has no `operation`)".to_owned(),
-                });
-            }
         }
         Observed::Ledger(l) => {
             let e = &case.expect;
+            compare(&mut m, "outcome", &e.outcome, &l.outcome);
+            compare_list(&mut m, "reasons", &e.reasons, &l.reasons);
+            compare_list(&mut m, "next_steps", &e.next_steps, &l.next_steps);
+            compare_list(&mut m, "warnings", &e.warnings, &l.warnings);
+            compare_effects(&mut m, &e.effects, &l.effects);
+            if let Some(want) = e.invoiced {
+                if want != l.invoiced {
+                    m.push(Mismatch {
+                        field: "invoiced".to_owned(),
+                        expected: crate::amount::format(want),
+                        got: crate::amount::format(l.invoiced),
+                    });
+                }
+            }
+            let granted_id = l.granted.as_ref().map(|(id, _)| id.as_str());
+            if let Some(want) = &e.granted_id {
+                if granted_id != Some(want.as_str()) {
+                    m.push(Mismatch {
+                        field: "granted.id".to_owned(),
+                        expected: want.clone(),
+                        got: granted_id.unwrap_or("no new grant").to_owned(),
+                    });
+                }
+            }
+            if let Some(want) = e.granted_expires_at {
+                let got = l.granted.as_ref().map(|(_, at)| *at);
+                if got != Some(Some(want)) {
+                    m.push(Mismatch {
+                        field: "granted.expires_at".to_owned(),
+                        expected: want.to_string(),
+                        got: match got {
+                            Some(Some(at)) => at.to_string(),
+                            Some(None) => "never".to_owned(),
+                            None => "no new grant".to_owned(),
+                        },
+                    });
+                }
+            }
             compare_rows(&mut m, "draws", &e.draws, &l.draws, |(g, a)| {
                 format!("{g} {}", crate::amount::format(*a))
             });
@@ -254,17 +292,35 @@ pub fn run(policy: &Policy, file: &CaseFile, case: &Case) -> Verdict {
     }
 }
 
-fn ledger_expectation(e: &Expect) -> Option<&'static str> {
-    if e.draws.is_some() {
-        Some("draws")
-    } else if e.settlements.is_some() {
-        Some("settlements")
-    } else if e.new_debts.is_some() {
-        Some("new_debts")
-    } else if e.voided.is_some() {
-        Some("voided")
-    } else {
-        None
+/// Effect codes in order, and the parameters the case names.
+fn compare_effects(m: &mut Vec<Mismatch>, want: &Option<Vec<EffectExpect>>, got: &[EffectExpect]) {
+    let Some(want) = want else {
+        return;
+    };
+    let got_codes: Vec<String> = got.iter().map(|(c, _)| c.clone()).collect();
+    let want_codes: Vec<String> = want.iter().map(|(c, _)| c.clone()).collect();
+    compare_list(m, "effects", &Some(want_codes), &got_codes);
+    for (code, params) in want {
+        let found = got.iter().find(|(c, _)| c == code);
+        for (k, v) in params {
+            let got_v = found
+                .and_then(|(_, ps)| ps.iter().find(|(pk, _)| pk == k))
+                .map(|(_, pv)| pv.clone());
+            let same = match (
+                crate::amount::parse(v),
+                got_v.as_deref().map(crate::amount::parse),
+            ) {
+                (Ok(a), Some(Ok(b))) => a == b,
+                _ => got_v.as_deref() == Some(v.as_str()),
+            };
+            if !same {
+                m.push(Mismatch {
+                    field: format!("effects.{code}.{k}"),
+                    expected: v.clone(),
+                    got: got_v.unwrap_or_else(|| "nothing".to_owned()),
+                });
+            }
+        }
     }
 }
 

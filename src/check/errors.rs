@@ -766,6 +766,25 @@ pub(super) fn similar_names(
     ))
 }
 
+// ───────────── Expressions ─────────────
+
+/// `d`, about an operand of `left` or about the default of `left ?? …`,
+/// with help for the likely slip: `??` binds looser than arithmetic, so
+/// `now - since ?? now` defaults `now - since`. `meant` is `left` with the
+/// default moved onto `operand`. The texts are expressions as `fmt` writes
+/// them.
+pub(super) fn default_binds_loosely(
+    d: Diagnostic,
+    default: &str,
+    left: &str,
+    operand: &str,
+    meant: &str,
+) -> Diagnostic {
+    d.help(format!(
+        "`??` binds looser than `+`, `-` and `*`, so `{default}` is the default of `{left}`, not of `{operand}`; write `{meant}`"
+    ))
+}
+
 // ───────────── Evaluation work ─────────────
 
 const AGGREGATE_HELP: &str = "each `sum` or `count`, and each read of a `let` that holds one, walks every grant or debt again and evaluates its `where` filter on each; use fewer aggregates, or read aggregate `let`s in fewer places";

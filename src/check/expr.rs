@@ -8,6 +8,12 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::value::Value;
 
+/// Longest left side of `??`, in bytes of source, whose grouping the help
+/// of [`Checker::explain_loose_default`] shows. The slip is a short
+/// expression (`now - since ?? now`); this bounds the work of writing the
+/// help, and a long expression would not fit it.
+const MAX_LOOSE_DEFAULT_TEXT: usize = 160;
+
 /// Where an expression is written, which decides what it may read.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Scope {
@@ -363,7 +369,11 @@ impl Checker<'_> {
                 ))
             }
             BinaryOp::Default => {
-                let (l, ld) = self.expr(a, scope, None)?;
+                let before = self.diags.len();
+                let Some((l, ld)) = self.expr(a, scope, None) else {
+                    self.explain_loose_default(a, b, before);
+                    return None;
+                };
                 if !l.ty.optional {
                     let what = self.source.slice(l.span).to_owned();
                     self.report(
@@ -377,11 +387,18 @@ impl Checker<'_> {
                     );
                 }
                 let (r, rd) = self.value(b, scope, Some(l.ty.base))?;
-                self.same_type(
-                    &l,
-                    &r,
-                    "a default must have the type of the value it stands in for",
-                )?;
+                let before = self.diags.len();
+                if self
+                    .same_type(
+                        &l,
+                        &r,
+                        "a default must have the type of the value it stands in for",
+                    )
+                    .is_none()
+                {
+                    self.explain_loose_default(a, b, before);
+                    return None;
+                }
                 let ty = Type::of(l.ty.base);
                 Some((
                     make(TExprKind::Binary(op, Box::new(l), Box::new(r)), ty),
@@ -413,7 +430,10 @@ impl Checker<'_> {
                 let l = self.value(a, scope, None);
                 let r = self.value(b, scope, None);
                 let ((l, ld), (r, rd)) = (l?, r?);
-                if !matches!(l.ty.base, Base::Decimal | Base::Time | Base::Duration) {
+                if !matches!(
+                    l.ty.base,
+                    Base::Decimal | Base::Time | Base::Duration | Base::Months
+                ) {
                     let got = self.type_name(l.ty);
                     self.report(
                         Diagnostic::new(Code::TypeMismatch, l.span, format!("`{}` cannot be ordered: it is {got}", op.symbol()))
@@ -422,7 +442,15 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                self.same_type(&l, &r, "only values of the same type can be compared")?;
+                let why = if matches!(
+                    (l.ty.base, r.ty.base),
+                    (Base::Months, Base::Duration) | (Base::Duration, Base::Months)
+                ) {
+                    "a month or a year has no fixed number of seconds, so it cannot be compared with days, hours, minutes or seconds; compare timestamps instead (`granted_at + 1mo < now`)"
+                } else {
+                    "only values of the same type can be compared"
+                };
+                self.same_type(&l, &r, why)?;
                 Some((
                     make(
                         TExprKind::Binary(op, Box::new(l), Box::new(r)),
@@ -441,7 +469,7 @@ impl Checker<'_> {
                     self.report(
                         Diagnostic::new(Code::TypeMismatch, span, format!("cannot apply `{}` to {lt} and {rt}", op.symbol()))
                             .label(format!("{lt} {} {rt}", op.symbol()))
-                            .help("arithmetic works on numbers; a timestamp plus or minus a duration is a timestamp; two timestamps subtract to a duration"),
+                            .help("arithmetic works on numbers; a timestamp plus or minus a duration (or months, years) is a timestamp; two timestamps subtract to a duration"),
                     );
                     return None;
                 };
@@ -454,6 +482,68 @@ impl Checker<'_> {
                 ))
             }
         }
+    }
+
+    /// `now - since ?? now` is `(now - since) ?? now`. When the author did
+    /// not write those brackets and the diagnostics from `from` on are about
+    /// an operand of the arithmetic (`since` may be absent) or about the
+    /// default's type, their help shows the grouping likely meant:
+    /// `now - (since ?? now)`.
+    fn explain_loose_default(&mut self, a: &ast::Expr, b: &ast::Expr, from: usize) {
+        if a.span.len() > MAX_LOOSE_DEFAULT_TEXT || !is_arithmetic(a) || self.bracketed(a, b) {
+            return;
+        }
+        let mut operands = Vec::new();
+        arithmetic_operands(a, &mut operands);
+        let left = crate::format::expr(a);
+        let default = crate::format::expr(b);
+        let Some(diags) = self.diags.get_mut(from..) else {
+            return;
+        };
+        for d in diags {
+            let operand = match d.code {
+                Code::OptionalWithoutDefault => operands.iter().find(|o| o.span == d.span),
+                // The default's type is wrong for the whole: it was likely
+                // meant for the operand next to it.
+                Code::TypeMismatch if d.span == b.span => operands.last(),
+                _ => None,
+            };
+            let Some(&operand) = operand else {
+                continue;
+            };
+            let meant = crate::format::expr(&with_default(a, operand, b));
+            *d = super::errors::default_binds_loosely(
+                d.clone(),
+                &default,
+                &left,
+                &crate::format::expr(operand),
+                &meant,
+            );
+        }
+    }
+
+    /// Whether `a`, the left side of `a ?? b`, was written in brackets: a
+    /// bracket opened before `a` closes before the `??`. Spans leave an
+    /// operand's own brackets out, so the text tells. A bracket in a string
+    /// or comment inside `a` can only make this say yes, which keeps the
+    /// usual help.
+    fn bracketed(&self, a: &ast::Expr, b: &ast::Expr) -> bool {
+        let text = self.source.text();
+        let (start, end) = (a.span.start as usize, a.span.end as usize);
+        let gap = text.get(end..b.span.start as usize).unwrap_or_default();
+        let Some(op) = gap.find("??") else {
+            return false;
+        };
+        let mut depth = 0i64;
+        for c in text.get(start..end + op).unwrap_or_default().chars() {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => return true,
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        false
     }
 
     fn same_type(&mut self, l: &TExpr, r: &TExpr, why: &str) -> Option<()> {
@@ -709,6 +799,14 @@ impl Checker<'_> {
                 }
             }
             if let Some(&(_, b)) = BUILTINS.iter().find(|(n, _)| *n == name) {
+                if matches!(b, Builtin::Role | Builtin::Action) && scope.operation.is_some() {
+                    self.report(errors::out_of_place(
+                        span,
+                        format!("`{name}` is not known in a ledger operation's rules"),
+                        "ledger operations are not requests: no role or action makes them; decide who may buy or refund with `permit` and an `on` block for the action that leads to the operation",
+                    ));
+                    return None;
+                }
                 if matches!(b, Builtin::Role | Builtin::Action) && !scope.request {
                     self.report(
                         Diagnostic::new(Code::UnknownName, span, format!("`{name}` is only known when deciding a request"))
@@ -1248,6 +1346,49 @@ impl Value<'_> {
             Value::Text(_) => return None,
         })
     }
+}
+
+fn is_arithmetic(e: &ast::Expr) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, _, _)
+    )
+}
+
+/// The operands of `+ - *` arithmetic, left to right. Recursion is bounded
+/// by the lowering's depth limit.
+fn arithmetic_operands<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+    match &e.kind {
+        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, x, y) => {
+            arithmetic_operands(x, out);
+            arithmetic_operands(y, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// `e` with `operand`, one of its [`arithmetic_operands`], replaced by
+/// `operand ?? default`.
+fn with_default(e: &ast::Expr, operand: &ast::Expr, default: &ast::Expr) -> ast::Expr {
+    let kind = if std::ptr::eq(e, operand) {
+        ExprKind::Binary(
+            BinaryOp::Default,
+            Box::new(e.clone()),
+            Box::new(default.clone()),
+        )
+    } else {
+        match &e.kind {
+            ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul), x, y) => {
+                ExprKind::Binary(
+                    *op,
+                    Box::new(with_default(x, operand, default)),
+                    Box::new(with_default(y, operand, default)),
+                )
+            }
+            _ => e.kind.clone(),
+        }
+    };
+    ast::Expr { kind, span: e.span }
 }
 
 fn is_bare_name(e: &ast::Expr) -> bool {

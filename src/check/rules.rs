@@ -141,7 +141,9 @@ impl Checker<'_> {
                 ));
             }
         }
-        let operation = operation.map(|(op, _)| op);
+        // A block that also names requests was reported above; its rules
+        // are checked as request rules, so the mistake is told once.
+        let operation = operation.map(|(op, _)| op).filter(|_| requests.is_none());
         let kind = BlockKind {
             forbidden_only: forbidden && block.targets.len() == 1,
             operation,

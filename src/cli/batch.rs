@@ -327,7 +327,7 @@ fn decide_line(
     let parsed = parse_line(policy, line, now)?;
     let request = policy
         .request(&parsed.role, &parsed.action)
-        .map_err(|e| clean(&e.to_string()))?;
+        .map_err(|e| super::decide::request_error(policy, &e))?;
     let decision = if explain {
         policy.decide_explained(&parsed.account, &request)
     } else {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::files::shown;
 use super::render::{self, Output};
 use super::{DiagnosticFormat, Exit};
 
@@ -38,5 +39,18 @@ pub fn run(args: &CheckArgs) -> Exit {
         }
         out.file(d);
     }
+    // Silence would read the same as a check that never ran.
+    if args.format == DiagnosticFormat::Human && out.problems() == 0 {
+        super::out::err(&format!("{}\n", clean(&args.policies)));
+    }
     super::out::ended(out.finish(), exit)
+}
+
+/// `policies/ampere.policy: no problems found`, or for several files
+/// `2 policies checked: no problems found`.
+fn clean(policies: &[PathBuf]) -> String {
+    match policies {
+        [one] => format!("{}: no problems found", shown(one)),
+        all => format!("{} policies checked: no problems found", all.len()),
+    }
 }

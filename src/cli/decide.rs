@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 use crate::time::Timestamp;
+use crate::{Policy, RequestError};
 
 use super::files::shown_name;
 use super::load::{self, Loaded};
 use super::out;
-use super::snippet::visible_text;
+use super::snippet::{clean_message, visible_text};
 use super::{Exit, OutputFormat};
 
 #[derive(clap::Args, Debug)]
@@ -60,7 +61,7 @@ pub fn run(args: &DecideArgs) -> Exit {
     let request = match policy.request(role, action) {
         Ok(r) => r,
         Err(e) => {
-            load::error(&super::snippet::clean_message(&e.to_string()));
+            load::error(&request_error(&policy, &e));
             return Exit::BadInput;
         }
     };
@@ -93,5 +94,82 @@ pub fn run(args: &DecideArgs) -> Exit {
             load::error(&e.to_string());
             Exit::BadInput
         }
+    }
+}
+
+/// Most names a request error lists; the rest are counted, so a policy of
+/// thousands of roles still gets a one-line error.
+const MAX_LISTED_NAMES: usize = 10;
+
+/// Most bytes of names a request error lists: ten names of the longest
+/// allowed would push the count past the message's bound.
+const MAX_LISTED_BYTES: usize = 500;
+
+/// An unknown role or action, for people: with a near name, the
+/// suggestion; without one, the names the policy declares.
+pub fn request_error(policy: &Policy, e: &RequestError) -> String {
+    let ((one, what), first, total): (_, Vec<&str>, _) = match e {
+        RequestError::UnknownRole {
+            suggestion: None, ..
+        } => (
+            ("role", "roles"),
+            policy.roles().take(MAX_LISTED_NAMES).collect(),
+            policy.roles().len(),
+        ),
+        RequestError::UnknownAction {
+            suggestion: None, ..
+        } => (
+            ("action", "actions"),
+            policy.actions().take(MAX_LISTED_NAMES).collect(),
+            policy.actions().len(),
+        ),
+        _ => return clean_message(&e.to_string()),
+    };
+    let mut bytes = 0;
+    let listed: Vec<String> = first
+        .into_iter()
+        .take_while(|name| {
+            bytes += name.len();
+            bytes <= MAX_LISTED_BYTES
+        })
+        .map(|name| format!("`{name}`"))
+        .collect();
+    let names = match listed.split_last() {
+        None => format!("the policy declares {total} {what}"),
+        Some((last, init)) if listed.len() == total && !init.is_empty() => {
+            format!("the policy's {what} are {} and {last}", init.join(", "))
+        }
+        Some((only, _)) if total == 1 => format!("the policy's only {one} is {only}"),
+        Some(_) => format!(
+            "the policy's {what} are {} and {} more",
+            listed.join(", "),
+            total - listed.len()
+        ),
+    };
+    clean_message(&format!("{e}; {names}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_role_is_named_as_the_only_one() {
+        let policy = Policy::from_source(
+            "p.policy",
+            "policy p\nrole member\nactions billable: run\npermit member to billable\n\
+             credits included\nspend included by expires_at, id\nstate ok otherwise\n",
+        )
+        .unwrap();
+        let e = policy.request("administrator", "run").unwrap_err();
+        assert_eq!(
+            request_error(&policy, &e),
+            "unknown role `administrator`; the policy's only role is `member`"
+        );
+        let e = policy.request("membr", "run").unwrap_err();
+        assert_eq!(
+            request_error(&policy, &e),
+            "unknown role `membr`; did you mean `member`?"
+        );
     }
 }

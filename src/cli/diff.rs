@@ -365,6 +365,20 @@ fn compare(old: &Observed, new: &Observed) -> Vec<FieldChange> {
             });
         }
     };
+    let effects = |e: &[(String, Vec<(String, String)>)]| {
+        let v: Vec<String> = e
+            .iter()
+            .map(|(c, ps)| {
+                let ps: Vec<String> = ps.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                if ps.is_empty() {
+                    c.clone()
+                } else {
+                    format!("{c}({})", ps.join(", "))
+                }
+            })
+            .collect();
+        list(&v)
+    };
     match (old, new) {
         (Observed::Decision(o), Observed::Decision(n)) => {
             field("outcome", o.outcome.clone(), n.outcome.clone());
@@ -372,20 +386,6 @@ fn compare(old: &Observed, new: &Observed) -> Vec<FieldChange> {
             field("reasons", list(&o.reasons), list(&n.reasons));
             field("next_steps", list(&o.next_steps), list(&n.next_steps));
             field("warnings", list(&o.warnings), list(&n.warnings));
-            let effects = |e: &[(String, Vec<(String, String)>)]| {
-                let v: Vec<String> = e
-                    .iter()
-                    .map(|(c, ps)| {
-                        let ps: Vec<String> = ps.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                        if ps.is_empty() {
-                            c.clone()
-                        } else {
-                            format!("{c}({})", ps.join(", "))
-                        }
-                    })
-                    .collect();
-                list(&v)
-            };
             field("effects", effects(&o.effects), effects(&n.effects));
             for ((name, a), (_, b)) in o.balance.iter().zip(&n.balance) {
                 field(
@@ -397,6 +397,12 @@ fn compare(old: &Observed, new: &Observed) -> Vec<FieldChange> {
         }
         (Observed::Ledger(o), Observed::Ledger(n)) => {
             let fmt = |d: &rust_decimal::Decimal| crate::amount::format(*d);
+            field("outcome", o.outcome.clone(), n.outcome.clone());
+            field("reasons", list(&o.reasons), list(&n.reasons));
+            field("next_steps", list(&o.next_steps), list(&n.next_steps));
+            field("warnings", list(&o.warnings), list(&n.warnings));
+            field("effects", effects(&o.effects), effects(&n.effects));
+            field("invoiced", fmt(&o.invoiced), fmt(&n.invoiced));
             let pairs = |v: &[(String, rust_decimal::Decimal)]| {
                 list(
                     &v.iter()

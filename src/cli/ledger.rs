@@ -1,5 +1,6 @@
 //! `tollgate charge | settle | grant | refund`: ledger operations.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::ledger::{GrantSpec, LedgerError, LedgerOutcome, LedgerResult};
@@ -179,7 +180,7 @@ fn run(
     }
     let text = match common.format {
         OutputFormat::Json => policy.ledger_json(&result),
-        OutputFormat::Human => summary(&result),
+        OutputFormat::Human => summary(&policy, &account, &result),
     };
     let exit = if refused { Exit::Refused } else { Exit::Ok };
     out::ended(out::line(&text), exit)
@@ -194,9 +195,31 @@ fn is_same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
-fn summary(r: &LedgerResult) -> String {
+/// What an operation did, a line a move: the grant added, draws, voids,
+/// new debts, then settlements.
+fn summary(policy: &Policy, before: &Account, r: &LedgerResult) -> String {
     let mut lines = vec![format!("{}:", r.operation)];
     let fmt = |d: Decimal| crate::amount::format(d);
+    // `grant` adds the one grant whose id the account did not hold.
+    let held: HashSet<&str> = before.grants.iter().map(|g| g.id.as_str()).collect();
+    let kinds = &policy.program().credit_kinds;
+    lines.extend(
+        r.account
+            .grants
+            .iter()
+            .filter(|g| !held.contains(g.id.as_str()))
+            .map(|g| {
+                let kind = kinds.get(g.kind as usize).map_or("?", String::as_str);
+                let expires = g
+                    .expires_at
+                    .map_or_else(String::new, |t| format!(", expires {t}"));
+                format!(
+                    "  added grant {} ({kind}) of {}{expires}",
+                    g.id,
+                    fmt(g.amount)
+                )
+            }),
+    );
     lines.extend(
         r.draws
             .iter()

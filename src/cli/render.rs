@@ -181,6 +181,11 @@ impl Output {
         }
     }
 
+    /// Errors and warnings collected so far, unreadable files included.
+    pub fn problems(&self) -> usize {
+        self.errors + self.warnings
+    }
+
     /// Prints to standard output unless it has ended.
     fn print(&mut self, text: &str) {
         if self.stopped.is_none() {

@@ -159,7 +159,27 @@ pub(super) fn syntax_error(err: &Error<Rule>, text: &str, offset: usize) -> Diag
         Found::Token(_) => "unexpected here",
         Found::End => "the declaration ends here",
     });
-    if let Some(help) = hint(&expected, &found) {
+    let first_word = text
+        .trim_start()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or("");
+    let help = match first_word {
+        // `spend` with nothing after it: say what the two parts are.
+        "spend" | "settle" if expected.contains(&"`by`") && matches!(found, Found::End) => {
+            Some(format!(
+                "a {first_word} order names the kinds (`{first_word} a, b`), the order (`{first_word} by {key}, id`), or both; \
+             without kinds, every kind takes part",
+                key = if first_word == "spend" {
+                    "expires_at"
+                } else {
+                    "created_at"
+                },
+            ))
+        }
+        _ => hint(&expected, &found),
+    };
+    if let Some(help) = help {
         diagnostic = diagnostic.help(help);
     }
     diagnostic
@@ -220,7 +240,7 @@ fn hint(expected: &[&str], found: &Found) -> Option<String> {
         return Some(
             "a policy is a list of declarations, each starting with a keyword: \
              `policy`, `role`, `actions`, `credits`, `debts`, `enum`, `field`, `permit`, \
-             `lock`, `spend`, `settle`, `shortfall`, `let`, `step`, `state` or `on`"
+             `lock`, `spend`, `settle`, `shortfall`, `expire`, `let`, `step`, `state` or `on`"
                 .into(),
         );
     }
