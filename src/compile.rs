@@ -250,6 +250,8 @@ pub struct ShortfallLine {
     pub debt_kind: Option<u32>,
     /// `None`: always.
     pub when: Option<NodeId>,
+    /// The line, for traces.
+    pub span: Span,
 }
 
 #[derive(Debug)]
@@ -828,6 +830,7 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
                         ir::Shortfall::Invoiced => None,
                     },
                     when: l.when.as_ref().map(|w| c.expr(w)).transpose()?,
+                    span: l.span,
                 })
             })
             .collect()

@@ -2,7 +2,7 @@
 //! in, why, and what should this person do next.
 
 pub mod eval;
-mod explain;
+pub(crate) mod explain;
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -224,7 +224,7 @@ impl Observer for Quiet {
     fn step(&mut self, _: &'static str, _: &str, _: bool, _: Option<crate::span::Span>) {}
 }
 
-struct Explainer<'t> {
+pub(crate) struct Explainer<'t> {
     program: &'t Program,
     steps: &'t mut Vec<TraceStep>,
     reads: Vec<(ReadKey, String)>,
@@ -232,6 +232,41 @@ struct Explainer<'t> {
     /// The first read that could not be named or formatted: a trace is
     /// not returned without it.
     error: Option<EvalError>,
+}
+
+impl<'t> Explainer<'t> {
+    /// Records the steps of an evaluation into `steps`.
+    pub(crate) fn new(program: &'t Program, steps: &'t mut Vec<TraceStep>) -> Explainer<'t> {
+        Explainer {
+            program,
+            steps,
+            reads: Vec::new(),
+            depth: 0,
+            error: None,
+        }
+    }
+
+    /// Whether a condition holds, its reads kept for the next step.
+    pub(crate) fn holds(&mut self, ctx: &Ctx<'_>, when: Option<NodeId>) -> Result<bool, EvalError> {
+        holds(ctx, self, when)
+    }
+
+    /// Records a step: what was evaluated, whether it held, and the reads
+    /// since the last step.
+    pub(crate) fn record(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        fired: bool,
+        span: Option<crate::span::Span>,
+    ) {
+        self.step(kind, name, fired, span);
+    }
+
+    /// The first read that could not be named, if any.
+    pub(crate) fn finish(self) -> Result<(), EvalError> {
+        self.error.map_or(Ok(()), Err)
+    }
 }
 
 impl Tracer for Explainer<'_> {
@@ -772,7 +807,7 @@ impl Serialize for Effect {
     }
 }
 
-struct TraceJson<'a>(&'a TraceStep);
+pub(crate) struct TraceJson<'a>(pub(crate) &'a TraceStep);
 
 impl Serialize for TraceJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

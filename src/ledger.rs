@@ -13,11 +13,9 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::compile::{NodeId, Program, ShortfallLine, StepId};
-use crate::decide::eval::{
-    Ctx, EvalError, Inconsistency, Item, NoTrace, OpParams, Standing, kind_bit,
-};
-use crate::decide::{Effect, Finding, NextStep};
+use crate::compile::{Program, ShortfallLine, StepId};
+use crate::decide::eval::{Ctx, EvalError, Inconsistency, OpParams, Standing, kind_bit};
+use crate::decide::{Effect, Explainer, Finding, NextStep, TraceStep};
 use crate::diagnostic::SuggestBudget;
 use crate::lang::{Base, DebtKey, GrantKey, Lifetime, Operation, RuleKind, SourceKind};
 use crate::snapshot::{Account, Debt, FieldValue, Grant};
@@ -117,6 +115,10 @@ pub struct LedgerResult {
     pub warnings: Vec<Finding>,
     /// Effects of the operation's rules that hold after it.
     pub effects: Vec<Effect>,
+    /// What the policy evaluated to govern the operation, in order: the
+    /// `shortfall` lines tried and the operation's rules, with what each
+    /// read (empty when the policy has neither for it).
+    pub trace: Vec<TraceStep>,
     /// The account after the operation (unchanged when refused).
     pub account: Account,
 }
@@ -290,7 +292,7 @@ pub fn charge(
         }
         if !owed.is_zero() {
             let ctx = ctx.with_op(params);
-            let becomes = shortfall(p, &p.charge_shortfall, &ctx, "charge")?;
+            let becomes = shortfall(p, &p.charge_shortfall, &ctx, "charge", &mut out.trace)?;
             out.owe(p, becomes, owed)?;
         }
     }
@@ -482,7 +484,7 @@ pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerRe
     let used = g.amount - g.remaining;
     if used > Decimal::ZERO {
         let ctx = Ctx::new(p, account, None)?.with_op(params);
-        let becomes = shortfall(p, &p.refund_shortfall, &ctx, "refund")?;
+        let becomes = shortfall(p, &p.refund_shortfall, &ctx, "refund", &mut out.trace)?;
         out.owe(p, becomes, used)?;
     }
     out.settle(p)?;
@@ -497,15 +499,30 @@ fn shortfall(
     lines: &[ShortfallLine],
     ctx: &Ctx<'_>,
     operation: &'static str,
+    trace: &mut Vec<TraceStep>,
 ) -> Result<Option<u32>, LedgerError> {
+    let mut found = None;
+    let mut explainer = Explainer::new(p, trace);
     for line in lines {
-        let holds = match line.when {
-            Some(w) => ctx.eval_bool(w, Item::None, &mut NoTrace)?,
-            None => true,
+        let holds = explainer.holds(ctx, line.when)?;
+        let becomes = match line.debt_kind {
+            Some(k) => p.debt_kinds.get(k as usize).map_or("?", String::as_str),
+            None => "invoiced",
         };
+        explainer.record(
+            "shortfall",
+            &format!("{operation} is {becomes}"),
+            holds,
+            Some(line.span),
+        );
         if holds {
-            return Ok(line.debt_kind);
+            found = Some(line.debt_kind);
+            break;
         }
+    }
+    explainer.finish()?;
+    if let Some(becomes) = found {
+        return Ok(becomes);
     }
     Err(LedgerError::NoShortfallKind {
         policy: p.name.clone(),
@@ -530,21 +547,23 @@ fn govern(
         return Ok(out);
     }
     let before_ctx = Ctx::new(p, before, None)?;
+    let mut trace = std::mem::take(&mut out.trace);
     let (reasons, next_steps, warnings, effects) = {
         let ctx = Ctx::new(p, &out.account, None)?.with_op(OpParams {
             before: Some(&before_ctx),
             ..params
         });
+        let mut explainer = Explainer::new(p, &mut trace);
         let rule = |id| p.rule(id).ok_or(EvalError::Internal(Inconsistency::RuleId));
-        let holds = |when: Option<NodeId>| match when {
-            Some(w) => ctx.eval_bool(w, Item::None, &mut NoTrace),
-            None => Ok(true),
-        };
         let mut denied = Vec::new();
         for &id in rules {
             let r = rule(id)?;
-            if r.kind == RuleKind::Deny && holds(r.when)? {
-                denied.push(r);
+            if r.kind == RuleKind::Deny {
+                let fired = explainer.holds(&ctx, r.when)?;
+                explainer.record("deny", &r.code, fired, Some(r.span));
+                if fired {
+                    denied.push(r);
+                }
             }
         }
         let mut reasons = Vec::new();
@@ -554,7 +573,12 @@ fn govern(
         if denied.is_empty() {
             for &id in rules {
                 let r = rule(id)?;
-                if r.kind == RuleKind::Deny || !holds(r.when)? {
+                if r.kind == RuleKind::Deny {
+                    continue;
+                }
+                let fired = explainer.holds(&ctx, r.when)?;
+                explainer.record(r.kind.keyword(), &r.code, fired, Some(r.span));
+                if !fired {
                     continue;
                 }
                 match r.kind {
@@ -569,13 +593,17 @@ fn govern(
                 let Some(clause) = r.steps.first() else {
                     continue;
                 };
-                for &(id, when, _) in &clause.steps {
-                    if holds(when)? && !steps.contains(&id) {
+                for &(id, when, span) in &clause.steps {
+                    let offered = explainer.holds(&ctx, when)?;
+                    let code = p.step(id).map_or("?", |s| s.code.as_str());
+                    explainer.record("step", code, offered, Some(span));
+                    if offered && !steps.contains(&id) {
                         steps.push(id);
                     }
                 }
             }
         }
+        explainer.finish()?;
         let next_steps = steps
             .into_iter()
             .map(|id| crate::decide::next_step(&ctx, id))
@@ -587,8 +615,10 @@ fn govern(
         refused.outcome = LedgerOutcome::Refused;
         refused.reasons = reasons;
         refused.next_steps = next_steps;
+        refused.trace = trace;
         return Ok(refused);
     }
+    out.trace = trace;
     out.warnings = warnings;
     out.effects = effects;
     Ok(out)
@@ -608,6 +638,7 @@ impl LedgerResult {
             next_steps: Vec::new(),
             warnings: Vec::new(),
             effects: Vec::new(),
+            trace: Vec::new(),
             account,
         }
     }

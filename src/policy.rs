@@ -235,6 +235,22 @@ impl Policy {
 
     /// The ledger JSON of the contract for an operation's result.
     pub fn ledger_json(&self, result: &LedgerResult) -> String {
+        self.ledger_json_with(result, false)
+    }
+
+    /// [`Policy::ledger_json`] with a `"trace"`: the `shortfall` lines and
+    /// operation rules the policy evaluated, what each read, and whether it
+    /// held.
+    pub fn ledger_json_explained(&self, result: &LedgerResult) -> String {
+        self.ledger_json_with(result, true)
+    }
+
+    /// The policy's text, as its diagnostics and traces cite it.
+    pub(crate) fn source(&self) -> &crate::span::Source {
+        &self.program.source
+    }
+
+    fn ledger_json_with(&self, result: &LedgerResult, explain: bool) -> String {
         let findings = |list: &[decide::Finding]| -> Vec<decide::FindingJson> {
             list.iter()
                 .cloned()
@@ -263,6 +279,17 @@ impl Policy {
             "effects": result.effects,
             "snapshot": snapshot::write::document(&self.program, &result.account),
         });
+        let mut json = json;
+        if explain {
+            let trace: Vec<serde_json::Value> = result
+                .trace
+                .iter()
+                .filter_map(|t| serde_json::to_value(decide::TraceJson(t)).ok())
+                .collect();
+            if let Some(map) = json.as_object_mut() {
+                map.insert("trace".to_owned(), serde_json::Value::Array(trace));
+            }
+        }
         serde_json::to_string_pretty(&json).unwrap_or_default()
     }
 

@@ -477,6 +477,65 @@ fn a_refusal_exits_3_and_writes_nothing() {
     ]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("NAME=VALUE"), "{}", stderr(&out));
+
+    // `--explain` shows the rules that governed it, with what they read.
+    let out = run(&[
+        "charge",
+        "p.policy",
+        "--snapshot",
+        "a.json",
+        "--amount",
+        "2000",
+        "--explain",
+    ]);
+    assert_eq!(code(&out), 3);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let trace = json["trace"].as_array().unwrap();
+    let steps: Vec<String> = trace
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t["kind"].as_str().unwrap(),
+                t["name"].as_str().unwrap(),
+                t["fired"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "shortfall charge is invoiced false",
+            "shortfall charge is negative_balance true",
+            "deny too_large true",
+            "step split true"
+        ]
+    );
+    assert_eq!(trace[2]["reads"]["charge.amount"], "2000");
+    let out = run(&[
+        "charge",
+        "p.policy",
+        "--snapshot",
+        "a.json",
+        "--amount",
+        "6",
+        "--explain",
+        "--format",
+        "human",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("✓ effect below_5"), "{text}");
+    assert!(text.contains("before.usable = 10, usable = 4"), "{text}");
+    let plain = stdout(&run(&[
+        "charge",
+        "p.policy",
+        "--snapshot",
+        "a.json",
+        "--amount",
+        "6",
+    ]));
+    assert!(!plain.contains("trace"), "{plain}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

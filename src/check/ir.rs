@@ -49,6 +49,7 @@ pub struct ShortfallRule {
     pub becomes: Shortfall,
     /// `None`: always.
     pub when: Option<TExpr>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]

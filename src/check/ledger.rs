@@ -94,7 +94,11 @@ impl Checker<'_> {
             let Some(becomes) = becomes else {
                 continue;
             };
-            let rule = ShortfallRule { becomes, when };
+            let rule = ShortfallRule {
+                becomes,
+                when,
+                span: item.span,
+            };
             match operation {
                 Operation::Charge => self.out.charge_shortfall.push(rule),
                 _ => self.out.refund_shortfall.push(rule),

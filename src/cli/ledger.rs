@@ -34,6 +34,10 @@ pub struct Common {
     /// JSON for programs (the default), or a summary for people.
     #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
     format: OutputFormat,
+    /// Also show what the policy evaluated to govern the operation: the
+    /// `shortfall` lines tried and the operation's rules, with what each read.
+    #[arg(long)]
+    explain: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -178,9 +182,23 @@ fn run(
             return Exit::BadInput;
         }
     }
-    let text = match common.format {
-        OutputFormat::Json => policy.ledger_json(&result),
-        OutputFormat::Human => summary(&policy, &account, &result),
+    let text = match (common.format, common.explain) {
+        (OutputFormat::Json, false) => policy.ledger_json(&result),
+        (OutputFormat::Json, true) => policy.ledger_json_explained(&result),
+        (OutputFormat::Human, explain) => {
+            let mut text = summary(&policy, &account, &result);
+            if explain {
+                text.push('\n');
+                if result.trace.is_empty() {
+                    text.push_str(
+                        "\nthe policy has no rules or shortfall lines for this operation",
+                    );
+                } else {
+                    crate::decide::explain::steps(&mut text, policy.source(), &result.trace);
+                }
+            }
+            super::snippet::visible_text(text.trim_end())
+        }
     };
     let exit = if refused { Exit::Refused } else { Exit::Ok };
     out::ended(out::line(&text), exit)

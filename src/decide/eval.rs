@@ -93,6 +93,59 @@ pub enum ReadKey {
     Field(FieldId),
     Builtin(Builtin),
     Let(LetId),
+    /// A value of the account before a ledger operation (`before.usable`).
+    Before(Prior),
+}
+
+/// What a `before.` read read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Prior {
+    Field(FieldId),
+    Builtin(Builtin),
+    Let(LetId),
+}
+
+impl ReadKey {
+    /// The same read, made on the account before the operation.
+    fn prior(self) -> ReadKey {
+        match self {
+            ReadKey::Field(f) => ReadKey::Before(Prior::Field(f)),
+            ReadKey::Builtin(b) => ReadKey::Before(Prior::Builtin(b)),
+            ReadKey::Let(l) => ReadKey::Before(Prior::Let(l)),
+            before @ ReadKey::Before(_) => before,
+        }
+    }
+}
+
+/// [`Tracer`] without its constant, so it can be a trait object.
+trait DynTracer {
+    fn read_dyn(&mut self, key: ReadKey, value: Value<'_>);
+    fn nest_dyn(&mut self, entering: bool);
+}
+
+impl<T: Tracer> DynTracer for T {
+    fn read_dyn(&mut self, key: ReadKey, value: Value<'_>) {
+        self.read(key, value);
+    }
+    fn nest_dyn(&mut self, entering: bool) {
+        self.nest(entering);
+    }
+}
+
+/// Passes the reads of a `before.` expression on, marked as made before
+/// the operation. One concrete type whatever the tracer it wraps, so the
+/// evaluator is instantiated once for it.
+struct PriorTracer<'t> {
+    inner: &'t mut dyn DynTracer,
+}
+
+impl Tracer for PriorTracer<'_> {
+    fn read(&mut self, key: ReadKey, value: Value<'_>) {
+        self.inner.read_dyn(key.prior(), value);
+    }
+    fn nest(&mut self, entering: bool) {
+        self.inner.nest_dyn(entering);
+    }
 }
 
 /// Receives the values a rule reads. The fast path uses [`NoTrace`], which
@@ -561,7 +614,11 @@ impl<'a> Ctx<'a> {
             }
             Node::Before(a) => {
                 let before = self.op.before.ok_or(Inconsistency::NoOperation)?;
-                before.eval(*a, item, t)?
+                if T::RECORDS {
+                    before.eval(*a, item, &mut PriorTracer { inner: t })?
+                } else {
+                    before.eval(*a, item, &mut NoTrace)?
+                }
             }
             Node::Not(a) => self.eval(*a, item, t)?.negate()?,
             Node::Neg(a) => self.eval(*a, item, t)?.minus()?,
@@ -850,6 +907,9 @@ pub fn format_months(months: i64) -> String {
 /// The type of a read, for formatting it.
 pub fn read_type(program: &Program, key: ReadKey) -> Result<Base, EvalError> {
     Ok(match key {
+        ReadKey::Before(Prior::Field(f)) => return read_type(program, ReadKey::Field(f)),
+        ReadKey::Before(Prior::Builtin(b)) => return read_type(program, ReadKey::Builtin(b)),
+        ReadKey::Before(Prior::Let(l)) => return read_type(program, ReadKey::Let(l)),
         ReadKey::Field(slot) => program.field(slot).ok_or(Inconsistency::FieldSlot)?.ty,
         ReadKey::Let(i) => program.let_(i).ok_or(Inconsistency::LetId)?.ty,
         ReadKey::Builtin(b) => match b {
@@ -865,6 +925,14 @@ pub fn read_type(program: &Program, key: ReadKey) -> Result<Base, EvalError> {
 /// The name of a read, as the policy writes it.
 pub fn read_name(program: &Program, key: ReadKey) -> Result<String, EvalError> {
     Ok(match key {
+        ReadKey::Before(prior) => {
+            let now = match prior {
+                Prior::Field(f) => ReadKey::Field(f),
+                Prior::Builtin(b) => ReadKey::Builtin(b),
+                Prior::Let(l) => ReadKey::Let(l),
+            };
+            format!("before.{}", read_name(program, now)?)
+        }
         ReadKey::Field(slot) => program
             .field(slot)
             .ok_or(Inconsistency::FieldSlot)?

@@ -49,8 +49,13 @@ pub(super) fn render(d: &Decision<'_>) -> Result<String, EvalError> {
     let Some(trace) = d.trace() else {
         return Ok(out);
     };
+    steps(&mut out, &d.program.source, trace);
+    Ok(out)
+}
+
+/// Every evaluated step with its policy line and what it read.
+pub(crate) fn steps(out: &mut String, source: &crate::span::Source, trace: &[super::TraceStep]) {
     let _ = writeln!(out, "\nwhy (✓ holds, · does not):");
-    let source = &d.program.source;
     let width = trace
         .iter()
         .filter_map(|t| t.line)
@@ -75,7 +80,6 @@ pub(super) fn render(d: &Decision<'_>) -> Result<String, EvalError> {
             let _ = writeln!(out, "      {pad} │   {}", reads.join(", "));
         }
     }
-    Ok(out)
 }
 
 fn section(out: &mut String, title: &str, items: impl Iterator<Item = (String, String)>) {
