@@ -73,11 +73,15 @@ pub enum AccountSource {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CaseRequest {
-    Decide { role: String, action: String },
+    Decide {
+        role: String,
+        action: String,
+    },
     Charge(Decimal),
     Settle,
     Grant(GrantSpec),
-    Refund(String),
+    /// The grant's id, and whether the refund records a dispute.
+    Refund(String, bool),
 }
 
 /// An effect's code and the parameters a case names.
@@ -103,6 +107,8 @@ pub struct Expect {
     pub settlements: Option<Vec<(String, String, Decimal)>>,
     /// The amount a ledger operation invoices.
     pub invoiced: Option<Decimal>,
+    /// The amount a ledger operation forgives.
+    pub waived: Option<Decimal>,
     /// The id of a `grant` case's new grant.
     pub granted_id: Option<String>,
     /// When a `grant` case's new grant expires.

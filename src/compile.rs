@@ -243,11 +243,22 @@ pub struct Action {
     pub category: CategoryId,
 }
 
+/// What a shortfall becomes, compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Becomes {
+    /// A new debt of this kind.
+    Debt(u32),
+    /// An invoiced amount.
+    Invoiced,
+    /// Nothing: forgiven.
+    Waived,
+}
+
 /// `shortfall of charge is outstanding_usage when ...`, compiled.
 #[derive(Debug)]
 pub struct ShortfallLine {
-    /// A debt kind's index, or `None` for an invoice.
-    pub debt_kind: Option<u32>,
+    /// What the shortfall becomes.
+    pub becomes: Becomes,
     /// `None`: always.
     pub when: Option<NodeId>,
     /// The line, for traces.
@@ -825,9 +836,10 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
             .iter()
             .map(|l| {
                 Ok(ShortfallLine {
-                    debt_kind: match l.becomes {
-                        ir::Shortfall::Debt(k) => Some(kind(k, debt_count)?),
-                        ir::Shortfall::Invoiced => None,
+                    becomes: match l.becomes {
+                        ir::Shortfall::Debt(k) => Becomes::Debt(kind(k, debt_count)?),
+                        ir::Shortfall::Invoiced => Becomes::Invoiced,
+                        ir::Shortfall::Waived => Becomes::Waived,
                     },
                     when: l.when.as_ref().map(|w| c.expr(w)).transpose()?,
                     span: l.span,

@@ -22,7 +22,7 @@ use eval::{Ctx, Item, NoTrace, ReadKey, Tracer, format_value, read_name, read_ty
 /// Version of the decision and ledger JSON; bumped on breaking changes.
 pub const JSON_VERSION: u32 = 1;
 /// The version of the ledger JSON: 2 added `outcome`, `invoiced`,
-/// `reasons`, `next_steps`, `warnings` and `effects`.
+/// `waived`, `reasons`, `next_steps`, `warnings` and `effects`.
 pub const LEDGER_JSON_VERSION: u32 = 2;
 
 /// A role and an action, resolved against a policy once and reusable.

@@ -206,6 +206,9 @@ pub enum Shortfall {
     Debt(usize),
     /// No debt: the amount is invoiced, and the ledger output says so.
     Invoiced,
+    /// No debt and no invoice: the amount is forgiven, and the ledger
+    /// output says so.
+    Waived,
 }
 
 /// How long a new grant of a kind lasts when `grant` is given no expiry.
@@ -331,6 +334,11 @@ pub enum Builtin {
     Action,
     /// `charge.amount`, in `on charge` rules.
     ChargeAmount,
+    /// `charge.shortfall`: what the usable credits did not cover.
+    ChargeShortfall,
+    /// `refund.dispute`: the refund records a dispute (a chargeback), not a
+    /// refund asked for.
+    RefundDispute,
 }
 
 /// A field of the grant or debt a `where` filter looks at.

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::compile::{Program, ShortfallLine, StepId};
+use crate::compile::{Becomes, Program, ShortfallLine, StepId};
 use crate::decide::eval::{Ctx, EvalError, Inconsistency, OpParams, Standing, kind_bit};
 use crate::decide::{Effect, Explainer, Finding, NextStep, TraceStep};
 use crate::diagnostic::SuggestBudget;
@@ -107,6 +107,9 @@ pub struct LedgerResult {
     /// A shortfall the policy invoices instead of holding as debt
     /// (`shortfall of charge is invoiced`); 0 when none.
     pub invoiced: Decimal,
+    /// A shortfall the policy forgives (`shortfall of refund is waived`);
+    /// 0 when none.
+    pub waived: Decimal,
     /// Why the policy refused the operation (empty when applied).
     pub reasons: Vec<Finding>,
     /// What to do about a refusal.
@@ -265,8 +268,9 @@ pub fn charge(
 ) -> Result<LedgerResult, LedgerError> {
     let amount = check_amount(amount)?;
     let mut out = LedgerResult::new("charge", account.clone());
-    let params = OpParams {
+    let mut params = OpParams {
         charge_amount: Some(amount),
+        charge_shortfall: Some(Decimal::ZERO),
         ..OpParams::default()
     };
     if !amount.is_zero() {
@@ -290,13 +294,41 @@ pub fn charge(
                 amount: take,
             });
         }
+        params.charge_shortfall = Some(owed);
         if !owed.is_zero() {
             let ctx = ctx.with_op(params);
-            let becomes = shortfall(p, &p.charge_shortfall, &ctx, "charge", &mut out.trace)?;
+            let lines = &p.charge_shortfall;
+            let becomes = match shortfall(p, lines, &ctx, "charge", &mut out.trace) {
+                Ok(becomes) => becomes,
+                Err(e) => return refused_or(e, p, Operation::Charge, account, out, params),
+            };
             out.owe(p, becomes, owed)?;
         }
     }
     govern(p, Operation::Charge, account, out, params)
+}
+
+/// When no `shortfall` line says what a shortfall becomes, the operation
+/// cannot be carried out; but if the policy's rules refuse it anyway (on
+/// the account as far as it got), the refusal is the answer, not the
+/// policy's gap.
+fn refused_or(
+    e: LedgerError,
+    p: &Program,
+    op: Operation,
+    before: &Account,
+    partial: LedgerResult,
+    params: OpParams<'_>,
+) -> Result<LedgerResult, LedgerError> {
+    if !matches!(e, LedgerError::NoShortfallKind { .. }) {
+        return Err(e);
+    }
+    let r = govern(p, op, before, partial, params)?;
+    if r.outcome == LedgerOutcome::Refused {
+        Ok(r)
+    } else {
+        Err(e)
+    }
 }
 
 /// Pays debts in the policy's precedence, each from its sources in order.
@@ -460,7 +492,12 @@ fn grant_attributes(
 /// grant leaves the account; its used credits become what the policy's
 /// `shortfall of refund` lines say; then debts are settled. The `on refund`
 /// rules may refuse it.
-pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerResult, LedgerError> {
+pub fn refund(
+    p: &Program,
+    account: &Account,
+    grant_id: &str,
+    dispute: bool,
+) -> Result<LedgerResult, LedgerError> {
     let index = account
         .grants
         .iter()
@@ -479,12 +516,16 @@ pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerRe
     }
     let params = OpParams {
         grant: Some(&g),
+        refund_dispute: Some(dispute),
         ..OpParams::default()
     };
     let used = g.amount - g.remaining;
     if used > Decimal::ZERO {
         let ctx = Ctx::new(p, account, None)?.with_op(params);
-        let becomes = shortfall(p, &p.refund_shortfall, &ctx, "refund", &mut out.trace)?;
+        let becomes = match shortfall(p, &p.refund_shortfall, &ctx, "refund", &mut out.trace) {
+            Ok(becomes) => becomes,
+            Err(e) => return refused_or(e, p, Operation::Refund, account, out, params),
+        };
         out.owe(p, becomes, used)?;
     }
     out.settle(p)?;
@@ -492,22 +533,22 @@ pub fn refund(p: &Program, account: &Account, grant_id: &str) -> Result<LedgerRe
 }
 
 /// What a shortfall becomes: the first line whose condition holds on the
-/// account before the operation (a debt kind's index, or `None` for an
-/// invoice).
+/// account before the operation.
 fn shortfall(
     p: &Program,
     lines: &[ShortfallLine],
     ctx: &Ctx<'_>,
     operation: &'static str,
     trace: &mut Vec<TraceStep>,
-) -> Result<Option<u32>, LedgerError> {
+) -> Result<Becomes, LedgerError> {
     let mut found = None;
     let mut explainer = Explainer::new(p, trace);
     for line in lines {
         let holds = explainer.holds(ctx, line.when)?;
-        let becomes = match line.debt_kind {
-            Some(k) => p.debt_kinds.get(k as usize).map_or("?", String::as_str),
-            None => "invoiced",
+        let becomes = match line.becomes {
+            Becomes::Debt(k) => p.debt_kinds.get(k as usize).map_or("?", String::as_str),
+            Becomes::Invoiced => "invoiced",
+            Becomes::Waived => "waived",
         };
         explainer.record(
             "shortfall",
@@ -516,7 +557,7 @@ fn shortfall(
             Some(line.span),
         );
         if holds {
-            found = Some(line.debt_kind);
+            found = Some(line.becomes);
             break;
         }
     }
@@ -634,6 +675,7 @@ impl LedgerResult {
             new_debts: Vec::new(),
             settlements: Vec::new(),
             invoiced: Decimal::ZERO,
+            waived: Decimal::ZERO,
             reasons: Vec::new(),
             next_steps: Vec::new(),
             warnings: Vec::new(),
@@ -643,18 +685,15 @@ impl LedgerResult {
         }
     }
 
-    /// Records a shortfall: a new debt of `kind`, or (`None`) an invoice.
-    fn owe(&mut self, p: &Program, kind: Option<u32>, amount: Decimal) -> Result<(), LedgerError> {
-        match kind {
-            Some(kind) => self.add_debt(p, kind, amount),
-            None => {
-                self.invoiced = self
-                    .invoiced
-                    .checked_add(amount)
-                    .ok_or(EvalError::Overflow)?;
-                Ok(())
-            }
-        }
+    /// Records a shortfall: a new debt, an invoice, or a waiver.
+    fn owe(&mut self, p: &Program, becomes: Becomes, amount: Decimal) -> Result<(), LedgerError> {
+        let total = match becomes {
+            Becomes::Debt(kind) => return self.add_debt(p, kind, amount),
+            Becomes::Invoiced => &mut self.invoiced,
+            Becomes::Waived => &mut self.waived,
+        };
+        *total = total.checked_add(amount).ok_or(EvalError::Overflow)?;
+        Ok(())
     }
 
     fn add_debt(&mut self, p: &Program, kind: u32, amount: Decimal) -> Result<(), LedgerError> {

@@ -228,9 +228,16 @@ impl Policy {
         ledger::grant(&self.program, account, spec)
     }
 
-    /// Refunds or disputes a grant, then settles.
+    /// Refunds a grant, then settles.
     pub fn refund(&self, account: &Account, grant_id: &str) -> Result<LedgerResult, LedgerError> {
-        ledger::refund(&self.program, account, grant_id)
+        ledger::refund(&self.program, account, grant_id, false)
+    }
+
+    /// Records a dispute of a grant (a chargeback): a refund the account
+    /// did not ask for, so the policy's `on refund` rules read
+    /// `refund.dispute` as true; then settles.
+    pub fn dispute(&self, account: &Account, grant_id: &str) -> Result<LedgerResult, LedgerError> {
+        ledger::refund(&self.program, account, grant_id, true)
     }
 
     /// The ledger JSON of the contract for an operation's result.
@@ -273,6 +280,7 @@ impl Policy {
             "new_debts": result.new_debts,
             "settlements": result.settlements,
             "invoiced": crate::amount::format(result.invoiced),
+            "waived": crate::amount::format(result.waived),
             "reasons": findings(&result.reasons),
             "next_steps": steps,
             "warnings": findings(&result.warnings),

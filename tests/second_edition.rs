@@ -40,6 +40,7 @@ expire promo after 90d
 
 shortfall of charge is invoiced when billing.plan == monthly
 shortfall of charge is negative_balance otherwise
+shortfall of refund is waived when grant.kind == promo
 shortfall of refund is refund_debt
 
 settle by created_at {
@@ -95,7 +96,7 @@ on grant {
 }
 
 on refund {
-  deny non_refundable when grant.kind == paid {
+  deny non_refundable when grant.kind == paid and not refund.dispute {
     message "Purchased credits are non-refundable."
   }
 }
@@ -111,6 +112,9 @@ on charge {
     usable = usable
   }
   effect at_0 when before.usable > 0 and usable == 0
+  effect overage when charge.shortfall > 0 {
+    amount = charge.shortfall
+  }
 }
 
 {extra}
@@ -601,6 +605,74 @@ fn a_negative_balance_is_settled_only_from_purchases() {
         .decide(&a2, &p2.request("owner", "buy").unwrap())
         .unwrap();
     assert_eq!(decision.warning_codes().collect::<Vec<_>>(), ["settles"]);
+}
+
+/// A dispute is not a refund asked for: "non-refundable" does not stop
+/// it. Withdrawn promotional credits that were used are forgiven.
+#[test]
+fn disputes_and_waived_shortfalls() {
+    let p = policy();
+    let used = |id: &str, kind: &str| {
+        format!(
+            r#"{{"id": "{id}", "kind": "{kind}", "amount": "10", "remaining": "4", "granted_at": "2026-01-01T00:00:00Z"}}"#
+        )
+    };
+    let a = account(
+        &p,
+        "prepaid",
+        &[used("p1", "paid"), used("pr", "promo")],
+        "",
+    );
+    assert_eq!(p.refund(&a, "p1").unwrap().outcome, LedgerOutcome::Refused);
+    let disputed = p.dispute(&a, "p1").unwrap();
+    assert_eq!(disputed.outcome, LedgerOutcome::Applied);
+    assert_eq!(disputed.new_debts[0].kind, "refund_debt");
+    assert_eq!(disputed.new_debts[0].amount, d("6"));
+    let withdrawn = p.refund(&a, "pr").unwrap();
+    assert!(withdrawn.new_debts.is_empty());
+    assert_eq!(withdrawn.waived, d("6"));
+    let json: Value = serde_json::from_str(&p.ledger_json(&withdrawn)).unwrap();
+    assert_eq!(json["waived"], "6");
+}
+
+/// `charge.shortfall` is what the credits did not cover.
+#[test]
+fn an_effect_reads_what_the_credits_did_not_cover() {
+    let p = policy();
+    let a = account(&p, "monthly", &[grant("p1", "paid", "10", None, "")], "");
+    let r = p.charge(&a, d("25")).unwrap();
+    assert_eq!(r.invoiced, d("15"));
+    let overage = r.effects.iter().find(|e| e.code == "overage").unwrap();
+    assert_eq!(overage.params, [("amount".to_owned(), "15".to_owned())]);
+    assert!(
+        p.charge(&a, d("5"))
+            .unwrap()
+            .effects
+            .iter()
+            .all(|e| e.code != "overage")
+    );
+}
+
+/// A policy that refuses an operation says so, even where it never says
+/// what the operation's shortfall would become.
+#[test]
+fn a_refusal_wins_over_a_missing_shortfall_line() {
+    let text = BASE
+        .replace("{spend}", "spend by expires_at")
+        .replace("{extra}", "")
+        .replace(
+            "shortfall of charge is invoiced when billing.plan == monthly\n",
+            "",
+        )
+        .replace("shortfall of charge is negative_balance otherwise\n", "");
+    assert!(!text.contains("shortfall of charge"));
+    let p = Policy::from_source("p.policy", &text).unwrap();
+    let a = account(&p, "prepaid", &[grant("p1", "paid", "10", None, "")], "");
+    let r = p.charge(&a, d("2000")).unwrap();
+    assert_eq!(r.outcome, LedgerOutcome::Refused);
+    assert_eq!(r.reasons[0].code, "too_large");
+    let e = p.charge(&a, d("20")).unwrap_err();
+    assert!(e.to_string().contains("shortfall of charge"), "{e}");
 }
 
 // ───────────── 6. Effects on crossings ─────────────

@@ -167,6 +167,8 @@ struct CaseDoc {
     /// A timestamp: a string or a TOML date-time, read as written.
     expires_at: Option<Spanned<toml::Value>>,
     grant: Option<String>,
+    /// Whether a `refund` case records a dispute.
+    dispute: Option<bool>,
     outcome: Option<String>,
     state: Option<String>,
     reasons: Option<Vec<String>>,
@@ -182,6 +184,8 @@ struct CaseDoc {
     attributes: Option<toml::Table>,
     /// The amount a ledger case invoices.
     invoiced: Option<Spanned<toml::Value>>,
+    /// The amount a ledger case forgives.
+    waived: Option<Spanned<toml::Value>>,
     /// What a `grant` case's new grant must be.
     granted: Option<GrantedDoc>,
 }
@@ -561,6 +565,9 @@ impl Reader<'_> {
         if let Some(v) = &c.invoiced {
             expect.invoiced = self.amount(v, "invoiced");
         }
+        if let Some(v) = &c.waived {
+            expect.waived = self.amount(v, "waived");
+        }
         if let Some(g) = &c.granted {
             expect.granted_id = g.id.clone();
             if let Some(at) = &g.expires_at {
@@ -736,7 +743,7 @@ impl Reader<'_> {
                 })
             }
             "refund" => match &c.grant {
-                Some(g) => CaseRequest::Refund(g.clone()),
+                Some(g) => CaseRequest::Refund(g.clone(), c.dispute.unwrap_or(false)),
                 None => {
                     self.error(
                         Code::MissingField,
@@ -860,6 +867,7 @@ const LEDGER_CHECKS: &[&str] = &[
     "new_debts",
     "settlements",
     "invoiced",
+    "waived",
 ];
 
 /// What a `grant` case checks: a ledger case's keys and the new grant.
@@ -874,12 +882,13 @@ const GRANT_CHECKS: &[&str] = &[
     "new_debts",
     "settlements",
     "invoiced",
+    "waived",
     "granted",
 ];
 
 /// Each key a case may state besides `name`, `account` and `operation`,
 /// and whether `c` states it.
-fn stated(c: &CaseDoc) -> [(&'static str, bool); 21] {
+fn stated(c: &CaseDoc) -> [(&'static str, bool); 23] {
     [
         ("role", c.role.is_some()),
         ("action", c.action.is_some()),
@@ -888,6 +897,7 @@ fn stated(c: &CaseDoc) -> [(&'static str, bool); 21] {
         ("id", c.id.is_some()),
         ("expires_at", c.expires_at.is_some()),
         ("grant", c.grant.is_some()),
+        ("dispute", c.dispute.is_some()),
         ("outcome", c.outcome.is_some()),
         ("state", c.state.is_some()),
         ("reasons", c.reasons.is_some()),
@@ -901,6 +911,7 @@ fn stated(c: &CaseDoc) -> [(&'static str, bool); 21] {
         ("settlements", c.settlements.is_some()),
         ("attributes", c.attributes.is_some()),
         ("invoiced", c.invoiced.is_some()),
+        ("waived", c.waived.is_some()),
         ("granted", c.granted.is_some()),
     ]
 }
@@ -923,7 +934,7 @@ fn applies(
             &["kind", "amount", "id", "expires_at", "attributes"],
             GRANT_CHECKS,
         ),
-        CaseRequest::Refund(_) => ("a `refund` case", &["grant"], LEDGER_CHECKS),
+        CaseRequest::Refund(..) => ("a `refund` case", &["grant", "dispute"], LEDGER_CHECKS),
     }
 }
 
@@ -932,7 +943,7 @@ fn kind_of_key(key: &str) -> &'static str {
     match key {
         "amount" => "a `charge` or `grant` case",
         "kind" | "id" | "expires_at" | "attributes" | "granted" => "a `grant` case",
-        "grant" => "a `refund` case",
+        "grant" | "dispute" => "a `refund` case",
         k if LEDGER_CHECKS.contains(&k) => "a ledger case (one with an `operation`)",
         _ => "a decision case (`role` and `action`, no `operation`)",
     }
@@ -967,6 +978,7 @@ mod tests {
         "id",
         "expires_at",
         "grant",
+        "dispute",
         "outcome",
         "state",
         "reasons",
@@ -980,6 +992,7 @@ mod tests {
         "settlements",
         "attributes",
         "invoiced",
+        "waived",
         "granted",
     ];
 

@@ -83,6 +83,7 @@ pub struct LedgerSummary {
     pub warnings: Vec<String>,
     pub effects: Vec<EffectExpect>,
     pub invoiced: Decimal,
+    pub waived: Decimal,
     /// The new grant of a `grant` operation: its id and expiry.
     pub granted: Option<(String, Option<crate::time::Timestamp>)>,
     pub draws: Vec<(String, Decimal)>,
@@ -140,6 +141,7 @@ fn ledger_summary(before: &Account, r: &LedgerResult) -> LedgerSummary {
             .map(|e| (e.code.clone(), e.params.clone()))
             .collect(),
         invoiced: r.invoiced,
+        waived: r.waived,
         granted,
         draws: r
             .draws
@@ -184,7 +186,8 @@ pub fn observe(policy: &Policy, account: &Account, request: &CaseRequest) -> Obs
         CaseRequest::Charge(amount) => policy.charge(account, *amount),
         CaseRequest::Settle => policy.settle(account),
         CaseRequest::Grant(spec) => policy.grant(account, spec),
-        CaseRequest::Refund(grant) => policy.refund(account, grant),
+        CaseRequest::Refund(grant, false) => policy.refund(account, grant),
+        CaseRequest::Refund(grant, true) => policy.dispute(account, grant),
     };
     match result {
         Ok(r) => Observed::Ledger(Box::new(ledger_summary(account, &r))),
@@ -234,12 +237,15 @@ pub fn run(policy: &Policy, file: &CaseFile, case: &Case) -> Verdict {
             compare_list(&mut m, "next_steps", &e.next_steps, &l.next_steps);
             compare_list(&mut m, "warnings", &e.warnings, &l.warnings);
             compare_effects(&mut m, &e.effects, &l.effects);
-            if let Some(want) = e.invoiced {
-                if want != l.invoiced {
+            for (field, want, got) in [
+                ("invoiced", e.invoiced, l.invoiced),
+                ("waived", e.waived, l.waived),
+            ] {
+                if let Some(want) = want.filter(|w| *w != got) {
                     m.push(Mismatch {
-                        field: "invoiced".to_owned(),
+                        field: field.to_owned(),
                         expected: crate::amount::format(want),
-                        got: crate::amount::format(l.invoiced),
+                        got: crate::amount::format(got),
                     });
                 }
             }

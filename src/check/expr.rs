@@ -932,7 +932,9 @@ impl Checker<'_> {
         let [first, rest @ ..] = path.segments.as_slice() else {
             return None;
         };
-        if rest.is_empty() || !["before", "charge", "grant"].contains(&first.name.as_str()) {
+        if rest.is_empty()
+            || !["before", "charge", "grant", "refund"].contains(&first.name.as_str())
+        {
             return None;
         }
         if scope.operation.is_none() && self.names.fields.contains_key(&path.dotted()) {
@@ -978,18 +980,57 @@ impl Checker<'_> {
                 let [field] = rest else {
                     return None;
                 };
-                if scope.operation != Some(Operation::Charge) || field.name != "amount" {
+                if scope.operation != Some(Operation::Charge) {
                     self.report(errors::out_of_place(
                         span,
                         format!("`{}` is only known in the rules of `on charge`", path.dotted()),
-                        "`charge.amount` is the amount charged, in the rules and `shortfall of charge` lines of a charge",
+                        "`charge.amount` is the amount charged and `charge.shortfall` what the credits did not cover, in the rules and `shortfall of charge` lines of a charge",
+                    ));
+                    return Some(None);
+                }
+                let builtin = match field.name.as_str() {
+                    "amount" => Builtin::ChargeAmount,
+                    "shortfall" => Builtin::ChargeShortfall,
+                    other => {
+                        let guess = self.suggest(other, ["amount", "shortfall"]);
+                        let d = Diagnostic::new(
+                            Code::UnknownName,
+                            field.span,
+                            format!("a charge has no `{other}`"),
+                        )
+                        .label("not a charge field");
+                        self.report(match guess {
+                            Some(g) => d.help(format!("did you mean `charge.{g}`?")),
+                            None => d.help("a charge has `amount` (what was charged) and `shortfall` (what the credits did not cover)"),
+                        });
+                        return Some(None);
+                    }
+                };
+                Some(Some((
+                    TExpr {
+                        kind: TExprKind::Builtin(builtin),
+                        ty: Type::of(Base::Decimal),
+                        span,
+                    },
+                    snapshot,
+                )))
+            }
+            "refund" => {
+                let [field] = rest else {
+                    return None;
+                };
+                if scope.operation != Some(Operation::Refund) || field.name != "dispute" {
+                    self.report(errors::out_of_place(
+                        span,
+                        format!("`{}` is not known here", path.dotted()),
+                        "`refund.dispute` (true when the refund records a dispute, `tollgate refund --dispute`) is known in the rules and `shortfall of refund` lines of a refund",
                     ));
                     return Some(None);
                 }
                 Some(Some((
                     TExpr {
-                        kind: TExprKind::Builtin(Builtin::ChargeAmount),
-                        ty: Type::of(Base::Decimal),
+                        kind: TExprKind::Builtin(Builtin::RefundDispute),
+                        ty: Type::of(Base::Bool),
                         span,
                     },
                     snapshot,

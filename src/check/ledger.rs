@@ -65,10 +65,10 @@ impl Checker<'_> {
                     continue;
                 }
             };
-            let becomes = if sf.becomes.name == INVOICED {
-                Some(Shortfall::Invoiced)
-            } else {
-                self.resolve(DEBT, &sf.becomes).map(Shortfall::Debt)
+            let becomes = match sf.becomes.name.as_str() {
+                INVOICED => Some(Shortfall::Invoiced),
+                WAIVED => Some(Shortfall::Waived),
+                _ => self.resolve(DEBT, &sf.becomes).map(Shortfall::Debt),
             };
             if let Some(&first) = always.get(&operation) {
                 self.report(errors::shortfall_unreachable(&sf.operation, first));
@@ -271,6 +271,8 @@ impl Checker<'_> {
 
 /// The word that makes a shortfall an invoice rather than a debt.
 pub(super) const INVOICED: &str = "invoiced";
+/// The word that forgives a shortfall: no debt, no invoice.
+pub(super) const WAIVED: &str = "waived";
 
 const GRANT_KEYS: &[(&str, GrantKey)] = &[
     ("kind", GrantKey::Kind),

@@ -346,7 +346,8 @@ fn operation_name(r: &CaseRequest) -> String {
         CaseRequest::Charge(a) => format!("charge {}", crate::amount::format(*a)),
         CaseRequest::Settle => "settle".to_owned(),
         CaseRequest::Grant(g) => format!("grant {} {}", g.kind, crate::amount::format(g.amount)),
-        CaseRequest::Refund(g) => format!("refund {g}"),
+        CaseRequest::Refund(g, false) => format!("refund {g}"),
+        CaseRequest::Refund(g, true) => format!("refund {g} (dispute)"),
     }
 }
 
@@ -403,6 +404,7 @@ fn compare(old: &Observed, new: &Observed) -> Vec<FieldChange> {
             field("warnings", list(&o.warnings), list(&n.warnings));
             field("effects", effects(&o.effects), effects(&n.effects));
             field("invoiced", fmt(&o.invoiced), fmt(&n.invoiced));
+            field("waived", fmt(&o.waived), fmt(&n.waived));
             let pairs = |v: &[(String, rust_decimal::Decimal)]| {
                 list(
                     &v.iter()

@@ -95,6 +95,10 @@ pub struct RefundArgs {
     /// The id of the grant refunded or disputed.
     #[arg(long, value_name = "ID")]
     grant: String,
+    /// The refund records a dispute (a chargeback), not a refund the
+    /// account asked for: the policy's rules read `refund.dispute` as true.
+    #[arg(long)]
+    dispute: bool,
 }
 
 fn parse_time(text: &str) -> Result<Timestamp, String> {
@@ -135,7 +139,11 @@ pub fn grant(args: &GrantArgs) -> Exit {
 
 pub fn refund(args: &RefundArgs) -> Exit {
     run(&args.common, |policy, account| {
-        policy.refund(account, &args.grant)
+        if args.dispute {
+            policy.dispute(account, &args.grant)
+        } else {
+            policy.refund(account, &args.grant)
+        }
     })
 }
 
@@ -260,6 +268,9 @@ fn summary(policy: &Policy, before: &Account, r: &LedgerResult) -> String {
     );
     if !r.invoiced.is_zero() {
         lines.push(format!("  invoiced {}", fmt(r.invoiced)));
+    }
+    if !r.waived.is_zero() {
+        lines.push(format!("  waived {}", fmt(r.waived)));
     }
     if r.outcome == LedgerOutcome::Refused {
         if let Some(head) = lines.first_mut() {

@@ -223,6 +223,10 @@ pub struct Ctx<'a> {
 pub struct OpParams<'a> {
     /// `charge.amount`
     pub charge_amount: Option<Decimal>,
+    /// `charge.shortfall`: what the usable credits did not cover.
+    pub charge_shortfall: Option<Decimal>,
+    /// `refund.dispute`: whether a refund records a dispute.
+    pub refund_dispute: Option<bool>,
     /// `grant.*`: the grant being added or refunded.
     pub grant: Option<&'a Grant>,
     /// `before.*`: the account before the operation.
@@ -749,6 +753,12 @@ impl<'a> Ctx<'a> {
             Builtin::ChargeAmount => {
                 Value::Decimal(self.op.charge_amount.ok_or(Inconsistency::NoOperation)?)
             }
+            Builtin::ChargeShortfall => {
+                Value::Decimal(self.op.charge_shortfall.ok_or(Inconsistency::NoOperation)?)
+            }
+            Builtin::RefundDispute => {
+                Value::Bool(self.op.refund_dispute.ok_or(Inconsistency::NoOperation)?)
+            }
         })
     }
 
@@ -913,6 +923,7 @@ pub fn read_type(program: &Program, key: ReadKey) -> Result<Base, EvalError> {
         ReadKey::Field(slot) => program.field(slot).ok_or(Inconsistency::FieldSlot)?.ty,
         ReadKey::Let(i) => program.let_(i).ok_or(Inconsistency::LetId)?.ty,
         ReadKey::Builtin(b) => match b {
+            Builtin::RefundDispute => Base::Bool,
             Builtin::Now => Base::Time,
             Builtin::Account => Base::Text,
             Builtin::Role => Base::Enum(EnumRef::Role),
@@ -953,6 +964,8 @@ pub fn read_name(program: &Program, key: ReadKey) -> Result<String, EvalError> {
             Builtin::Role => "role".to_owned(),
             Builtin::Action => "action".to_owned(),
             Builtin::ChargeAmount => "charge.amount".to_owned(),
+            Builtin::ChargeShortfall => "charge.shortfall".to_owned(),
+            Builtin::RefundDispute => "refund.dispute".to_owned(),
         },
     })
 }
