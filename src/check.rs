@@ -125,6 +125,9 @@ struct Checker<'s> {
     work: cost::Work,
     /// Where each credit kind's lifetime was declared.
     lifetime_spans: HashMap<usize, Span>,
+    /// Steps offered by the rules of a ledger operation, and where: their
+    /// messages must not read `role` or `action`, which operations lack.
+    operation_steps: Vec<(usize, Span, ir::Operation)>,
 }
 
 /// Words for a namespace, as messages use them.
@@ -184,6 +187,7 @@ impl<'s> Checker<'s> {
             paths: paths::FieldTree::default(),
             work: cost::Work::default(),
             lifetime_spans: HashMap::new(),
+            operation_steps: Vec::new(),
         }
     }
 
@@ -231,6 +235,7 @@ impl<'s> Checker<'s> {
         }
         self.states(policy);
         self.shortfalls(policy);
+        self.operation_step_messages();
         self.report_work();
         self.finish(policy);
     }

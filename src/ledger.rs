@@ -839,15 +839,25 @@ fn spend_order(p: &Program, ctx: &Ctx<'_>, standing: Standing) -> Vec<usize> {
             .filter(|_| drawn)
     };
     ranked(&ctx.account.grants, rank, |a, b| {
-        by_keys(&p.spend_keys, |key| match key {
-            GrantKey::Kind => rank_of(&p.spend_rank, a.kind).cmp(&rank_of(&p.spend_rank, b.kind)),
-            // A grant that never expires sorts after every grant that does.
-            GrantKey::ExpiresAt => absent_last(a.expires_at, b.expires_at, |x, y| x.cmp(y)),
-            GrantKey::GrantedAt => a.granted_at.cmp(&b.granted_at),
-            GrantKey::Id => a.id.cmp(&b.id),
-            GrantKey::Amount => a.amount.cmp(&b.amount),
-            GrantKey::Remaining => a.remaining.cmp(&b.remaining),
-            GrantKey::Attr(i) => compare_attr(a.attrs.get(i), b.attrs.get(i)),
+        by_keys(&p.spend_keys, |key, descending| {
+            let directed = |o: Ordering| if descending { o.reverse() } else { o };
+            match key {
+                GrantKey::Kind => {
+                    directed(rank_of(&p.spend_rank, a.kind).cmp(&rank_of(&p.spend_rank, b.kind)))
+                }
+                // A grant that never expires counts as expiring after every
+                // grant that does: last ascending, first descending.
+                GrantKey::ExpiresAt => {
+                    directed(absent_last(a.expires_at, b.expires_at, |x, y| x.cmp(y)))
+                }
+                GrantKey::GrantedAt => directed(a.granted_at.cmp(&b.granted_at)),
+                GrantKey::Id => directed(a.id.cmp(&b.id)),
+                GrantKey::Amount => directed(a.amount.cmp(&b.amount)),
+                GrantKey::Remaining => directed(a.remaining.cmp(&b.remaining)),
+                // An attribute left out has no value to order by: it comes
+                // after every grant that has one, whatever the direction.
+                GrantKey::Attr(i) => compare_attr(a.attrs.get(i), b.attrs.get(i), descending),
+            }
         })
     })
 }
@@ -871,18 +881,21 @@ fn absent_last<T>(a: Option<T>, b: Option<T>, cmp: impl Fn(&T, &T) -> Ordering) 
 /// Orders two values of one grant attribute: numbers, times, durations,
 /// text and booleans by value, enum values in declaration order, an
 /// absent value after every present one.
-fn compare_attr(a: Option<&FieldValue>, b: Option<&FieldValue>) -> Ordering {
+fn compare_attr(a: Option<&FieldValue>, b: Option<&FieldValue>, descending: bool) -> Ordering {
     fn present(v: Option<&FieldValue>) -> Option<&FieldValue> {
         v.filter(|v| **v != FieldValue::Absent)
     }
-    absent_last(present(a), present(b), |x, y| match (x, y) {
-        (FieldValue::Decimal(x), FieldValue::Decimal(y)) => x.cmp(y),
-        (FieldValue::Time(x), FieldValue::Time(y)) => x.cmp(y),
-        (FieldValue::Duration(x), FieldValue::Duration(y)) => x.cmp(y),
-        (FieldValue::Text(x), FieldValue::Text(y)) => x.cmp(y),
-        (FieldValue::Bool(x), FieldValue::Bool(y)) => x.cmp(y),
-        (FieldValue::Enum(x), FieldValue::Enum(y)) => x.cmp(y),
-        _ => Ordering::Equal,
+    absent_last(present(a), present(b), |x, y| {
+        let o = match (x, y) {
+            (FieldValue::Decimal(x), FieldValue::Decimal(y)) => x.cmp(y),
+            (FieldValue::Time(x), FieldValue::Time(y)) => x.cmp(y),
+            (FieldValue::Duration(x), FieldValue::Duration(y)) => x.cmp(y),
+            (FieldValue::Text(x), FieldValue::Text(y)) => x.cmp(y),
+            (FieldValue::Bool(x), FieldValue::Bool(y)) => x.cmp(y),
+            (FieldValue::Enum(x), FieldValue::Enum(y)) => x.cmp(y),
+            _ => Ordering::Equal,
+        };
+        if descending { o.reverse() } else { o }
     })
 }
 
@@ -890,11 +903,16 @@ fn compare_attr(a: Option<&FieldValue>, b: Option<&FieldValue>) -> Ordering {
 fn debt_order(p: &Program, debts: &[Debt]) -> Vec<usize> {
     let rank = |d: &Debt| p.settle_rank.get(d.kind as usize).copied().flatten();
     ranked(debts, rank, |a, b| {
-        by_keys(&p.settle_keys, |key| match key {
-            DebtKey::Kind => rank_of(&p.settle_rank, a.kind).cmp(&rank_of(&p.settle_rank, b.kind)),
-            DebtKey::CreatedAt => a.created_at.cmp(&b.created_at),
-            DebtKey::Id => a.id.cmp(&b.id),
-            DebtKey::Amount => a.amount.cmp(&b.amount),
+        by_keys(&p.settle_keys, |key, descending| {
+            let o = match key {
+                DebtKey::Kind => {
+                    rank_of(&p.settle_rank, a.kind).cmp(&rank_of(&p.settle_rank, b.kind))
+                }
+                DebtKey::CreatedAt => a.created_at.cmp(&b.created_at),
+                DebtKey::Id => a.id.cmp(&b.id),
+                DebtKey::Amount => a.amount.cmp(&b.amount),
+            };
+            if descending { o.reverse() } else { o }
         })
     })
 }
@@ -916,11 +934,11 @@ fn ranked<T>(
     order.into_iter().map(|(i, _)| i).collect()
 }
 
-/// The first of the policy's sort keys that tells two items apart.
-fn by_keys<K: Copy>(keys: &[(K, bool)], compare: impl Fn(K) -> Ordering) -> Ordering {
+/// The first of the policy's sort keys that tells two items apart;
+/// `compare` applies the key's direction (`true`: descending).
+fn by_keys<K: Copy>(keys: &[(K, bool)], compare: impl Fn(K, bool) -> Ordering) -> Ordering {
     for &(key, descending) in keys {
-        let o = compare(key);
-        let o = if descending { o.reverse() } else { o };
+        let o = compare(key, descending);
         if o != Ordering::Equal {
             return o;
         }

@@ -75,3 +75,5 @@ pub const MAX_AMOUNT_SCALE: u32 = crate::amount::MAX_SCALE;
 pub const MAX_AMOUNT: i64 = crate::amount::MAX_WHOLE;
 /// Longest duration, in seconds (100,000 days).
 pub const MAX_DURATION_SECONDS: i64 = crate::time::MAX_DURATION_SECONDS;
+/// Longest calendar duration a policy may write (`mo`, `y`): 3,000 months.
+pub const MAX_DURATION_MONTHS: i64 = crate::time::MAX_DURATION_MONTHS;

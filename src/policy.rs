@@ -253,6 +253,7 @@ impl Policy {
     }
 
     /// The policy's text, as its diagnostics and traces cite it.
+    #[cfg(feature = "cli")]
     pub(crate) fn source(&self) -> &crate::span::Source {
         &self.program.source
     }

@@ -209,6 +209,40 @@ fn soonest_expiry_first_whatever_the_kind() {
     );
 }
 
+/// A grant that never expires counts as expiring last: first when the
+/// order is descending. An attribute left out has no value to order by:
+/// last either way.
+#[test]
+fn absent_values_in_descending_orders() {
+    let p = policy_with("spend by expires_at desc, id", "");
+    let grants = [
+        grant("soon", "paid", "10", Some("2026-02-15T00:00:00Z"), ""),
+        grant("never", "paid", "10", None, ""),
+        grant("late", "paid", "10", Some("2027-02-15T00:00:00Z"), ""),
+    ];
+    let a = account(&p, "prepaid", &grants, "");
+    let order: Vec<String> = drawn(&p.charge(&a, d("30")).unwrap())
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect();
+    assert_eq!(order, ["never", "late", "soon"]);
+    let p = policy_with(
+        "spend by rank desc, id",
+        "field grants.rank: optional decimal",
+    );
+    let grants = [
+        grant("unranked", "paid", "10", None, ""),
+        grant("low", "paid", "10", None, r#", "rank": 1"#),
+        grant("high", "paid", "10", None, r#", "rank": 9"#),
+    ];
+    let a = account(&p, "prepaid", &grants, "");
+    let order: Vec<String> = drawn(&p.charge(&a, d("30")).unwrap())
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect();
+    assert_eq!(order, ["high", "low", "unranked"]);
+}
+
 // ───────────── 2. Grant attributes ─────────────
 
 /// "Grants with a higher priority are used first"; an attribute the
@@ -723,6 +757,64 @@ proptest! {
         }
         prop_assert_eq!(fired, crossed);
         prop_assert!(fired <= 1);
+    }
+
+    /// The ledger's laws hold with the second edition's rules too: a
+    /// refused operation moves nothing and leaves the account as it was;
+    /// an applied charge's draws, new debt, invoice and waiver add up to
+    /// the amount; a refund's shortfall is owed, invoiced or waived, once.
+    #[test]
+    fn the_second_edition_keeps_the_ledger_laws(
+        plan in prop::sample::select(vec!["monthly", "prepaid"]),
+        remaining in prop::collection::vec((0u32..3, 0u32..60, 0u32..20), 0..6),
+        amount in 0u32..1500,
+        refund_pick in 0usize..6,
+        dispute in any::<bool>(),
+    ) {
+        let p = policy();
+        let kinds = ["free", "paid", "promo"];
+        let grants: Vec<String> = remaining
+            .iter()
+            .enumerate()
+            .map(|(i, (k, left, used))| {
+                format!(
+                    r#"{{"id": "g{i}", "kind": "{}", "amount": "{}", "remaining": "{left}", "granted_at": "2026-01-01T00:00:00Z", "priority": {used}}}"#,
+                    kinds[*k as usize],
+                    left + used,
+                )
+            })
+            .collect();
+        let a = account(&p, plan, &grants, "");
+        let r = p.charge(&a, Decimal::from(amount)).unwrap();
+        let total = |v: &[tollgate::Draw]| v.iter().map(|x| x.amount).sum::<Decimal>();
+        match r.outcome {
+            LedgerOutcome::Refused => {
+                prop_assert!(amount > 1000);
+                prop_assert_eq!(&r.account, &a);
+                prop_assert!(r.draws.is_empty() && r.new_debts.is_empty() && r.invoiced.is_zero());
+            }
+            LedgerOutcome::Applied => {
+                let debt: Decimal = r.new_debts.iter().map(|x| x.amount).sum();
+                prop_assert_eq!(total(&r.draws) + debt + r.invoiced + r.waived, Decimal::from(amount));
+                prop_assert!(plan == "monthly" || r.invoiced.is_zero());
+                prop_assert!(plan == "prepaid" || debt.is_zero());
+            }
+        }
+        if let Some(g) = a.grants.get(refund_pick) {
+            let id = g.id.clone();
+            let r = if dispute { p.dispute(&a, &id) } else { p.refund(&a, &id) }.unwrap();
+            let used = g.amount - g.remaining;
+            let kind = kinds[remaining[refund_pick].0 as usize];
+            if kind == "paid" && !dispute {
+                prop_assert_eq!(r.outcome, LedgerOutcome::Refused);
+                prop_assert_eq!(&r.account, &a);
+            } else {
+                prop_assert_eq!(r.outcome, LedgerOutcome::Applied);
+                let debt: Decimal = r.new_debts.iter().map(|x| x.amount).sum();
+                prop_assert_eq!(debt + r.invoiced + r.waived, used);
+                prop_assert!(kind != "promo" || r.waived == used);
+            }
+        }
     }
 
     /// Calendar arithmetic: the month moves by exactly `m`, the day is kept

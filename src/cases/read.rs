@@ -1095,7 +1095,7 @@ mod tests {
             [
                 "case `c`: `state` does not apply to a `settle` case | a `settle` case takes no input \
               but its account, and checks `outcome`, `reasons`, `next_steps`, `warnings`, `effects`, \
-              `draws`, `voided`, `new_debts`, `settlements` and `invoiced`; \
+              `draws`, `voided`, `new_debts`, `settlements`, `invoiced` and `waived`; \
               `state` is for a decision case (`role` and `action`, no `operation`)"
             ]
         );

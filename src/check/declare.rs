@@ -40,6 +40,13 @@ impl Checker<'_> {
         list_mut: fn(&mut Checked) -> &mut Vec<Named>,
     ) {
         for kind in kinds {
+            // `shortfall of charge is invoiced` must not mean a debt kind.
+            if what == DEBT
+                && [super::ledger::INVOICED, super::ledger::WAIVED].contains(&kind.name.as_str())
+            {
+                self.report(errors::reserved_debt_kind(kind));
+                continue;
+            }
             let index = list(&self.out).len();
             if self.define(namespace, what, kind, index, |c, i| {
                 span_of(list(c), i, |k| k.span)
@@ -520,7 +527,11 @@ impl Checker<'_> {
 }
 
 /// Top-level snapshot keys the engine reads itself.
-const RESERVED_ROOTS: &[&str] = &["now", "account", "grants", "debts"];
+/// Roots the engine reads itself, and those a ledger operation's rules
+/// read (`before.usable`, `charge.amount`, `grant.kind`, `refund.dispute`).
+const RESERVED_ROOTS: &[&str] = &[
+    "now", "account", "grants", "debts", "before", "charge", "grant", "refund",
+];
 
 const BASE_TYPES: &[(&str, Base)] = &[
     ("decimal", Base::Decimal),

@@ -136,15 +136,38 @@ pub(super) fn let_name_taken(name: &ast::Ident) -> Diagnostic {
 }
 
 pub(super) fn reserved_field_root(root: &ast::Ident) -> Diagnostic {
+    let (message, help) = if ["before", "charge", "grant", "refund"].contains(&root.name.as_str()) {
+        (
+            format!(
+                "`{}.` names what a ledger operation's rules read",
+                root.name
+            ),
+            "`before.`, `charge.`, `grant.` and `refund.` are read in `on charge`, `on grant` and the like; put the field under a name of yours",
+        )
+    } else {
+        (
+            format!(
+                "`{}` is part of the snapshot that tollgate itself reads",
+                root.name
+            ),
+            "the engine knows `now`, `account`, `grants` and `debts`; other fields live under a name of yours",
+        )
+    };
+    Diagnostic::new(Code::ReservedName, root.span, message)
+        .label("reserved")
+        .help(format!("{help}, such as `settings.{}`", root.name))
+}
+
+pub(super) fn reserved_debt_kind(kind: &ast::Ident) -> Diagnostic {
     Diagnostic::new(
         Code::ReservedName,
-        root.span,
-        format!("`{}` is part of the snapshot that tollgate itself reads", root.name),
+        kind.span,
+        format!("`{}` cannot be a debt kind", kind.name),
     )
     .label("reserved")
     .help(format!(
-        "the engine knows `now`, `account`, `grants` and `debts`; other fields live under a name of yours, such as `settings.{}`",
-        root.name
+        "`shortfall of charge is {}` means no debt at all; name the debt kind otherwise, such as `{}_debt`",
+        kind.name, kind.name
     ))
 }
 

@@ -280,6 +280,9 @@ impl Checker<'_> {
                     None => None,
                 };
                 if let Some(step) = step {
+                    if let Some(op) = block.operation {
+                        self.operation_steps.push((step, use_.span, op));
+                    }
                     list.push((step, when, use_.span));
                 }
             }
@@ -320,6 +323,56 @@ impl Checker<'_> {
             span: rule.span,
         })
     }
+}
+
+impl Checker<'_> {
+    /// A step offered by a ledger operation's rule cannot say who asked or
+    /// what for: its message must not read `role` or `action`.
+    pub(super) fn operation_step_messages(&mut self) {
+        for (step, at, op) in std::mem::take(&mut self.operation_steps) {
+            let Some(s) = self.out.steps.get(step) else {
+                continue;
+            };
+            let reads_request = s.message.parts.iter().any(|p| match p {
+                TemplatePart::Value { expr, .. } => reads_request(expr),
+                TemplatePart::Text(_) => false,
+            });
+            if reads_request {
+                let name = s.name.clone();
+                self.report(
+                    errors::out_of_place(
+                        at,
+                        format!("step `{name}` reads `role` or `action`, which `on {}` does not have", op.name()),
+                        "a ledger operation is not a request: offer a step whose message names no role or action, or write one for the operation",
+                    )
+                    .related(s.span, "the step"),
+                );
+            }
+        }
+    }
+}
+
+/// Whether an expression reads the request (`role`, `action`).
+fn reads_request(e: &TExpr) -> bool {
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        match &e.kind {
+            TExprKind::Builtin(Builtin::Role | Builtin::Action) => return true,
+            TExprKind::Unary(_, a) | TExprKind::Before(a) => todo.push(a),
+            TExprKind::Binary(_, a, b) => {
+                todo.push(a);
+                todo.push(b);
+            }
+            TExprKind::In { value, set, .. } => {
+                todo.push(value);
+                todo.extend(set.iter());
+            }
+            TExprKind::InCategory { value, .. } => todo.push(value),
+            TExprKind::Aggregate { filter, .. } => todo.extend(filter.as_deref()),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// What the block a rule sits in applies to.
