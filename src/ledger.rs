@@ -296,7 +296,7 @@ pub fn charge(
         }
         params.charge_shortfall = Some(owed);
         if !owed.is_zero() {
-            let ctx = ctx.with_op(params);
+            let ctx = ctx.with_op(&params);
             let lines = &p.charge_shortfall;
             let becomes = match shortfall(p, lines, &ctx, "charge", &mut out.trace) {
                 Ok(becomes) => becomes,
@@ -521,7 +521,7 @@ pub fn refund(
     };
     let used = g.amount - g.remaining;
     if used > Decimal::ZERO {
-        let ctx = Ctx::new(p, account, None)?.with_op(params);
+        let ctx = Ctx::new(p, account, None)?.with_op(&params);
         let becomes = match shortfall(p, &p.refund_shortfall, &ctx, "refund", &mut out.trace) {
             Ok(becomes) => becomes,
             Err(e) => return refused_or(e, p, Operation::Refund, account, out, params),
@@ -590,10 +590,11 @@ fn govern(
     let before_ctx = Ctx::new(p, before, None)?;
     let mut trace = std::mem::take(&mut out.trace);
     let (reasons, next_steps, warnings, effects) = {
-        let ctx = Ctx::new(p, &out.account, None)?.with_op(OpParams {
+        let op = OpParams {
             before: Some(&before_ctx),
             ..params
-        });
+        };
+        let ctx = Ctx::new(p, &out.account, None)?.with_op(&op);
         let mut explainer = Explainer::new(p, &mut trace);
         let rule = |id| p.rule(id).ok_or(EvalError::Internal(Inconsistency::RuleId));
         let mut denied = Vec::new();

@@ -211,8 +211,9 @@ pub struct Ctx<'a> {
     /// Which locks hold, by index, for traces.
     pub locks_active: u64,
     pub balance: Balance,
-    /// A ledger operation's parameters, in its rules.
-    pub op: OpParams<'a>,
+    /// A ledger operation's parameters, in its rules. A pointer, so a
+    /// decision's context stays small and quick to build.
+    pub op: Option<&'a OpParams<'a>>,
     /// The same totals in millionths, for fused comparisons.
     totals: Totals,
     settleable: Cell<Option<Decimal>>,
@@ -256,7 +257,7 @@ impl<'a> Ctx<'a> {
             locked_kinds: 0,
             locks_active: 0,
             balance: Balance::default(),
-            op: OpParams::default(),
+            op: None,
             totals: Totals::default(),
             settleable: Cell::new(None),
         };
@@ -306,8 +307,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The same context, in the rules of a ledger operation.
-    pub fn with_op(mut self, op: OpParams<'a>) -> Ctx<'a> {
-        self.op = op;
+    pub fn with_op(mut self, op: &'a OpParams<'a>) -> Ctx<'a> {
+        self.op = Some(op);
         self
     }
 
@@ -613,11 +614,17 @@ impl<'a> Ctx<'a> {
             }
             Node::Item(f) => self.item_field(*f, item)?,
             Node::OpGrant(f) => {
-                let g = self.op.grant.ok_or(Inconsistency::NoOperation)?;
+                let g = self
+                    .op
+                    .and_then(|o| o.grant)
+                    .ok_or(Inconsistency::NoOperation)?;
                 self.item_field(*f, Item::Grant(g))?
             }
             Node::Before(a) => {
-                let before = self.op.before.ok_or(Inconsistency::NoOperation)?;
+                let before = self
+                    .op
+                    .and_then(|o| o.before)
+                    .ok_or(Inconsistency::NoOperation)?;
                 if T::RECORDS {
                     before.eval(*a, item, &mut PriorTracer { inner: t })?
                 } else {
@@ -750,15 +757,21 @@ impl<'a> Ctx<'a> {
             Builtin::Settleable => Value::Decimal(self.settleable()?),
             Builtin::Role => Value::Enum(self.request.ok_or(Inconsistency::NoRequest)?.0.value()),
             Builtin::Action => Value::Enum(self.request.ok_or(Inconsistency::NoRequest)?.1.value()),
-            Builtin::ChargeAmount => {
-                Value::Decimal(self.op.charge_amount.ok_or(Inconsistency::NoOperation)?)
-            }
-            Builtin::ChargeShortfall => {
-                Value::Decimal(self.op.charge_shortfall.ok_or(Inconsistency::NoOperation)?)
-            }
-            Builtin::RefundDispute => {
-                Value::Bool(self.op.refund_dispute.ok_or(Inconsistency::NoOperation)?)
-            }
+            Builtin::ChargeAmount => Value::Decimal(
+                self.op
+                    .and_then(|o| o.charge_amount)
+                    .ok_or(Inconsistency::NoOperation)?,
+            ),
+            Builtin::ChargeShortfall => Value::Decimal(
+                self.op
+                    .and_then(|o| o.charge_shortfall)
+                    .ok_or(Inconsistency::NoOperation)?,
+            ),
+            Builtin::RefundDispute => Value::Bool(
+                self.op
+                    .and_then(|o| o.refund_dispute)
+                    .ok_or(Inconsistency::NoOperation)?,
+            ),
         })
     }
 
