@@ -24,7 +24,7 @@ use expr::Deps;
 pub use expr::MAX_EVAL_DEPTH;
 pub use ir::Checked;
 use ir::*;
-pub use limits::{MAX_DECLARATIONS, MAX_KINDS, MAX_TABLE_CELLS};
+pub use limits::{MAX_DECLARATIONS, MAX_GRANT_ATTRS, MAX_KINDS, MAX_TABLE_CELLS};
 
 use crate::ast::{self, ItemKind, RuleKind};
 use crate::diagnostic::{Diagnostic, SuggestBudget, suggest_within};

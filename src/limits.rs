@@ -35,6 +35,8 @@ pub const MAX_DECLARATIONS: usize = crate::check::MAX_DECLARATIONS;
 /// Most credit kinds, and most debt kinds, a policy may declare
 /// (`too_many_items`).
 pub const MAX_KINDS: usize = crate::check::MAX_KINDS;
+/// Most attributes a grant may carry (`field grants.priority`).
+pub const MAX_GRANT_ATTRS: usize = crate::check::MAX_GRANT_ATTRS;
 /// Most cells of the roles × actions table, and of the `on` blocks ×
 /// actions table (`too_many_items`).
 pub const MAX_TABLE_CELLS: usize = crate::check::MAX_TABLE_CELLS;

@@ -945,3 +945,32 @@ fn the_formatter_keeps_the_second_edition() {
         assert_eq!(summary(&da), summary(&db));
     }
 }
+
+/// Every grant of a snapshot carries every attribute: their number is
+/// bounded, or 100,000 grants times thousands of attributes would hold
+/// gigabytes.
+#[test]
+fn grant_attributes_are_bounded() {
+    let fields = |n: usize| {
+        (0..n)
+            .map(|i| format!("field grants.a{i}: decimal default 0"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let at_limit = BASE
+        .replace("{spend}", "spend by expires_at")
+        .replace("field grants.priority: decimal default 0\n", "")
+        .replace("field grants.feature: optional text\n", "")
+        .replace("{extra}", &fields(tollgate::limits::MAX_GRANT_ATTRS));
+    assert!(Policy::from_source("p.policy", &at_limit).is_ok());
+    let over = at_limit.replace(
+        "field grants.a0:",
+        "field grants.extra: bool default false\nfield grants.a0:",
+    );
+    let Err(e) = Policy::from_source("p.policy", &over) else {
+        panic!("65 grant attributes were accepted");
+    };
+    let text = format!("{e:?}");
+    assert!(text.contains("grant attributes"), "{text}");
+    assert!(text.contains("TooMany"), "{text}");
+}

@@ -19,6 +19,11 @@ pub const MAX_DECLARATIONS: usize = u16::MAX as usize;
 /// set of kinds in one 32-bit word.
 pub const MAX_KINDS: usize = 32;
 
+/// Most attributes a grant may carry (`field grants.priority`): every
+/// grant of every snapshot holds a value for each, so a snapshot of
+/// 100,000 grants holds at most 6.4 million of them.
+pub const MAX_GRANT_ATTRS: usize = 64;
+
 /// Most cells in the roles × actions table of permissions and in the
 /// `on` blocks × actions table of where rules apply (2^20: a thousand roles
 /// by a thousand actions). Both are tables of bools in the checked policy
@@ -46,6 +51,11 @@ impl Checker<'_> {
             ),
             ("enums", most, past(&out.enums, most, |e| e.span)),
             ("fields", most, past(&out.fields, most, |f| f.span)),
+            (
+                "grant attributes",
+                MAX_GRANT_ATTRS,
+                past(&out.grant_attrs, MAX_GRANT_ATTRS, |f| f.span),
+            ),
             ("steps", most, past(&out.steps, most, |s| s.span)),
             ("lets", most, past(&self.let_spans, most, |s| *s)),
             (
