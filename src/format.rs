@@ -181,11 +181,24 @@ impl Printer<'_> {
         self.out.push('\n');
     }
 
-    /// Where an element with `docs` lines above `span` begins: the first
-    /// doc line, for comments and blank lines that come before it.
+    /// Where an element with `docs` lines above `span` begins: its first
+    /// doc line, for the comments and blank lines that come before it.
+    /// Comments and blank lines may stand between the doc lines and the
+    /// element; they are passed over, up to `docs` doc lines.
     fn lead(&self, span: Span, docs: usize) -> u32 {
-        let line = self.source.line_col(span.start).line;
-        let first = line.saturating_sub(docs as u32).max(1);
+        let mut line = self.source.line_col(span.start).line;
+        let mut first = line;
+        let mut seen = 0;
+        while seen < docs && line > 1 {
+            line -= 1;
+            let text = self.source.line_text(line).trim_start();
+            if text.starts_with("///") {
+                seen += 1;
+                first = line;
+            } else if !(text.is_empty() || text.starts_with("//")) {
+                break;
+            }
+        }
         self.source.line_start(first)
     }
 
@@ -199,12 +212,29 @@ impl Printer<'_> {
         }
     }
 
-    /// Comments, paragraph break, and docs before an element.
+    /// Comments, paragraph break, and docs before an element; comments
+    /// written between its docs and itself follow the docs.
     fn begin(&mut self, span: Span, docs: &[String]) {
         let lead = self.lead(span, docs.len());
         self.flush_comments(lead);
         self.blank_if_source_had(lead);
         self.docs(docs);
+        if !docs.is_empty() {
+            self.flush_comments_tight(span.start);
+        }
+    }
+
+    /// [`Printer::flush_comments`] without the blank lines between them:
+    /// comments among an element's doc lines stay with it.
+    fn flush_comments_tight(&mut self, pos: u32) {
+        while let Some(&c) = self.comments.get(self.next_comment) {
+            if c.start >= pos {
+                break;
+            }
+            self.next_comment += 1;
+            let text = self.source.slice(c).trim_end().to_owned();
+            self.line(&text);
+        }
     }
 
     // ───────────── Items ─────────────

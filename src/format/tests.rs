@@ -189,3 +189,13 @@ fn a_layout_past_the_size_limit_is_refused_for_its_size() {
     assert!(!d.message.contains("change what this policy means"));
     assert!(super::format_within(&source, 1 << 20).is_ok());
 }
+
+/// Comments written between a declaration's doc lines and the declaration
+/// were moved: the first above the docs, the last below the declaration
+/// (into a block's body, for a rule).
+#[test]
+fn comments_between_docs_and_their_declaration_stay_there() {
+    let text = "policy f\n\n/// Doc.\n// one\n// two\nlet x = 1\n\nrole r\nactions a: b\npermit r to all\nstate ok otherwise\n\non a {\n  /// Rule doc.\n  // inner one\n  // inner two\n  warn w when x > 0 {\n    message \"m\"\n  }\n}\n";
+    let out = crate::format::format(&Source::new("p", text)).unwrap();
+    assert_eq!(out, text);
+}
