@@ -78,3 +78,34 @@ fn grant_attribute_defaults_are_values_a_snapshot_can_hold() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).contains(r#""x": "1000000000000000""#));
 }
+
+/// `before.X` where X is unknown was reported twice, the second time as an
+/// unknown field `before.X`; `before.before.usable` and
+/// `before.charge.amount` in `on charge` also said "`before.` is only
+/// known in the rules of a ledger operation", inside one. One error each,
+/// saying what to write.
+#[test]
+fn a_wrong_before_path_is_one_error_that_says_what_to_write() {
+    let dir = temp_dir("before-path");
+    for (cond, want) in [
+        ("before.nosuch > 0", "unknown name `nosuch`"),
+        ("before.before.usable > 0", "write `before.usable`"),
+        ("before.charge.amount > 0", "write `charge.amount`"),
+        ("before.role == owner", "`role`"),
+    ] {
+        let p = dir.join("p.policy");
+        std::fs::write(
+            &p,
+            policy(&format!(
+                "on charge {{\n  warn w when {cond} {{\n    message \"m\"\n  }}\n}}"
+            )),
+        )
+        .unwrap();
+        let out = tollgate_in(&dir, &["check", p.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{cond}: {err}");
+        assert!(err.contains("1 error"), "{cond}: {err}");
+        assert!(err.contains(want), "{cond}: {err}");
+        assert!(!err.contains("only known in the rules of"), "{cond}: {err}");
+    }
+}
