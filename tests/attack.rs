@@ -1,6 +1,8 @@
 //! Problems found by attacking the second edition: each test drives the
 //! binary on a small policy written for it.
 
+use rust_decimal::Decimal;
+
 use crate::util::{code, stderr, stdout, tollgate_in};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -108,4 +110,90 @@ fn a_wrong_before_path_is_one_error_that_says_what_to_write() {
         assert!(err.contains(want), "{cond}: {err}");
         assert!(!err.contains("only known in the rules of"), "{cond}: {err}");
     }
+}
+
+/// Two kinds of credit and two of debt, both kinds of credit locked or
+/// not as the test says, and a message that shows `settleable`.
+fn settle_policy(spend: &str, settle: &str, y_locked_when: &str) -> String {
+    format!(
+        "policy kd\nrole owner\nactions billable: run_tool\npermit owner to all\n\
+         credits x, y\ndebts a, b\nenum status: active, ended\n\
+         field sub.status: status default active\n\
+         lock x when sub.status == ended {{\n  message \"x locked\"\n  may settle a, b\n}}\n\
+         lock y when sub.status == {y_locked_when} {{\n  message \"y locked\"\n  may settle a\n}}\n\
+         {spend}\nshortfall of charge is a\n{settle}\nstate ok otherwise\n\
+         on billable {{\n  warn s {{\n    message \"{{settleable}}\"\n  }}\n}}\n"
+    )
+}
+
+/// `settleable` (in decisions) and what `settle` pays, for one account.
+fn settleable_and_settled(dir: &std::path::Path, policy_text: &str) -> (String, Decimal) {
+    let account = r#"{"now":"2026-11-22T10:00:00Z","sub":{"status":"ended"},"grants":[
+ {"id":"gx","kind":"x","amount":"10","remaining":"10","granted_at":"2026-01-01T00:00:00Z"},
+ {"id":"gy","kind":"y","amount":"10","remaining":"10","granted_at":"2026-01-01T00:00:00Z"}],
+ "debts":[{"id":"da","kind":"a","amount":"10","created_at":"2026-01-01T00:00:00Z"},
+ {"id":"db","kind":"b","amount":"10","created_at":"2026-01-02T00:00:00Z"}]}"#;
+    std::fs::write(dir.join("p.policy"), policy_text).unwrap();
+    std::fs::write(dir.join("s.json"), account).unwrap();
+    let out = tollgate_in(
+        dir,
+        &[
+            "decide",
+            "p.policy",
+            "--snapshot",
+            "s.json",
+            "--role",
+            "owner",
+            "--action",
+            "run_tool",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let decision: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let settleable = decision["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = tollgate_in(dir, &["settle", "p.policy", "--snapshot", "s.json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ledger: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let paid = ledger["settlements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["amount"].as_str().unwrap().parse::<Decimal>().unwrap())
+        .sum();
+    (settleable, paid)
+}
+
+/// `settleable` worked from totals by kind whenever `kind` was the first
+/// key of both orders, taking the kinds in ascending order even when the
+/// key said `kind desc`. When the order of kinds matters (a lock lets one
+/// kind settle what another cannot; one debt kind has more sources), it
+/// disagreed with what `settle` pays: here 10 against 20.
+#[test]
+fn settleable_agrees_with_settle_when_kind_is_descending() {
+    let dir = temp_dir("kind-desc");
+    // Locked credits taken `kind desc`: y pays a, leaving x for b.
+    let (settleable, paid) = settleable_and_settled(
+        &dir,
+        &settle_policy(
+            "spend by kind desc, id",
+            "settle a, b {\n  a from locked\n  b from locked\n}",
+            "ended",
+        ),
+    );
+    assert_eq!(paid, Decimal::from(20));
+    assert_eq!(settleable, "20");
+    // Debts taken `kind desc`: b takes the usable y, a the locked x.
+    let (settleable, paid) = settleable_and_settled(
+        &dir,
+        &settle_policy(
+            "spend by kind, id",
+            "settle by kind desc {\n  a from usable, locked\n  b from usable\n}",
+            "active",
+        ),
+    );
+    assert_eq!(paid, Decimal::from(20));
+    assert_eq!(settleable, "20");
 }
