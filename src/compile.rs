@@ -138,8 +138,9 @@ pub struct Program {
     /// Debt kinds the settle order pays, in their order for `kind`.
     pub settle_kinds: Vec<u32>,
     /// Whether what settlement could pay is found from totals by kind (see
-    /// `Ctx::settleable`): both orders take kinds first, and no debt kind
-    /// is restricted to some credit kinds.
+    /// `Ctx::settleable`): both orders take kinds first, in their listed
+    /// order (not `kind desc`), and no debt kind is restricted to some
+    /// credit kinds.
     pub pooled_settlement: bool,
     /// Position of each debt kind in the settle order.
     pub settle_rank: Vec<Option<u8>>,
@@ -913,9 +914,13 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
             .iter()
             .map(|&k| kind(k, debt_count))
             .collect::<Result<_, _>>()?,
+        // Totals by kind take the kinds in their listed order: `kind desc`
+        // walks them the other way, which matters when a lock lets one
+        // credit kind settle what another cannot, or a debt kind has
+        // sources another lacks; those policies run the settlement itself.
         pooled_settlement: (credit_count <= 1
-            || checked.spend.keys.first().map(|k| k.0) == Some(GrantKey::Kind))
-            && (debt_count <= 1 || checked.settle.keys.first().map(|k| k.0) == Some(DebtKey::Kind))
+            || checked.spend.keys.first() == Some(&(GrantKey::Kind, false)))
+            && (debt_count <= 1 || checked.settle.keys.first() == Some(&(DebtKey::Kind, false)))
             && settle_only.iter().all(|&m| m == u32::MAX),
         spend_keys: checked.spend.keys.clone(),
         settle_rank: rank(&checked.settle.kinds, debt_count)?,

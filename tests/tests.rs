@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+mod attack;
 mod authoring;
 mod bad_input;
 mod batch;

@@ -337,6 +337,14 @@ impl Checker<'_> {
             Some(e) => self.field_default(e, ty),
             None => None,
         };
+        // Ledger output writes the default into every grant that left the
+        // attribute out, so it must be a value a snapshot may hold: the
+        // account written must read back.
+        if let (Some(value), Some(e)) = (&default, &field.default) {
+            if let Some(why) = unwritable_attr_default(value) {
+                self.report(errors::attr_default_out_of_range(e.span, &name.name, why));
+            }
+        }
         self.out.grant_attrs.push(Field {
             path: vec![name.name.clone()],
             ty,
@@ -540,3 +548,19 @@ const BASE_TYPES: &[(&str, Base)] = &[
     ("duration", Base::Duration),
     ("text", Base::Text),
 ];
+
+/// Why a grant attribute's default is a value no snapshot may hold, if it
+/// is one: snapshots hold amounts from 0 to 10^15 with at most six digits
+/// after the point, and durations from 0 to 100,000 days.
+fn unwritable_attr_default(value: &Literal) -> Option<&'static str> {
+    match value {
+        Literal::Decimal(d) => crate::amount::parse(&d.normalize().to_string())
+            .err()
+            .map(crate::amount::AmountError::reason),
+        Literal::Duration(s) if *s < 0 => Some("durations are never negative"),
+        Literal::Duration(s) if *s > crate::time::MAX_DURATION_SECONDS => {
+            Some("durations are at most 100000 days")
+        }
+        _ => None,
+    }
+}

@@ -344,6 +344,16 @@ pub(super) fn shortfall_not_exhaustive(operation: &str, last: Span) -> Diagnosti
     ))
 }
 
+pub(super) fn attr_default_out_of_range(span: Span, name: &str, why: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::ValueOutOfRange,
+        span,
+        format!("the default of grant attribute `{name}` is not a value a snapshot can hold: {why}"),
+    )
+    .label("out of range")
+    .help("ledger output writes the default into every grant that leaves the attribute out; choose a default a snapshot could give")
+}
+
 pub(super) fn lifetime_not_positive(span: Span) -> Diagnostic {
     Diagnostic::new(
         Code::ValueOutOfRange,

@@ -960,12 +960,32 @@ impl Checker<'_> {
                     segments: rest.to_vec(),
                     span: rest.first().map_or(span, |r| r.span.to(span)),
                 };
+                // `before.before.usable`, `before.charge.amount`: what
+                // follows `before.` is not part of the account.
+                let inner_dotted = inner.dotted();
+                if rest.len() > 1
+                    && rest.first().is_some_and(|r| {
+                        ["before", "charge", "grant", "refund"].contains(&r.name.as_str())
+                    })
+                    && !self.names.fields.contains_key(inner_dotted.as_str())
+                {
+                    self.report(errors::out_of_place(
+                        span,
+                        format!("`{}` is not part of the account, so `before.` cannot read it", inner_dotted),
+                        &format!("`before.` reads a quantity, `let` or field of the account as it was before the operation; write `{inner_dotted}`"),
+                    ));
+                    return Some(None);
+                }
                 let inner_scope = Scope {
                     before: false,
                     operation: None,
                     ..scope
                 };
-                let (t, deps) = self.path(&inner, inner_scope, expect)?;
+                // An error inside is reported there: the path is still
+                // `before.`'s, not a field to look up by its whole name.
+                let Some((t, deps)) = self.path(&inner, inner_scope, expect) else {
+                    return Some(None);
+                };
                 let ty = t.ty;
                 Some(Some((
                     TExpr {

@@ -476,7 +476,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// How much debt `settle` would pay now, without building the
-    /// settlement. When both orders take kinds first and no debt kind is
+    /// settlement. When both orders take kinds first (ascending) and no debt kind is
     /// restricted to some credit kinds, debt kinds in precedence order draw
     /// on pooled capacities (all usable credits; locked credits per kind, in
     /// spend order): totals do not depend on which grant within a pool
