@@ -208,6 +208,19 @@ pub enum LedgerError {
     /// A required grant attribute was not given.
     #[error("the grant needs the attribute `{0}`, which has no default: give it as `{0}=VALUE`")]
     MissingAttribute(String),
+    /// A grant attribute was given twice.
+    #[error("the grant attribute `{0}` is given twice; give each once")]
+    DuplicateAttribute(String),
+    /// A new grant's expiry, from its kind's lifetime, falls past year 9999.
+    #[error(
+        "the `{kind}` lifetime from {now} runs past the last instant a timestamp can hold (9999-12-31T23:59:59Z)"
+    )]
+    LifetimeOutOfRange {
+        /// The credit kind.
+        kind: String,
+        /// The snapshot's `now`, as RFC 3339.
+        now: String,
+    },
     /// Evaluating the policy against the account failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
@@ -217,6 +230,25 @@ impl LedgerError {
     /// Whether the policy, not the request, is at fault.
     pub fn is_policy_error(&self) -> bool {
         matches!(self, LedgerError::NoShortfallKind { .. })
+    }
+
+    /// The part of the request at fault, as the command line names it
+    /// (`--amount`, `--attr`, ...), when it is not the account.
+    pub fn request_part(&self) -> Option<&'static str> {
+        Some(match self {
+            LedgerError::NegativeAmount(_)
+            | LedgerError::AmountTooLarge(_)
+            | LedgerError::AmountTooPrecise(_) => "--amount",
+            LedgerError::UnknownKind { .. } | LedgerError::LifetimeOutOfRange { .. } => "--kind",
+            LedgerError::UnknownGrant { .. } => "--grant",
+            LedgerError::DuplicateId(_) | LedgerError::BadId => "--id",
+            LedgerError::ExpiresBeforeNow { .. } => "--expires-at",
+            LedgerError::UnknownAttribute { .. }
+            | LedgerError::BadAttribute { .. }
+            | LedgerError::MissingAttribute(_)
+            | LedgerError::DuplicateAttribute(_) => "--attr",
+            _ => return None,
+        })
     }
 }
 
@@ -357,11 +389,15 @@ pub fn grant(
         })?;
     let expires_at = match (spec.expires_at, p.lifetimes.get(kind).copied().flatten()) {
         (Some(at), _) => Some(at),
-        (None, Some(Lifetime::Seconds(s))) => {
-            Some(account.now.add_seconds(s).ok_or(EvalError::Overflow)?)
-        }
-        (None, Some(Lifetime::Months(m))) => {
-            Some(account.now.add_months(m).ok_or(EvalError::Overflow)?)
+        (None, Some(lifetime)) => {
+            let at = match lifetime {
+                Lifetime::Seconds(s) => account.now.add_seconds(s),
+                Lifetime::Months(m) => account.now.add_months(m),
+            };
+            Some(at.ok_or_else(|| LedgerError::LifetimeOutOfRange {
+                kind: spec.kind.clone(),
+                now: account.now.to_string(),
+            })?)
         }
         (None, None) => None,
     };
@@ -417,7 +453,10 @@ fn grant_attributes(
     given: &[(String, String)],
 ) -> Result<Vec<FieldValue>, LedgerError> {
     let mut values: Vec<Option<FieldValue>> = vec![None; p.grant_attrs.len()];
-    for (name, text) in given {
+    for (i, (name, text)) in given.iter().enumerate() {
+        if given.iter().take(i).any(|(n, _)| n == name) {
+            return Err(LedgerError::DuplicateAttribute(name.clone()));
+        }
         let Some(i) = p
             .grant_attrs
             .iter()

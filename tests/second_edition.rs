@@ -974,3 +974,44 @@ fn grant_attributes_are_bounded() {
     assert!(text.contains("grant attributes"), "{text}");
     assert!(text.contains("TooMany"), "{text}");
 }
+
+/// Small edges found attacking the second edition: a keyword cannot name a
+/// grant attribute (spend keys and filters could not read it); an
+/// attribute given twice, a lifetime past year 9999 and a bad `--attr`
+/// are refused naming what the command line got wrong.
+#[test]
+fn grant_attribute_and_lifetime_edges() {
+    let keyword = BASE
+        .replace("{spend}", "spend by expires_at")
+        .replace("{extra}", "field grants.state: bool default false");
+    let Err(e) = Policy::from_source("p.policy", &keyword) else {
+        panic!("a keyword named a grant attribute");
+    };
+    assert!(format!("{e:?}").contains("is a keyword and cannot name a grant attribute"));
+
+    let p = policy_with("spend by expires_at", "expire free after 3000mo");
+    let late = p
+        .snapshot_from_json(r#"{"now": "9999-06-01T00:00:00Z"}"#)
+        .unwrap();
+    let spec = GrantSpec {
+        kind: "free".into(),
+        amount: d("1"),
+        ..GrantSpec::default()
+    };
+    let e = p.grant(&late, &spec).unwrap_err();
+    assert!(e.to_string().contains("`free` lifetime"), "{e}");
+    assert_eq!(e.request_part(), Some("--kind"));
+    let twice = GrantSpec {
+        kind: "paid".into(),
+        amount: d("10"),
+        attributes: vec![
+            ("priority".into(), "1".into()),
+            ("priority".into(), "2".into()),
+        ],
+        ..GrantSpec::default()
+    };
+    let a = account(&p, "prepaid", &[], "");
+    let e = p.grant(&a, &twice).unwrap_err();
+    assert!(e.to_string().contains("given twice"), "{e}");
+    assert_eq!(e.request_part(), Some("--attr"));
+}

@@ -9,7 +9,6 @@
     clippy::indexing_slicing
 )]
 
-mod attack;
 mod authoring;
 mod bad_input;
 mod batch;
@@ -21,6 +20,7 @@ mod fail_closed;
 mod fmt;
 mod io;
 mod ledger;
+mod second_edition_edges;
 mod native {
     #[path = "ampere.rs"]
     pub mod ampere;

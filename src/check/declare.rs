@@ -312,6 +312,10 @@ impl Checker<'_> {
             ));
             return;
         };
+        if crate::parse::is_keyword(&name.name) {
+            self.report(errors::keyword_grant_attr(name));
+            return;
+        }
         if expr::item_fields(crate::lang::Collection::Grants)
             .iter()
             .any(|(n, _)| *n == name.name)

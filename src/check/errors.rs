@@ -375,6 +375,19 @@ pub(super) fn lifetime_twice(kind: &ast::Ident, first: Span) -> Diagnostic {
     .help("keep one `expire ... after ...` line per credit kind")
 }
 
+pub(super) fn keyword_grant_attr(name: &ast::Ident) -> Diagnostic {
+    Diagnostic::new(
+        Code::ReservedName,
+        name.span,
+        format!("`{}` is a keyword and cannot name a grant attribute", name.name),
+    )
+    .label("keyword")
+    .help(format!(
+        "a grant attribute is read by its name in `where` filters and spend orders; choose another name, such as `{}_`",
+        name.name
+    ))
+}
+
 pub(super) fn reserved_grant_attr(name: &ast::Ident) -> Diagnostic {
     Diagnostic::new(
         Code::ReservedName,

@@ -166,7 +166,11 @@ fn run(
             return Exit::Failed;
         }
         Err(e) => {
-            load::error(&clean_message(&format!("{}: {e}", shown(&common.snapshot))));
+            let blamed = match e.request_part() {
+                Some(flag) => flag.to_owned(),
+                None => shown(&common.snapshot),
+            };
+            load::error(&clean_message(&format!("{blamed}: {e}")));
             return Exit::BadInput;
         }
     };
