@@ -61,25 +61,37 @@ pub fn parse(text: &str) -> Result<Decimal, AmountError> {
 /// The common case, read in one pass over a machine word: `1200`, `12.5`,
 /// with at most 13 whole digits and 6 after the point, nothing else.
 /// `None` sends anything else to [`parse_any`], which gives the same value
-/// for these (a proptest compares the two).
+/// for these (a proptest compares the two). The point is found in the same
+/// loop as the digits: `split_once('.')` was a call to core's char searcher
+/// whenever the compiler chose not to inline it, a quarter of this
+/// function's cost in a batch.
 fn parse_plain(text: &str) -> Option<Decimal> {
-    let (whole, fraction) = match text.split_once('.') {
-        Some((_, "")) => return None,
-        Some((w, f)) => (w, f),
-        None => (text, ""),
-    };
-    if whole.is_empty() || whole.len() > 13 || fraction.len() > MAX_SCALE as usize {
-        return None;
-    }
-    // At most 19 digits: below u64::MAX.
     let mut value: u64 = 0;
-    for b in whole.bytes().chain(fraction.bytes()) {
+    let (mut whole, mut fraction) = (0usize, 0usize);
+    let mut point = false;
+    for b in text.bytes() {
+        if b == b'.' && !point {
+            point = true;
+            continue;
+        }
         if !b.is_ascii_digit() {
+            return None;
+        }
+        if point {
+            fraction += 1;
+        } else {
+            whole += 1;
+        }
+        // At most 19 digits: below u64::MAX.
+        if whole > 13 || fraction > MAX_SCALE as usize {
             return None;
         }
         value = value * 10 + u64::from(b - b'0');
     }
-    for _ in fraction.len()..MAX_SCALE as usize {
+    if whole == 0 || (point && fraction == 0) {
+        return None;
+    }
+    for _ in fraction..MAX_SCALE as usize {
         value *= 10;
     }
     Some(Decimal::from_i128_with_scale(i128::from(value), MAX_SCALE))

@@ -44,8 +44,8 @@ pub const MAX_TABLE_CELLS: usize = crate::check::MAX_TABLE_CELLS;
 pub const MAX_LOCKS: usize = crate::compile::MAX_LOCKS;
 /// Largest snapshot, in bytes, JSON or TOML (`snapshot_too_large`).
 pub const MAX_SNAPSHOT_BYTES: usize = crate::snapshot::MAX_SNAPSHOT_BYTES;
-/// Largest TOML snapshot, in bytes: the TOML reader holds about 100 bytes
-/// per value (`snapshot_too_large`).
+/// Largest TOML snapshot, in bytes (`snapshot_too_large`). TOML is for
+/// accounts people write; it costs what the same account costs in JSON.
 pub const MAX_TOML_SNAPSHOT_BYTES: usize = crate::snapshot::MAX_TOML_SNAPSHOT_BYTES;
 /// Deepest JSON nesting in a snapshot (`invalid_document`).
 pub const MAX_JSON_DEPTH: usize = crate::snapshot::json::MAX_DEPTH;
@@ -54,7 +54,7 @@ pub const MAX_JSON_DEPTH: usize = crate::snapshot::json::MAX_DEPTH;
 /// all their fields, and every field a policy may declare.
 pub const MAX_JSON_VALUES: usize = crate::snapshot::json::MAX_VALUES;
 /// Most parts a dotted key or table header in a TOML snapshot or case file
-/// may have, as the `toml` crate reads them (`invalid_document`, at the key).
+/// may have, as the `toml` crate allows (`invalid_document`, at the key).
 pub const MAX_TOML_KEY_PARTS: usize = crate::snapshot::toml_doc::MAX_KEY_PARTS;
 /// Most grants, and most debts, in a snapshot (`snapshot_too_large`).
 pub const MAX_ITEMS: usize = crate::snapshot::MAX_ITEMS;

@@ -21,9 +21,10 @@ use crate::time::Timestamp;
 /// Largest snapshot accepted, in bytes.
 pub const MAX_SNAPSHOT_BYTES: usize = 16 << 20;
 /// Largest TOML snapshot accepted, in bytes. TOML is for accounts people
-/// write; the `toml` crate holds about 100 bytes per token while it parses
-/// (a 4 MB array of small numbers took 392 MB), so larger accounts are
-/// written as JSON, whose reader holds about 20 bytes per value.
+/// write; larger accounts are written as JSON. Reading TOML costs what the
+/// same account costs in JSON (at most about 33 MB at this limit); with
+/// the `toml` crate's document model it was about 100 bytes per token, and
+/// this limit was what kept that bounded.
 pub const MAX_TOML_SNAPSHOT_BYTES: usize = 1 << 20;
 /// Most errors reported for one snapshot; the rest are counted in a last
 /// diagnostic, so a snapshot of 10,000 mistakes renders in bounded time.

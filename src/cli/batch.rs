@@ -301,10 +301,14 @@ fn read_chunks(
         if chunk.lines.is_empty() {
             return None;
         }
+        // A full chunk is a little over `CHUNK_BYTES` (it closes after the
+        // line that passes it), so the bound is twice that: clamped to
+        // `CHUNK_BYTES`, every chunk was allocated 1 MiB and then copied
+        // into 2 MiB by its last line, a megabyte copied per chunk.
         capacity = chunk
             .bytes
             .len()
-            .clamp(1 << 16, CHUNK_BYTES)
+            .clamp(1 << 16, 2 * CHUNK_BYTES)
             .next_power_of_two();
         if work.send((index, chunk)).is_err() {
             return None;
