@@ -233,15 +233,16 @@ impl LedgerError {
     }
 
     /// The part of the request at fault, as the command line names it
-    /// (`--amount`, `--attr`, ...), when it is not the account.
+    /// (`--amount`, `--attr`, ...), when the account is not where to look.
     pub fn request_part(&self) -> Option<&'static str> {
         Some(match self {
             LedgerError::NegativeAmount(_)
             | LedgerError::AmountTooLarge(_)
             | LedgerError::AmountTooPrecise(_) => "--amount",
             LedgerError::UnknownKind { .. } | LedgerError::LifetimeOutOfRange { .. } => "--kind",
-            LedgerError::UnknownGrant { .. } => "--grant",
-            LedgerError::DuplicateId(_) | LedgerError::BadId => "--id",
+            // An unknown grant or a taken id is about the account searched:
+            // the snapshot is named.
+            LedgerError::BadId => "--id",
             LedgerError::ExpiresBeforeNow { .. } => "--expires-at",
             LedgerError::UnknownAttribute { .. }
             | LedgerError::BadAttribute { .. }
