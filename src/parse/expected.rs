@@ -279,7 +279,8 @@ fn found_at(text: &str, pos: usize) -> Found {
             .take(40)
             .collect()
     } else if first == '"' {
-        let line = rest.lines().next().unwrap_or("");
+        // Up to the line end, which a lone CR is too, as in the grammar.
+        let line = rest.split(['\n', '\r']).next().unwrap_or("");
         line.chars().take(40).collect()
     } else {
         let two: String = rest.chars().take(2).collect();
@@ -292,12 +293,13 @@ fn found_at(text: &str, pos: usize) -> Found {
     Found::Token(token)
 }
 
-/// Whether the string starting `rest` closes on its line.
+/// Whether the string starting `rest` closes on its line (LF, CRLF or a
+/// lone CR ends it, as `NEWLINE` in the grammar).
 fn string_closes(rest: &str) -> bool {
     let mut escaped = false;
     for c in rest.chars().skip(1) {
         match c {
-            '\n' => return false,
+            '\n' | '\r' => return false,
             _ if escaped => escaped = false,
             '\\' => escaped = true,
             '"' => return true,

@@ -95,3 +95,31 @@ fn a_lone_cr_ends_a_comment_for_the_scan_as_for_the_grammar() {
     assert_eq!(&text[parsed.comments[0].range()], "// c");
     assert_eq!(parsed.policy.items.len(), 3);
 }
+
+/// A lone CR ends a line for the grammar, so a string cut by one is not
+/// closed on its line, even when a quote follows on the next.
+#[test]
+fn a_string_cut_by_a_lone_cr_is_unterminated_where_it_starts() {
+    for end in ["\r", "\n", "\r\n"] {
+        let text = format!(
+            "policy p\nrole r\nstep a \"A\"\non all {{\n  deny x when true {{\n    \
+             message \"No credits.{end}    steps {{ a }} message \"x\"\n  }}\n}}\n"
+        );
+        let parsed = parse_text(&text);
+        assert_eq!(
+            parsed.diagnostics.len(),
+            1,
+            "{end:?}: {:#?}",
+            parsed.diagnostics
+        );
+        let d = &parsed.diagnostics[0];
+        assert_eq!(d.message, "unterminated string", "{end:?}");
+        assert_eq!(&text[d.span.range()], "\"No credits.", "{end:?}");
+    }
+    // The same before an escape: `\` cannot escape the line end.
+    let text = "policy p\nstep a \"A\\\rB\" \"C\"\n";
+    let d = &parse_text(text).diagnostics;
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].message, "unterminated string");
+    assert_eq!(&text[d[0].span.range()], "\"A\\");
+}
