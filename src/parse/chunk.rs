@@ -117,6 +117,8 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
     let mut nest = Nesting::default();
     // A chunk that so far holds only `///` lines: the next item joins it.
     let mut only_docs = false;
+    // Where the `///` lines just above this one start, inside a block.
+    let mut docs_in_block: Option<usize> = None;
     let from = if text.starts_with(BOM) { BOM.len() } else { 0 };
 
     for (line_start, line) in lines(text, from) {
@@ -125,15 +127,28 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
         let is_doc = rest.starts_with("///");
         let is_blank = rest.trim().is_empty() || (rest.starts_with("//") && !is_doc);
         let starts_item = !is_doc && ITEM_KEYWORDS.contains(&first_word(rest));
-        let at_top = nest.brackets() == 0 || indent == 0;
+        let in_block = nest.brackets() > 0;
 
-        let begins_chunk = at_top && !only_docs && (starts_item || is_doc);
+        // An item keyword starts an item at nesting 0, and in column 1 even
+        // inside a block (a `}` is missing: the block ends there). A `///`
+        // line starts one only at nesting 0: in a block, the grammar reads
+        // it as a rule's doc comment, wherever its column.
+        let begins_chunk =
+            !only_docs && ((starts_item && (!in_block || indent == 0)) || (is_doc && !in_block));
         if begins_chunk {
+            // Doc comments just above an item that cuts a block short are
+            // the item's, as they would be after a `}`.
+            let start = if in_block {
+                docs_in_block.unwrap_or(line_start)
+            } else {
+                line_start
+            };
             if let Some(mut done) = current.take() {
-                done.end = line_start;
+                done.end = start;
+                done.too_large_at = done.too_large_at.map(|at| at.min(start));
                 scan.chunks.push(done);
             }
-            current = Some(Chunk::at(line_start, text.len()));
+            current = Some(Chunk::at(start, text.len()));
             nest = Nesting::default();
             only_docs = is_doc;
         } else if current.is_none() && !is_blank {
@@ -143,6 +158,11 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
         }
         if !is_doc && !is_blank {
             only_docs = false;
+        }
+        if is_doc && in_block && !begins_chunk {
+            docs_in_block.get_or_insert(line_start);
+        } else if !is_blank {
+            docs_in_block = None;
         }
 
         let deepest = nest.line(line, line_start, &mut scan.comments, max_nesting);
@@ -393,6 +413,36 @@ mod tests {
         assert_eq!(
             texts(src),
             vec!["on billable {\n  deny x\n", "role member\n"]
+        );
+    }
+
+    #[test]
+    fn doc_comments_in_a_block_stay_in_it_whatever_their_column() {
+        let src = "on billable {\n/// Why.\ndeny x\n  /// Also.\nwarn y\n}\n/// Next.\nrole r\n";
+        assert_eq!(
+            texts(src),
+            vec![
+                "on billable {\n/// Why.\ndeny x\n  /// Also.\nwarn y\n}\n",
+                "/// Next.\nrole r\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn doc_comments_above_an_item_that_cuts_a_block_short_go_with_the_item() {
+        let src = "on billable {\n  deny x\n\n/// Members.\n  // note\n/// Pay.\nrole member\n";
+        assert_eq!(
+            texts(src),
+            vec![
+                "on billable {\n  deny x\n\n",
+                "/// Members.\n  // note\n/// Pay.\nrole member\n"
+            ]
+        );
+        // Docs with a rule between them and the item stay in the block.
+        let src = "on billable {\n/// Why.\n  deny x\nrole member\n";
+        assert_eq!(
+            texts(src),
+            vec!["on billable {\n/// Why.\n  deny x\n", "role member\n"]
         );
     }
 

@@ -123,3 +123,28 @@ fn a_string_cut_by_a_lone_cr_is_unterminated_where_it_starts() {
     assert_eq!(d[0].message, "unterminated string");
     assert_eq!(&text[d[0].span.range()], "\"A\\");
 }
+
+/// Indentation means nothing to the grammar, so it must mean nothing to the
+/// scan inside a block: a `///` doc comment for a rule at column 1 stays in
+/// its `on` block instead of starting a declaration that cuts it in two.
+#[test]
+fn indentation_does_not_change_what_parses() {
+    for text in [
+        include_str!("../../policies/ampere.policy"),
+        include_str!("../../policies/api_platform.policy"),
+        include_str!("../../policies/messaging.policy"),
+    ] {
+        let flat: String = chunk::lines(text, 0)
+            .map(|(_, line)| line.trim_start_matches([' ', '\t']))
+            .collect();
+        assert_ne!(flat, text);
+        let (indented, flat) = (parse_text(text), parse_text(&flat));
+        assert_eq!(flat.diagnostics, vec![]);
+        assert_eq!(flat.policy.without_spans(), indented.policy.without_spans());
+    }
+    let text =
+        "policy p\nrole r\non all {\n/// Why.\ndeny x\n/// And why.\n/// Twice.\n  warn y\n}\n";
+    let parsed = parse_text(text);
+    assert_eq!(parsed.diagnostics, vec![]);
+    assert_eq!(parsed.policy.items.len(), 3);
+}
