@@ -151,6 +151,32 @@ impl Format {
             Format::Json
         }
     }
+
+    /// The largest snapshot of this format, in bytes: a reader holds at
+    /// most one byte more.
+    pub(crate) fn max_bytes(self) -> usize {
+        match self {
+            Format::Json => MAX_SNAPSHOT_BYTES,
+            Format::Toml => MAX_TOML_SNAPSHOT_BYTES,
+        }
+    }
+
+    /// What a snapshot of this format past [`Format::max_bytes`] is told:
+    /// the message, which names the limit, and the help.
+    pub(crate) fn too_large(self) -> (String, &'static str) {
+        match self {
+            Format::Json => (
+                format!("the snapshot is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"),
+                "a snapshot holds one account; check that this is the right file",
+            ),
+            Format::Toml => (
+                format!(
+                    "the TOML snapshot is larger than the limit of {MAX_TOML_SNAPSHOT_BYTES} bytes for TOML"
+                ),
+                "write large accounts as JSON (up to the snapshot limit)",
+            ),
+        }
+    }
 }
 
 /// Why a snapshot was refused: every problem, with the snapshot's text.
@@ -213,24 +239,14 @@ pub fn parse(
     // The source (a copy of the text, with its line index) is built only
     // for an error: the good path is every request's path.
     let source = || Source::new(name, text);
-    if text.len() > MAX_SNAPSHOT_BYTES {
+    if text.len() > format.max_bytes() {
+        let (message, help) = format.too_large();
         return Err(SnapshotError::single(
             source(),
             Code::SnapshotTooLarge,
             Span::point(0),
-            format!("the snapshot is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"),
-            "a snapshot holds one account; check that this is the right file",
-        ));
-    }
-    if format == Format::Toml && text.len() > MAX_TOML_SNAPSHOT_BYTES {
-        return Err(SnapshotError::single(
-            source(),
-            Code::SnapshotTooLarge,
-            Span::point(0),
-            format!(
-                "the TOML snapshot is larger than the limit of {MAX_TOML_SNAPSHOT_BYTES} bytes for TOML"
-            ),
-            "write large accounts as JSON (up to the snapshot limit)",
+            message,
+            help,
         ));
     }
     let document = match format {

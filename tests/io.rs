@@ -611,3 +611,57 @@ fn output_over_the_policy_is_refused() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A `.toml` snapshot that never ends is read up to the TOML limit, and
+/// the refusal names that limit, not the larger one for JSON: from the
+/// command line and from a case file.
+#[test]
+fn an_endless_toml_snapshot_is_refused_at_the_toml_limit() {
+    let dir = temp_dir("endlesstoml");
+    let link = dir.join("zero.toml");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    let toml_limit = tollgate::limits::MAX_TOML_SNAPSHOT_BYTES.to_string();
+    let json_limit = tollgate::limits::MAX_SNAPSHOT_BYTES.to_string();
+
+    let out = tollgate(&[
+        "decide",
+        P,
+        "--snapshot",
+        link.to_str().unwrap(),
+        "--role",
+        "owner",
+        "--action",
+        "run_tool",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("snapshot_too_large"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "TOML snapshot is larger than the limit of {toml_limit} bytes"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(&json_limit), "{err}");
+
+    let cases = dir.join("zero.tests.toml");
+    std::fs::write(
+        &cases,
+        format!(
+            "policy = {:?}\n\n[[case]]\nname = \"endless\"\naccount = \"zero.toml\"\n\
+             role = \"owner\"\naction = \"run_tool\"\noutcome = \"allow\"\n",
+            root().join(P).to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = tollgate(&["test", cases.to_str().unwrap()]);
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert_ne!(code(&out), 0, "{all}");
+    assert!(
+        all.contains(&format!("larger than the limit of {toml_limit} bytes")),
+        "{all}"
+    );
+    assert!(all.contains("TOML"), "{all}");
+    assert!(!all.contains(&json_limit), "{all}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -30,12 +30,16 @@ pub enum Verdict {
 pub fn load_account(policy: &Policy, file: &CaseFile, case: &Case) -> Result<Account, String> {
     match &case.account {
         AccountSource::File(path) => {
-            let text =
-                super::read::read_capped(path, crate::snapshot::MAX_SNAPSHOT_BYTES, "snapshot")
-                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
             let name = path.display().to_string();
+            let format = Format::from_name(&name);
+            let what = match format {
+                Format::Json => "snapshot",
+                Format::Toml => "TOML snapshot",
+            };
+            let text = super::read::read_capped(path, format.max_bytes(), what)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
             policy
-                .snapshot(&name, &text, Format::from_name(&name), None)
+                .snapshot(&name, &text, format, None)
                 .map_err(|e| e.summary())
         }
         AccountSource::Inline(node) => {

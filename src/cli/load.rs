@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::snapshot::{Format, MAX_SNAPSHOT_BYTES};
+use crate::snapshot::Format;
 use crate::span::{Source, Span};
 use crate::time::Timestamp;
 use crate::{Account, Policy, PolicyError};
@@ -45,31 +45,32 @@ pub fn print_diagnostics(diagnostics: &Diagnostics) {
 }
 
 /// Reads and validates a snapshot; errors print as diagnostics (exit 2).
-/// At most one byte past [`MAX_SNAPSHOT_BYTES`] is read, from a file or
-/// from standard input.
+/// At most one byte past its format's limit is read, from a file or from
+/// standard input: [`MAX_SNAPSHOT_BYTES`], or [`MAX_TOML_SNAPSHOT_BYTES`]
+/// for a `.toml` path.
+///
+/// [`MAX_SNAPSHOT_BYTES`]: crate::limits::MAX_SNAPSHOT_BYTES
+/// [`MAX_TOML_SNAPSHOT_BYTES`]: crate::limits::MAX_TOML_SNAPSHOT_BYTES
 pub fn account(policy: &Policy, path: &Path, now: Option<Timestamp>) -> Result<Account, Exit> {
     let stdin = path == Path::new("-");
+    let format = format_of(path);
     let (name, read) = if stdin {
         (
             "<stdin>".to_owned(),
-            files::read_capped(std::io::stdin().lock(), MAX_SNAPSHOT_BYTES),
+            files::read_capped(std::io::stdin().lock(), format.max_bytes()),
         )
     } else {
         (
             path.display().to_string(),
-            files::read_file_capped(path, MAX_SNAPSHOT_BYTES),
+            files::read_file_capped(path, format.max_bytes()),
         )
     };
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(ReadError::TooLarge { .. }) => {
             // Said with the library's code, without holding the text.
-            let d = Diagnostic::new(
-                Code::SnapshotTooLarge,
-                Span::point(0),
-                format!("the snapshot is larger than the limit of {MAX_SNAPSHOT_BYTES} bytes"),
-            )
-            .help("a snapshot holds one account; check that this is the right file");
+            let (message, help) = format.too_large();
+            let d = Diagnostic::new(Code::SnapshotTooLarge, Span::point(0), message).help(help);
             print_diagnostics(&Diagnostics::new(Source::new(name, ""), vec![d]));
             return Err(Exit::BadInput);
         }
@@ -86,7 +87,6 @@ pub fn account(policy: &Policy, path: &Path, now: Option<Timestamp>) -> Result<A
         error(&format!("`{}` is not UTF-8 text", shown(Path::new(&name))));
         return Err(Exit::BadInput);
     };
-    let format = format_of(path);
     policy.snapshot(&name, &text, format, now).map_err(|e| {
         print_diagnostics(&e.diagnostics);
         Exit::BadInput
