@@ -616,6 +616,98 @@ fn output_writes_the_account_atomically_and_reads_back() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--output` writes JSON or TOML by the extension; any other name is
+/// refused before anything is read or written, with the names accepted.
+/// It used to write JSON to `after.txt`, and to `after.jsn`, silently.
+#[test]
+fn output_with_another_extension_is_refused_before_anything_is_done() {
+    let dir = std::env::temp_dir().join(format!("tollgate-ledger-ext-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = "policies/ampere.policy";
+    let s = "examples/dispute-debt.json";
+    for name in [
+        "after.txt",
+        "after.jsn",
+        "after",
+        "after.json.bak",
+        "after.json/",
+    ] {
+        let out_path = dir.join(name);
+        let output = out_path.to_str().unwrap();
+        for args in [
+            vec![
+                "charge",
+                p,
+                "--snapshot",
+                s,
+                "--amount",
+                "5",
+                "--output",
+                output,
+            ],
+            vec!["settle", p, "--snapshot", s, "--output", output],
+            vec![
+                "grant",
+                p,
+                "--snapshot",
+                s,
+                "--kind",
+                "purchased",
+                "--amount",
+                "5",
+                "--output",
+                output,
+            ],
+            vec![
+                "refund",
+                p,
+                "--snapshot",
+                s,
+                "--grant",
+                "nope",
+                "--output",
+                output,
+            ],
+            // Before the policy is read: a missing one is not the error.
+            vec![
+                "settle",
+                "missing.policy",
+                "--snapshot",
+                s,
+                "--output",
+                output,
+            ],
+        ] {
+            let out = tollgate(&args);
+            let err = stderr(&out);
+            assert_eq!(code(&out), 2, "{args:?}: {err}");
+            assert!(stdout(&out).is_empty(), "{args:?}");
+            assert!(
+                err.contains(".json") && err.contains(".toml"),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("missing.policy"), "{args:?}: {err}");
+            assert!(!out_path.exists(), "{args:?}");
+        }
+    }
+    // The extension is read without regard to case.
+    for name in ["after.JSON", "after.Toml"] {
+        let out_path = dir.join(name);
+        let out = tollgate(&[
+            "settle",
+            p,
+            "--snapshot",
+            s,
+            "--output",
+            out_path.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        let again = tollgate(&["settle", p, "--snapshot", out_path.to_str().unwrap()]);
+        assert_eq!(code(&again), 0, "{name}: {}", stderr(&again));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn new_ids_are_deterministic_and_unique() {
     let p = policy();

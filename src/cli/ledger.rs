@@ -24,8 +24,9 @@ pub struct Common {
     /// standard input.
     #[arg(long, value_name = "FILE")]
     snapshot: PathBuf,
-    /// Also write the resulting account to FILE (JSON or TOML by its
-    /// extension), replacing it atomically.
+    /// Also write the resulting account to FILE, replacing it atomically:
+    /// JSON for a .json file, TOML for a .toml file (any other name is
+    /// refused).
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Operate as of this instant instead of the snapshot's `now` (RFC 3339).
@@ -151,6 +152,13 @@ fn run(
     common: &Common,
     operation: impl FnOnce(&Policy, &Account) -> Result<LedgerResult, LedgerError>,
 ) -> Exit {
+    let output_format = match common.output.as_deref().map(output_format).transpose() {
+        Ok(format) => format,
+        Err(message) => {
+            load::error(&message);
+            return Exit::BadInput;
+        }
+    };
     let policy = match load::policy(&common.policy) {
         Loaded::Ok(p) => p,
         Loaded::Failed(exit) => return exit,
@@ -175,7 +183,8 @@ fn run(
         }
     };
     let refused = result.outcome == LedgerOutcome::Refused;
-    if let Some(output) = common.output.as_ref().filter(|_| !refused) {
+    let destination = common.output.as_ref().zip(output_format);
+    if let Some((output, format)) = destination.filter(|_| !refused) {
         // The account goes to a snapshot file, never over the policy (a
         // slip of the shell's completion would replace the rules with JSON).
         if is_same_file(output, &common.policy) {
@@ -185,7 +194,6 @@ fn run(
             ));
             return Exit::BadInput;
         }
-        let format = Format::from_name(&output.to_string_lossy());
         let written = policy
             .write_snapshot(&result.account, format)
             .and_then(|text| files::write_atomically(output, text.as_bytes()));
@@ -214,6 +222,24 @@ fn run(
     };
     let exit = if refused { Exit::Refused } else { Exit::Ok };
     out::ended(out::line(&text), exit)
+}
+
+/// The format `--output` writes, from the file's extension: `.json` or
+/// `.toml`, in any case. Any other name is refused before anything is read:
+/// JSON written to `after.txt` was a silent guess.
+fn output_format(path: &std::path::Path) -> Result<Format, String> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".json") {
+        Ok(Format::Json)
+    } else if name.ends_with(".toml") {
+        Ok(Format::Toml)
+    } else {
+        Err(format!(
+            "`--output {}` names neither a .json nor a .toml file; \
+             the extension says whether the account is written as JSON or TOML",
+            shown(path)
+        ))
+    }
 }
 
 /// Whether two paths name one file (through links too). A path that does
