@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::{AccountSource, Case, CaseFile, CaseFileError, CaseRequest, EffectExpect, Expect};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
 use crate::ledger::GrantSpec;
+use crate::snapshot::MAX_SNAPSHOT_ERRORS;
 use crate::snapshot::doc::{DocValue, Node};
 use crate::span::{Source, Span};
 use crate::time::Timestamp;
@@ -237,6 +238,114 @@ struct SettlementDoc {
     amount: Spanned<toml::Value>,
 }
 
+// ───────────── Keys, checked before serde reads the file ─────────────
+
+/// The top-level keys of a case file.
+const FILE_KEYS: &[&str] = &["policy", "case"];
+/// The keys of a `[[case]]` table: the fields of `CaseDoc`, in order.
+const CASE_KEYS: &[&str] = &[
+    "name",
+    "account",
+    "role",
+    "action",
+    "operation",
+    "amount",
+    "kind",
+    "id",
+    "expires_at",
+    "grant",
+    "dispute",
+    "outcome",
+    "state",
+    "reasons",
+    "next_steps",
+    "warnings",
+    "effects",
+    "balance",
+    "draws",
+    "voided",
+    "new_debts",
+    "settlements",
+    "attributes",
+    "invoiced",
+    "waived",
+    "granted",
+];
+/// The keys of a case's `balance`, `granted`, and of a row of `draws` or
+/// `voided`, `new_debts` and `settlements`: the fields of their structs.
+const BALANCE_KEYS: &[&str] = &["usable", "locked", "expired", "debt"];
+const GRANTED_KEYS: &[&str] = &["id", "expires_at"];
+const GRANT_AMOUNT_KEYS: &[&str] = &["grant", "amount"];
+const KIND_AMOUNT_KEYS: &[&str] = &["kind", "amount"];
+const SETTLEMENT_KEYS: &[&str] = &["debt", "grant", "amount"];
+
+/// Every unknown key of the file, its cases and the tables they hold, in
+/// the order written: serde reports only the first. At most
+/// [`MAX_SNAPSHOT_ERRORS`] are kept; the second number counts the rest.
+/// An inline `account` is a snapshot, checked as one; `attributes` and an
+/// effect's table take any key.
+fn unknown_keys(tree: &Node<'_>) -> (Vec<Diagnostic>, usize) {
+    let mut found = Vec::new();
+    let mut omitted = 0;
+    let mut check = |table: &Node<'_>, known: &[&str], place: &str| {
+        let DocValue::Object(entries) = &table.value else {
+            return;
+        };
+        for (key, span, _) in entries {
+            if known.contains(&key.as_ref()) {
+                continue;
+            }
+            if found.len() < MAX_SNAPSHOT_ERRORS {
+                found.push(unknown_key(key, *span, place, known));
+            } else {
+                omitted += 1;
+            }
+        }
+    };
+    check(tree, FILE_KEYS, "");
+    for case in case_tables(tree).into_iter().flatten() {
+        check(case, CASE_KEYS, " in a case");
+        let DocValue::Object(entries) = &case.value else {
+            continue;
+        };
+        for (key, _, value) in entries {
+            let (known, place) = match key.as_ref() {
+                "balance" => (BALANCE_KEYS, " in `balance`"),
+                "granted" => (GRANTED_KEYS, " in `granted`"),
+                "draws" => (GRANT_AMOUNT_KEYS, " in a row of `draws`"),
+                "voided" => (GRANT_AMOUNT_KEYS, " in a row of `voided`"),
+                "new_debts" => (KIND_AMOUNT_KEYS, " in a row of `new_debts`"),
+                "settlements" => (SETTLEMENT_KEYS, " in a row of `settlements`"),
+                _ => continue,
+            };
+            match &value.value {
+                DocValue::Array(rows) => rows.iter().for_each(|row| check(row, known, place)),
+                _ => check(value, known, place),
+            }
+        }
+    }
+    (found, omitted)
+}
+
+/// An unknown key, with the table it is in (`place`, such as ` in a
+/// case`) and a suggestion from the keys that table takes.
+fn unknown_key(key: &str, span: Span, place: &str, known: &[&str]) -> Diagnostic {
+    let help = match suggest(key, known.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None if known.contains(&"outcome") => "see docs/ci.md for the keys a case takes".to_owned(),
+        None if known.contains(&"case") => {
+            "a case file has `policy = \"...\"` and `[[case]]` tables".to_owned()
+        }
+        None => format!("expected {}", quoted(known)),
+    };
+    Diagnostic::new(
+        Code::UnknownField,
+        span,
+        format!("unknown key `{key}`{place}"),
+    )
+    .help(help)
+}
+
 /// Reads a case file.
 pub fn parse(path: &Path, text: &str) -> Result<CaseFile, CaseFileError> {
     let source = Source::new(path.display().to_string(), text);
@@ -262,6 +371,12 @@ pub fn parse(path: &Path, text: &str) -> Result<CaseFile, CaseFileError> {
             .help("fix the syntax at the marked place"),
         )
     })?;
+    let (unknown, omitted) = unknown_keys(&tree);
+    if !unknown.is_empty() {
+        return Err(CaseFileError {
+            diagnostics: Diagnostics::new(source, unknown).with_omitted(omitted),
+        });
+    }
     let doc: FileDoc = toml::from_str(text).map_err(|e| fail(serde_diagnostic(text, &e)))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let policy = match &doc.policy {
@@ -374,22 +489,7 @@ fn serde_diagnostic(text: &str, e: &toml::de::Error) -> Diagnostic {
             ["kind", "amount"] => " in a row of `new_debts`",
             _ => " in this table",
         };
-        let help = match suggest(key, known.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None if known.contains(&"outcome") => {
-                "see docs/ci.md for the keys a case takes".to_owned()
-            }
-            None if known.contains(&"case") => {
-                "a case file has `policy = \"...\"` and `[[case]]` tables".to_owned()
-            }
-            None => format!("expected {}", quoted(&known)),
-        };
-        return Diagnostic::new(
-            Code::UnknownField,
-            span,
-            format!("unknown key `{key}`{place}"),
-        )
-        .help(help);
+        return unknown_key(key, span, place, &known);
     }
     let code = if message.starts_with("missing field") {
         Code::MissingField
@@ -966,36 +1066,6 @@ fn span_of(range: Range<usize>) -> Span {
 mod tests {
     use super::*;
 
-    /// The fields of `CaseDoc`, in order.
-    const CASE_KEYS: &[&str] = &[
-        "name",
-        "account",
-        "role",
-        "action",
-        "operation",
-        "amount",
-        "kind",
-        "id",
-        "expires_at",
-        "grant",
-        "dispute",
-        "outcome",
-        "state",
-        "reasons",
-        "next_steps",
-        "warnings",
-        "effects",
-        "balance",
-        "draws",
-        "voided",
-        "new_debts",
-        "settlements",
-        "attributes",
-        "invoiced",
-        "waived",
-        "granted",
-    ];
-
     fn messages(text: &str) -> Vec<String> {
         let e = parse(Path::new("x.tests.toml"), text).err().unwrap();
         e.diagnostics
@@ -1062,6 +1132,61 @@ mod tests {
         assert_eq!(
             messages(&format!("{base}reasons = \"a\"\n"))[0],
             "`reasons`: invalid type: string \"a\", expected a sequence | see docs/ci.md for what each key of a case file holds"
+        );
+    }
+
+    /// serde stops at the first unknown key; a file with a typo in every
+    /// case was fixed one run at a time. Every unknown key is reported, in
+    /// every case and every table a case holds, in the order written.
+    #[test]
+    fn every_unknown_key_of_every_case_is_reported() {
+        let text = "polcy = \"p\"\n\
+            [[case]]\nname = \"a\"\naccount = \"a.json\"\nrole = \"r\"\naction = \"x\"\n\
+            outcme = \"allow\"\nbalance = { usable = \"1\", debts = \"0\" }\n\
+            [[case]]\nname = \"b\"\naccount = \"a.json\"\noperation = \"grant\"\n\
+            kind = \"k\"\namount = \"1\"\nexpires = \"2027-01-01T00:00:00Z\"\n\
+            attributes = { anything = 1 }\neffects = [{ code = \"e\", free = 1 }]\n\
+            granted = { idd = \"g\" }\n\
+            draws = [{ grant = \"g\", amount = \"1\" }, { grnt = \"g\", amount = \"1\" }]\n\
+            voided = [{ grant = \"g\", amont = \"1\" }]\nnew_debts = [{ knd = \"d\", amount = \"1\" }]\n\
+            settlements = [{ debt = \"d\", grant = \"g\", amount = \"1\", extra = 1 }]\n\
+            [[case]]\nname = \"c\"\naccount = { now = \"2026-01-01T00:00:00Z\", zzz = 1 }\n\
+            operation = \"settle\"\nwarnigns = []\n";
+        assert_eq!(
+            messages(text),
+            [
+                "unknown key `polcy` | did you mean `policy`?",
+                "unknown key `outcme` in a case | did you mean `outcome`?",
+                "unknown key `debts` in `balance` | did you mean `debt`?",
+                "unknown key `expires` in a case | did you mean `expires_at`?",
+                "unknown key `idd` in `granted` | did you mean `id`?",
+                "unknown key `grnt` in a row of `draws` | did you mean `grant`?",
+                "unknown key `amont` in a row of `voided` | did you mean `amount`?",
+                "unknown key `knd` in a row of `new_debts` | did you mean `kind`?",
+                "unknown key `extra` in a row of `settlements` | expected `debt`, `grant`, `amount`",
+                "unknown key `warnigns` in a case | did you mean `warnings`?",
+            ]
+        );
+    }
+
+    /// Unknown keys are capped like a snapshot's errors: the rest are
+    /// counted, not listed.
+    #[test]
+    fn unknown_keys_are_capped_and_counted() {
+        let mut text = String::new();
+        for i in 0..MAX_SNAPSHOT_ERRORS + 50 {
+            text.push_str(&format!(
+                "[[case]]\nname = \"c{i}\"\naccount = \"a.json\"\noperation = \"settle\"\nzz = 1\n"
+            ));
+        }
+        let e = parse(Path::new("x.tests.toml"), &text).err().unwrap();
+        assert_eq!(e.diagnostics.items.len(), MAX_SNAPSHOT_ERRORS);
+        assert_eq!(e.diagnostics.omitted, 50);
+        assert!(
+            e.diagnostics
+                .items
+                .iter()
+                .all(|d| d.code == Code::UnknownField)
         );
     }
 
@@ -1149,11 +1274,36 @@ mod tests {
 
     #[test]
     fn case_keys_are_the_fields_serde_reads() {
-        // An unknown key's message lists what serde expects; the list here
-        // is for suggestions elsewhere and must not drift from it.
-        let text = "[[case]]\nname = \"x\"\nzzz = 1\n";
-        let e = toml::from_str::<FileDoc>(text).err().unwrap();
-        let listed: Vec<&str> = e.message().split('`').skip(3).step_by(2).collect();
-        assert_eq!(listed, CASE_KEYS);
+        // An unknown key's message lists what serde expects; the lists
+        // here check every table before serde runs, and must not drift
+        // from it: a key missing here would be refused by serde alone,
+        // one at a time, and a key too many would reach serde's refusal.
+        let case = "[[case]]\nname = \"x\"\n";
+        for (text, keys) in [
+            ("zzz = 1\n".to_owned(), FILE_KEYS),
+            (format!("{case}zzz = 1\n"), CASE_KEYS),
+            (format!("{case}balance = {{ zzz = 1 }}\n"), BALANCE_KEYS),
+            (format!("{case}granted = {{ zzz = 1 }}\n"), GRANTED_KEYS),
+            (
+                format!("{case}draws = [{{ zzz = 1 }}]\n"),
+                GRANT_AMOUNT_KEYS,
+            ),
+            (
+                format!("{case}voided = [{{ zzz = 1 }}]\n"),
+                GRANT_AMOUNT_KEYS,
+            ),
+            (
+                format!("{case}new_debts = [{{ zzz = 1 }}]\n"),
+                KIND_AMOUNT_KEYS,
+            ),
+            (
+                format!("{case}settlements = [{{ zzz = 1 }}]\n"),
+                SETTLEMENT_KEYS,
+            ),
+        ] {
+            let e = toml::from_str::<FileDoc>(&text).err().unwrap();
+            let listed: Vec<&str> = e.message().split('`').skip(3).step_by(2).collect();
+            assert_eq!(listed, keys, "{text}");
+        }
     }
 }
