@@ -152,12 +152,13 @@ fn run(
     common: &Common,
     operation: impl FnOnce(&Policy, &Account) -> Result<LedgerResult, LedgerError>,
 ) -> Exit {
-    let output_format = match common.output.as_deref().map(output_format).transpose() {
-        Ok(format) => format,
-        Err(message) => {
+    let output_format = match common.output.as_deref().map(|o| output_format(o, common)) {
+        Some(Err(message)) => {
             load::error(&message);
             return Exit::BadInput;
         }
+        Some(Ok(format)) => Some(format),
+        None => None,
     };
     let policy = match load::policy(&common.policy) {
         Loaded::Ok(p) => p,
@@ -185,15 +186,6 @@ fn run(
     let refused = result.outcome == LedgerOutcome::Refused;
     let destination = common.output.as_ref().zip(output_format);
     if let Some((output, format)) = destination.filter(|_| !refused) {
-        // The account goes to a snapshot file, never over the policy (a
-        // slip of the shell's completion would replace the rules with JSON).
-        if is_same_file(output, &common.policy) {
-            load::error(&format!(
-                "`--output {}` is the policy file; write the account to a .json or .toml file",
-                shown(output)
-            ));
-            return Exit::BadInput;
-        }
         let written = policy
             .write_snapshot(&result.account, format)
             .and_then(|text| files::write_atomically(output, text.as_bytes()));
@@ -226,8 +218,16 @@ fn run(
 
 /// The format `--output` writes, from the file's extension: `.json` or
 /// `.toml`, in any case. Any other name is refused before anything is read:
-/// JSON written to `after.txt` was a silent guess.
-fn output_format(path: &std::path::Path) -> Result<Format, String> {
+/// JSON written to `after.txt` was a silent guess. So is the policy file,
+/// whatever its name (a slip of the shell's completion would replace the
+/// rules with the account).
+fn output_format(path: &std::path::Path, common: &Common) -> Result<Format, String> {
+    if is_same_file(path, &common.policy) {
+        return Err(format!(
+            "`--output {}` is the policy file; write the account to a .json or .toml file",
+            shown(path)
+        ));
+    }
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".json") {
         Ok(Format::Json)
