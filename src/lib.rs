@@ -78,6 +78,10 @@ mod span;
 mod time;
 mod value;
 
+// The fuzz targets' generator, shared with `tests/fuzz.rs`.
+#[cfg(test)]
+mod fuzz_rng;
+
 pub use decide::{
     Balance, Decision, Effect, EvalError, Finding, Inconsistency, NextStep, Outcome, Request,
     TraceStep,

@@ -28,6 +28,11 @@ use tollgate::Format;
 use tollgate::{Account, Policy};
 use tollgate::{GrantSpec, LedgerResult};
 
+// The generator the crate's own fuzz targets use.
+#[path = "../src/fuzz_rng.rs"]
+mod fuzz_rng;
+use fuzz_rng::Rng;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -38,30 +43,6 @@ fn budget() -> Duration {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
     Duration::from_secs(seconds)
-}
-
-/// A small, fast, seeded generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 fn files(dirs: &[&str], extensions: &[&str]) -> Vec<(String, Vec<u8>)> {

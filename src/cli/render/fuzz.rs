@@ -20,27 +20,8 @@ use std::time::{Duration, Instant};
 use super::{github_line, human, human_handler, json_diagnostic};
 use crate::cli::snippet::Locator;
 use crate::diagnostic::Diagnostics;
+use crate::fuzz_rng::Rng;
 use crate::{Format, Policy};
-
-/// xorshift64*: small, fast and seeded, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
 
 /// What a rendered diagnostic may cost at most, whatever its input: the
 /// snippet is a window of a few lines, the message and help are capped.
@@ -110,11 +91,12 @@ fn mutate(rng: &mut Rng, text: &mut String) {
     match rng.below(4) {
         0 => {
             let i = at(rng, text);
-            text.insert_str(i, FRAGMENTS[rng.below(FRAGMENTS.len())]);
+            let fragment = *rng.pick(FRAGMENTS);
+            text.insert_str(i, fragment);
         }
         1 => {
             let i = at(rng, text);
-            let fragment = FRAGMENTS[rng.below(FRAGMENTS.len())].trim_matches(['\r', '\n']);
+            let fragment = rng.pick(FRAGMENTS).trim_matches(['\r', '\n']);
             let piece = if fragment.is_empty() { "x" } else { fragment };
             let n = [10, 1_000, 70_000][rng.below(3)] / piece.len().max(1);
             text.insert_str(i, &piece.repeat(n));
@@ -179,7 +161,7 @@ fn fuzz_renderer() {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut runs = 0u64;
     while Instant::now() < deadline {
-        let (name, seed_text) = &seeds[rng.below(seeds.len())];
+        let (name, seed_text) = rng.pick(&seeds);
         let mut text = seed_text.clone();
         for _ in 0..=rng.below(4) {
             mutate(&mut rng, &mut text);

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use toml::de::{DeTable, DeValue};
 
 use super::*;
+use crate::fuzz_rng::Rng;
 
 /// The reader this one replaced: `toml`'s document model, converted.
 fn oracle(text: &str) -> Result<Node<'_>, TomlError> {
@@ -358,26 +359,6 @@ fn tables_defined_after_their_subtables_stay_in_place_in_linear_time() {
     assert_eq!(entries[1].2.span, Span::new(at, at + 4));
 }
 
-/// xorshift64*: small, fast and seeded, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
-
 /// Pieces of TOML that break or make a document.
 const FRAGMENTS: &[&str] = &[
     "[",
@@ -444,7 +425,7 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
                 bytes.splice(at..at, piece);
             }
             _ => {
-                let piece = FRAGMENTS[rng.below(FRAGMENTS.len())].as_bytes();
+                let piece = rng.pick(FRAGMENTS).as_bytes();
                 bytes.splice(at..at, piece.iter().copied());
             }
         }
@@ -470,7 +451,7 @@ fn fuzz_against_toml() {
     while started.elapsed() < Duration::from_secs(seconds) {
         runs += 1;
         let mut rng = Rng(seed.wrapping_add(runs).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        let base = &seeds[rng.below(seeds.len())];
+        let base = rng.pick(&seeds);
         let text = mutate(&mut rng, base);
         if let Err(e) = agree(&text) {
             panic!("run {runs} (seed {seed}): {e}");
