@@ -1,0 +1,212 @@
+//! The decision server (`tollgate serve`, the `serve` feature): server.md's contract over HTTP.
+//!
+//! The command line loads and checks the policies and prints their
+//! diagnostics; this module serves policies that already compiled. Each
+//! request is decided by the library exactly as the command line decides it,
+//! so a decision's bytes are the command line's, plus `decision_id` and
+//! `policy_revision`.
+
+mod body;
+mod problem;
+mod routes;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Policy;
+
+/// The limits of server.md, with its defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub body_bytes: usize,
+    /// Most items in one batch.
+    pub batch_items: usize,
+    /// Longest time one request may take.
+    pub request_time: Duration,
+    /// Most requests in flight; more are refused with 503 and `Retry-After`.
+    pub in_flight: usize,
+    /// Longest time to read a request's headers.
+    pub header_read_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 1 << 20,
+            batch_items: 1_000,
+            request_time: Duration::from_secs(5),
+            in_flight: 1_024,
+            header_read_time: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A compiled policy as the server holds it.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The compiled policy.
+    pub policy: Policy,
+    /// SHA-256 of the policy text, hex.
+    pub revision: String,
+    /// Where the policy was read from.
+    pub source: String,
+    /// When it was loaded (RFC 3339, the server's clock).
+    pub loaded_at: String,
+}
+
+impl Served {
+    /// A policy compiled from `text`, read from `source` now.
+    pub fn new(policy: Policy, text: &[u8], source: String) -> Served {
+        Served {
+            policy,
+            revision: revision(text),
+            source,
+            loaded_at: now_rfc3339(),
+        }
+    }
+}
+
+/// The revision of a policy text: SHA-256, hex.
+pub fn revision(text: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_rfc3339() -> String {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = i64::try_from(since.as_secs()).unwrap_or(0);
+    crate::Timestamp::from_unix(seconds, 0).map_or_else(String::new, |t| t.to_string())
+}
+
+/// What the handlers share: the policies by name, and the limits.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub policies: BTreeMap<String, Arc<Served>>,
+    pub limits: Limits,
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+}
+
+impl Server {
+    /// Binds `addr`; policies are addressed by their names.
+    pub fn bind(
+        addr: &str,
+        policies: BTreeMap<String, Served>,
+        limits: Limits,
+    ) -> std::io::Result<Server> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
+        let policies = policies
+            .into_iter()
+            .map(|(name, s)| (name, Arc::new(s)))
+            .collect();
+        Ok(Server {
+            runtime,
+            listener,
+            state: Arc::new(State { policies, limits }),
+        })
+    }
+
+    /// The address the server listens on (the port chosen, when it was 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting, answers every
+    /// request in flight (up to the request time limit) and returns.
+    pub fn run(self) -> std::io::Result<()> {
+        let Server {
+            runtime,
+            listener,
+            state,
+        } = self;
+        runtime.block_on(serve(listener, state))
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    let limits = state.limits;
+    let app = routes::router(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_time);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        // Out of file descriptors or a connection reset
+                        // before it was accepted: wait, do not spin.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(app.clone());
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    // A client that goes away mid-request is its own business.
+                    let _ = conn.await;
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    drop(listener);
+    // Requests in flight finish, each within the request time limit; idle
+    // keep-alive connections are closed at once.
+    let deadline = limits.request_time + Duration::from_secs(1);
+    let _ = tokio::time::timeout(deadline, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            // No signal handling: serve until killed.
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
