@@ -90,6 +90,7 @@ impl Drop for Server {
 struct Answer {
     status: u16,
     content_type: String,
+    retry_after: Option<String>,
     body: String,
 }
 
@@ -124,6 +125,7 @@ fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
             .map(|v| v.to_str().unwrap().to_owned())
     };
     let content_type = header("content-type").unwrap_or_default();
+    let retry_after = header("retry-after");
     let status = r.status().as_u16();
     let body = r
         .body_mut()
@@ -134,6 +136,7 @@ fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
     Answer {
         status,
         content_type,
+        retry_after,
         body,
     }
 }
@@ -678,6 +681,117 @@ fn sigterm_with_idle_connections_exits_0() {
     let _idle = TcpStream::connect(&server.addr).unwrap();
     assert_eq!(server.get("/health/live").status, 200);
     assert_eq!(server.terminate(), 0);
+}
+
+/// A `--config` file serving the shipped policies with `limits`.
+fn config(limits: &str) -> std::path::PathBuf {
+    let dir = tempdir();
+    let file = dir.join("serve.toml");
+    let policies = root().join("policies");
+    let text = format!(
+        "paths = [{:?}]\naddr = \"not an address: the flag beats it\"\n\n[limits]\n{limits}\n",
+        policies.to_str().unwrap()
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// A connection holding a request in flight: its headers and the start of
+/// its body sent, the rest never.
+fn half_sent(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            b"POST /v1/policies/ampere/decide HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    stream
+}
+
+/// What the server sends on `stream` within `wait`.
+fn read_for(stream: &mut TcpStream, wait: Duration) -> String {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn over_the_in_flight_limit_a_request_is_refused_with_503_and_retry_after() {
+    let cfg = config("in_flight = 1\nrequest_time = \"30s\"");
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let held = half_sent(&server.addr);
+    std::thread::sleep(Duration::from_millis(300));
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    let a = server.post("/v1/policies/ampere/decide", &body);
+    a.problem(503, "overloaded");
+    assert_eq!(a.retry_after.as_deref(), Some("1"));
+    // Probes are outside the limit: an overloaded server is alive.
+    assert_eq!(server.get("/health/live").status, 200);
+    assert_eq!(server.get("/health/ready").status, 200);
+    // The slot is given back when the held request ends.
+    drop(held);
+    let mut status = 0;
+    for _ in 0..50 {
+        status = server.post("/v1/policies/ampere/decide", &body).status;
+        if status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_request_over_the_time_limit_is_503() {
+    let cfg = config("request_time = \"1s\"");
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let mut held = half_sent(&server.addr);
+    let answer = read_for(&mut held, Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("urn:tollgate:problem:timeout"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_client_slow_to_send_its_headers_is_cut_off() {
+    let cfg = config("header_read_time = \"1s\"");
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .write_all(b"GET /health/live HTTP/1.1\r\nHo")
+        .unwrap();
+    let start = std::time::Instant::now();
+    let answer = read_for(&mut stream, Duration::from_secs(8));
+    let took = start.elapsed();
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(took < Duration::from_secs(5), "cut off after {took:?}");
+}
+
+#[test]
+fn a_config_file_is_checked_and_flags_beat_it() {
+    let cfg = config("in_flight = 8");
+    // Its `addr` is no address; the flag given by `Server::start` wins.
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(server.get("/v1/policies/ampere").status, 200);
+    let bad = config("in_fligth = 8");
+    let out = tollgate(&["serve", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        crate::util::stderr(&out).contains("in_fligth"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    let bad = config("request_time = \"0s\"");
+    let out = tollgate(&["serve", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(crate::util::stderr(&out).contains("limits.request_time"));
 }
 
 /// Sends `bytes` on a new connection and reads the answer until the

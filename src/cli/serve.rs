@@ -8,24 +8,125 @@ use crate::serve::{Limits, Served, Server};
 use crate::{Policy, PolicyError};
 
 use super::Exit;
-use super::files::{describe_io, shown};
+use std::time::Duration;
+
+use super::files::{describe_io, shown, shown_name};
 use super::load::{error, print_diagnostics};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
-    /// Policy files, or directories of `*.policy` files.
-    #[arg(value_name = "PATH", default_value = "policies")]
+    /// Policy files, or directories of `*.policy` files [default: policies]
+    #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Where to listen. The default is loopback only: the server listens on
-    /// other interfaces only when told to.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8181")]
+    /// Where to listen [default: 127.0.0.1:8181]. The default is loopback
+    /// only: the server listens on other interfaces only when told to.
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// A TOML file with the settings the flags hold, plus `[limits]`; a
+    /// flag beats the file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+/// The `--config` file. Every key is optional; an unknown one is an error.
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Policy files or directories, relative to the config file's directory.
+    paths: Option<Vec<PathBuf>>,
+    addr: Option<String>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    body_bytes: Option<usize>,
+    batch_items: Option<usize>,
+    in_flight: Option<usize>,
+    /// A duration: `5s`, `2m`.
+    request_time: Option<String>,
+    header_read_time: Option<String>,
+}
+
+/// The settings a run serves with: the flags, then the file, then the
+/// defaults.
+struct Settings {
+    paths: Vec<PathBuf>,
     addr: String,
+    limits: Limits,
+}
+
+fn settings(args: &ServeArgs) -> Result<Settings, String> {
+    let (file, base) = match &args.config {
+        None => (ConfigFile::default(), PathBuf::new()),
+        Some(path) => {
+            let text = super::files::read_text_capped(path, 1 << 20)?;
+            let file: ConfigFile = toml::from_str(&text)
+                .map_err(|e| format!("`{}`: {}", shown(path), e.to_string().trim_end()))?;
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (file, base)
+        }
+    };
+    let paths = if !args.paths.is_empty() {
+        args.paths.clone()
+    } else if let Some(paths) = file.paths {
+        paths.iter().map(|p| base.join(p)).collect()
+    } else {
+        vec![PathBuf::from("policies")]
+    };
+    let addr = args
+        .addr
+        .clone()
+        .or(file.addr)
+        .unwrap_or_else(|| "127.0.0.1:8181".to_owned());
+    let defaults = Limits::default();
+    let l = file.limits;
+    let count = |value: Option<usize>, key: &str, default: usize| match value {
+        Some(0) => Err(format!("`limits.{key}` must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let time = |value: Option<String>, key: &str, default: Duration| match value {
+        None => Ok(default),
+        Some(text) => match crate::time::parse_duration(&text) {
+            Some(seconds @ 1..) => Ok(Duration::from_secs(seconds.unsigned_abs())),
+            _ => Err(format!(
+                "`limits.{key}`: `{}` is not a duration of at least one second, such as `5s` or `2m`",
+                shown_name(&text)
+            )),
+        },
+    };
+    let limits = Limits {
+        body_bytes: count(l.body_bytes, "body_bytes", defaults.body_bytes)?,
+        batch_items: count(l.batch_items, "batch_items", defaults.batch_items)?,
+        in_flight: count(l.in_flight, "in_flight", defaults.in_flight)?,
+        request_time: time(l.request_time, "request_time", defaults.request_time)?,
+        header_read_time: time(
+            l.header_read_time,
+            "header_read_time",
+            defaults.header_read_time,
+        )?,
+    };
+    Ok(Settings {
+        paths,
+        addr,
+        limits,
+    })
 }
 
 pub fn run(args: &ServeArgs) -> Exit {
+    let settings = match settings(args) {
+        Ok(s) => s,
+        Err(message) => {
+            error(&message);
+            return Exit::BadInput;
+        }
+    };
     let mut exit = Exit::Ok;
     let mut sources = Vec::new();
-    for path in &args.paths {
+    for path in &settings.paths {
         match policy_files(path) {
             Ok(found) if found.is_empty() => {
                 error(&format!("`{}` holds no `*.policy` files", shown(path)));
@@ -62,17 +163,18 @@ pub fn run(args: &ServeArgs) -> Exit {
     if exit != Exit::Ok {
         return exit;
     }
-    let server = match Server::bind(&args.addr, served, Limits::default()) {
+    let addr = &settings.addr;
+    let server = match Server::bind(addr, served, settings.limits) {
         Ok(s) => s,
         Err(e) => {
-            error(&format!("cannot listen on `{}`: {e}", args.addr));
+            error(&format!("cannot listen on `{}`: {e}", shown_name(addr)));
             return Exit::BadInput;
         }
     };
     match server.local_addr() {
         Ok(addr) => super::out::err(&format!("tollgate serve: listening on http://{addr}\n")),
         Err(e) => {
-            error(&format!("cannot listen on `{}`: {e}", args.addr));
+            error(&format!("cannot listen on `{}`: {e}", shown_name(addr)));
             return Exit::BadInput;
         }
     }

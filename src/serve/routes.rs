@@ -20,7 +20,7 @@ type App = Arc<State>;
 
 pub fn router(state: App) -> Router {
     let limits = state.limits;
-    Router::new()
+    let v1 = Router::new()
         .route("/v1/policies", get(list))
         .route("/v1/policies/{policy}", get(describe))
         .route("/v1/policies/{policy}/decide", post(decide))
@@ -29,11 +29,6 @@ pub fn router(state: App) -> Router {
         .route("/v1/policies/{policy}/settle", post(settle))
         .route("/v1/policies/{policy}/grant", post(grant))
         .route("/v1/policies/{policy}/refund", post(refund))
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .fallback(|| async { Problem::not_found("no such path".to_owned()) })
-        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
-        .with_state(state)
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(refused))
@@ -42,7 +37,16 @@ pub fn router(state: App) -> Router {
                 .load_shed()
                 .concurrency_limit(limits.in_flight)
                 .timeout(limits.request_time),
-        )
+        );
+    // Health probes are outside the limits: an overloaded server is alive,
+    // and a probe refused for load would get it restarted.
+    Router::new()
+        .merge(v1)
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .fallback(|| async { Problem::not_found("no such path".to_owned()) })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .with_state(state)
 }
 
 /// What the limit layers refuse: overload, and a request over its time.
