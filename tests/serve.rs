@@ -443,6 +443,9 @@ fn every_error_status_is_a_problem_document() {
         .get("/v1/policies/nope")
         .problem(404, "unknown-policy");
     server.get("/v2/anything").problem(404, "not-found");
+    server
+        .get("/v1/policies/%FF")
+        .problem(404, "unknown-policy");
     // 405: wrong method.
     server.get(decide).problem(405, "method-not-allowed");
     let a = answer(agent().delete(&server.url("/v1/policies")).call());

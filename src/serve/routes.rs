@@ -5,7 +5,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{Path, State as Shared};
+use axum::extract::{FromRequestParts, Path, State as Shared};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -68,6 +69,25 @@ async fn refused(e: tower::BoxError) -> Problem {
         )
     } else {
         Problem::unavailable("unavailable", "The server cannot answer", e.to_string())
+    }
+}
+
+/// The `{policy}` of a path. A name that is not UTF-8 names no policy:
+/// 404 as a problem, not axum's plain-text 400.
+struct Name(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Name {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Name, Problem> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(name)) => Ok(Name(name)),
+            Err(e) => {
+                let mut p = Problem::no_policy("");
+                p.detail = format!("the path names no policy: {}", e.body_text());
+                Err(p)
+            }
+        }
     }
 }
 
@@ -136,7 +156,7 @@ async fn list(Shared(app): Shared<App>) -> Response {
     json(StatusCode::OK, text.unwrap_or_default() + "\n")
 }
 
-async fn describe(Shared(app): Shared<App>, Path(name): Path<String>) -> Response {
+async fn describe(Shared(app): Shared<App>, Name(name): Name) -> Response {
     respond(served(&app, &name).map(|s| {
         let p = s.policy.program();
         let mut doc = summary(&s);
@@ -176,7 +196,7 @@ async fn off_thread(
 
 async fn decide(
     Shared(app): Shared<App>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -306,7 +326,7 @@ fn account(
 
 async fn batch(
     Shared(app): Shared<App>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -411,7 +431,7 @@ async fn ledger_endpoint(
 
 async fn charge(
     Shared(app): Shared<App>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -428,7 +448,7 @@ async fn charge(
 
 async fn settle(
     Shared(app): Shared<App>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -444,7 +464,7 @@ async fn settle(
 
 async fn grant(
     Shared(app): Shared<App>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -489,7 +509,7 @@ async fn grant(
 
 async fn refund(
     Shared(app): Shared<App>,
-    Path(name): Path<String>,
+    Name(name): Name,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
