@@ -105,7 +105,7 @@ impl Policy {
 
     /// Like [`Policy::from_source`], for bytes read from a file (what
     /// [`crate::check_bytes`] reports is what refuses it): `tollgate serve`.
-    #[cfg(feature = "cli")]
+    #[cfg(feature = "serve")]
     pub(crate) fn from_bytes(name: &str, bytes: &[u8]) -> Result<Policy, PolicyError> {
         Policy::from_analysis(crate::check_bytes(name, bytes))
     }

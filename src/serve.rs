@@ -7,11 +7,13 @@
 //! `policy_revision`.
 
 mod body;
+pub mod catalog;
 mod problem;
 mod routes;
 
-use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +32,8 @@ pub struct Limits {
     pub in_flight: usize,
     /// Longest time to read a request's headers.
     pub header_read_time: Duration,
+    /// How often the sources are read again for changes.
+    pub poll_interval: Duration,
 }
 
 impl Default for Limits {
@@ -40,6 +44,7 @@ impl Default for Limits {
             request_time: Duration::from_secs(5),
             in_flight: 1_024,
             header_read_time: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
         }
     }
 }
@@ -84,11 +89,38 @@ fn now_rfc3339() -> String {
     crate::Timestamp::from_unix(seconds, 0).map_or_else(String::new, |t| t.to_string())
 }
 
-/// What the handlers share: the policies by name, and the limits.
-#[derive(Debug)]
+/// What the handlers share: the policies, swapped whole on a reload, and
+/// the limits.
 pub(crate) struct State {
-    pub policies: BTreeMap<String, Arc<Served>>,
+    pub catalog: arc_swap::ArcSwap<catalog::Catalog>,
+    pub roots: Vec<PathBuf>,
     pub limits: Limits,
+    /// One reload at a time: the poll, SIGHUP and `POST /v1/reload` queue.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl State {
+    /// Reads every source again now and swaps in the result; returns the
+    /// catalog now served.
+    pub async fn reload(self: &Arc<State>) -> Arc<catalog::Catalog> {
+        let _one = self.reloading.lock().await;
+        let state = Arc::clone(self);
+        let reloaded = tokio::task::spawn_blocking(move || {
+            let current = state.catalog.load_full();
+            let (next, log) = current.reload(&state.roots);
+            // One line per change, never one per poll; a closed standard
+            // error is no reason to stop (eprintln! would panic).
+            let mut err = std::io::stderr().lock();
+            for line in log {
+                let _ = writeln!(err, "tollgate serve: reload: {line}");
+            }
+            let next = Arc::new(next);
+            state.catalog.store(Arc::clone(&next));
+            next
+        })
+        .await;
+        reloaded.unwrap_or_else(|_| self.catalog.load_full())
+    }
 }
 
 /// A server bound to its address, not yet serving.
@@ -96,27 +128,65 @@ pub struct Server {
     runtime: tokio::runtime::Runtime,
     listener: tokio::net::TcpListener,
     state: Arc<State>,
+    signals: Signals,
+}
+
+/// The signals the server answers, caught from the moment it is bound: a
+/// signal sent as soon as the address is printed must not kill it.
+struct Signals {
+    #[cfg(unix)]
+    stop: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+    #[cfg(unix)]
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Must run inside the runtime.
+    fn catch() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let stop = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                .ok();
+            Signals {
+                stop,
+                hangup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
 }
 
 impl Server {
-    /// Binds `addr`; policies are addressed by their names.
+    /// Binds `addr` to serve the policies loaded from `roots` (files or
+    /// directories), which are watched for changes.
     pub fn bind(
         addr: &str,
-        policies: BTreeMap<String, Served>,
+        roots: Vec<PathBuf>,
+        loaded: Vec<(PathBuf, Served)>,
         limits: Limits,
     ) -> std::io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
-        let policies = policies
-            .into_iter()
-            .map(|(name, s)| (name, Arc::new(s)))
-            .collect();
+        let catalog = catalog::Catalog::new(loaded);
+        let signals = {
+            let _inside = runtime.enter();
+            Signals::catch()
+        };
         Ok(Server {
+            signals,
             runtime,
             listener,
-            state: Arc::new(State { policies, limits }),
+            state: Arc::new(State {
+                catalog: arc_swap::ArcSwap::from_pointee(catalog),
+                roots,
+                limits,
+                reloading: tokio::sync::Mutex::new(()),
+            }),
         })
     }
 
@@ -132,12 +202,67 @@ impl Server {
             runtime,
             listener,
             state,
+            signals,
         } = self;
-        runtime.block_on(serve(listener, state))
+        #[cfg(unix)]
+        let (stop, hangup) = (signals.stop, signals.hangup);
+        #[cfg(not(unix))]
+        let (stop, hangup) = {
+            let _ = signals;
+            (None::<()>, None::<()>)
+        };
+        runtime.spawn(watch(Arc::clone(&state), hangup));
+        runtime.block_on(serve(listener, state, stop))
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> std::io::Result<()> {
+/// Reloads every `poll_interval`, and at once on SIGHUP. Polling reads
+/// each source and compares its hash, so a replace by rename and a
+/// ConfigMap's symlink swap are seen like an edit; an unchanged file is
+/// not compiled again.
+async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>) {
+    let mut tick = tokio::time::interval(state.limits.poll_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        #[cfg(unix)]
+        {
+            let hup = async {
+                match hangup.as_mut() {
+                    Some(h) => {
+                        h.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = hup => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut hangup;
+            tick.tick().await;
+        }
+        state.reload().await;
+    }
+}
+
+#[cfg(unix)]
+type HangupSignal = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type HangupSignal = ();
+#[cfg(unix)]
+type StopSignals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+#[cfg(not(unix))]
+type StopSignals = ();
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    stop: Option<StopSignals>,
+) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
@@ -150,7 +275,7 @@ async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> std::io:
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_time);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let stop = shutdown_signal();
+    let stop = shutdown_signal(stop);
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -185,26 +310,21 @@ async fn serve(listener: tokio::net::TcpListener, state: Arc<State>) -> std::io:
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+async fn shutdown_signal(stop: Option<StopSignals>) {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
+    match stop {
+        Some((mut term, mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            // No signal handling: serve until killed.
-            _ => std::future::pending::<()>().await,
         }
+        // No signal handling: serve until killed.
+        None => std::future::pending::<()>().await,
     }
     #[cfg(not(unix))]
     {
+        let _ = stop;
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }

@@ -823,3 +823,265 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A directory holding a copy of the Ampere policy, served with `limits`
+/// (`poll_interval` and the rest) from a config file beside it.
+fn served_copy(limits: &str) -> (Server, std::path::PathBuf) {
+    let dir = tempdir();
+    let policies = dir.join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::copy(
+        root().join("policies/ampere.policy"),
+        policies.join("ampere.policy"),
+    )
+    .unwrap();
+    let cfg = dir.join("serve.toml");
+    std::fs::write(
+        &cfg,
+        format!("paths = [\"policies\"]\n\n[limits]\n{limits}\n"),
+    )
+    .unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    (server, policies)
+}
+
+fn ampere_text(edit: &str) -> String {
+    format!("{}\n// {edit}\n", read("policies/ampere.policy"))
+}
+
+fn served_revision(server: &Server) -> Option<String> {
+    let a = server.get("/v1/policies/ampere");
+    (a.status == 200).then(|| a.json()["revision"].as_str().unwrap().to_owned())
+}
+
+/// Waits up to 5 s for `done`.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("not within 5 s: {what}");
+}
+
+fn rev(text: &str) -> String {
+    tollgate::serve::revision(text.as_bytes())
+}
+
+#[test]
+fn an_edit_is_served_within_two_seconds_and_a_broken_one_keeps_the_old() {
+    let (server, dir) = served_copy("");
+    let file = dir.join("ampere.policy");
+    let edited = ampere_text("first edit");
+    std::fs::write(&file, &edited).unwrap();
+    let start = std::time::Instant::now();
+    eventually("the edit served", || {
+        served_revision(&server) == Some(rev(&edited))
+    });
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+
+    std::fs::write(&file, "policy ampere\nthis is not a policy\n").unwrap();
+    eventually("the failure reported", || {
+        server.get("/v1/policies").json()["policies"][0]["last_error"] != Value::Null
+    });
+    let listed = server.get("/v1/policies").json();
+    let entry = &listed["policies"][0];
+    assert_eq!(entry["revision"], rev(&edited));
+    assert!(
+        !entry["last_error"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{entry}"
+    );
+    // Still deciding, with the old revision.
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"});
+    let d = server
+        .post("/v1/policies/ampere/decide", &body.to_string())
+        .json();
+    assert_eq!(d["policy_revision"], rev(&edited));
+    assert_eq!(server.get("/health/ready").status, 200);
+
+    // Fixed again: served, the error cleared.
+    let fixed = ampere_text("fixed");
+    std::fs::write(&file, &fixed).unwrap();
+    eventually("the fix served", || {
+        served_revision(&server) == Some(rev(&fixed))
+    });
+    assert_eq!(
+        server.get("/v1/policies").json()["policies"][0]["last_error"],
+        Value::Null
+    );
+}
+
+#[test]
+fn a_replace_by_rename_is_seen() {
+    let (server, dir) = served_copy("");
+    let text = ampere_text("renamed into place");
+    let tmp = dir.join("ampere.policy.tmp");
+    std::fs::write(&tmp, &text).unwrap();
+    std::fs::rename(&tmp, dir.join("ampere.policy")).unwrap();
+    eventually("the renamed file served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn a_configmap_symlink_swap_is_seen() {
+    use std::os::unix::fs::symlink;
+    let dir = tempdir();
+    let v1 = dir.join("..v1");
+    std::fs::create_dir(&v1).unwrap();
+    std::fs::copy(
+        root().join("policies/ampere.policy"),
+        v1.join("ampere.policy"),
+    )
+    .unwrap();
+    symlink("..v1", dir.join("..data")).unwrap();
+    symlink("..data/ampere.policy", dir.join("ampere.policy")).unwrap();
+    let server = Server::start(&[dir.to_str().unwrap()]);
+    assert_eq!(
+        served_revision(&server),
+        Some(rev(&read("policies/ampere.policy")))
+    );
+    // What the kubelet does: a new version directory, then `..data`
+    // replaced by a rename of a fresh link.
+    let v2 = dir.join("..v2");
+    std::fs::create_dir(&v2).unwrap();
+    let text = ampere_text("ConfigMap v2");
+    std::fs::write(v2.join("ampere.policy"), &text).unwrap();
+    symlink("..v2", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    std::fs::remove_dir_all(&v1).unwrap();
+    eventually("the swapped version served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+}
+
+#[test]
+fn a_deleted_policy_stops_being_served() {
+    let (server, dir) = served_copy("");
+    std::fs::remove_file(dir.join("ampere.policy")).unwrap();
+    eventually("a 404", || server.get("/v1/policies/ampere").status == 404);
+    assert!(
+        server.get("/v1/policies").json()["policies"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_new_broken_source_makes_the_server_not_ready() {
+    let (server, dir) = served_copy("");
+    std::fs::write(dir.join("new.policy"), "policy new\nnot a policy\n").unwrap();
+    eventually("not ready", || server.get("/health/ready").status == 503);
+    let listed = server.get("/v1/policies").json();
+    let new = listed["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source"].as_str().unwrap().ends_with("new.policy"))
+        .unwrap()
+        .clone();
+    assert_eq!(new["name"], Value::Null);
+    assert_ne!(new["last_error"], Value::Null);
+    // The others serve on.
+    assert!(served_revision(&server).is_some());
+}
+
+#[test]
+fn post_reload_reads_the_sources_at_once() {
+    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let text = ampere_text("reloaded by request");
+    std::fs::write(dir.join("ampere.policy"), &text).unwrap();
+    let a = server.post("/v1/reload", "");
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["policies"][0]["revision"], rev(&text));
+    assert_eq!(served_revision(&server), Some(rev(&text)));
+}
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_at_once() {
+    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let text = ampere_text("reloaded by SIGHUP");
+    std::fs::write(dir.join("ampere.policy"), &text).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_ne!(served_revision(&server), Some(rev(&text)));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("the edit served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+}
+
+#[test]
+fn a_request_in_flight_finishes_on_the_revision_it_started_with() {
+    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let before = rev(&read("policies/ampere.policy"));
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/policies/ampere/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let text = ampere_text("swapped mid-request");
+    std::fs::write(dir.join("ampere.policy"), &text).unwrap();
+    assert_eq!(server.post("/v1/reload", "").status, 200);
+    assert_eq!(served_revision(&server), Some(rev(&text)));
+    stream.write_all(tail.as_bytes()).unwrap();
+    let answer = read_for(&mut stream, Duration::from_secs(10));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains(&format!("\"policy_revision\": \"{before}\"")),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_second_source_declaring_a_served_name_is_refused_on_reload() {
+    let (server, dir) = served_copy("");
+    let original = rev(&read("policies/ampere.policy"));
+    std::fs::write(dir.join("copy.policy"), ampere_text("a copy")).unwrap();
+    let clash = |listed: &Value| {
+        listed["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["source"].as_str().unwrap().ends_with("copy.policy"))
+            .cloned()
+    };
+    eventually("the clash reported", || {
+        clash(&server.get("/v1/policies").json()).is_some_and(|c| c["last_error"] != Value::Null)
+    });
+    let copy = clash(&server.get("/v1/policies").json()).unwrap();
+    assert_eq!(copy["name"], Value::Null);
+    assert!(
+        copy["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("also declares `policy ampere`"),
+        "{copy}"
+    );
+    assert_eq!(served_revision(&server), Some(original));
+}

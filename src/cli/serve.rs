@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use crate::serve::catalog::{self, LoadError};
 use crate::serve::{Limits, Served, Server};
-use crate::{Policy, PolicyError};
 
 use super::Exit;
-use std::time::Duration;
 
 use super::files::{describe_io, shown, shown_name};
 use super::load::{error, print_diagnostics};
@@ -48,6 +48,8 @@ struct LimitsFile {
     /// A duration: `5s`, `2m`.
     request_time: Option<String>,
     header_read_time: Option<String>,
+    /// How often the sources are read again for changes.
+    poll_interval: Option<String>,
 }
 
 /// The settings a run serves with: the flags, then the file, then the
@@ -108,6 +110,7 @@ fn settings(args: &ServeArgs) -> Result<Settings, String> {
             "header_read_time",
             defaults.header_read_time,
         )?,
+        poll_interval: time(l.poll_interval, "poll_interval", defaults.poll_interval)?,
     };
     Ok(Settings {
         paths,
@@ -127,44 +130,52 @@ pub fn run(args: &ServeArgs) -> Exit {
     let mut exit = Exit::Ok;
     let mut sources = Vec::new();
     for path in &settings.paths {
-        match policy_files(path) {
-            Ok(found) if found.is_empty() => {
-                error(&format!("`{}` holds no `*.policy` files", shown(path)));
-                exit = exit.max(Exit::BadInput);
-            }
-            Ok(found) => sources.extend(found),
-            Err(message) => {
-                error(&message);
-                exit = exit.max(Exit::BadInput);
-            }
+        let (found, unlisted) = catalog::expand(std::slice::from_ref(path));
+        for (root, e) in &unlisted {
+            error(&describe_io(root, e));
+            exit = exit.max(Exit::BadInput);
         }
+        if found.is_empty() && unlisted.is_empty() {
+            error(&format!("`{}` holds no `*.policy` files", shown(path)));
+            exit = exit.max(Exit::BadInput);
+        }
+        sources.extend(found);
     }
     // Every policy is checked before any is served; all their problems are
     // told at once.
-    let mut served: BTreeMap<String, Served> = BTreeMap::new();
-    for path in &sources {
-        match load(path) {
+    let mut loaded: Vec<(PathBuf, Served)> = Vec::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for path in sources {
+        match catalog::load(&path) {
             Ok(s) => {
                 let name = s.policy.name().to_owned();
-                if let Some(first) = served.get(&name) {
+                if let Some(first) = names.get(&name) {
                     error(&format!(
                         "`{}` and `{}` both declare `policy {name}`; a policy is served by its name, so each name must be declared once",
-                        first.source,
-                        shown(path)
+                        shown(first),
+                        shown(&path)
                     ));
                     exit = exit.max(Exit::BadInput);
                 } else {
-                    served.insert(name, s);
+                    names.insert(name, path.clone());
+                    loaded.push((path, s));
                 }
             }
-            Err(e) => exit = exit.max(e),
+            Err(LoadError::Invalid(d)) => {
+                print_diagnostics(&d);
+                exit = exit.max(Exit::Failed);
+            }
+            Err(LoadError::Io(e)) => {
+                error(&describe_io(&path, &e));
+                exit = exit.max(Exit::BadInput);
+            }
         }
     }
     if exit != Exit::Ok {
         return exit;
     }
     let addr = &settings.addr;
-    let server = match Server::bind(addr, served, settings.limits) {
+    let server = match Server::bind(addr, settings.paths.clone(), loaded, settings.limits) {
         Ok(s) => s,
         Err(e) => {
             error(&format!("cannot listen on `{}`: {e}", shown_name(addr)));
@@ -186,46 +197,6 @@ pub fn run(args: &ServeArgs) -> Exit {
         Err(e) => {
             error(&format!("the server stopped: {e}"));
             Exit::BadInput
-        }
-    }
-}
-
-/// A policy file, or the `*.policy` files of a directory (sorted, not
-/// recursive).
-fn policy_files(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| describe_io(path, &e))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_owned()]);
-    }
-    let entries = std::fs::read_dir(path).map_err(|e| describe_io(path, &e))?;
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "policy") && p.is_file())
-        .collect();
-    found.sort();
-    Ok(found)
-}
-
-/// Reads, checks and compiles one policy, as `check` reads it: errors
-/// print as `check` prints them (exit 1), an unreadable file as exit 2.
-/// The text is read once, so the revision is the hash of exactly what was
-/// compiled.
-fn load(path: &Path) -> Result<Served, Exit> {
-    let bytes = super::render::read_input(path).map_err(|message| {
-        error(&message);
-        Exit::BadInput
-    })?;
-    let name = path.display().to_string();
-    match Policy::from_bytes(&name, &bytes) {
-        Ok(policy) => Ok(Served::new(policy, &bytes, name)),
-        Err(PolicyError::Invalid(d)) => {
-            print_diagnostics(&d);
-            Err(Exit::Failed)
-        }
-        Err(PolicyError::Io { source, .. }) => {
-            error(&describe_io(path, &source));
-            Err(Exit::BadInput)
         }
     }
 }

@@ -14,7 +14,7 @@ use tower::ServiceBuilder;
 
 use super::body::{self, Part};
 use super::problem::Problem;
-use super::{Served, State};
+use super::{Served, State, catalog};
 use crate::{LedgerOutcome, LedgerResult, Policy};
 
 type App = Arc<State>;
@@ -23,6 +23,7 @@ pub fn router(state: App) -> Router {
     let limits = state.limits;
     let v1 = Router::new()
         .route("/v1/policies", get(list))
+        .route("/v1/reload", post(reload))
         .route("/v1/policies/{policy}", get(describe))
         .route("/v1/policies/{policy}/decide", post(decide))
         .route("/v1/policies/{policy}/decide/batch", post(batch))
@@ -91,10 +92,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Name {
     }
 }
 
+/// The policy served under `name` now: the request is decided wholly by
+/// this revision, whatever a reload swaps in meanwhile.
 fn served(app: &App, name: &str) -> Result<Arc<Served>, Problem> {
-    app.policies
-        .get(name)
-        .cloned()
+    app.catalog
+        .load()
+        .policy(name)
         .ok_or_else(|| Problem::no_policy(name))
 }
 
@@ -118,15 +121,22 @@ async fn live() -> Response {
     json(StatusCode::OK, "{\"status\":\"live\"}\n".to_owned())
 }
 
-/// Every source loaded at start (a policy with errors stops the start), so
-/// a serving process is ready.
-async fn ready() -> Response {
-    json(StatusCode::OK, "{\"status\":\"ready\"}\n".to_owned())
+/// Ready once every source has loaded successfully at least once.
+async fn ready(Shared(app): Shared<App>) -> Response {
+    if app.catalog.load().ready() {
+        json(StatusCode::OK, "{\"status\":\"ready\"}\n".to_owned())
+    } else {
+        Problem::unavailable(
+            "not-ready",
+            "Not ready",
+            "a policy source has not loaded successfully yet; see GET /v1/policies".to_owned(),
+        )
+        .into_response()
+    }
 }
 
-fn summary(s: &Served) -> serde_json::Value {
-    let warnings: Vec<serde_json::Value> = s
-        .policy
+fn warnings(s: &Served) -> Vec<serde_json::Value> {
+    s.policy
         .warnings()
         .items
         .iter()
@@ -139,27 +149,50 @@ fn summary(s: &Served) -> serde_json::Value {
                 "column": at.col,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// One source as `GET /v1/policies` lists it.
+fn summary(path: &std::path::Path, source: &catalog::Source) -> serde_json::Value {
+    let served = source.served.as_deref();
     serde_json::json!({
-        "name": s.policy.name(),
-        "revision": s.revision,
-        "source": s.source,
-        "loaded_at": s.loaded_at,
-        "warnings": warnings,
-        "last_error": null,
+        "name": served.map(|s| s.policy.name()),
+        "revision": served.map(|s| s.revision.as_str()),
+        "source": path.display().to_string(),
+        "loaded_at": served.map(|s| s.loaded_at.as_str()),
+        "warnings": served.map(warnings).unwrap_or_default(),
+        "last_error": source.last_error.as_ref().map(|e| e.json.clone()),
     })
 }
 
-async fn list(Shared(app): Shared<App>) -> Response {
-    let policies: Vec<_> = app.policies.values().map(|s| summary(s)).collect();
+fn listing(catalog: &catalog::Catalog) -> Response {
+    let policies: Vec<_> = catalog
+        .sources
+        .iter()
+        .map(|(path, source)| summary(path, source))
+        .collect();
     let text = serde_json::to_string_pretty(&serde_json::json!({ "policies": policies }));
     json(StatusCode::OK, text.unwrap_or_default() + "\n")
 }
 
+async fn list(Shared(app): Shared<App>) -> Response {
+    listing(&app.catalog.load())
+}
+
+/// Reads every source again now; answers like `GET /v1/policies`.
+async fn reload(Shared(app): Shared<App>) -> Response {
+    listing(&*app.reload().await)
+}
+
 async fn describe(Shared(app): Shared<App>, Name(name): Name) -> Response {
+    let catalog = app.catalog.load();
     respond(served(&app, &name).map(|s| {
         let p = s.policy.program();
-        let mut doc = summary(&s);
+        let path = std::path::PathBuf::from(&s.source);
+        let mut doc = match catalog.sources.get(&path) {
+            Some(source) => summary(&path, source),
+            None => serde_json::json!({ "name": s.policy.name(), "revision": s.revision }),
+        };
         if let Some(map) = doc.as_object_mut() {
             map.insert("roles".into(), s.policy.roles().collect::<Vec<_>>().into());
             map.insert(
