@@ -8,6 +8,7 @@
 
 mod body;
 pub mod catalog;
+mod describe;
 mod problem;
 mod routes;
 

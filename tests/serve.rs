@@ -590,12 +590,30 @@ fn policies_are_listed_and_described_by_name() {
         tollgate::serve::revision(read("policies/ampere.policy").as_bytes())
     );
     assert!(one["roles"].as_array().unwrap().contains(&json!("owner")));
-    assert!(
-        one["actions"]
+    let actions = one["actions"].as_array().unwrap();
+    assert!(actions.contains(&json!({"name": "run_tool", "category": "billable"})));
+    // The permission table agrees with the policy's `permit` lines: a
+    // member may not make a billing admin, an owner may.
+    let may = |role: &str, action: &str| {
+        one["permissions"][role]
             .as_array()
             .unwrap()
-            .contains(&json!("run_tool"))
-    );
+            .contains(&json!(action))
+    };
+    assert!(may("member", "send_message"));
+    assert!(!may("member", "grant_billing_admin"));
+    assert!(may("owner", "grant_billing_admin"));
+    let status = one["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "subscription.status")
+        .unwrap()
+        .clone();
+    assert_eq!(status["type"]["enum"], "subscription_status");
+    assert_eq!(status["default"], "none");
+    assert_eq!(one["credit_kinds"][0], "included");
+    assert_eq!(one["debt_kinds"][0], "refund_dispute");
     assert_eq!(one["last_error"], Value::Null);
     assert_eq!(server.get("/health/live").status, 200);
     assert_eq!(server.get("/health/ready").status, 200);

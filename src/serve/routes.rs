@@ -194,13 +194,7 @@ async fn describe(Shared(app): Shared<App>, Name(name): Name) -> Response {
             None => serde_json::json!({ "name": s.policy.name(), "revision": s.revision }),
         };
         if let Some(map) = doc.as_object_mut() {
-            map.insert("roles".into(), s.policy.roles().collect::<Vec<_>>().into());
-            map.insert(
-                "actions".into(),
-                s.policy.actions().collect::<Vec<_>>().into(),
-            );
-            map.insert("credit_kinds".into(), p.credit_kinds.clone().into());
-            map.insert("debt_kinds".into(), p.debt_kinds.clone().into());
+            map.extend(super::describe::policy(p));
         }
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }))
