@@ -1103,3 +1103,71 @@ fn a_second_source_declaring_a_served_name_is_refused_on_reload() {
     );
     assert_eq!(served_revision(&server), Some(original));
 }
+
+#[test]
+fn odd_bodies_on_every_endpoint_are_problems_never_a_500() {
+    let server = Server::ampere();
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let deep_snapshot = format!(
+        "{{\"snapshot\": {}, \"role\": \"owner\", \"action\": \"run_tool\"}}",
+        "{\"a\":".repeat(5_000) + "1" + &"}".repeat(5_000)
+    );
+    let bodies = [
+        "",
+        " ",
+        "null",
+        "[]",
+        "{}",
+        "\"text\"",
+        "{\"snapshot\": null}",
+        "{\"snapshot\": [], \"role\": 1, \"action\": {}}",
+        "{\"requests\": null}",
+        "{\"requests\": [null, 1, [], {}]}",
+        "{\"snapshot\": {}, \"amount\": null}",
+        "{\"snapshot\": {}, \"amount\": 1e400}",
+        "{\"snapshot\": {}, \"amount\": \"NaN\"}",
+        "{\"snapshot\": {}, \"grant\": {\"kind\": \"\", \"amount\": true}}",
+        "{\"snapshot\": {}, \"grant_id\": \"\\u0000\"}",
+        "{\"snapshot\": {\"now\": \"2026-11-22T10:00:00Z\"}, \"role\": \"owner\", \"action\": \"run_tool\", \"now\": \"9999-12-31T23:59:59Z\"}",
+        "{\"a\": 1, \"a\": 2}",
+        &deep,
+        &deep_snapshot,
+    ];
+    for op in [
+        "decide",
+        "decide/batch",
+        "charge",
+        "settle",
+        "grant",
+        "refund",
+    ] {
+        for body in &bodies {
+            let a = server.post(&format!("/v1/policies/ampere/{op}"), body);
+            assert!(a.status < 500, "{op} {body:.80}: {} {}", a.status, a.body);
+            if a.status != 200 {
+                assert_eq!(
+                    a.content_type, "application/problem+json",
+                    "{op} {body:.80}"
+                );
+                a.json();
+            }
+        }
+    }
+    // Other methods and paths.
+    for (method, path) in [
+        ("PUT", "/v1/policies"),
+        ("PATCH", "/health/ready"),
+        ("DELETE", "/v1/reload"),
+    ] {
+        let a = answer(
+            agent().run(
+                ureq::http::Request::builder()
+                    .method(method)
+                    .uri(server.url(path))
+                    .body(())
+                    .unwrap(),
+            ),
+        );
+        a.problem(405, "method-not-allowed");
+    }
+}
