@@ -9,6 +9,7 @@
 mod body;
 pub mod catalog;
 mod describe;
+pub mod log;
 mod problem;
 mod routes;
 
@@ -83,11 +84,21 @@ pub fn revision(text: &[u8]) -> String {
 }
 
 fn now_rfc3339() -> String {
+    clock(false)
+}
+
+/// The server's clock as RFC 3339, to the second or to the microsecond.
+fn clock(micros: bool) -> String {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let seconds = i64::try_from(since.as_secs()).unwrap_or(0);
-    crate::Timestamp::from_unix(seconds, 0).map_or_else(String::new, |t| t.to_string())
+    let nanos = if micros {
+        since.subsec_micros() * 1_000
+    } else {
+        0
+    };
+    crate::Timestamp::from_unix(seconds, nanos).map_or_else(String::new, |t| t.to_string())
 }
 
 /// What the handlers share: the policies, swapped whole on a reload, and
@@ -96,6 +107,8 @@ pub(crate) struct State {
     pub catalog: arc_swap::ArcSwap<catalog::Catalog>,
     pub roots: Vec<PathBuf>,
     pub limits: Limits,
+    /// The decision log, when one is kept.
+    pub log: Option<log::DecisionLog>,
     /// One reload at a time: the poll, SIGHUP and `POST /v1/reload` queue.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -168,6 +181,7 @@ impl Server {
         roots: Vec<PathBuf>,
         loaded: Vec<(PathBuf, Served)>,
         limits: Limits,
+        log: Option<log::DecisionLog>,
     ) -> std::io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -186,6 +200,7 @@ impl Server {
                 catalog: arc_swap::ArcSwap::from_pointee(catalog),
                 roots,
                 limits,
+                log,
                 reloading: tokio::sync::Mutex::new(()),
             }),
         })
@@ -213,7 +228,13 @@ impl Server {
             (None::<()>, None::<()>)
         };
         runtime.spawn(watch(Arc::clone(&state), hangup));
-        runtime.block_on(serve(listener, state, stop))
+        let served = runtime.block_on(serve(listener, Arc::clone(&state), stop));
+        // Every request has been answered (or has run out of time): write
+        // what the log still holds before exiting.
+        if let Some(log) = &state.log {
+            log.close();
+        }
+        served
     }
 }
 

@@ -1171,3 +1171,106 @@ fn odd_bodies_on_every_endpoint_are_problems_never_a_500() {
         a.problem(405, "method-not-allowed");
     }
 }
+
+fn log_lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn the_decision_log_has_one_event_per_decision_and_loses_none_on_sigterm() {
+    let dir = tempdir();
+    let path = dir.join("decisions.jsonl");
+    let server = Server::start(&["policies/", "--decision-log", path.to_str().unwrap()]);
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    let one = server
+        .post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": "owner", "action": "run_tool"}).to_string(),
+        )
+        .json();
+    let batch = server
+        .post(
+            "/v1/policies/ampere/decide/batch",
+            &json!({"requests": [
+                {"snapshot": snapshot, "role": "member", "action": "view_history"},
+                {"snapshot": snapshot, "role": "nobody", "action": "view_history"},
+                {"snapshot": snapshot, "role": "owner", "action": "buy_credits"},
+            ]})
+            .to_string(),
+        )
+        .json();
+    let mut decisions = vec![one];
+    decisions.push(batch["results"][0].clone());
+    decisions.push(batch["results"][2].clone());
+    // A stream of decisions right before SIGTERM: none is lost.
+    let body =
+        json!({"snapshot": snapshot, "role": "member", "action": "send_message"}).to_string();
+    for _ in 0..200 {
+        decisions.push(server.post("/v1/policies/ampere/decide", &body).json());
+    }
+    assert_eq!(server.terminate(), 0);
+    let events = log_lines(&path);
+    assert_eq!(events.len(), decisions.len());
+    for (event, decision) in events.iter().zip(&decisions) {
+        assert_eq!(event["decision_id"], decision["decision_id"]);
+        assert_eq!(event["revision"], decision["policy_revision"]);
+        assert_eq!(event["policy"], "ampere");
+        assert_eq!(event["role"], decision["request"]["role"]);
+        assert_eq!(event["action"], decision["request"]["action"]);
+        assert_eq!(event["outcome"], decision["outcome"]);
+        assert_eq!(event["state"], decision["state"]);
+        assert_eq!(event["account"], "org_dispute");
+        let codes = |list: &Value| -> Vec<Value> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["code"].clone())
+                .collect()
+        };
+        assert_eq!(
+            event["reasons"].as_array().unwrap(),
+            &codes(&decision["reasons"])
+        );
+        assert_eq!(
+            event["next_steps"].as_array().unwrap(),
+            &codes(&decision["next_steps"])
+        );
+        assert_eq!(
+            event["warnings"].as_array().unwrap(),
+            &codes(&decision["warnings"])
+        );
+        assert_eq!(
+            event["effects"].as_array().unwrap(),
+            &codes(&decision["effects"])
+        );
+        assert!(event["duration_us"].is_u64());
+        assert!(event["time"].as_str().unwrap().ends_with('Z'));
+        assert!(event.get("snapshot").is_none());
+    }
+}
+
+#[test]
+fn the_decision_log_carries_snapshots_only_when_asked() {
+    let dir = tempdir();
+    let path = dir.join("decisions.jsonl");
+    let server = Server::start(&[
+        "policies/",
+        "--decision-log",
+        path.to_str().unwrap(),
+        "--decision-log-snapshots",
+    ]);
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    // Sent indented: the log line is still one line.
+    let body = serde_json::to_string_pretty(
+        &json!({"snapshot": snapshot, "role": "owner", "action": "run_tool"}),
+    )
+    .unwrap();
+    assert_eq!(server.post("/v1/policies/ampere/decide", &body).status, 200);
+    eventually("the event written", || log_lines(&path).len() == 1);
+    assert_eq!(log_lines(&path)[0]["snapshot"], snapshot);
+}

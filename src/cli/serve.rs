@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::serve::catalog::{self, LoadError};
+use crate::serve::log::{DecisionLog, Target};
 use crate::serve::{Limits, Served, Server};
 
 use super::Exit;
@@ -26,6 +27,13 @@ pub struct ServeArgs {
     /// flag beats the file.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Write one JSON line per decision to FILE (appended), or `-` for
+    /// standard output.
+    #[arg(long, value_name = "FILE|-")]
+    decision_log: Option<PathBuf>,
+    /// Put each decision's snapshot in its decision log line.
+    #[arg(long)]
+    decision_log_snapshots: bool,
 }
 
 /// The `--config` file. Every key is optional; an unknown one is an error.
@@ -35,6 +43,9 @@ struct ConfigFile {
     /// Policy files or directories, relative to the config file's directory.
     paths: Option<Vec<PathBuf>>,
     addr: Option<String>,
+    /// Relative to the config file's directory; `-` is standard output.
+    decision_log: Option<PathBuf>,
+    decision_log_snapshots: Option<bool>,
     #[serde(default)]
     limits: LimitsFile,
 }
@@ -58,6 +69,8 @@ struct Settings {
     paths: Vec<PathBuf>,
     addr: String,
     limits: Limits,
+    decision_log: Option<Target>,
+    decision_log_snapshots: bool,
 }
 
 fn settings(args: &ServeArgs) -> Result<Settings, String> {
@@ -112,10 +125,26 @@ fn settings(args: &ServeArgs) -> Result<Settings, String> {
         )?,
         poll_interval: time(l.poll_interval, "poll_interval", defaults.poll_interval)?,
     };
+    let target = |path: PathBuf| {
+        if path == Path::new("-") {
+            Target::Stdout
+        } else {
+            Target::File(path)
+        }
+    };
+    let decision_log = match (&args.decision_log, file.decision_log) {
+        (Some(flag), _) => Some(target(flag.clone())),
+        (None, Some(path)) if path == Path::new("-") => Some(Target::Stdout),
+        (None, Some(path)) => Some(Target::File(base.join(path))),
+        (None, None) => None,
+    };
     Ok(Settings {
         paths,
         addr,
         limits,
+        decision_log,
+        decision_log_snapshots: args.decision_log_snapshots
+            || file.decision_log_snapshots.unwrap_or(false),
     })
 }
 
@@ -174,8 +203,22 @@ pub fn run(args: &ServeArgs) -> Exit {
     if exit != Exit::Ok {
         return exit;
     }
+    let log = match &settings.decision_log {
+        None => None,
+        Some(target) => match DecisionLog::open(target, settings.decision_log_snapshots) {
+            Ok(log) => Some(log),
+            Err(e) => {
+                let name = match target {
+                    Target::Stdout => "standard output".to_owned(),
+                    Target::File(path) => format!("`{}`", shown(path)),
+                };
+                error(&format!("cannot open the decision log {name}: {e}"));
+                return Exit::BadInput;
+            }
+        },
+    };
     let addr = &settings.addr;
-    let server = match Server::bind(addr, settings.paths.clone(), loaded, settings.limits) {
+    let server = match Server::bind(addr, settings.paths.clone(), loaded, settings.limits, log) {
         Ok(s) => s,
         Err(e) => {
             error(&format!("cannot listen on `{}`: {e}", shown_name(addr)));

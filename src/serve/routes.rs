@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use tower::ServiceBuilder;
 
 use super::body::{self, Part};
+use super::log::DecisionLog;
 use super::problem::Problem;
 use super::{Served, State, catalog};
 use crate::{LedgerOutcome, LedgerResult, Policy};
@@ -233,7 +234,7 @@ async fn decide(
         off_thread(bytes.len(), move || {
             let part = body::whole(&bytes)?;
             let request: body::Decide<'_> = body::parse(&bytes, part, "")?;
-            let mut text = decide_one(&served, &bytes, &request, "")?;
+            let mut text = decide_one(&served, app.log.as_ref(), &bytes, &request, "")?;
             text.push('\n');
             Ok(text)
         })
@@ -247,10 +248,12 @@ async fn decide(
 /// `policy_revision`. `place` prefixes field paths (`requests[3]`).
 fn decide_one(
     served: &Served,
+    log: Option<&DecisionLog>,
     body: &[u8],
     request: &body::Decide<'_>,
     place: &str,
 ) -> Result<String, Problem> {
+    let started = std::time::Instant::now();
     let policy = &served.policy;
     let under = |field: &str| {
         if place.is_empty() {
@@ -292,6 +295,17 @@ fn decide_one(
     };
     let decision = decision.map_err(evaluation)?;
     let id = uuid::Uuid::now_v7();
+    if let Some(log) = log {
+        log.record(event(
+            served,
+            &id,
+            &decision,
+            &account,
+            request.snapshot,
+            log.snapshots,
+            started,
+        ));
+    }
     if place.is_empty() {
         let text = decision.to_json_pretty().map_err(evaluation)?;
         Ok(with_keys(
@@ -313,6 +327,42 @@ fn decide_one(
             false,
         ))
     }
+}
+
+/// A decision log event (server.md's fields), on one line.
+fn event(
+    served: &Served,
+    id: &uuid::Uuid,
+    decision: &crate::Decision<'_>,
+    account: &crate::Account,
+    snapshot: &serde_json::value::RawValue,
+    with_snapshot: bool,
+    started: std::time::Instant,
+) -> String {
+    let mut event = serde_json::json!({
+        "decision_id": id.to_string(),
+        "time": super::clock(true),
+        "policy": served.policy.name(),
+        "revision": served.revision,
+        "role": decision.role(),
+        "action": decision.action(),
+        "account": account.id,
+        "outcome": decision.outcome().as_str(),
+        "state": decision.state(),
+        "reasons": decision.reason_codes().collect::<Vec<_>>(),
+        "next_steps": decision.next_step_codes().collect::<Vec<_>>(),
+        "warnings": decision.warning_codes().collect::<Vec<_>>(),
+        "effects": decision.effect_codes().collect::<Vec<_>>(),
+        "duration_us": u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    });
+    if with_snapshot {
+        // Parsed again so that a snapshot sent across lines is one line.
+        let value: serde_json::Value = serde_json::from_str(snapshot.get()).unwrap_or_default();
+        if let Some(map) = event.as_object_mut() {
+            map.insert("snapshot".to_owned(), value);
+        }
+    }
+    event.to_string()
 }
 
 /// `json` (an object) with string members added at its end, in its layout:
@@ -362,7 +412,8 @@ async fn batch(
         let served = served(&app, &name)?;
         let bytes = body::read(&headers, body, app.limits.body_bytes).await?;
         // A batch is up to a thousand decisions: always off the async threads.
-        tokio::task::spawn_blocking(move || decide_batch(&served, &bytes, limit))
+        let app = Arc::clone(&app);
+        tokio::task::spawn_blocking(move || decide_batch(&served, app.log.as_ref(), &bytes, limit))
             .await
             .unwrap_or_else(|_| {
                 Err(Problem::unavailable(
@@ -375,7 +426,12 @@ async fn batch(
     respond(result.await)
 }
 
-fn decide_batch(served: &Served, bytes: &[u8], limit: usize) -> Result<String, Problem> {
+fn decide_batch(
+    served: &Served,
+    log: Option<&DecisionLog>,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<String, Problem> {
     let part = body::whole(bytes)?;
     let batch: body::Batch<'_> = body::parse(bytes, part, "")?;
     if batch.requests.len() > limit {
@@ -392,7 +448,7 @@ fn decide_batch(served: &Served, bytes: &[u8], limit: usize) -> Result<String, P
         }
         let place = format!("requests[{i}]");
         let item = body::parse::<body::Decide<'_>>(bytes, Part::of(bytes, raw), &place)
-            .and_then(|request| decide_one(served, bytes, &request, &place));
+            .and_then(|request| decide_one(served, log, bytes, &request, &place));
         match item {
             Ok(text) => out.push_str(&text),
             Err(p) => out.push_str(&serde_json::json!({ "error": p.to_value() }).to_string()),
