@@ -36,6 +36,9 @@ pub struct Limits {
     pub header_read_time: Duration,
     /// How often the sources are read again for changes.
     pub poll_interval: Duration,
+    /// Whether file system change events start a reload too (the poll
+    /// runs regardless).
+    pub watch: bool,
 }
 
 impl Default for Limits {
@@ -47,6 +50,7 @@ impl Default for Limits {
             in_flight: 1_024,
             header_read_time: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
+            watch: true,
         }
     }
 }
@@ -143,6 +147,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: Arc<State>,
     signals: Signals,
+    events: Events,
 }
 
 /// The signals the server answers, caught from the moment it is bound: a
@@ -192,8 +197,10 @@ impl Server {
             let _inside = runtime.enter();
             Signals::catch()
         };
+        let events = Events::watch(&roots, limits.watch);
         Ok(Server {
             signals,
+            events,
             runtime,
             listener,
             state: Arc::new(State {
@@ -219,6 +226,7 @@ impl Server {
             listener,
             state,
             signals,
+            events,
         } = self;
         #[cfg(unix)]
         let (stop, hangup) = (signals.stop, signals.hangup);
@@ -227,7 +235,7 @@ impl Server {
             let _ = signals;
             (None::<()>, None::<()>)
         };
-        runtime.spawn(watch(Arc::clone(&state), hangup));
+        runtime.spawn(watch(Arc::clone(&state), hangup, events));
         let served = runtime.block_on(serve(listener, Arc::clone(&state), stop));
         // Every request has been answered (or has run out of time): write
         // what the log still holds before exiting.
@@ -242,7 +250,13 @@ impl Server {
 /// each source and compares its hash, so a replace by rename and a
 /// ConfigMap's symlink swap are seen like an edit; an unchanged file is
 /// not compiled again.
-async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>) {
+async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>, events: Events) {
+    // Change events start a reload at once; the poll below still runs.
+    let Events {
+        watcher: _watcher,
+        mut changed,
+    } = events;
+    let mut changed_open = true;
     let mut tick = tokio::time::interval(state.limits.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
@@ -257,18 +271,82 @@ async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>) {
                     None => std::future::pending::<()>().await,
                 }
             };
+            let event = async {
+                if !changed_open || changed.recv().await.is_none() {
+                    changed_open = false;
+                    std::future::pending::<()>().await;
+                }
+                // Let a burst of events (an editor's save) settle.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                while changed.try_recv().is_ok() {}
+            };
             tokio::select! {
                 _ = tick.tick() => {}
                 () = hup => {}
+                () = event => {}
             }
         }
         #[cfg(not(unix))]
         {
-            let _ = &mut hangup;
+            let _ = (&mut hangup, &mut changed, &mut changed_open);
             tick.tick().await;
         }
         state.reload().await;
     }
+}
+
+/// Change events, watched from the moment the server is bound: an edit
+/// made as soon as the address is printed must not be missed.
+struct Events {
+    watcher: Option<notify::RecommendedWatcher>,
+    changed: tokio::sync::mpsc::Receiver<()>,
+}
+
+impl Events {
+    fn watch(roots: &[PathBuf], on: bool) -> Events {
+        let (tx, changed) = tokio::sync::mpsc::channel::<()>(1);
+        Events {
+            watcher: if on { watcher(roots, tx) } else { None },
+            changed,
+        }
+    }
+}
+
+/// Watches every root (a file's directory, so that a replace by rename
+/// is seen) and sends on `changed` for any event. `None` when watching is
+/// not possible here: the poll alone then finds changes.
+fn watcher(
+    roots: &[PathBuf],
+    changed: tokio::sync::mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+        // Full means a reload is already due.
+        let _ = changed.try_send(());
+    })
+    .ok()?;
+    for root in roots {
+        let dir = if root.is_dir() {
+            root.clone()
+        } else {
+            match root.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        if watcher
+            .watch(&dir, notify::RecursiveMode::NonRecursive)
+            .is_err()
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "tollgate serve: cannot watch `{}`; changes are found by polling",
+                dir.display()
+            );
+        }
+    }
+    Some(watcher)
 }
 
 #[cfg(unix)]

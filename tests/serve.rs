@@ -854,9 +854,15 @@ fn served_copy(limits: &str) -> (Server, std::path::PathBuf) {
     )
     .unwrap();
     let cfg = dir.join("serve.toml");
+    // A leading `watch = false` line turns change events off (a top-level
+    // key); the rest are limits.
+    let (watch, limits) = match limits.strip_prefix("watch = false\n") {
+        Some(rest) => ("watch = false\n", rest),
+        None => ("", limits),
+    };
     std::fs::write(
         &cfg,
-        format!("paths = [\"policies\"]\n\n[limits]\n{limits}\n"),
+        format!("paths = [\"policies\"]\n{watch}\n[limits]\n{limits}\n"),
     )
     .unwrap();
     let server = Server::start(&["--config", cfg.to_str().unwrap()]);
@@ -1017,7 +1023,7 @@ fn a_new_broken_source_makes_the_server_not_ready() {
 
 #[test]
 fn post_reload_reads_the_sources_at_once() {
-    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let (server, dir) = served_copy("watch = false\npoll_interval = \"1h\"");
     let text = ampere_text("reloaded by request");
     std::fs::write(dir.join("ampere.policy"), &text).unwrap();
     let a = server.post("/v1/reload", "");
@@ -1029,7 +1035,7 @@ fn post_reload_reads_the_sources_at_once() {
 #[cfg(unix)]
 #[test]
 fn sighup_reloads_at_once() {
-    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let (server, dir) = served_copy("watch = false\npoll_interval = \"1h\"");
     let text = ampere_text("reloaded by SIGHUP");
     std::fs::write(dir.join("ampere.policy"), &text).unwrap();
     std::thread::sleep(Duration::from_millis(100));
@@ -1049,7 +1055,7 @@ fn sighup_reloads_at_once() {
 
 #[test]
 fn a_request_in_flight_finishes_on_the_revision_it_started_with() {
-    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let (server, dir) = served_copy("watch = false\npoll_interval = \"1h\"");
     let before = rev(&read("policies/ampere.policy"));
     let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
                       "role": "owner", "action": "run_tool"})
@@ -1273,4 +1279,24 @@ fn the_decision_log_carries_snapshots_only_when_asked() {
     assert_eq!(server.post("/v1/policies/ampere/decide", &body).status, 200);
     eventually("the event written", || log_lines(&path).len() == 1);
     assert_eq!(log_lines(&path)[0]["snapshot"], snapshot);
+}
+
+#[test]
+fn change_events_reload_without_waiting_for_the_poll() {
+    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let text = ampere_text("seen by the watcher");
+    let tmp = dir.join("ampere.policy.tmp");
+    std::fs::write(&tmp, &text).unwrap();
+    std::fs::rename(&tmp, dir.join("ampere.policy")).unwrap();
+    let start = std::time::Instant::now();
+    eventually("the edit served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    std::fs::remove_file(dir.join("ampere.policy")).unwrap();
+    eventually("a 404", || server.get("/v1/policies/ampere").status == 404);
 }

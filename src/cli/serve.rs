@@ -46,6 +46,9 @@ struct ConfigFile {
     /// Relative to the config file's directory; `-` is standard output.
     decision_log: Option<PathBuf>,
     decision_log_snapshots: Option<bool>,
+    /// Whether file system change events start a reload (default true);
+    /// the poll runs regardless.
+    watch: Option<bool>,
     #[serde(default)]
     limits: LimitsFile,
 }
@@ -124,6 +127,7 @@ fn settings(args: &ServeArgs) -> Result<Settings, String> {
             defaults.header_read_time,
         )?,
         poll_interval: time(l.poll_interval, "poll_interval", defaults.poll_interval)?,
+        watch: file.watch.unwrap_or(defaults.watch),
     };
     let target = |path: PathBuf| {
         if path == Path::new("-") {
