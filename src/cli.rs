@@ -10,6 +10,7 @@ mod ledger;
 mod load;
 mod out;
 mod render;
+mod serve;
 mod snippet;
 mod test;
 
@@ -66,6 +67,8 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Show which decisions a policy change alters.
     Diff(diff::DiffArgs),
+    /// Serve decisions over HTTP (docs/server.md).
+    Serve(serve::ServeArgs),
 }
 
 /// Output formats for decisions and ledger results.
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(&a),
         Command::Fmt(a) => fmt::run(&a),
         Command::Diff(a) => diff::run(&a),
+        Command::Serve(a) => serve::run(&a),
     };
     ExitCode::from(exit as u8)
 }

@@ -120,6 +120,9 @@ pub struct Program {
     pub source: Source,
     pub roles: Vec<Role>,
     pub actions: Vec<Action>,
+    /// Action category names, by [`CategoryId`]: only the server shows them.
+    #[cfg(feature = "serve")]
+    pub categories: Vec<String>,
     permitted: Permissions,
     pub credit_kinds: Vec<String>,
     pub debt_kinds: Vec<String>,
@@ -885,6 +888,8 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
         source: checked.source.clone(),
         roles,
         actions,
+        #[cfg(feature = "serve")]
+        categories: checked.categories.iter().map(|c| c.name.clone()).collect(),
         permitted,
         credit_kinds: checked
             .credit_kinds

@@ -55,6 +55,10 @@ extern crate alloc;
 #[doc(hidden)]
 pub mod cli;
 
+#[cfg(feature = "serve")]
+#[doc(hidden)]
+pub mod serve;
+
 pub mod amount;
 pub mod limits;
 

@@ -103,6 +103,13 @@ impl Policy {
         Policy::from_analysis(crate::check_bytes(&name, &bytes))
     }
 
+    /// Like [`Policy::from_source`], for bytes read from a file (what
+    /// [`crate::check_bytes`] reports is what refuses it): `tollgate serve`.
+    #[cfg(feature = "serve")]
+    pub(crate) fn from_bytes(name: &str, bytes: &[u8]) -> Result<Policy, PolicyError> {
+        Policy::from_analysis(crate::check_bytes(name, bytes))
+    }
+
     /// Parses, checks and compiles policy text; `name` is how decisions
     /// cite it (`name:line:col`).
     pub fn from_source(name: &str, text: &str) -> Result<Policy, PolicyError> {
@@ -140,8 +147,9 @@ impl Policy {
         &self.warnings
     }
 
-    /// The compiled program, for the command line's `diff` and `test`.
-    #[cfg(feature = "cli")]
+    /// The compiled program, for the command line's `diff` and `test` and
+    /// the server's description of a policy.
+    #[cfg(any(feature = "cli", feature = "serve"))]
     pub(crate) fn program(&self) -> &Program {
         &self.program
     }

@@ -21,6 +21,7 @@ mod fmt;
 mod io;
 mod ledger;
 mod second_edition_edges;
+mod serve;
 mod native {
     #[path = "ampere.rs"]
     pub mod ampere;

@@ -77,7 +77,7 @@ pub fn document(p: &Program, a: &Account) -> Value {
     Value::Object(root)
 }
 
-fn field_value(p: &Program, ty: Base, value: &FieldValue) -> Option<Value> {
+pub(crate) fn field_value(p: &Program, ty: Base, value: &FieldValue) -> Option<Value> {
     Some(match value {
         FieldValue::Absent => return None,
         FieldValue::Bool(b) => Value::Bool(*b),

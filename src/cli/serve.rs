@@ -1,0 +1,249 @@
+//! `tollgate serve [PATH...] [--addr HOST:PORT]`: load and check every
+//! policy, then hand them to the server.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::serve::catalog::{self, LoadError};
+use crate::serve::log::{DecisionLog, Target};
+use crate::serve::{Limits, Served, Server};
+
+use super::Exit;
+
+use super::files::{describe_io, shown, shown_name};
+use super::load::{error, print_diagnostics};
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Policy files, or directories of `*.policy` files [default: policies]
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Where to listen [default: 127.0.0.1:8181]. The default is loopback
+    /// only: the server listens on other interfaces only when told to.
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// A TOML file with the settings the flags hold, plus `[limits]`; a
+    /// flag beats the file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Write one JSON line per decision to FILE (appended), or `-` for
+    /// standard output.
+    #[arg(long, value_name = "FILE|-")]
+    decision_log: Option<PathBuf>,
+    /// Put each decision's snapshot in its decision log line.
+    #[arg(long)]
+    decision_log_snapshots: bool,
+}
+
+/// The `--config` file. Every key is optional; an unknown one is an error.
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Policy files or directories, relative to the config file's directory.
+    paths: Option<Vec<PathBuf>>,
+    addr: Option<String>,
+    /// Relative to the config file's directory; `-` is standard output.
+    decision_log: Option<PathBuf>,
+    decision_log_snapshots: Option<bool>,
+    /// Whether file system change events start a reload (default true);
+    /// the poll runs regardless.
+    watch: Option<bool>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+#[derive(serde::Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    body_bytes: Option<usize>,
+    batch_items: Option<usize>,
+    in_flight: Option<usize>,
+    /// A duration: `5s`, `2m`.
+    request_time: Option<String>,
+    header_read_time: Option<String>,
+    /// How often the sources are read again for changes.
+    poll_interval: Option<String>,
+}
+
+/// The settings a run serves with: the flags, then the file, then the
+/// defaults.
+struct Settings {
+    paths: Vec<PathBuf>,
+    addr: String,
+    limits: Limits,
+    decision_log: Option<Target>,
+    decision_log_snapshots: bool,
+}
+
+fn settings(args: &ServeArgs) -> Result<Settings, String> {
+    let (file, base) = match &args.config {
+        None => (ConfigFile::default(), PathBuf::new()),
+        Some(path) => {
+            let text = super::files::read_text_capped(path, 1 << 20)?;
+            let file: ConfigFile = toml::from_str(&text)
+                .map_err(|e| format!("`{}`: {}", shown(path), e.to_string().trim_end()))?;
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (file, base)
+        }
+    };
+    let paths = if !args.paths.is_empty() {
+        args.paths.clone()
+    } else if let Some(paths) = file.paths {
+        paths.iter().map(|p| base.join(p)).collect()
+    } else {
+        vec![PathBuf::from("policies")]
+    };
+    let addr = args
+        .addr
+        .clone()
+        .or(file.addr)
+        .unwrap_or_else(|| "127.0.0.1:8181".to_owned());
+    let defaults = Limits::default();
+    let l = file.limits;
+    let count = |value: Option<usize>, key: &str, default: usize| match value {
+        Some(0) => Err(format!("`limits.{key}` must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    };
+    let time = |value: Option<String>, key: &str, default: Duration| match value {
+        None => Ok(default),
+        Some(text) => match crate::time::parse_duration(&text) {
+            Some(seconds @ 1..) => Ok(Duration::from_secs(seconds.unsigned_abs())),
+            _ => Err(format!(
+                "`limits.{key}`: `{}` is not a duration of at least one second, such as `5s` or `2m`",
+                shown_name(&text)
+            )),
+        },
+    };
+    let limits = Limits {
+        body_bytes: count(l.body_bytes, "body_bytes", defaults.body_bytes)?,
+        batch_items: count(l.batch_items, "batch_items", defaults.batch_items)?,
+        in_flight: count(l.in_flight, "in_flight", defaults.in_flight)?,
+        request_time: time(l.request_time, "request_time", defaults.request_time)?,
+        header_read_time: time(
+            l.header_read_time,
+            "header_read_time",
+            defaults.header_read_time,
+        )?,
+        poll_interval: time(l.poll_interval, "poll_interval", defaults.poll_interval)?,
+        watch: file.watch.unwrap_or(defaults.watch),
+    };
+    let target = |path: PathBuf| {
+        if path == Path::new("-") {
+            Target::Stdout
+        } else {
+            Target::File(path)
+        }
+    };
+    let decision_log = match (&args.decision_log, file.decision_log) {
+        (Some(flag), _) => Some(target(flag.clone())),
+        (None, Some(path)) if path == Path::new("-") => Some(Target::Stdout),
+        (None, Some(path)) => Some(Target::File(base.join(path))),
+        (None, None) => None,
+    };
+    Ok(Settings {
+        paths,
+        addr,
+        limits,
+        decision_log,
+        decision_log_snapshots: args.decision_log_snapshots
+            || file.decision_log_snapshots.unwrap_or(false),
+    })
+}
+
+pub fn run(args: &ServeArgs) -> Exit {
+    let settings = match settings(args) {
+        Ok(s) => s,
+        Err(message) => {
+            error(&message);
+            return Exit::BadInput;
+        }
+    };
+    let mut exit = Exit::Ok;
+    let mut sources = Vec::new();
+    for path in &settings.paths {
+        let (found, unlisted) = catalog::expand(std::slice::from_ref(path));
+        for (root, e) in &unlisted {
+            error(&describe_io(root, e));
+            exit = exit.max(Exit::BadInput);
+        }
+        if found.is_empty() && unlisted.is_empty() {
+            error(&format!("`{}` holds no `*.policy` files", shown(path)));
+            exit = exit.max(Exit::BadInput);
+        }
+        sources.extend(found);
+    }
+    // Every policy is checked before any is served; all their problems are
+    // told at once.
+    let mut loaded: Vec<(PathBuf, Served)> = Vec::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for path in sources {
+        match catalog::load(&path) {
+            Ok(s) => {
+                let name = s.policy.name().to_owned();
+                if let Some(first) = names.get(&name) {
+                    error(&format!(
+                        "`{}` and `{}` both declare `policy {name}`; a policy is served by its name, so each name must be declared once",
+                        shown(first),
+                        shown(&path)
+                    ));
+                    exit = exit.max(Exit::BadInput);
+                } else {
+                    names.insert(name, path.clone());
+                    loaded.push((path, s));
+                }
+            }
+            Err(LoadError::Invalid(d)) => {
+                print_diagnostics(&d);
+                exit = exit.max(Exit::Failed);
+            }
+            Err(LoadError::Io(e)) => {
+                error(&describe_io(&path, &e));
+                exit = exit.max(Exit::BadInput);
+            }
+        }
+    }
+    if exit != Exit::Ok {
+        return exit;
+    }
+    let log = match &settings.decision_log {
+        None => None,
+        Some(target) => match DecisionLog::open(target, settings.decision_log_snapshots) {
+            Ok(log) => Some(log),
+            Err(e) => {
+                let name = match target {
+                    Target::Stdout => "standard output".to_owned(),
+                    Target::File(path) => format!("`{}`", shown(path)),
+                };
+                error(&format!("cannot open the decision log {name}: {e}"));
+                return Exit::BadInput;
+            }
+        },
+    };
+    let addr = &settings.addr;
+    let server = match Server::bind(addr, settings.paths.clone(), loaded, settings.limits, log) {
+        Ok(s) => s,
+        Err(e) => {
+            error(&format!("cannot listen on `{}`: {e}", shown_name(addr)));
+            return Exit::BadInput;
+        }
+    };
+    match server.local_addr() {
+        Ok(addr) => super::out::err(&format!("tollgate serve: listening on http://{addr}\n")),
+        Err(e) => {
+            error(&format!("cannot listen on `{}`: {e}", shown_name(addr)));
+            return Exit::BadInput;
+        }
+    }
+    match server.run() {
+        Ok(()) => {
+            super::out::err("tollgate serve: stopped\n");
+            Exit::Ok
+        }
+        Err(e) => {
+            error(&format!("the server stopped: {e}"));
+            Exit::BadInput
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! The decision server (`tollgate serve`, the `serve` feature): server.md's contract over HTTP.
+//!
+//! The command line loads and checks the policies and prints their
+//! diagnostics; this module serves policies that already compiled. Each
+//! request is decided by the library exactly as the command line decides it,
+//! so a decision's bytes are the command line's, plus `decision_id` and
+//! `policy_revision`.
+
+mod body;
+pub mod catalog;
+mod describe;
+pub mod log;
+mod problem;
+mod routes;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Policy;
+
+/// The limits of server.md, with its defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub body_bytes: usize,
+    /// Most items in one batch.
+    pub batch_items: usize,
+    /// Longest time one request may take.
+    pub request_time: Duration,
+    /// Most requests in flight; more are refused with 503 and `Retry-After`.
+    pub in_flight: usize,
+    /// Longest time to read a request's headers.
+    pub header_read_time: Duration,
+    /// How often the sources are read again for changes.
+    pub poll_interval: Duration,
+    /// Whether file system change events start a reload too (the poll
+    /// runs regardless).
+    pub watch: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 1 << 20,
+            batch_items: 1_000,
+            request_time: Duration::from_secs(5),
+            in_flight: 1_024,
+            header_read_time: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+            watch: true,
+        }
+    }
+}
+
+/// A compiled policy as the server holds it.
+#[derive(Clone, Debug)]
+pub struct Served {
+    /// The compiled policy.
+    pub policy: Policy,
+    /// SHA-256 of the policy text, hex.
+    pub revision: String,
+    /// Where the policy was read from.
+    pub source: String,
+    /// When it was loaded (RFC 3339, the server's clock).
+    pub loaded_at: String,
+}
+
+impl Served {
+    /// A policy compiled from `text`, read from `source` now.
+    pub fn new(policy: Policy, text: &[u8], source: String) -> Served {
+        Served {
+            policy,
+            revision: revision(text),
+            source,
+            loaded_at: now_rfc3339(),
+        }
+    }
+}
+
+/// The revision of a policy text: SHA-256, hex.
+pub fn revision(text: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_rfc3339() -> String {
+    clock(false)
+}
+
+/// The server's clock as RFC 3339, to the second or to the microsecond.
+fn clock(micros: bool) -> String {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = i64::try_from(since.as_secs()).unwrap_or(0);
+    let nanos = if micros {
+        since.subsec_micros() * 1_000
+    } else {
+        0
+    };
+    crate::Timestamp::from_unix(seconds, nanos).map_or_else(String::new, |t| t.to_string())
+}
+
+/// What the handlers share: the policies, swapped whole on a reload, and
+/// the limits.
+pub(crate) struct State {
+    pub catalog: arc_swap::ArcSwap<catalog::Catalog>,
+    pub roots: Vec<PathBuf>,
+    pub limits: Limits,
+    /// The decision log, when one is kept.
+    pub log: Option<log::DecisionLog>,
+    /// One reload at a time: the poll, SIGHUP and `POST /v1/reload` queue.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl State {
+    /// Reads every source again now and swaps in the result; returns the
+    /// catalog now served.
+    pub async fn reload(self: &Arc<State>) -> Arc<catalog::Catalog> {
+        let _one = self.reloading.lock().await;
+        let state = Arc::clone(self);
+        let reloaded = tokio::task::spawn_blocking(move || {
+            let current = state.catalog.load_full();
+            let (next, log) = current.reload(&state.roots);
+            // One line per change, never one per poll; a closed standard
+            // error is no reason to stop (eprintln! would panic).
+            let mut err = std::io::stderr().lock();
+            for line in log {
+                let _ = writeln!(err, "tollgate serve: reload: {line}");
+            }
+            let next = Arc::new(next);
+            state.catalog.store(Arc::clone(&next));
+            next
+        })
+        .await;
+        reloaded.unwrap_or_else(|_| self.catalog.load_full())
+    }
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    signals: Signals,
+    events: Events,
+}
+
+/// The signals the server answers, caught from the moment it is bound: a
+/// signal sent as soon as the address is printed must not kill it.
+struct Signals {
+    #[cfg(unix)]
+    stop: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+    #[cfg(unix)]
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Must run inside the runtime.
+    fn catch() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let stop = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                .ok();
+            Signals {
+                stop,
+                hangup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+}
+
+impl Server {
+    /// Binds `addr` to serve the policies loaded from `roots` (files or
+    /// directories), which are watched for changes.
+    pub fn bind(
+        addr: &str,
+        roots: Vec<PathBuf>,
+        loaded: Vec<(PathBuf, Served)>,
+        limits: Limits,
+        log: Option<log::DecisionLog>,
+    ) -> std::io::Result<Server> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
+        let catalog = catalog::Catalog::new(loaded);
+        let signals = {
+            let _inside = runtime.enter();
+            Signals::catch()
+        };
+        let events = Events::watch(&roots, limits.watch);
+        Ok(Server {
+            signals,
+            events,
+            runtime,
+            listener,
+            state: Arc::new(State {
+                catalog: arc_swap::ArcSwap::from_pointee(catalog),
+                roots,
+                limits,
+                log,
+                reloading: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The address the server listens on (the port chosen, when it was 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting, answers every
+    /// request in flight (up to the request time limit) and returns.
+    pub fn run(self) -> std::io::Result<()> {
+        let Server {
+            runtime,
+            listener,
+            state,
+            signals,
+            events,
+        } = self;
+        #[cfg(unix)]
+        let (stop, hangup) = (signals.stop, signals.hangup);
+        #[cfg(not(unix))]
+        let (stop, hangup) = {
+            let _ = signals;
+            (None::<()>, None::<()>)
+        };
+        runtime.spawn(watch(Arc::clone(&state), hangup, events));
+        let served = runtime.block_on(serve(listener, Arc::clone(&state), stop));
+        // Every request has been answered (or has run out of time): write
+        // what the log still holds before exiting.
+        if let Some(log) = &state.log {
+            log.close();
+        }
+        served
+    }
+}
+
+/// Reloads every `poll_interval`, and at once on SIGHUP. Polling reads
+/// each source and compares its hash, so a replace by rename and a
+/// ConfigMap's symlink swap are seen like an edit; an unchanged file is
+/// not compiled again.
+async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>, events: Events) {
+    // Change events start a reload at once; the poll below still runs.
+    let Events {
+        watcher: _watcher,
+        mut changed,
+    } = events;
+    let mut changed_open = true;
+    let mut tick = tokio::time::interval(state.limits.poll_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        #[cfg(unix)]
+        {
+            let hup = async {
+                match hangup.as_mut() {
+                    Some(h) => {
+                        h.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let event = async {
+                if !changed_open || changed.recv().await.is_none() {
+                    changed_open = false;
+                    std::future::pending::<()>().await;
+                }
+                // Let a burst of events (an editor's save) settle.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                while changed.try_recv().is_ok() {}
+            };
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = hup => {}
+                () = event => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (&mut hangup, &mut changed, &mut changed_open);
+            tick.tick().await;
+        }
+        state.reload().await;
+    }
+}
+
+/// Change events, watched from the moment the server is bound: an edit
+/// made as soon as the address is printed must not be missed.
+struct Events {
+    watcher: Option<notify::RecommendedWatcher>,
+    changed: tokio::sync::mpsc::Receiver<()>,
+}
+
+impl Events {
+    fn watch(roots: &[PathBuf], on: bool) -> Events {
+        let (tx, changed) = tokio::sync::mpsc::channel::<()>(1);
+        Events {
+            watcher: if on { watcher(roots, tx) } else { None },
+            changed,
+        }
+    }
+}
+
+/// Watches every root (a file's directory, so that a replace by rename
+/// is seen) and sends on `changed` for any event. `None` when watching is
+/// not possible here: the poll alone then finds changes.
+fn watcher(
+    roots: &[PathBuf],
+    changed: tokio::sync::mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+        // Full means a reload is already due.
+        let _ = changed.try_send(());
+    })
+    .ok()?;
+    for root in roots {
+        let dir = if root.is_dir() {
+            root.clone()
+        } else {
+            match root.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        if watcher
+            .watch(&dir, notify::RecursiveMode::NonRecursive)
+            .is_err()
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "tollgate serve: cannot watch `{}`; changes are found by polling",
+                dir.display()
+            );
+        }
+    }
+    Some(watcher)
+}
+
+#[cfg(unix)]
+type HangupSignal = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type HangupSignal = ();
+#[cfg(unix)]
+type StopSignals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+#[cfg(not(unix))]
+type StopSignals = ();
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    stop: Option<StopSignals>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    let limits = state.limits;
+    let app = routes::router(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_time);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = shutdown_signal(stop);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        // Out of file descriptors or a connection reset
+                        // before it was accepted: wait, do not spin.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(app.clone());
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    // A client that goes away mid-request is its own business.
+                    let _ = conn.await;
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    drop(listener);
+    // Requests in flight finish, each within the request time limit; idle
+    // keep-alive connections are closed at once.
+    let deadline = limits.request_time + Duration::from_secs(1);
+    let _ = tokio::time::timeout(deadline, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal(stop: Option<StopSignals>) {
+    #[cfg(unix)]
+    match stop {
+        Some((mut term, mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // No signal handling: serve until killed.
+        None => std::future::pending::<()>().await,
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = stop;
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The policies served, by source file, and reloading them: a changed
+//! policy is checked and compiled before it replaces the old one; one that
+//! fails keeps the old version serving and says why.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Served, now_rfc3339, revision};
+use crate::{Diagnostics, Policy, PolicyError};
+
+/// Why a source could not be (re)loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file could not be read.
+    Io(std::io::Error),
+    /// The policy has errors.
+    Invalid(Diagnostics),
+}
+
+/// Reads, checks and compiles one policy file, reading it once so that the
+/// revision is the hash of exactly what was compiled. At most one byte past
+/// the size limit is read; `check_bytes` refuses a larger file.
+pub fn load(path: &Path) -> Result<Served, LoadError> {
+    let bytes = read(path).map_err(LoadError::Io)?;
+    compile(path, &bytes)
+}
+
+fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let cap = u64::try_from(crate::limits::MAX_POLICY_BYTES)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut bytes = Vec::new();
+    file.take(cap).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn compile(path: &Path, bytes: &[u8]) -> Result<Served, LoadError> {
+    let name = path.display().to_string();
+    match Policy::from_bytes(&name, bytes) {
+        Ok(policy) => Ok(Served::new(policy, bytes, name)),
+        Err(PolicyError::Invalid(d)) => Err(LoadError::Invalid(d)),
+        Err(PolicyError::Io { source, .. }) => Err(LoadError::Io(source)),
+    }
+}
+
+/// The policy files under `roots`: a file as given, a directory's
+/// `*.policy` files (sorted, not recursive). A root that cannot be listed
+/// is returned with why.
+pub fn expand(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for root in roots {
+        match std::fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => match std::fs::read_dir(root) {
+                Ok(entries) => {
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "policy") && p.is_file())
+                        .collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => errors.push((root.clone(), e)),
+            },
+            Ok(_) => files.push(root.clone()),
+            Err(e) => errors.push((root.clone(), e)),
+        }
+    }
+    (files, errors)
+}
+
+/// The last failed load of a source: when, and the diagnostics.
+#[derive(Clone, Debug)]
+pub struct LastError {
+    /// The revision that failed (`None` when the file could not be read).
+    pub revision: Option<String>,
+    /// The report, as JSON for `GET /v1/policies`.
+    pub json: serde_json::Value,
+}
+
+impl LastError {
+    fn new(
+        revision: Option<String>,
+        message: String,
+        diagnostics: Vec<serde_json::Value>,
+    ) -> LastError {
+        LastError {
+            revision,
+            json: serde_json::json!({
+                "at": now_rfc3339(),
+                "message": message,
+                "diagnostics": diagnostics,
+            }),
+        }
+    }
+
+    fn of(revision: Option<String>, e: &LoadError) -> LastError {
+        match e {
+            LoadError::Io(e) => {
+                LastError::new(revision, format!("cannot read the policy: {e}"), vec![])
+            }
+            LoadError::Invalid(d) => {
+                let items: Vec<serde_json::Value> = d
+                    .items
+                    .iter()
+                    .map(|item| {
+                        let at = d.source.line_col(item.span.start);
+                        serde_json::json!({
+                            "code": item.code.qualified(),
+                            "severity": item.severity.as_str(),
+                            "message": item.message,
+                            "line": at.line,
+                            "column": at.col,
+                        })
+                    })
+                    .collect();
+                let message = format!(
+                    "the policy has {} error(s); the previous version, if any, is still served",
+                    d.error_count()
+                );
+                LastError::new(revision, message, items)
+            }
+        }
+    }
+}
+
+/// One source file and what it serves.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The version served, if one ever loaded.
+    pub served: Option<Arc<Served>>,
+    /// Why the last attempt to change it failed.
+    pub last_error: Option<LastError>,
+}
+
+/// Every source, and the policies they serve by name. Immutable: a reload
+/// builds a new one and swaps it in whole.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub sources: BTreeMap<PathBuf, Source>,
+    by_name: BTreeMap<String, Arc<Served>>,
+}
+
+impl Catalog {
+    /// A catalog of policies loaded at start.
+    pub fn new(loaded: Vec<(PathBuf, Served)>) -> Catalog {
+        let sources = loaded
+            .into_iter()
+            .map(|(path, served)| {
+                let source = Source {
+                    served: Some(Arc::new(served)),
+                    last_error: None,
+                };
+                (path, source)
+            })
+            .collect();
+        Catalog::from_sources(sources)
+    }
+
+    fn from_sources(sources: BTreeMap<PathBuf, Source>) -> Catalog {
+        let by_name = sources
+            .values()
+            .filter_map(|s| s.served.clone())
+            .map(|s| (s.policy.name().to_owned(), s))
+            .collect();
+        Catalog { sources, by_name }
+    }
+
+    /// The policy served under `name`.
+    pub fn policy(&self, name: &str) -> Option<Arc<Served>> {
+        self.by_name.get(name).cloned()
+    }
+
+    /// Every source has loaded successfully at least once.
+    pub fn ready(&self) -> bool {
+        self.sources.values().all(|s| s.served.is_some())
+    }
+
+    /// Re-reads every source under `roots`: unchanged files are kept as
+    /// they are, changed ones compiled; a failure keeps the old version and
+    /// records why; a deleted file stops being served. Returns the new
+    /// catalog and one line per change, for the log.
+    pub fn reload(&self, roots: &[PathBuf]) -> (Catalog, Vec<String>) {
+        let (files, unlisted) = expand(roots);
+        let mut log: Vec<String> = Vec::new();
+        let mut sources: BTreeMap<PathBuf, Source> = BTreeMap::new();
+        // Sources under a root that cannot be listed right now are kept: a
+        // directory being replaced is not a deletion of its policies.
+        for (root, e) in &unlisted {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                for (path, source) in self.sources.range(root.clone()..) {
+                    if !path.starts_with(root) {
+                        break;
+                    }
+                    sources.insert(path.clone(), source.clone());
+                }
+            }
+        }
+        for path in files {
+            let previous = self.sources.get(&path).cloned().unwrap_or(Source {
+                served: None,
+                last_error: None,
+            });
+            let bytes = match read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    log.push(format!(
+                        "{}: cannot read it ({e}); the served version stays",
+                        path.display()
+                    ));
+                    let error = LastError::of(None, &LoadError::Io(e));
+                    sources.insert(
+                        path,
+                        Source {
+                            last_error: Some(error),
+                            ..previous
+                        },
+                    );
+                    continue;
+                }
+            };
+            let rev = revision(&bytes);
+            let served_rev = previous.served.as_ref().map(|s| s.revision.as_str());
+            let failed_rev = previous
+                .last_error
+                .as_ref()
+                .and_then(|e| e.revision.as_deref());
+            if served_rev == Some(rev.as_str()) {
+                // Back to (or still at) the version served.
+                sources.insert(
+                    path,
+                    Source {
+                        last_error: None,
+                        ..previous
+                    },
+                );
+                continue;
+            }
+            if failed_rev == Some(rev.as_str()) {
+                // The same broken text as last time: said once already.
+                sources.insert(path, previous);
+                continue;
+            }
+            match compile(&path, &bytes) {
+                Ok(served) => {
+                    log.push(format!(
+                        "{}: serving `{}` at revision {}",
+                        path.display(),
+                        served.policy.name(),
+                        served.revision
+                    ));
+                    sources.insert(
+                        path,
+                        Source {
+                            served: Some(Arc::new(served)),
+                            last_error: None,
+                        },
+                    );
+                }
+                Err(e) => {
+                    log.push(format!(
+                        "{}: revision {rev} refused ({}); the served version stays",
+                        path.display(),
+                        match &e {
+                            LoadError::Io(e) => e.to_string(),
+                            LoadError::Invalid(d) => format!("{} error(s)", d.error_count()),
+                        }
+                    ));
+                    let error = LastError::of(Some(rev), &e);
+                    sources.insert(
+                        path,
+                        Source {
+                            last_error: Some(error),
+                            ..previous
+                        },
+                    );
+                }
+            }
+        }
+        for path in self.sources.keys().filter(|p| !sources.contains_key(*p)) {
+            log.push(format!("{}: gone; no longer served", path.display()));
+        }
+        self.settle_names(&mut sources, &mut log);
+        (Catalog::from_sources(sources), log)
+    }
+
+    /// Two sources declaring one name: the one that served it before keeps
+    /// it (else the first by path); the other keeps what it served before,
+    /// if that name is free, and reports the clash.
+    fn settle_names(&self, sources: &mut BTreeMap<PathBuf, Source>, log: &mut Vec<String>) {
+        let mut owner: BTreeMap<String, PathBuf> = BTreeMap::new();
+        // Names held before the reload, by a source still declaring them.
+        for (path, source) in sources.iter() {
+            let name = source.served.as_ref().map(|s| s.policy.name());
+            let before = self
+                .sources
+                .get(path)
+                .and_then(|s| s.served.as_ref())
+                .map(|s| s.policy.name());
+            if let (Some(name), Some(before)) = (name, before) {
+                if name == before
+                    && self
+                        .by_name
+                        .get(name)
+                        .is_some_and(|s| s.source == path.display().to_string())
+                {
+                    owner.insert(name.to_owned(), path.clone());
+                }
+            }
+        }
+        let paths: Vec<PathBuf> = sources.keys().cloned().collect();
+        for path in paths {
+            let Some(source) = sources.get_mut(&path) else {
+                continue;
+            };
+            let Some(name) = source.served.as_ref().map(|s| s.policy.name().to_owned()) else {
+                continue;
+            };
+            match owner.get(&name) {
+                None => {
+                    owner.insert(name, path.clone());
+                }
+                Some(first) if *first == path => {}
+                Some(first) => {
+                    let message = format!(
+                        "`{}` also declares `policy {name}`; a name is served from one source",
+                        first.display()
+                    );
+                    log.push(format!("{}: {message}", path.display()));
+                    let revision = source.served.as_ref().map(|s| s.revision.clone());
+                    let kept = self
+                        .sources
+                        .get(&path)
+                        .and_then(|s| s.served.clone())
+                        .filter(|s| !owner.contains_key(s.policy.name()));
+                    if let Some(kept) = &kept {
+                        owner.insert(kept.policy.name().to_owned(), path.clone());
+                    }
+                    source.served = kept;
+                    source.last_error = Some(LastError::new(revision, message, vec![]));
+                }
+            }
+        }
+    }
+}

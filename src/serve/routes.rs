@@ -1,0 +1,610 @@
+//! The endpoints of server.md and the tower layers that hold the limits.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{FromRequestParts, Path, State as Shared};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+
+use super::body::{self, Part};
+use super::log::DecisionLog;
+use super::problem::Problem;
+use super::{Served, State, catalog};
+use crate::{LedgerResult, Policy};
+
+type App = Arc<State>;
+
+pub fn router(state: App) -> Router {
+    let limits = state.limits;
+    let v1 = Router::new()
+        .route("/v1/policies", get(list))
+        .route("/v1/reload", post(reload))
+        .route("/v1/policies/{policy}", get(describe))
+        .route("/v1/policies/{policy}/decide", post(decide))
+        .route("/v1/policies/{policy}/decide/batch", post(batch))
+        .route("/v1/policies/{policy}/charge", post(charge))
+        .route("/v1/policies/{policy}/settle", post(settle))
+        .route("/v1/policies/{policy}/grant", post(grant))
+        .route("/v1/policies/{policy}/refund", post(refund))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(refused))
+                // Over the in-flight limit, a request is refused at once
+                // (503, `Retry-After`), never queued without bound.
+                .load_shed()
+                .concurrency_limit(limits.in_flight)
+                .timeout(limits.request_time),
+        );
+    // Health probes are outside the limits: an overloaded server is alive,
+    // and a probe refused for load would get it restarted.
+    Router::new()
+        .merge(v1)
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .fallback(|| async { Problem::not_found("no such path".to_owned()) })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .with_state(state)
+}
+
+/// What the limit layers refuse: overload, and a request over its time.
+async fn refused(e: tower::BoxError) -> Problem {
+    if e.is::<tower::load_shed::error::Overloaded>() {
+        Problem::unavailable(
+            "overloaded",
+            "The server is overloaded",
+            "too many requests in flight; retry later".to_owned(),
+        )
+    } else if e.is::<tower::timeout::error::Elapsed>() {
+        // server.md lists no status for the time limit; a request that
+        // could not be answered in time is the server's overload, not the
+        // client's mistake: 503 with `Retry-After`.
+        Problem::unavailable(
+            "timeout",
+            "The request took too long",
+            "the request was not answered within the time limit".to_owned(),
+        )
+    } else {
+        Problem::unavailable("unavailable", "The server cannot answer", e.to_string())
+    }
+}
+
+/// The `{policy}` of a path. A name that is not UTF-8 names no policy:
+/// 404 as a problem, not axum's plain-text 400.
+struct Name(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Name {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Name, Problem> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(name)) => Ok(Name(name)),
+            Err(e) => {
+                let mut p = Problem::no_policy("");
+                p.detail = format!("the path names no policy: {}", e.body_text());
+                Err(p)
+            }
+        }
+    }
+}
+
+/// The policy served under `name` now: the request is decided wholly by
+/// this revision, whatever a reload swaps in meanwhile.
+fn served(app: &App, name: &str) -> Result<Arc<Served>, Problem> {
+    app.catalog
+        .load()
+        .policy(name)
+        .ok_or_else(|| Problem::no_policy(name))
+}
+
+fn json(status: StatusCode, text: String) -> Response {
+    let mut r = (status, text).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn respond(result: Result<String, Problem>) -> Response {
+    match result {
+        Ok(text) => json(StatusCode::OK, text),
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn live() -> Response {
+    json(StatusCode::OK, "{\"status\":\"live\"}\n".to_owned())
+}
+
+/// Ready once every source has loaded successfully at least once.
+async fn ready(Shared(app): Shared<App>) -> Response {
+    if app.catalog.load().ready() {
+        json(StatusCode::OK, "{\"status\":\"ready\"}\n".to_owned())
+    } else {
+        Problem::unavailable(
+            "not-ready",
+            "Not ready",
+            "a policy source has not loaded successfully yet; see GET /v1/policies".to_owned(),
+        )
+        .into_response()
+    }
+}
+
+fn warnings(s: &Served) -> Vec<serde_json::Value> {
+    s.policy
+        .warnings()
+        .items
+        .iter()
+        .map(|d| {
+            let at = s.policy.warnings().source.line_col(d.span.start);
+            serde_json::json!({
+                "code": d.code.qualified(),
+                "message": d.message,
+                "line": at.line,
+                "column": at.col,
+            })
+        })
+        .collect()
+}
+
+/// One source as `GET /v1/policies` lists it.
+fn summary(path: &std::path::Path, source: &catalog::Source) -> serde_json::Value {
+    let served = source.served.as_deref();
+    serde_json::json!({
+        "name": served.map(|s| s.policy.name()),
+        "revision": served.map(|s| s.revision.as_str()),
+        "source": path.display().to_string(),
+        "loaded_at": served.map(|s| s.loaded_at.as_str()),
+        "warnings": served.map(warnings).unwrap_or_default(),
+        "last_error": source.last_error.as_ref().map(|e| e.json.clone()),
+    })
+}
+
+fn listing(catalog: &catalog::Catalog) -> Response {
+    let policies: Vec<_> = catalog
+        .sources
+        .iter()
+        .map(|(path, source)| summary(path, source))
+        .collect();
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "policies": policies }));
+    json(StatusCode::OK, text.unwrap_or_default() + "\n")
+}
+
+async fn list(Shared(app): Shared<App>) -> Response {
+    listing(&app.catalog.load())
+}
+
+/// Reads every source again now; answers like `GET /v1/policies`.
+async fn reload(Shared(app): Shared<App>) -> Response {
+    listing(&*app.reload().await)
+}
+
+async fn describe(Shared(app): Shared<App>, Name(name): Name) -> Response {
+    let catalog = app.catalog.load();
+    respond(served(&app, &name).map(|s| {
+        let p = s.policy.program();
+        let path = std::path::PathBuf::from(&s.source);
+        let mut doc = match catalog.sources.get(&path) {
+            Some(source) => summary(&path, source),
+            None => serde_json::json!({ "name": s.policy.name(), "revision": s.revision }),
+        };
+        if let Some(map) = doc.as_object_mut() {
+            map.extend(super::describe::policy(p));
+        }
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    }))
+}
+
+/// Bodies larger than this are decided off the async threads.
+const INLINE_BODY_BYTES: usize = 64 << 10;
+
+/// Runs `work` on the blocking pool when the body is large, inline otherwise.
+async fn off_thread(
+    size: usize,
+    work: impl FnOnce() -> Result<String, Problem> + Send + 'static,
+) -> Result<String, Problem> {
+    if size <= INLINE_BODY_BYTES {
+        return work();
+    }
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|_| {
+        // The library does not panic; should it, the client hears why.
+        Err(Problem::unavailable(
+            "unavailable",
+            "The server cannot answer",
+            "deciding this request failed inside the server".to_owned(),
+        ))
+    })
+}
+
+async fn decide(
+    Shared(app): Shared<App>,
+    Name(name): Name,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        let served = served(&app, &name)?;
+        let bytes = body::read(&headers, body, app.limits.body_bytes).await?;
+        off_thread(bytes.len(), move || {
+            let part = body::whole(&bytes)?;
+            let request: body::Decide<'_> = body::parse(&bytes, part, "")?;
+            let mut text = decide_one(&served, app.log.as_ref(), &bytes, &request, "")?;
+            text.push('\n');
+            Ok(text)
+        })
+        .await
+    };
+    respond(result.await)
+}
+
+/// One decision: the command line's JSON (indented as `tollgate decide`
+/// prints it, or on one line as `--batch` does), then `decision_id` and
+/// `policy_revision`. `place` prefixes field paths (`requests[3]`).
+fn decide_one(
+    served: &Served,
+    log: Option<&DecisionLog>,
+    body: &[u8],
+    request: &body::Decide<'_>,
+    place: &str,
+) -> Result<String, Problem> {
+    let started = std::time::Instant::now();
+    let policy = &served.policy;
+    let under = |field: &str| {
+        if place.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{place}.{field}")
+        }
+    };
+    let now = body::time(request.now.as_deref(), &under("now"))?;
+    let resolved = policy
+        .request(&request.role, &request.action)
+        .map_err(|e| {
+            let (kind, title, field) = match e {
+                crate::RequestError::UnknownRole { .. } => ("unknown-role", "Unknown role", "role"),
+                crate::RequestError::UnknownAction { .. } => {
+                    ("unknown-action", "Unknown action", "action")
+                }
+            };
+            Problem::bad_request(kind, title, e.to_string()).at(kind, &under(field), None)
+        })?;
+    let account = account(
+        policy,
+        body,
+        Part::of(body, request.snapshot),
+        &under("snapshot"),
+        now,
+    )?;
+    let decision = if request.explain {
+        policy.decide_explained(&account, &resolved)
+    } else {
+        policy.decide(&account, &resolved)
+    };
+    let evaluation = |e: crate::EvalError| {
+        Problem::bad_request(
+            "evaluation-failed",
+            "The policy could not evaluate this account",
+            e.to_string(),
+        )
+    };
+    let decision = decision.map_err(evaluation)?;
+    let id = uuid::Uuid::now_v7();
+    if let Some(log) = log {
+        log.record(event(
+            served,
+            &id,
+            &decision,
+            &account,
+            request.snapshot,
+            log.snapshots,
+            started,
+        ));
+    }
+    if place.is_empty() {
+        let text = decision.to_json_pretty().map_err(evaluation)?;
+        Ok(with_keys(
+            &text,
+            &[
+                ("decision_id", &id.to_string()),
+                ("policy_revision", &served.revision),
+            ],
+            true,
+        ))
+    } else {
+        let text = decision.to_json().map_err(evaluation)?;
+        Ok(with_keys(
+            &text,
+            &[
+                ("decision_id", &id.to_string()),
+                ("policy_revision", &served.revision),
+            ],
+            false,
+        ))
+    }
+}
+
+/// A decision log event (server.md's fields), on one line.
+fn event(
+    served: &Served,
+    id: &uuid::Uuid,
+    decision: &crate::Decision<'_>,
+    account: &crate::Account,
+    snapshot: &serde_json::value::RawValue,
+    with_snapshot: bool,
+    started: std::time::Instant,
+) -> String {
+    let mut event = serde_json::json!({
+        "decision_id": id.to_string(),
+        "time": super::clock(true),
+        "policy": served.policy.name(),
+        "revision": served.revision,
+        "role": decision.role(),
+        "action": decision.action(),
+        "account": account.id,
+        "outcome": decision.outcome().as_str(),
+        "state": decision.state(),
+        "reasons": decision.reason_codes().collect::<Vec<_>>(),
+        "next_steps": decision.next_step_codes().collect::<Vec<_>>(),
+        "warnings": decision.warning_codes().collect::<Vec<_>>(),
+        "effects": decision.effect_codes().collect::<Vec<_>>(),
+        "duration_us": u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    });
+    if with_snapshot {
+        // Parsed again so that a snapshot sent across lines is one line.
+        let value: serde_json::Value = serde_json::from_str(snapshot.get()).unwrap_or_default();
+        if let Some(map) = event.as_object_mut() {
+            map.insert("snapshot".to_owned(), value);
+        }
+    }
+    event.to_string()
+}
+
+/// `json` (an object) with string members added at its end, in its layout:
+/// the command line's bytes stay as they are before them.
+fn with_keys(json: &str, keys: &[(&str, &str)], pretty: bool) -> String {
+    let Some(end) = json.rfind('}') else {
+        return json.to_owned();
+    };
+    let (head, tail) = json.split_at(end);
+    let mut out = String::with_capacity(json.len() + 128);
+    out.push_str(head.trim_end());
+    for (key, value) in keys {
+        let value = serde_json::Value::from(*value).to_string();
+        if pretty {
+            out.push_str(&format!(",\n  \"{key}\": {value}"));
+        } else {
+            out.push_str(&format!(",\"{key}\":{value}"));
+        }
+    }
+    if pretty {
+        out.push('\n');
+    }
+    out.push_str(tail);
+    out
+}
+
+fn account(
+    policy: &Policy,
+    body: &[u8],
+    snapshot: Part<'_>,
+    place: &str,
+    now: Option<crate::Timestamp>,
+) -> Result<crate::Account, Problem> {
+    policy
+        .snapshot(place, snapshot.text, crate::Format::Json, now)
+        .map_err(|e| Problem::bad_snapshot(&e, place, body, snapshot.offset))
+}
+
+async fn batch(
+    Shared(app): Shared<App>,
+    Name(name): Name,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = app.limits.batch_items;
+    let result = async {
+        let served = served(&app, &name)?;
+        let bytes = body::read(&headers, body, app.limits.body_bytes).await?;
+        // A batch is up to a thousand decisions: always off the async threads.
+        let app = Arc::clone(&app);
+        tokio::task::spawn_blocking(move || decide_batch(&served, app.log.as_ref(), &bytes, limit))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Problem::unavailable(
+                    "unavailable",
+                    "The server cannot answer",
+                    "deciding this batch failed inside the server".to_owned(),
+                ))
+            })
+    };
+    respond(result.await)
+}
+
+fn decide_batch(
+    served: &Served,
+    log: Option<&DecisionLog>,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<String, Problem> {
+    let part = body::whole(bytes)?;
+    let batch: body::Batch<'_> = body::parse(bytes, part, "")?;
+    if batch.requests.len() > limit {
+        return Err(Problem::too_large(format!(
+            "the batch has {} requests; at most {limit} are decided in one batch",
+            batch.requests.len()
+        )));
+    }
+    let mut out = String::with_capacity(batch.requests.len() * 1024 + 16);
+    out.push_str("{\"results\":[");
+    for (i, raw) in batch.requests.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let place = format!("requests[{i}]");
+        let item = body::parse::<body::Decide<'_>>(bytes, Part::of(bytes, raw), &place)
+            .and_then(|request| decide_one(served, log, bytes, &request, &place));
+        match item {
+            Ok(text) => out.push_str(&text),
+            Err(p) => out.push_str(&serde_json::json!({ "error": p.to_value() }).to_string()),
+        }
+    }
+    out.push_str("]}\n");
+    Ok(out)
+}
+
+/// A ledger operation's answer: the ledger JSON the command line prints. A
+/// refusal by the policy is an answer, not a request error: 200 with
+/// `"outcome": "refused"` (server.md is silent; the command line exits 3,
+/// which is not a failure of the request either).
+fn ledger(
+    policy: &Policy,
+    result: Result<LedgerResult, crate::LedgerError>,
+    explain: bool,
+    part_field: impl Fn(&'static str) -> &'static str,
+) -> Result<String, Problem> {
+    let result = result.map_err(|e| {
+        let path = match e.request_part() {
+            Some(flag) => part_field(flag),
+            None => "snapshot",
+        };
+        let (kind, title) = if e.is_policy_error() {
+            (
+                "policy-cannot-apply",
+                "The policy cannot apply this operation",
+            )
+        } else {
+            ("bad-request", "The request is not valid")
+        };
+        Problem::bad_request(kind, title, e.to_string()).at(kind, path, None)
+    })?;
+    // Applied or refused alike, the answer is the ledger JSON and a 200:
+    // `result.outcome` is in it.
+    let text = if explain {
+        policy.ledger_json_explained(&result)
+    } else {
+        policy.ledger_json(&result)
+    };
+    Ok(text + "\n")
+}
+
+/// Runs a ledger endpoint: policy, body, then `op` off the async threads
+/// when the body is large.
+async fn ledger_endpoint(
+    app: App,
+    name: String,
+    headers: HeaderMap,
+    body: Body,
+    op: impl FnOnce(&Served, &[u8]) -> Result<String, Problem> + Send + 'static,
+) -> Response {
+    let result = async {
+        let served = served(&app, &name)?;
+        let bytes = body::read(&headers, body, app.limits.body_bytes).await?;
+        off_thread(bytes.len(), move || op(&served, &bytes)).await
+    };
+    respond(result.await)
+}
+
+async fn charge(
+    Shared(app): Shared<App>,
+    Name(name): Name,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    ledger_endpoint(app, name, headers, body, |served, bytes| {
+        let r: body::Charge<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
+        let now = body::time(r.now.as_deref(), "now")?;
+        let amount = body::amount(r.amount, "amount")?;
+        let p = &served.policy;
+        let account = account(p, bytes, Part::of(bytes, r.snapshot), "snapshot", now)?;
+        ledger(p, p.charge(&account, amount), r.explain, |_| "amount")
+    })
+    .await
+}
+
+async fn settle(
+    Shared(app): Shared<App>,
+    Name(name): Name,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    ledger_endpoint(app, name, headers, body, |served, bytes| {
+        let r: body::Settle<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
+        let now = body::time(r.now.as_deref(), "now")?;
+        let p = &served.policy;
+        let account = account(p, bytes, Part::of(bytes, r.snapshot), "snapshot", now)?;
+        ledger(p, p.settle(&account), r.explain, |_| "snapshot")
+    })
+    .await
+}
+
+async fn grant(
+    Shared(app): Shared<App>,
+    Name(name): Name,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    ledger_endpoint(app, name, headers, body, |served, bytes| {
+        let r: body::Grant<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
+        let now = body::time(r.now.as_deref(), "now")?;
+        let amount = body::amount(r.grant.amount, "grant.amount")?;
+        let expires_at = body::time(r.grant.expires_at.as_deref(), "grant.expires_at")?;
+        let granted_at = body::time(r.grant.granted_at.as_deref(), "grant.granted_at")?;
+        let p = &served.policy;
+        let account = account(p, bytes, Part::of(bytes, r.snapshot), "snapshot", now)?;
+        // A grant is made at the account's `now` (as `tollgate grant`
+        // does); `granted_at`, when sent, must say the same.
+        if let Some(at) = granted_at.filter(|at| *at != account.now) {
+            return Err(Problem::bad_request(
+                "bad-request",
+                "The request is not valid",
+                format!(
+                    "`grant.granted_at`: a grant is made at the account's now ({}), not at {at}; leave it out or send `now`",
+                    account.now
+                ),
+            )
+            .at("bad-request", "grant.granted_at", None));
+        }
+        let spec = crate::GrantSpec {
+            kind: r.grant.kind,
+            amount,
+            id: r.grant.id,
+            expires_at,
+            attributes: r.grant.attributes.into_iter().collect(),
+        };
+        ledger(p, p.grant(&account, &spec), r.explain, |flag| match flag {
+            "--amount" => "grant.amount",
+            "--kind" => "grant.kind",
+            "--id" => "grant.id",
+            "--expires-at" => "grant.expires_at",
+            _ => "grant.attributes",
+        })
+    })
+    .await
+}
+
+async fn refund(
+    Shared(app): Shared<App>,
+    Name(name): Name,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    ledger_endpoint(app, name, headers, body, |served, bytes| {
+        let r: body::Refund<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
+        let now = body::time(r.now.as_deref(), "now")?;
+        let p = &served.policy;
+        let account = account(p, bytes, Part::of(bytes, r.snapshot), "snapshot", now)?;
+        let result = if r.dispute {
+            p.dispute(&account, &r.grant_id)
+        } else {
+            p.refund(&account, &r.grant_id)
+        };
+        ledger(p, result, r.explain, |_| "grant_id")
+    })
+    .await
+}

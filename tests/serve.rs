@@ -1,0 +1,1302 @@
+//! `tollgate serve`: the real binary on 127.0.0.1 with an ephemeral port,
+//! driven by a real HTTP client (server.md).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::util::{code, root, stdout, tollgate};
+
+/// A running server, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    addr: String,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .arg("serve")
+            .args(args)
+            .args(["--addr", "127.0.0.1:0"])
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tollgate serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let line = lines
+            .next()
+            .expect("a line on stderr")
+            .expect("readable stderr");
+        let base = line
+            .strip_prefix("tollgate serve: listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_owned();
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        let addr = base.trim_start_matches("http://").to_owned();
+        Server { child, base, addr }
+    }
+
+    fn ampere() -> Server {
+        Server::start(&["policies/"])
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn post(&self, path: &str, body: &str) -> Answer {
+        answer(
+            agent()
+                .post(&self.url(path))
+                .header("Content-Type", "application/json")
+                .send(body),
+        )
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        answer(agent().get(&self.url(path)).call())
+    }
+
+    /// Sends SIGTERM and waits for the exit code.
+    fn terminate(mut self) -> i32 {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().expect("an exit code, not a signal");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Answer {
+    status: u16,
+    content_type: String,
+    retry_after: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// A problem document with this status and type.
+    fn problem(&self, status: u16, kind: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.content_type, "application/problem+json");
+        let p = self.json();
+        assert_eq!(p["type"], format!("urn:tollgate:problem:{kind}"), "{p}");
+        assert_eq!(p["status"], status);
+        p
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut r = r.expect("an HTTP answer");
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let retry_after = header("retry-after");
+    let status = r.status().as_u16();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .unwrap();
+    Answer {
+        status,
+        content_type,
+        retry_after,
+        body,
+    }
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap()
+}
+
+/// A snapshot file as JSON (TOML ones through the library, as the contract
+/// says both formats read the same).
+fn snapshot_json(policy: &str, path: &str) -> Value {
+    let text = read(path);
+    if path.ends_with(".toml") {
+        let policy = tollgate::Policy::from_file(root().join(policy)).unwrap();
+        let account = policy.snapshot_from_toml(&text).unwrap();
+        let json = policy
+            .write_snapshot(&account, tollgate::Format::Json)
+            .unwrap();
+        serde_json::from_str(&json).unwrap()
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// A decision's text with the two keys the server adds taken out, checked
+/// on the way: a UUIDv7 `decision_id`, and the SHA-256 of the policy text.
+fn without_ids(text: &str, policy_path: &str, pretty: bool) -> String {
+    let v: Value = serde_json::from_str(text).unwrap();
+    let id = v["decision_id"].as_str().unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(id.as_bytes()[14], b'7', "a UUIDv7: {id}");
+    let revision = v["policy_revision"].as_str().unwrap();
+    assert_eq!(
+        revision,
+        tollgate::serve::revision(read(policy_path).as_bytes())
+    );
+    let added = if pretty {
+        format!(",\n  \"decision_id\": \"{id}\",\n  \"policy_revision\": \"{revision}\"")
+    } else {
+        format!(",\"decision_id\":\"{id}\",\"policy_revision\":\"{revision}\"")
+    };
+    assert!(text.contains(&added), "{text}");
+    text.replacen(&added, "", 1)
+}
+
+#[test]
+fn the_example_accounts_decide_over_http_as_on_the_command_line() {
+    let server = Server::ampere();
+    let cases = [
+        (
+            "examples/paused-zero-credits.json",
+            "member",
+            "send_message",
+            false,
+        ),
+        (
+            "examples/paused-zero-credits.json",
+            "owner",
+            "run_tool",
+            true,
+        ),
+        (
+            "examples/ended-subscription-locked.toml",
+            "owner",
+            "run_tool",
+            false,
+        ),
+        (
+            "examples/ended-subscription-locked.toml",
+            "billing_admin",
+            "buy_credits",
+            true,
+        ),
+        ("examples/dispute-debt.json", "owner", "run_tool", false),
+        (
+            "examples/dispute-debt.json",
+            "member",
+            "view_history",
+            false,
+        ),
+    ];
+    for (snapshot, role, action, explain) in cases {
+        let mut args = vec![
+            "decide",
+            "policies/ampere.policy",
+            "--snapshot",
+            snapshot,
+            "--role",
+            role,
+            "--action",
+            action,
+        ];
+        if explain {
+            args.push("--explain");
+        }
+        let cli = tollgate(&args);
+        assert_eq!(code(&cli), 0);
+        let body = json!({
+            "snapshot": snapshot_json("policies/ampere.policy", snapshot),
+            "role": role, "action": action, "explain": explain,
+        });
+        let http = server.post("/v1/policies/ampere/decide", &body.to_string());
+        assert_eq!(http.status, 200, "{}", http.body);
+        assert_eq!(http.content_type, "application/json");
+        assert_eq!(
+            without_ids(&http.body, "policies/ampere.policy", true),
+            stdout(&cli),
+            "{snapshot} {role} {action}"
+        );
+    }
+}
+
+#[test]
+fn now_in_a_request_overrides_the_snapshot_like_the_flag() {
+    let server = Server::ampere();
+    let snapshot = "examples/paused-zero-credits.json";
+    let now = "2026-12-05T00:00:00Z";
+    let cli = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--snapshot",
+        snapshot,
+        "--role",
+        "owner",
+        "--action",
+        "run_tool",
+        "--now",
+        now,
+    ]);
+    let body = json!({"snapshot": snapshot_json("", snapshot), "role": "owner",
+                      "action": "run_tool", "now": now});
+    let http = server.post("/v1/policies/ampere/decide", &body.to_string());
+    assert_eq!(
+        without_ids(&http.body, "policies/ampere.policy", true),
+        stdout(&cli)
+    );
+}
+
+#[test]
+fn decision_ids_are_unique() {
+    let server = Server::ampere();
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    let ids: std::collections::HashSet<String> = (0..20)
+        .map(|_| {
+            server.post("/v1/policies/ampere/decide", &body).json()["decision_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 20);
+}
+
+#[test]
+fn a_batch_decides_each_item_on_its_own() {
+    let server = Server::ampere();
+    let good = |path: &str, role: &str, action: &str| json!({"snapshot": snapshot_json("", path), "role": role, "action": action});
+    let first = good(
+        "examples/paused-zero-credits.json",
+        "member",
+        "send_message",
+    );
+    let last = good("examples/dispute-debt.json", "owner", "run_tool");
+    let mut bad_snapshot = snapshot_json("", "examples/dispute-debt.json");
+    bad_snapshot["grants"][0]["remaining"] = json!("9000");
+    let body = json!({"requests": [
+        first,
+        "not an object",
+        {"snapshot": {}, "role": "ownr", "action": "run_tool"},
+        {"snapshot": bad_snapshot, "role": "owner", "action": "run_tool"},
+        {"snapshot": {}, "action": "run_tool"},
+        last,
+    ]});
+    let text = serde_json::to_string_pretty(&body).unwrap();
+    let http = server.post("/v1/policies/ampere/decide/batch", &text);
+    assert_eq!(http.status, 200, "{}", http.body);
+    let results = http.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 6);
+
+    // The good items are the command line's `--batch` lines, in order.
+    let jsonl = format!("{first}\n{last}\n");
+    let dir = tempdir();
+    let file = dir.join("batch.jsonl");
+    std::fs::write(&file, jsonl).unwrap();
+    let cli = tollgate(&[
+        "decide",
+        "policies/ampere.policy",
+        "--batch",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&cli), 0);
+    let lines: Vec<String> = stdout(&cli).lines().map(str::to_owned).collect();
+    for (result, line) in [(&results[0], &lines[0]), (&results[5], &lines[1])] {
+        assert_eq!(
+            without_ids(&result.to_string(), "policies/ampere.policy", false),
+            *line
+        );
+    }
+
+    let problem = |i: usize| results[i]["error"].clone();
+    assert_eq!(problem(1)["status"], 400);
+    assert_eq!(problem(1)["errors"][0]["path"], "requests[1]");
+    assert_eq!(problem(2)["type"], "urn:tollgate:problem:unknown-role");
+    assert_eq!(problem(2)["errors"][0]["path"], "requests[2].role");
+    assert!(
+        problem(2)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `owner`")
+    );
+    let snapshot = problem(3);
+    assert_eq!(snapshot["type"], "urn:tollgate:problem:bad-snapshot");
+    let error = &snapshot["errors"][0];
+    assert_eq!(error["path"], "requests[3].snapshot.grants[0].remaining");
+    // The place is counted in the whole body, as the client sent it.
+    let line = error["line"].as_u64().unwrap() as usize;
+    let column = error["column"].as_u64().unwrap() as usize;
+    let at = text.lines().nth(line - 1).unwrap();
+    assert!(at[column - 1..].starts_with("\"9000\""), "{at} {column}");
+    assert!(
+        problem(4)["detail"].as_str().unwrap().contains("role"),
+        "{}",
+        problem(4)
+    );
+}
+
+#[test]
+fn a_bad_snapshot_is_a_problem_with_its_field_path_line_and_column() {
+    let server = Server::ampere();
+    let body = "{\"role\": \"owner\", \"action\": \"run_tool\",\n \"snapshot\": {\"now\": \"2026-11-22T10:00:00Z\",\n  \"grants\": [{\"id\": \"a\", \"kind\": \"included\", \"amount\": \"5\", \"remaining\": \"7\",\n  \"granted_at\": \"2026-11-01T00:00:00Z\"}]}}";
+    let p = server
+        .post("/v1/policies/ampere/decide", body)
+        .problem(400, "bad-snapshot");
+    let e = &p["errors"][0];
+    assert_eq!(e["path"], "snapshot.grants[0].remaining");
+    assert_eq!(e["code"], "tollgate::snapshot::remaining_exceeds_amount");
+    assert_eq!(
+        (e["line"].as_u64(), e["column"].as_u64()),
+        (Some(3), Some(74))
+    );
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("snapshot.grants[0].remaining: ")
+    );
+}
+
+#[test]
+fn every_error_status_is_a_problem_document() {
+    let server = Server::ampere();
+    let decide = "/v1/policies/ampere/decide";
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+
+    // 400: malformed JSON, with its place.
+    let p = server
+        .post(decide, "{\"role\": \"owner\",\n  \"action\": }")
+        .problem(400, "malformed-json");
+    assert_eq!(p["errors"][0]["line"], 2);
+    // 400: unknown role and action, with did-you-mean.
+    let body = json!({"snapshot": snapshot, "role": "onwer", "action": "run_tool"});
+    let p = server
+        .post(decide, &body.to_string())
+        .problem(400, "unknown-role");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `owner`"),
+        "{p}"
+    );
+    let body = json!({"snapshot": snapshot, "role": "owner", "action": "run_tol"});
+    let p = server
+        .post(decide, &body.to_string())
+        .problem(400, "unknown-action");
+    assert_eq!(p["errors"][0]["path"], "action");
+    // 400: a field the request does not have, and a bad `now`.
+    let body =
+        json!({"snapshot": snapshot, "role": "owner", "action": "run_tool", "explian": true});
+    server
+        .post(decide, &body.to_string())
+        .problem(400, "bad-request");
+    let body = json!({"snapshot": snapshot, "role": "owner", "action": "run_tool", "now": "soon"});
+    server
+        .post(decide, &body.to_string())
+        .problem(400, "bad-request");
+    // 400: a bad amount.
+    let body = json!({"snapshot": snapshot, "amount": "-3"});
+    let p = server
+        .post("/v1/policies/ampere/charge", &body.to_string())
+        .problem(400, "bad-amount");
+    assert_eq!(p["errors"][0]["path"], "amount");
+    let body = json!({"snapshot": snapshot, "amount": "1.0000001"});
+    server
+        .post("/v1/policies/ampere/charge", &body.to_string())
+        .problem(400, "bad-amount");
+    // 404: no such policy, no such path.
+    server
+        .post("/v1/policies/nope/decide", "{}")
+        .problem(404, "unknown-policy");
+    server
+        .get("/v1/policies/nope")
+        .problem(404, "unknown-policy");
+    server.get("/v2/anything").problem(404, "not-found");
+    server
+        .get("/v1/policies/%FF")
+        .problem(404, "unknown-policy");
+    // 405: wrong method.
+    server.get(decide).problem(405, "method-not-allowed");
+    let a = answer(agent().delete(&server.url("/v1/policies")).call());
+    a.problem(405, "method-not-allowed");
+    // 415: not JSON.
+    let a = answer(
+        agent()
+            .post(&server.url(decide))
+            .header("Content-Type", "text/plain")
+            .send("{}"),
+    );
+    a.problem(415, "unsupported-media-type");
+    // Not valid UTF-8.
+    let a = answer(
+        agent()
+            .post(&server.url(decide))
+            .header("Content-Type", "application/json")
+            .send(&b"{\"role\": \"\xff\"}"[..]),
+    );
+    assert_eq!(a.status, 400);
+}
+
+#[test]
+fn the_body_and_batch_limits_are_413() {
+    let server = Server::ampere();
+    // A body declared over 1 MiB is refused before it is sent: the client
+    // need not upload it to hear so.
+    let head = |framing: &str| {
+        format!(
+            "POST /v1/policies/ampere/decide HTTP/1.1\r\nHost: x\r\n\
+             Content-Type: application/json\r\n{framing}\r\n"
+        )
+    };
+    let a = raw(&server.addr, head("Content-Length: 1048577\r\n").as_bytes());
+    assert!(a.starts_with("HTTP/1.1 413"), "{a}");
+    assert!(a.contains("application/problem+json"), "{a}");
+    // A body without a length is cut at the limit as it is read.
+    let mut chunked = head("Transfer-Encoding: chunked\r\n").into_bytes();
+    chunked.extend_from_slice(format!("{:x}\r\n", (1 << 20) + 1).as_bytes());
+    chunked.extend(std::iter::repeat_n(b' ', (1 << 20) + 1));
+    let a = raw(&server.addr, &chunked);
+    assert!(a.starts_with("HTTP/1.1 413"), "{a}");
+    // Exactly at the limit is read (and then refused for what it says).
+    let pad = (1 << 20) - "{\"pad\": \"\"}".len();
+    let at_limit = format!("{{\"pad\": \"{}\"}}", "x".repeat(pad));
+    assert_eq!(at_limit.len(), 1 << 20);
+    server
+        .post("/v1/policies/ampere/decide", &at_limit)
+        .problem(400, "bad-request");
+    // 1,001 items in a batch; 1,000 are decided.
+    let item =
+        json!({"snapshot": {"now": "2026-11-22T10:00:00Z"}, "role": "owner", "action": "run_tool"});
+    let batch = |n: usize| json!({"requests": vec![item.clone(); n]}).to_string();
+    let p = server
+        .post("/v1/policies/ampere/decide/batch", &batch(1001))
+        .problem(413, "too-large");
+    assert!(p["detail"].as_str().unwrap().contains("1001"), "{p}");
+    let ok = server.post("/v1/policies/ampere/decide/batch", &batch(1000));
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json()["results"].as_array().unwrap().len(), 1000);
+}
+
+#[test]
+fn ledger_operations_answer_what_the_command_line_prints() {
+    let server = Server::ampere();
+    let path = "examples/dispute-debt.json";
+    let snapshot = snapshot_json("", path);
+    let cases = [
+        (
+            "charge",
+            json!({"snapshot": snapshot, "amount": "12.5"}),
+            vec!["--amount", "12.5"],
+        ),
+        (
+            "charge",
+            json!({"snapshot": snapshot, "amount": 7}),
+            vec!["--amount", "7"],
+        ),
+        ("settle", json!({"snapshot": snapshot}), vec![]),
+        (
+            "grant",
+            json!({"snapshot": snapshot, "grant": {"kind": "purchased", "amount": "1000", "id": "top-9"}}),
+            vec!["--kind", "purchased", "--amount", "1000", "--id", "top-9"],
+        ),
+        (
+            "refund",
+            json!({"snapshot": snapshot, "grant_id": "inc-nov"}),
+            vec!["--grant", "inc-nov"],
+        ),
+    ];
+    for (op, body, flags) in cases {
+        let mut args = vec![op, "policies/ampere.policy", "--snapshot", path];
+        args.extend(flags);
+        let cli = tollgate(&args);
+        let http = server.post(&format!("/v1/policies/ampere/{op}"), &body.to_string());
+        assert_eq!(http.status, 200, "{op}: {}", http.body);
+        assert_eq!(http.body, stdout(&cli), "{op}");
+    }
+}
+
+#[test]
+fn a_refusal_by_the_policy_is_an_answer_not_an_error() {
+    let server = Server::ampere();
+    let path = "examples/api_platform-expiring-soon.json";
+    let body = json!({"snapshot": snapshot_json("", path), "grant_id": "pur-2026-03"});
+    let http = server.post("/v1/policies/api_platform/refund", &body.to_string());
+    assert_eq!(http.status, 200, "{}", http.body);
+    assert_eq!(http.json()["outcome"], "refused");
+    let cli = tollgate(&[
+        "refund",
+        "policies/api_platform.policy",
+        "--snapshot",
+        path,
+        "--grant",
+        "pur-2026-03",
+    ]);
+    assert_eq!(code(&cli), 3);
+    assert_eq!(http.body, stdout(&cli));
+    // Asking for a grant the account does not hold is the request's mistake.
+    let body = json!({"snapshot": snapshot_json("", path), "grant_id": "pur-2026-04"});
+    let p = server
+        .post("/v1/policies/api_platform/refund", &body.to_string())
+        .problem(400, "bad-request");
+    assert!(p["detail"].as_str().unwrap().contains("pur-2026-03"), "{p}");
+}
+
+#[test]
+fn policies_are_listed_and_described_by_name() {
+    let server = Server::ampere();
+    let list = server.get("/v1/policies");
+    assert_eq!(list.status, 200);
+    let names: Vec<String> = list.json()["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["ampere", "api_platform", "messaging"]);
+    let one = server.get("/v1/policies/ampere").json();
+    assert_eq!(
+        one["revision"],
+        tollgate::serve::revision(read("policies/ampere.policy").as_bytes())
+    );
+    assert!(one["roles"].as_array().unwrap().contains(&json!("owner")));
+    let actions = one["actions"].as_array().unwrap();
+    assert!(actions.contains(&json!({"name": "run_tool", "category": "billable"})));
+    // The permission table agrees with the policy's `permit` lines: a
+    // member may not make a billing admin, an owner may.
+    let may = |role: &str, action: &str| {
+        one["permissions"][role]
+            .as_array()
+            .unwrap()
+            .contains(&json!(action))
+    };
+    assert!(may("member", "send_message"));
+    assert!(!may("member", "grant_billing_admin"));
+    assert!(may("owner", "grant_billing_admin"));
+    let status = one["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "subscription.status")
+        .unwrap()
+        .clone();
+    assert_eq!(status["type"]["enum"], "subscription_status");
+    assert_eq!(status["default"], "none");
+    assert_eq!(one["credit_kinds"][0], "included");
+    assert_eq!(one["debt_kinds"][0], "refund_dispute");
+    assert_eq!(one["last_error"], Value::Null);
+    assert_eq!(server.get("/health/live").status, 200);
+    assert_eq!(server.get("/health/ready").status, 200);
+}
+
+#[test]
+fn a_policy_is_addressed_by_its_declared_name_not_its_file_name() {
+    let dir = tempdir();
+    let file = dir.join("renamed.policy");
+    std::fs::copy(root().join("policies/ampere.policy"), &file).unwrap();
+    let server = Server::start(&[file.to_str().unwrap()]);
+    assert_eq!(server.get("/v1/policies/ampere").status, 200);
+    assert_eq!(server.get("/v1/policies/renamed").status, 404);
+}
+
+#[test]
+fn a_policy_with_errors_stops_the_start_as_check_reports_it() {
+    let dir = tempdir();
+    let file = dir.join("broken.policy");
+    std::fs::write(
+        &file,
+        "policy broken\nrole member\npermit membr to billable\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let serve = tollgate(&["serve", path, "--addr", "127.0.0.1:0"]);
+    assert_eq!(code(&serve), 1);
+    let check = tollgate(&["check", path]);
+    assert_eq!(code(&check), 1);
+    assert_eq!(serve.stderr, check.stderr);
+}
+
+#[test]
+fn two_sources_with_one_name_stop_the_start() {
+    let dir = tempdir();
+    for name in ["a.policy", "b.policy"] {
+        std::fs::copy(root().join("policies/ampere.policy"), dir.join(name)).unwrap();
+    }
+    let serve = tollgate(&["serve", dir.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
+    assert_eq!(code(&serve), 2);
+    assert!(crate::util::stderr(&serve).contains("both declare `policy ampere`"));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_answers_the_request_in_flight_then_exits_0() {
+    let server = Server::ampere();
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/policies/ampere/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    // The request is in flight: its headers are read, half its body sent.
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(tail.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"decision_id\""), "{answer}");
+    assert_eq!(server.terminate(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_with_idle_connections_exits_0() {
+    let server = Server::ampere();
+    let _idle = TcpStream::connect(&server.addr).unwrap();
+    assert_eq!(server.get("/health/live").status, 200);
+    assert_eq!(server.terminate(), 0);
+}
+
+/// A `--config` file serving the shipped policies with `limits`.
+fn config(limits: &str) -> std::path::PathBuf {
+    let dir = tempdir();
+    let file = dir.join("serve.toml");
+    let policies = root().join("policies");
+    let text = format!(
+        "paths = [{:?}]\naddr = \"not an address: the flag beats it\"\n\n[limits]\n{limits}\n",
+        policies.to_str().unwrap()
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// A connection holding a request in flight: its headers and the start of
+/// its body sent, the rest never.
+fn half_sent(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            b"POST /v1/policies/ampere/decide HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    stream
+}
+
+/// What the server sends on `stream` within `wait`.
+fn read_for(stream: &mut TcpStream, wait: Duration) -> String {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn over_the_in_flight_limit_a_request_is_refused_with_503_and_retry_after() {
+    let cfg = config("in_flight = 1\nrequest_time = \"30s\"");
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let held = half_sent(&server.addr);
+    std::thread::sleep(Duration::from_millis(300));
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    let a = server.post("/v1/policies/ampere/decide", &body);
+    a.problem(503, "overloaded");
+    assert_eq!(a.retry_after.as_deref(), Some("1"));
+    // Probes are outside the limit: an overloaded server is alive.
+    assert_eq!(server.get("/health/live").status, 200);
+    assert_eq!(server.get("/health/ready").status, 200);
+    // The slot is given back when the held request ends.
+    drop(held);
+    let mut status = 0;
+    for _ in 0..50 {
+        status = server.post("/v1/policies/ampere/decide", &body).status;
+        if status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_request_over_the_time_limit_is_503() {
+    let cfg = config("request_time = \"1s\"");
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let mut held = half_sent(&server.addr);
+    let answer = read_for(&mut held, Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("urn:tollgate:problem:timeout"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_client_slow_to_send_its_headers_is_cut_off() {
+    let cfg = config("header_read_time = \"1s\"");
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream
+        .write_all(b"GET /health/live HTTP/1.1\r\nHo")
+        .unwrap();
+    let start = std::time::Instant::now();
+    let answer = read_for(&mut stream, Duration::from_secs(8));
+    let took = start.elapsed();
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(took < Duration::from_secs(5), "cut off after {took:?}");
+}
+
+#[test]
+fn a_config_file_is_checked_and_flags_beat_it() {
+    let cfg = config("in_flight = 8");
+    // Its `addr` is no address; the flag given by `Server::start` wins.
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(server.get("/v1/policies/ampere").status, 200);
+    let bad = config("in_fligth = 8");
+    let out = tollgate(&["serve", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        crate::util::stderr(&out).contains("in_fligth"),
+        "{}",
+        crate::util::stderr(&out)
+    );
+    let bad = config("request_time = \"0s\"");
+    let out = tollgate(&["serve", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(crate::util::stderr(&out).contains("limits.request_time"));
+}
+
+/// Sends `bytes` on a new connection and reads the answer until the
+/// server closes it.
+fn raw(addr: &str, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(bytes).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A fresh directory under the target directory, for files a test writes.
+fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tollgate-serve-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A directory holding a copy of the Ampere policy, served with `limits`
+/// (`poll_interval` and the rest) from a config file beside it.
+fn served_copy(limits: &str) -> (Server, std::path::PathBuf) {
+    let dir = tempdir();
+    let policies = dir.join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::fs::copy(
+        root().join("policies/ampere.policy"),
+        policies.join("ampere.policy"),
+    )
+    .unwrap();
+    let cfg = dir.join("serve.toml");
+    // A leading `watch = false` line turns change events off (a top-level
+    // key); the rest are limits.
+    let (watch, limits) = match limits.strip_prefix("watch = false\n") {
+        Some(rest) => ("watch = false\n", rest),
+        None => ("", limits),
+    };
+    std::fs::write(
+        &cfg,
+        format!("paths = [\"policies\"]\n{watch}\n[limits]\n{limits}\n"),
+    )
+    .unwrap();
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
+    (server, policies)
+}
+
+fn ampere_text(edit: &str) -> String {
+    format!("{}\n// {edit}\n", read("policies/ampere.policy"))
+}
+
+fn served_revision(server: &Server) -> Option<String> {
+    let a = server.get("/v1/policies/ampere");
+    (a.status == 200).then(|| a.json()["revision"].as_str().unwrap().to_owned())
+}
+
+/// Waits up to 5 s for `done`.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("not within 5 s: {what}");
+}
+
+fn rev(text: &str) -> String {
+    tollgate::serve::revision(text.as_bytes())
+}
+
+#[test]
+fn an_edit_is_served_within_two_seconds_and_a_broken_one_keeps_the_old() {
+    let (server, dir) = served_copy("");
+    let file = dir.join("ampere.policy");
+    let edited = ampere_text("first edit");
+    std::fs::write(&file, &edited).unwrap();
+    let start = std::time::Instant::now();
+    eventually("the edit served", || {
+        served_revision(&server) == Some(rev(&edited))
+    });
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+
+    std::fs::write(&file, "policy ampere\nthis is not a policy\n").unwrap();
+    eventually("the failure reported", || {
+        server.get("/v1/policies").json()["policies"][0]["last_error"] != Value::Null
+    });
+    let listed = server.get("/v1/policies").json();
+    let entry = &listed["policies"][0];
+    assert_eq!(entry["revision"], rev(&edited));
+    assert!(
+        !entry["last_error"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{entry}"
+    );
+    // Still deciding, with the old revision.
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"});
+    let d = server
+        .post("/v1/policies/ampere/decide", &body.to_string())
+        .json();
+    assert_eq!(d["policy_revision"], rev(&edited));
+    assert_eq!(server.get("/health/ready").status, 200);
+
+    // Fixed again: served, the error cleared.
+    let fixed = ampere_text("fixed");
+    std::fs::write(&file, &fixed).unwrap();
+    eventually("the fix served", || {
+        served_revision(&server) == Some(rev(&fixed))
+    });
+    assert_eq!(
+        server.get("/v1/policies").json()["policies"][0]["last_error"],
+        Value::Null
+    );
+}
+
+#[test]
+fn a_replace_by_rename_is_seen() {
+    let (server, dir) = served_copy("");
+    let text = ampere_text("renamed into place");
+    let tmp = dir.join("ampere.policy.tmp");
+    std::fs::write(&tmp, &text).unwrap();
+    std::fs::rename(&tmp, dir.join("ampere.policy")).unwrap();
+    eventually("the renamed file served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+}
+
+#[cfg(unix)]
+#[test]
+fn a_configmap_symlink_swap_is_seen() {
+    use std::os::unix::fs::symlink;
+    let dir = tempdir();
+    let v1 = dir.join("..v1");
+    std::fs::create_dir(&v1).unwrap();
+    std::fs::copy(
+        root().join("policies/ampere.policy"),
+        v1.join("ampere.policy"),
+    )
+    .unwrap();
+    symlink("..v1", dir.join("..data")).unwrap();
+    symlink("..data/ampere.policy", dir.join("ampere.policy")).unwrap();
+    let server = Server::start(&[dir.to_str().unwrap()]);
+    assert_eq!(
+        served_revision(&server),
+        Some(rev(&read("policies/ampere.policy")))
+    );
+    // What the kubelet does: a new version directory, then `..data`
+    // replaced by a rename of a fresh link.
+    let v2 = dir.join("..v2");
+    std::fs::create_dir(&v2).unwrap();
+    let text = ampere_text("ConfigMap v2");
+    std::fs::write(v2.join("ampere.policy"), &text).unwrap();
+    symlink("..v2", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    std::fs::remove_dir_all(&v1).unwrap();
+    eventually("the swapped version served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+}
+
+#[test]
+fn a_deleted_policy_stops_being_served() {
+    let (server, dir) = served_copy("");
+    std::fs::remove_file(dir.join("ampere.policy")).unwrap();
+    eventually("a 404", || server.get("/v1/policies/ampere").status == 404);
+    assert!(
+        server.get("/v1/policies").json()["policies"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_new_broken_source_makes_the_server_not_ready() {
+    let (server, dir) = served_copy("");
+    std::fs::write(dir.join("new.policy"), "policy new\nnot a policy\n").unwrap();
+    eventually("not ready", || server.get("/health/ready").status == 503);
+    let listed = server.get("/v1/policies").json();
+    let new = listed["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["source"].as_str().unwrap().ends_with("new.policy"))
+        .unwrap()
+        .clone();
+    assert_eq!(new["name"], Value::Null);
+    assert_ne!(new["last_error"], Value::Null);
+    // The others serve on.
+    assert!(served_revision(&server).is_some());
+}
+
+#[test]
+fn post_reload_reads_the_sources_at_once() {
+    let (server, dir) = served_copy("watch = false\npoll_interval = \"1h\"");
+    let text = ampere_text("reloaded by request");
+    std::fs::write(dir.join("ampere.policy"), &text).unwrap();
+    let a = server.post("/v1/reload", "");
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["policies"][0]["revision"], rev(&text));
+    assert_eq!(served_revision(&server), Some(rev(&text)));
+}
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_at_once() {
+    let (server, dir) = served_copy("watch = false\npoll_interval = \"1h\"");
+    let text = ampere_text("reloaded by SIGHUP");
+    std::fs::write(dir.join("ampere.policy"), &text).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_ne!(served_revision(&server), Some(rev(&text)));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("the edit served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+}
+
+#[test]
+fn a_request_in_flight_finishes_on_the_revision_it_started_with() {
+    let (server, dir) = served_copy("watch = false\npoll_interval = \"1h\"");
+    let before = rev(&read("policies/ampere.policy"));
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/policies/ampere/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let text = ampere_text("swapped mid-request");
+    std::fs::write(dir.join("ampere.policy"), &text).unwrap();
+    assert_eq!(server.post("/v1/reload", "").status, 200);
+    assert_eq!(served_revision(&server), Some(rev(&text)));
+    stream.write_all(tail.as_bytes()).unwrap();
+    let answer = read_for(&mut stream, Duration::from_secs(10));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains(&format!("\"policy_revision\": \"{before}\"")),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_second_source_declaring_a_served_name_is_refused_on_reload() {
+    let (server, dir) = served_copy("");
+    let original = rev(&read("policies/ampere.policy"));
+    std::fs::write(dir.join("copy.policy"), ampere_text("a copy")).unwrap();
+    let clash = |listed: &Value| {
+        listed["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["source"].as_str().unwrap().ends_with("copy.policy"))
+            .cloned()
+    };
+    eventually("the clash reported", || {
+        clash(&server.get("/v1/policies").json()).is_some_and(|c| c["last_error"] != Value::Null)
+    });
+    let copy = clash(&server.get("/v1/policies").json()).unwrap();
+    assert_eq!(copy["name"], Value::Null);
+    assert!(
+        copy["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("also declares `policy ampere`"),
+        "{copy}"
+    );
+    assert_eq!(served_revision(&server), Some(original));
+}
+
+#[test]
+fn odd_bodies_on_every_endpoint_are_problems_never_a_500() {
+    let server = Server::ampere();
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let deep_snapshot = format!(
+        "{{\"snapshot\": {}, \"role\": \"owner\", \"action\": \"run_tool\"}}",
+        "{\"a\":".repeat(5_000) + "1" + &"}".repeat(5_000)
+    );
+    let bodies = [
+        "",
+        " ",
+        "null",
+        "[]",
+        "{}",
+        "\"text\"",
+        "{\"snapshot\": null}",
+        "{\"snapshot\": [], \"role\": 1, \"action\": {}}",
+        "{\"requests\": null}",
+        "{\"requests\": [null, 1, [], {}]}",
+        "{\"snapshot\": {}, \"amount\": null}",
+        "{\"snapshot\": {}, \"amount\": 1e400}",
+        "{\"snapshot\": {}, \"amount\": \"NaN\"}",
+        "{\"snapshot\": {}, \"grant\": {\"kind\": \"\", \"amount\": true}}",
+        "{\"snapshot\": {}, \"grant_id\": \"\\u0000\"}",
+        "{\"snapshot\": {\"now\": \"2026-11-22T10:00:00Z\"}, \"role\": \"owner\", \"action\": \"run_tool\", \"now\": \"9999-12-31T23:59:59Z\"}",
+        "{\"a\": 1, \"a\": 2}",
+        &deep,
+        &deep_snapshot,
+    ];
+    for op in [
+        "decide",
+        "decide/batch",
+        "charge",
+        "settle",
+        "grant",
+        "refund",
+    ] {
+        for body in &bodies {
+            let a = server.post(&format!("/v1/policies/ampere/{op}"), body);
+            assert!(a.status < 500, "{op} {body:.80}: {} {}", a.status, a.body);
+            if a.status != 200 {
+                assert_eq!(
+                    a.content_type, "application/problem+json",
+                    "{op} {body:.80}"
+                );
+                a.json();
+            }
+        }
+    }
+    // Other methods and paths.
+    for (method, path) in [
+        ("PUT", "/v1/policies"),
+        ("PATCH", "/health/ready"),
+        ("DELETE", "/v1/reload"),
+    ] {
+        let a = answer(
+            agent().run(
+                ureq::http::Request::builder()
+                    .method(method)
+                    .uri(server.url(path))
+                    .body(())
+                    .unwrap(),
+            ),
+        );
+        a.problem(405, "method-not-allowed");
+    }
+}
+
+fn log_lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn the_decision_log_has_one_event_per_decision_and_loses_none_on_sigterm() {
+    let dir = tempdir();
+    let path = dir.join("decisions.jsonl");
+    let server = Server::start(&["policies/", "--decision-log", path.to_str().unwrap()]);
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    let one = server
+        .post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": "owner", "action": "run_tool"}).to_string(),
+        )
+        .json();
+    let batch = server
+        .post(
+            "/v1/policies/ampere/decide/batch",
+            &json!({"requests": [
+                {"snapshot": snapshot, "role": "member", "action": "view_history"},
+                {"snapshot": snapshot, "role": "nobody", "action": "view_history"},
+                {"snapshot": snapshot, "role": "owner", "action": "buy_credits"},
+            ]})
+            .to_string(),
+        )
+        .json();
+    let mut decisions = vec![one];
+    decisions.push(batch["results"][0].clone());
+    decisions.push(batch["results"][2].clone());
+    // A stream of decisions right before SIGTERM: none is lost.
+    let body =
+        json!({"snapshot": snapshot, "role": "member", "action": "send_message"}).to_string();
+    for _ in 0..200 {
+        decisions.push(server.post("/v1/policies/ampere/decide", &body).json());
+    }
+    assert_eq!(server.terminate(), 0);
+    let events = log_lines(&path);
+    assert_eq!(events.len(), decisions.len());
+    for (event, decision) in events.iter().zip(&decisions) {
+        assert_eq!(event["decision_id"], decision["decision_id"]);
+        assert_eq!(event["revision"], decision["policy_revision"]);
+        assert_eq!(event["policy"], "ampere");
+        assert_eq!(event["role"], decision["request"]["role"]);
+        assert_eq!(event["action"], decision["request"]["action"]);
+        assert_eq!(event["outcome"], decision["outcome"]);
+        assert_eq!(event["state"], decision["state"]);
+        assert_eq!(event["account"], "org_dispute");
+        let codes = |list: &Value| -> Vec<Value> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["code"].clone())
+                .collect()
+        };
+        assert_eq!(
+            event["reasons"].as_array().unwrap(),
+            &codes(&decision["reasons"])
+        );
+        assert_eq!(
+            event["next_steps"].as_array().unwrap(),
+            &codes(&decision["next_steps"])
+        );
+        assert_eq!(
+            event["warnings"].as_array().unwrap(),
+            &codes(&decision["warnings"])
+        );
+        assert_eq!(
+            event["effects"].as_array().unwrap(),
+            &codes(&decision["effects"])
+        );
+        assert!(event["duration_us"].is_u64());
+        assert!(event["time"].as_str().unwrap().ends_with('Z'));
+        assert!(event.get("snapshot").is_none());
+    }
+}
+
+#[test]
+fn the_decision_log_carries_snapshots_only_when_asked() {
+    let dir = tempdir();
+    let path = dir.join("decisions.jsonl");
+    let server = Server::start(&[
+        "policies/",
+        "--decision-log",
+        path.to_str().unwrap(),
+        "--decision-log-snapshots",
+    ]);
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    // Sent indented: the log line is still one line.
+    let body = serde_json::to_string_pretty(
+        &json!({"snapshot": snapshot, "role": "owner", "action": "run_tool"}),
+    )
+    .unwrap();
+    assert_eq!(server.post("/v1/policies/ampere/decide", &body).status, 200);
+    eventually("the event written", || log_lines(&path).len() == 1);
+    assert_eq!(log_lines(&path)[0]["snapshot"], snapshot);
+}
+
+#[test]
+fn change_events_reload_without_waiting_for_the_poll() {
+    let (server, dir) = served_copy("poll_interval = \"1h\"");
+    let text = ampere_text("seen by the watcher");
+    let tmp = dir.join("ampere.policy.tmp");
+    std::fs::write(&tmp, &text).unwrap();
+    std::fs::rename(&tmp, dir.join("ampere.policy")).unwrap();
+    let start = std::time::Instant::now();
+    eventually("the edit served", || {
+        served_revision(&server) == Some(rev(&text))
+    });
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    std::fs::remove_file(dir.join("ampere.policy")).unwrap();
+    eventually("a 404", || server.get("/v1/policies/ampere").status == 404);
+}
