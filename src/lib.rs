@@ -214,6 +214,9 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
         diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
         checked = None;
     }
+    // Nothing reads the tree from here on, and it is larger than the
+    // checked policy: it goes before the program is built.
+    drop(parsed.policy);
     // Compiling is part of checking: the compiled form has limits of its own
     // (`MAX_EVAL_DEPTH`, index widths), and `check` must refuse what
     // `decide` would refuse.
