@@ -156,6 +156,17 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Analysis {
     }
 }
 
+/// [`check_bytes`] for bytes the caller is done with: they are freed as
+/// soon as the text is copied into its [`Source`], before parsing starts,
+/// so a large policy is not held twice while it is checked.
+pub(crate) fn check_owned(name: &str, bytes: Vec<u8>) -> Analysis {
+    match String::from_utf8(bytes) {
+        Ok(text) if text.len() <= parse::MAX_POLICY_BYTES => analyze(Source::new(name, text)),
+        Ok(text) => check_bytes(name, text.as_bytes()),
+        Err(e) => check_bytes(name, e.as_bytes()),
+    }
+}
+
 /// Codes the checker reports when a declaration is missing, which is what
 /// a syntax error elsewhere looks like to it: dropped after syntax errors so
 /// that one typo gives one diagnostic.
