@@ -103,7 +103,7 @@ struct Checker<'s> {
     /// Indices into `unknown` by namespace, filled when the lints start.
     unknown_groups: HashMap<String, Vec<usize>>,
     /// Where each rule code was first defined.
-    rule_codes: HashMap<(RuleKind, String), Span>,
+    rule_codes: HashMap<(RuleKind, std::sync::Arc<str>), Span>,
     /// Where each enum value is declared.
     enum_value_spans: HashMap<(usize, usize), Span>,
     /// Each enum's values by name.

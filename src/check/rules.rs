@@ -11,7 +11,7 @@ use crate::span::Span;
 
 impl Checker<'_> {
     pub(super) fn step(&mut self, name: &ast::Ident, message: Option<&ast::Template>) {
-        let Some(&index) = self.names.steps.get(&name.name) else {
+        let Some(&index) = self.names.steps.get(&*name.name) else {
             return;
         };
         if self.out.steps.get(index).map(|s| s.span) != Some(name.span) {
@@ -66,7 +66,7 @@ impl Checker<'_> {
                 }
             };
             self.out.states.push(State {
-                name: name.name.clone(),
+                name: name.name.to_string(),
                 when: typed,
                 span: name.span,
             });
@@ -96,8 +96,8 @@ impl Checker<'_> {
                 }
                 OnTarget::Name(name) => match Operation::from_name(&name.name) {
                     Some(op) => {
-                        if self.names.actions.contains_key(&name.name)
-                            || self.names.categories.contains_key(&name.name)
+                        if self.names.actions.contains_key(&*name.name)
+                            || self.names.categories.contains_key(&*name.name)
                         {
                             self.report(errors::operation_named_like_action(name));
                         }
@@ -247,7 +247,7 @@ impl Checker<'_> {
                     Audience::Others
                 }
                 ast::Audience::Access(name) => {
-                    match self.names.access.get(&name.name) {
+                    match self.names.access.get(&*name.name) {
                         Some(&i) => {
                             if let Some(&first) = seen_access.get(&i) {
                                 self.report(errors::second_access_steps(clause.span, name, first));
@@ -295,18 +295,18 @@ impl Checker<'_> {
         let mut params: Vec<(String, TExpr)> = Vec::new();
         let mut param_names: HashSet<&str> = HashSet::new();
         for param in &rule.params {
-            if ["code", "rule", "source", "message"].contains(&param.name.name.as_str()) {
+            if ["code", "rule", "source", "message"].contains(&&*param.name.name) {
                 self.report(errors::reserved_parameter(&param.name));
                 continue;
             }
-            if param_names.contains(param.name.name.as_str()) {
+            if param_names.contains(&*param.name.name) {
                 self.report(errors::parameter_twice(&param.name));
                 continue;
             }
             if let Some((t, deps)) = self.value(&param.value, scope, None) {
                 self.evaluated(t.span, deps);
-                param_names.insert(param.name.name.as_str());
-                params.push((param.name.name.clone(), t));
+                param_names.insert(&*param.name.name);
+                params.push((param.name.name.to_string(), t));
             }
         }
         if !ok {
@@ -314,7 +314,7 @@ impl Checker<'_> {
         }
         Some(Rule {
             kind: rule.kind,
-            code: code.name.clone(),
+            code: code.name.to_string(),
             when,
             message,
             steps,
