@@ -646,7 +646,7 @@ impl Program {
     pub fn enum_value(&self, ty: ir::EnumRef, index: u32) -> Option<&str> {
         let i = index as usize;
         let name = match ty {
-            ir::EnumRef::User(e) => self.enums.get(e).and_then(|e| e.values.get(i)),
+            ir::EnumRef::User(e) => self.enums.get(e.index()).and_then(|e| e.values.get(i)),
             ir::EnumRef::CreditKind => self.credit_kinds.get(i),
             ir::EnumRef::DebtKind => self.debt_kinds.get(i),
             ir::EnumRef::Role => self.roles.get(i).map(|r| &r.name),
@@ -1331,7 +1331,7 @@ impl Compiler<'_> {
         let Base::Enum(crate::check::ir::EnumRef::User(e)) = field.ty else {
             return None;
         };
-        if self.checked.enums.get(e)?.values.len() > 64 || field.optional {
+        if self.checked.enums.get(e.index())?.values.len() > 64 || field.optional {
             return None;
         }
         let default = match default {

@@ -377,7 +377,7 @@ impl Checker<'_> {
         }
         if let Some(&i) = self.names.enums.get(&*ty.name) {
             self.used.enums.insert(i);
-            return Some(Base::Enum(EnumRef::User(i)));
+            return Some(Base::Enum(EnumRef::User(EnumId::new(i))));
         }
         self.unknown
             .push((TYPE.to_owned(), ty.name.to_string(), ty.span));
@@ -491,7 +491,7 @@ impl Checker<'_> {
     /// many times.
     pub(super) fn enum_value_index(&self, e: EnumRef, name: &str) -> Option<usize> {
         match e {
-            EnumRef::User(i) => self.enum_value_index.get(i)?.get(name).copied(),
+            EnumRef::User(i) => self.enum_value_index.get(i.index())?.get(name).copied(),
             EnumRef::CreditKind => self.names.credit_kinds.get(name).copied(),
             EnumRef::DebtKind => self.names.debt_kinds.get(name).copied(),
             EnumRef::GrantStatus => GRANT_STATUSES.iter().position(|s| *s == name),
@@ -514,7 +514,7 @@ impl Checker<'_> {
                 let values = self
                     .out
                     .enums
-                    .get(i)
+                    .get(i.index())
                     .map_or(&[][..], |e| e.values.as_slice());
                 names(values, String::as_str)
             }

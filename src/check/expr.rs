@@ -184,7 +184,10 @@ impl Checker<'_> {
             Base::Enum(e) => match e {
                 EnumRef::User(i) => format!(
                     "a `{}`",
-                    self.out.enums.get(i).map_or("?", |e| e.name.as_str())
+                    self.out
+                        .enums
+                        .get(i.index())
+                        .map_or("?", |e| e.name.as_str())
                 ),
                 EnumRef::CreditKind => "a credit kind".to_owned(),
                 EnumRef::DebtKind => "a debt kind".to_owned(),
@@ -607,7 +610,7 @@ impl Checker<'_> {
                         TExpr {
                             kind: TExprKind::In {
                                 value: Box::new(v),
-                                set: typed,
+                                set: typed.into_boxed_slice(),
                                 negated,
                             },
                             ty: bool_ty,
@@ -1119,7 +1122,7 @@ impl Checker<'_> {
                 self.used.debt_kinds.insert(i);
             }
             EnumRef::User(e) => {
-                self.used.enum_values.insert((e, i));
+                self.used.enum_values.insert((e.index(), i));
             }
             EnumRef::Action => {
                 self.used.actions.insert(i);
@@ -1132,7 +1135,7 @@ impl Checker<'_> {
     /// the one its declaration is looked up in.
     fn enum_namespace(e: EnumRef) -> String {
         match e {
-            EnumRef::User(i) => format!("enum {i}"),
+            EnumRef::User(i) => format!("enum {}", i.index()),
             EnumRef::CreditKind => "credit kind".to_owned(),
             EnumRef::DebtKind => "debt kind".to_owned(),
             EnumRef::Role => "role".to_owned(),

@@ -2,7 +2,7 @@
 //! typed. This is what the compiler consumes; nothing here can be wrong.
 
 pub use crate::lang::{
-    AggregateOp, Base, BinaryOp, Builtin, Collection, DebtKey, EnumRef, Field, Format,
+    AggregateOp, Base, BinaryOp, Builtin, Collection, DebtKey, EnumId, EnumRef, Field, Format,
     GRANT_STATUSES, GrantKey, ItemField, Lifetime, Literal, Operation, RuleKind, Shortfall,
     SourceKind, Type, UnaryOp,
 };
@@ -224,7 +224,7 @@ pub enum TExprKind {
     Binary(BinaryOp, Box<TExpr>, Box<TExpr>),
     In {
         value: Box<TExpr>,
-        set: Vec<TExpr>,
+        set: Box<[TExpr]>,
         negated: bool,
     },
     /// `action in billing`

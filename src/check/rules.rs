@@ -155,7 +155,7 @@ impl Checker<'_> {
         } else {
             Vec::new()
         };
-        let mut rules = Vec::new();
+        let mut rules = Vec::with_capacity(block.rules.len());
         for rule in &block.rules {
             if let Some(r) = self.rule(rule, kind) {
                 rules.push(r);
@@ -216,7 +216,7 @@ impl Checker<'_> {
                 None
             }
         };
-        let mut steps = Vec::new();
+        let mut steps = Vec::with_capacity(rule.steps.len());
         let mut everyone_from: Option<Span> = None;
         let mut seen_access: HashMap<usize, Span> = HashMap::new();
         for clause in &rule.steps {
@@ -265,7 +265,7 @@ impl Checker<'_> {
                     }
                 }
             };
-            let mut list = Vec::new();
+            let mut list = Vec::with_capacity(clause.steps.len());
             for use_ in &clause.steps {
                 let step = self.resolve(STEP, &use_.step);
                 let when = match &use_.when {
@@ -292,7 +292,7 @@ impl Checker<'_> {
                 span: clause.span,
             });
         }
-        let mut params: Vec<(String, TExpr)> = Vec::new();
+        let mut params: Vec<(String, TExpr)> = Vec::with_capacity(rule.params.len());
         let mut param_names: HashSet<&str> = HashSet::new();
         for param in &rule.params {
             if ["code", "rule", "source", "message"].contains(&&*param.name.name) {
