@@ -327,6 +327,18 @@ pub enum InSet {
 }
 
 impl Expr {
+    /// Takes the expression out, leaving an `Invalid` one with its span.
+    pub fn take(&mut self) -> Expr {
+        let span = self.span;
+        std::mem::replace(
+            self,
+            Expr {
+                kind: ExprKind::Invalid,
+                span,
+            },
+        )
+    }
+
     /// Children, for walks that do not care about the node kind.
     pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {

@@ -1520,7 +1520,7 @@ on billable {
     fn checked(text: &str) -> Checked {
         let source = Source::new("p.policy", text);
         let parsed = crate::parse::parse(&source);
-        crate::check::check(&source, &parsed.policy)
+        crate::check::check(&source, parsed.policy)
             .checked
             .expect("the policy checks")
     }

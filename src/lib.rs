@@ -210,7 +210,11 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     }
     let syntax_errors = parsed.diagnostics.iter().any(Diagnostic::is_error);
     let incomplete = parsed.incomplete;
-    let checked = check::check(&source, &parsed.policy);
+    // Fail closed: an expression the parser could not lower, yet did not
+    // report, would otherwise drop the rule holding it without a word.
+    // Looked for first: checking uses the tree up.
+    let unlowered = compile::refuse_unlowered(&parsed.policy);
+    let checked = check::check(&source, parsed.policy);
     let mut diagnostics = parsed.diagnostics;
     diagnostics.extend(
         checked
@@ -219,15 +223,10 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
             .filter(|d| !(incomplete && caused_by_missing_items(d.code))),
     );
     let mut checked = if syntax_errors { None } else { checked.checked };
-    // Fail closed: an expression the parser could not lower, yet did not
-    // report, would otherwise drop the rule holding it without a word.
-    if let (Some(_), Err(e)) = (&checked, compile::refuse_unlowered(&parsed.policy)) {
+    if let (Some(_), Err(e)) = (&checked, unlowered) {
         diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
         checked = None;
     }
-    // Nothing reads the tree from here on, and it is larger than the
-    // checked policy: it goes before the program is built.
-    drop(parsed.policy);
     // Compiling is part of checking: the compiled form has limits of its own
     // (`MAX_EVAL_DEPTH`, index widths), and `check` must refuse what
     // `decide` would refuse.

@@ -411,12 +411,15 @@ impl Checker<'_> {
         literal
     }
 
-    pub(super) fn lets(&mut self, policy: &ast::Policy) {
+    /// Checks every `let`, in order. Each value is freed from the tree
+    /// once checked: nothing reads it after this.
+    pub(super) fn lets(&mut self, policy: &mut ast::Policy) {
         let mut index = 0;
-        for item in &policy.items {
-            let ItemKind::Let { name, value } = &item.kind else {
+        for item in &mut policy.items {
+            let ItemKind::Let { name, value } = &mut item.kind else {
                 continue;
             };
+            let value = value.take();
             if self.names.lets.get(&*name.name) != Some(&index) {
                 continue; // a duplicate or reserved name, already reported
             }
@@ -424,7 +427,7 @@ impl Checker<'_> {
                 lets_before: Some(index),
                 ..Scope::ACCOUNT
             };
-            let (typed, deps) = match self.value(value, scope, None) {
+            let (typed, deps) = match self.value(&value, scope, None) {
                 Some(t) => t,
                 None => {
                     self.poisoned.insert(name.name.to_string());
