@@ -663,15 +663,19 @@ impl Program {
     }
 }
 
-/// Compiles a checked policy.
-pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
+/// Compiles a checked policy, using it up: each `let` and rule is freed
+/// once compiled, so the program grows into the memory they gave back.
+pub fn compile(checked: Checked) -> Result<Program, CompileError> {
     compile_within(checked, MAX_EVAL_DEPTH)
 }
 
 /// [`compile`] with another evaluation depth bound: the checker keeps every
 /// policy it accepts well inside [`MAX_EVAL_DEPTH`], so tests reach this
 /// second line of defence only by lowering it.
-pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Program, CompileError> {
+pub(crate) fn compile_within(
+    mut checked: Checked,
+    max_depth: usize,
+) -> Result<Program, CompileError> {
     let too_many = |what: &str, n: usize, max: usize, span: Span| {
         CompileError::limit(
             Code::ValueOutOfRange,
@@ -747,6 +751,11 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
     }
     let permitted = Permissions::pack(&checked.permitted, roles.len(), actions.len())?;
 
+    // The compiler reads the declarations; the `let`s and blocks it
+    // consumes.
+    let checked_lets = std::mem::take(&mut checked.lets);
+    let blocks = std::mem::take(&mut checked.blocks);
+    let checked = &checked;
     let mut c = Compiler {
         checked,
         nodes: Vec::new(),
@@ -757,13 +766,13 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
         depth: 0,
         max_depth,
     };
-    let mut lets = Vec::with_capacity(checked.lets.len());
-    for (i, l) in checked.lets.iter().enumerate() {
+    let mut lets = Vec::with_capacity(checked_lets.len());
+    for (i, l) in checked_lets.into_iter().enumerate() {
         LetId::new(i, l.span)?;
         let root = c.expr(&l.value)?;
         c.let_roots.push(root);
         lets.push(Let {
-            name: l.name.clone(),
+            name: l.name,
             ty: l.value.ty.base,
         });
     }
@@ -797,7 +806,7 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
     let mut action_rules = vec![Vec::new(); checked.actions.len()];
     let mut forbidden_rules = Vec::new();
     let mut operation_rules: [Vec<RuleId>; 4] = Default::default();
-    for block in &checked.blocks {
+    for mut block in blocks {
         let names_actions = !block.all && block.operation.is_none();
         if names_actions
             && !block.actions.is_empty()
@@ -808,9 +817,9 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
                 block.span,
             ));
         }
-        for rule in &block.rules {
+        for rule in std::mem::take(&mut block.rules) {
             let id = RuleId::new(rules.len(), rule.span)?;
-            let mut compiled = c.rule(rule)?;
+            let mut compiled = c.rule(&rule)?;
             compiled.on_forbidden = block.forbidden;
             rules.push(compiled);
             if let Some(op) = block.operation {
@@ -1570,7 +1579,7 @@ on billable {
     fn a_dangling_index_is_an_internal_error() {
         let mut c = checked(POLICY);
         c.permitted.clear();
-        let e = compile(&c).expect_err("permission table without rows");
+        let e = compile(c).expect_err("permission table without rows");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
 
         let mut c = checked(POLICY);
@@ -1579,7 +1588,7 @@ on billable {
             ty: ir::Type::of(Base::Bool),
             span: Span::default(),
         });
-        let e = compile(&c).expect_err("a let that does not exist");
+        let e = compile(c).expect_err("a let that does not exist");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
 
         let mut c = checked(POLICY);
@@ -1588,12 +1597,12 @@ on billable {
             ty: ir::Type::of(Base::Bool),
             span: Span::default(),
         });
-        let e = compile(&c).expect_err("a field that does not exist");
+        let e = compile(c).expect_err("a field that does not exist");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
 
         let mut c = checked(POLICY);
         c.blocks[0].actions.push(true);
-        let e = compile(&c).expect_err("a block for more actions than exist");
+        let e = compile(c).expect_err("a block for more actions than exist");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
     }
 
@@ -1624,7 +1633,7 @@ on billable {
         let mut c = checked(POLICY);
         let state = c.states[0].clone();
         c.states = vec![state; usize::from(u16::MAX) + 2];
-        let e = compile(&c).expect_err("65,537 states");
+        let e = compile(c).expect_err("65,537 states");
         assert_eq!(e.code, Code::ValueOutOfRange);
         assert!(
             e.message.contains("more than 65535 states"),
@@ -1660,8 +1669,8 @@ on billable {
         // on compiled nodes, lowered so that a checked policy reaches it.
         // 3 + 19 * 11 = 212 levels.
         let checked = checked(&let_chain(20, 10));
-        compile_within(&checked, 212).expect("212 levels compile");
-        let e = compile_within(&checked, 211).expect_err("212 levels past 211");
+        compile_within(checked.clone(), 212).expect("212 levels compile");
+        let e = compile_within(checked, 211).expect_err("212 levels past 211");
         assert_eq!(e.code, Code::TooDeep);
         assert!(e.message.contains("211"), "{}", e.message);
     }

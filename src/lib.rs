@@ -230,7 +230,7 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     // Compiling is part of checking: the compiled form has limits of its own
     // (`MAX_EVAL_DEPTH`, index widths), and `check` must refuse what
     // `decide` would refuse.
-    let program = match checked.as_ref().map(compile::compile) {
+    let program = match checked.map(compile::compile) {
         Some(Ok(program)) => Some(std::sync::Arc::new(program)),
         Some(Err(e)) => {
             diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
