@@ -1094,13 +1094,57 @@ impl Compiler<'_> {
         if self.depth >= self.max_depth {
             return Err(too_deep(e.span, self.max_depth));
         }
+        let (nodes, lists) = (self.nodes.len(), self.lists.len());
         self.depth += 1;
         let node = self.lower(e);
         self.depth -= 1;
         let node = node?;
         let folded = self.fold(&node).map(Node::Const).unwrap_or(node);
         let fused = self.fuse(folded)?;
+        // The children were pushed just now, and only this node reads
+        // them: when folding or fusing left it reading none (`usable < 5`
+        // is one `CmpTotal`), they go, and so does the list of an `in`
+        // that became an `EnumTest`.
+        if !self.reads_from(&fused, nodes) {
+            self.nodes.truncate(nodes);
+            self.types.truncate(nodes);
+            self.heights.truncate(nodes);
+            self.lists.truncate(lists);
+        }
         self.push(fused, (!e.ty.optional).then_some(e.ty.base), e.span)
+    }
+
+    /// Whether `node` reads a node numbered `from` or later.
+    fn reads_from(&self, node: &Node, from: usize) -> bool {
+        let late = |id: &NodeId| id.index() >= from;
+        match node {
+            Node::Const(_)
+            | Node::Field { .. }
+            | Node::Builtin(_)
+            | Node::Item(_)
+            | Node::OpGrant(_)
+            | Node::CmpTotal { .. }
+            | Node::EnumTest { .. } => false,
+            Node::Let { root: a, .. }
+            | Node::Before(a)
+            | Node::Not(a)
+            | Node::Neg(a)
+            | Node::InCategory { value: a, .. } => late(a),
+            Node::And(a, b) | Node::Or(a, b) | Node::Default(a, b) | Node::Binary(_, a, b) => {
+                late(a) || late(b)
+            }
+            // A list that cannot be found is kept: `push` reports it.
+            Node::In { value, items, .. } => {
+                late(value)
+                    || self
+                        .list(*items, Span::default())
+                        .map_or(true, |items| items.iter().any(late))
+            }
+            Node::Aggregate { filter, .. } => filter.as_ref().is_some_and(late),
+            Node::CmpNum { a, b, .. } => [a, b]
+                .iter()
+                .any(|o| matches!(o, NumOperand::Node(id) if late(id))),
+        }
     }
 
     /// One node for `e`, its children lowered first.
@@ -1532,6 +1576,14 @@ on billable {
         crate::check::check(&source, parsed.policy)
             .checked
             .expect("the policy checks")
+    }
+
+    /// Operands that a fused node does not read are dropped: each
+    /// `usable == 0` of the policy is one `CmpTotal`, not three nodes.
+    #[test]
+    fn a_fused_comparison_keeps_no_operands() {
+        let program = compile(checked(POLICY)).expect("compiles");
+        assert_eq!(program.nodes.len(), 2, "{:?}", program.nodes);
     }
 
     /// A lowering that fell out of step with the grammar leaves an
