@@ -751,6 +751,9 @@ pub(crate) fn compile_within(
     }
     let permitted = Permissions::pack(&checked.permitted, roles.len(), actions.len())?;
 
+    // The arena is sized once: grown by doubling, a large policy's copies
+    // stayed behind in the heap as holes as large as the arena itself.
+    let (most_nodes, most_items) = bounds(&checked);
     // The compiler reads the declarations; the `let`s and blocks it
     // consumes.
     let checked_lets = std::mem::take(&mut checked.lets);
@@ -758,11 +761,13 @@ pub(crate) fn compile_within(
     let checked = &checked;
     let mut c = Compiler {
         checked,
-        nodes: Vec::new(),
-        types: Vec::new(),
-        heights: Vec::new(),
-        lists: Vec::new(),
+        nodes: Vec::with_capacity(most_nodes),
+        types: Vec::with_capacity(most_nodes),
+        heights: Vec::with_capacity(most_nodes),
+        lists: Vec::with_capacity(most_items),
         let_roots: Vec::new(),
+        consts: HashMap::new(),
+        const_order: Vec::new(),
         depth: 0,
         max_depth,
     };
@@ -889,6 +894,10 @@ pub(crate) fn compile_within(
         ));
     };
 
+    // Sized for the most the policy could need; shared constants and
+    // dropped operands usually leave room over.
+    c.nodes.shrink_to_fit();
+    c.lists.shrink_to_fit();
     Ok(Program {
         name: checked.name.clone(),
         source: checked.source.clone(),
@@ -1001,6 +1010,90 @@ fn bits(kinds: &[usize], count: usize, span: Span) -> Result<u32, CompileError> 
     })
 }
 
+/// Upper bounds on the nodes and list items that compiling `checked`
+/// pushes: a node for each checked expression at most (sharing constants
+/// and fusing comparisons make fewer), and each item of each list.
+fn bounds(checked: &Checked) -> (usize, usize) {
+    fn template(t: &ir::Template) -> impl Iterator<Item = &TExpr> {
+        t.parts.iter().filter_map(|p| match p {
+            ir::TemplatePart::Value { expr, .. } => Some(expr),
+            ir::TemplatePart::Text(_) => None,
+        })
+    }
+    let mut roots: Vec<&TExpr> = Vec::new();
+    roots.extend(checked.lets.iter().map(|l| &l.value));
+    roots.extend(checked.locks.iter().map(|l| &l.when));
+    roots.extend(checked.states.iter().filter_map(|s| s.when.as_ref()));
+    for s in &checked.steps {
+        roots.extend(template(&s.message));
+    }
+    for rule in checked.blocks.iter().flat_map(|b| &b.rules) {
+        roots.extend(&rule.when);
+        if let Some(m) = &rule.message {
+            roots.extend(template(m));
+        }
+        for clause in &rule.steps {
+            roots.extend(clause.steps.iter().filter_map(|(_, w, _)| w.as_ref()));
+        }
+        roots.extend(rule.params.iter().map(|(_, e)| e));
+    }
+    let shortfalls = checked
+        .charge_shortfall
+        .iter()
+        .chain(&checked.refund_shortfall);
+    roots.extend(shortfalls.filter_map(|s| s.when.as_ref()));
+    let (mut nodes, mut items) = (0usize, 0usize);
+    while let Some(e) = roots.pop() {
+        nodes = nodes.saturating_add(1);
+        match &e.kind {
+            TExprKind::Literal(_)
+            | TExprKind::Field(_)
+            | TExprKind::Let(_)
+            | TExprKind::Builtin(_)
+            | TExprKind::Item(_)
+            | TExprKind::OpGrant(_) => {}
+            TExprKind::Before(a)
+            | TExprKind::Unary(_, a)
+            | TExprKind::InCategory { value: a, .. } => roots.push(a),
+            TExprKind::Binary(_, a, b) => roots.extend([a.as_ref(), b.as_ref()]),
+            TExprKind::In { value, set, .. } => {
+                items = items.saturating_add(set.len());
+                roots.push(value);
+                roots.extend(set.iter());
+            }
+            TExprKind::Aggregate { filter, .. } => roots.extend(filter.as_deref()),
+        }
+    }
+    (nodes, items)
+}
+
+/// A constant's exact value, scale included: `Decimal`'s own equality
+/// takes `1.0` and `1.00` for one value, and they print differently.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ConstKey {
+    Bool(bool),
+    Decimal([u8; 16]),
+    Time(crate::time::Timestamp),
+    Duration(i64),
+    Months(i64),
+    Text(Box<str>),
+    Enum(u32),
+}
+
+impl ConstKey {
+    fn of(c: &Const) -> ConstKey {
+        match c {
+            Const::Bool(b) => ConstKey::Bool(*b),
+            Const::Decimal(d) => ConstKey::Decimal(d.serialize()),
+            Const::Time(t) => ConstKey::Time(*t),
+            Const::Duration(s) => ConstKey::Duration(*s),
+            Const::Months(m) => ConstKey::Months(*m),
+            Const::Text(s) => ConstKey::Text(s.clone()),
+            Const::Enum(v) => ConstKey::Enum(*v),
+        }
+    }
+}
+
 struct Compiler<'c> {
     checked: &'c Checked,
     nodes: Vec<Node>,
@@ -1011,6 +1104,12 @@ struct Compiler<'c> {
     heights: Vec<u32>,
     lists: Vec<NodeId>,
     let_roots: Vec<NodeId>,
+    /// The node of each constant, by its value and type: a constant written
+    /// many times (`in [1, 1, …]`) is one node, read from many places.
+    consts: HashMap<(ConstKey, Option<Base>), NodeId>,
+    /// The constants' nodes in the order they were pushed, so that dropping
+    /// nodes drops their entries in `consts`.
+    const_order: Vec<NodeId>,
     /// How deep [`Compiler::expr`] is nested now.
     depth: usize,
     /// [`MAX_EVAL_DEPTH`], except in tests.
@@ -1021,6 +1120,13 @@ impl Compiler<'_> {
     /// Appends a node, refusing one whose evaluation would recurse deeper
     /// than [`MAX_EVAL_DEPTH`].
     fn push(&mut self, node: Node, ty: Option<Base>, span: Span) -> Result<NodeId, CompileError> {
+        let key = match &node {
+            Node::Const(c) => Some((ConstKey::of(c), ty)),
+            _ => None,
+        };
+        if let Some(&id) = key.as_ref().and_then(|k| self.consts.get(k)) {
+            return Ok(id);
+        }
         let height = self.height(&node, span)?;
         if height as usize > self.max_depth {
             return Err(too_deep(span, self.max_depth));
@@ -1029,7 +1135,30 @@ impl Compiler<'_> {
         self.nodes.push(node);
         self.types.push(ty);
         self.heights.push(height);
+        if let Some(key) = key {
+            self.consts.insert(key, id);
+            self.const_order.push(id);
+        }
         Ok(id)
+    }
+
+    /// Drops the nodes from `nodes` on, and the list items from `items` on.
+    fn truncate(&mut self, nodes: usize, items: usize) {
+        while let Some(&id) = self.const_order.last() {
+            if id.index() < nodes {
+                break;
+            }
+            if let (Some(Node::Const(c)), Some(&ty)) =
+                (self.nodes.get(id.index()), self.types.get(id.index()))
+            {
+                self.consts.remove(&(ConstKey::of(c), ty));
+            }
+            self.const_order.pop();
+        }
+        self.nodes.truncate(nodes);
+        self.types.truncate(nodes);
+        self.heights.truncate(nodes);
+        self.lists.truncate(items);
     }
 
     /// One more than the deepest child of `node`.
@@ -1106,10 +1235,7 @@ impl Compiler<'_> {
         // is one `CmpTotal`), they go, and so does the list of an `in`
         // that became an `EnumTest`.
         if !self.reads_from(&fused, nodes) {
-            self.nodes.truncate(nodes);
-            self.types.truncate(nodes);
-            self.heights.truncate(nodes);
-            self.lists.truncate(lists);
+            self.truncate(nodes, lists);
         }
         self.push(fused, (!e.ty.optional).then_some(e.ty.base), e.span)
     }
@@ -1133,13 +1259,8 @@ impl Compiler<'_> {
             Node::And(a, b) | Node::Or(a, b) | Node::Default(a, b) | Node::Binary(_, a, b) => {
                 late(a) || late(b)
             }
-            // A list that cannot be found is kept: `push` reports it.
-            Node::In { value, items, .. } => {
-                late(value)
-                    || self
-                        .list(*items, Span::default())
-                        .map_or(true, |items| items.iter().any(late))
-            }
+            // Its list's entries were pushed just now, whatever its items.
+            Node::In { .. } => true,
             Node::Aggregate { filter, .. } => filter.as_ref().is_some_and(late),
             Node::CmpNum { a, b, .. } => [a, b]
                 .iter()
@@ -1584,6 +1705,42 @@ on billable {
     fn a_fused_comparison_keeps_no_operands() {
         let program = compile(checked(POLICY)).expect("compiles");
         assert_eq!(program.nodes.len(), 2, "{:?}", program.nodes);
+    }
+
+    /// A constant written many times is one node.
+    #[test]
+    fn a_constant_is_one_node_however_often_written() {
+        let text = POLICY.replace(
+            "deny broke when usable == 0",
+            "deny broke when usable in [1, 1, 2, 1.0, 1, 2]",
+        );
+        let program = compile(checked(&text)).expect("compiles");
+        let consts: Vec<String> = program
+            .nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Const(Const::Decimal(d)) => Some(d.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(consts, ["1.000000", "2.000000"]);
+        assert_eq!(program.lists.len(), 6);
+    }
+
+    /// An `in` whose value and items are all nodes made before it still
+    /// keeps its list.
+    #[test]
+    fn an_in_of_shared_nodes_keeps_its_list() {
+        let text = POLICY.replace(
+            "state ok otherwise",
+            "state cheap when usable in [1, 2]\nstate ok otherwise",
+        );
+        let text = text.replace(
+            "deny broke when usable == 0",
+            "deny broke when usable in [1, 2]",
+        );
+        let program = compile(checked(&text)).expect("compiles");
+        assert_eq!(program.lists.len(), 4);
     }
 
     /// A lowering that fell out of step with the grammar leaves an
