@@ -1012,7 +1012,8 @@ fn bits(kinds: &[usize], count: usize, span: Span) -> Result<u32, CompileError> 
 
 /// Upper bounds on the nodes and list items that compiling `checked`
 /// pushes: a node for each checked expression at most (sharing constants
-/// and fusing comparisons make fewer), and each item of each list.
+/// and fusing comparisons make fewer), counting the constants of lists
+/// once each, as they are shared; and each item of each list.
 fn bounds(checked: &Checked) -> (usize, usize) {
     fn template(t: &ir::Template) -> impl Iterator<Item = &TExpr> {
         t.parts.iter().filter_map(|p| match p {
@@ -1043,6 +1044,7 @@ fn bounds(checked: &Checked) -> (usize, usize) {
         .chain(&checked.refund_shortfall);
     roots.extend(shortfalls.filter_map(|s| s.when.as_ref()));
     let (mut nodes, mut items) = (0usize, 0usize);
+    let mut listed = std::collections::HashSet::new();
     while let Some(e) = roots.pop() {
         nodes = nodes.saturating_add(1);
         match &e.kind {
@@ -1059,7 +1061,17 @@ fn bounds(checked: &Checked) -> (usize, usize) {
             TExprKind::In { value, set, .. } => {
                 items = items.saturating_add(set.len());
                 roots.push(value);
-                roots.extend(set.iter());
+                for item in set.iter() {
+                    match &item.kind {
+                        TExprKind::Literal(l) => {
+                            let key = (ConstKey::of(&Const::from_literal(l)), item.ty);
+                            if listed.insert(key) {
+                                nodes = nodes.saturating_add(1);
+                            }
+                        }
+                        _ => roots.push(item),
+                    }
+                }
             }
             TExprKind::Aggregate { filter, .. } => roots.extend(filter.as_deref()),
         }
