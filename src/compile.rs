@@ -766,8 +766,8 @@ pub(crate) fn compile_within(
         heights: Vec::with_capacity(most_nodes),
         lists: Vec::with_capacity(most_items),
         let_roots: Vec::new(),
-        consts: HashMap::new(),
-        const_order: Vec::new(),
+        leaves: HashMap::new(),
+        leaf_order: Vec::new(),
         depth: 0,
         max_depth,
     };
@@ -1064,7 +1064,7 @@ fn bounds(checked: &Checked) -> (usize, usize) {
                 for item in set.iter() {
                     match &item.kind {
                         TExprKind::Literal(l) => {
-                            let key = (ConstKey::of(&Const::from_literal(l)), item.ty);
+                            let key = (LeafKey::of_const(&Const::from_literal(l)), item.ty);
                             if listed.insert(key) {
                                 nodes = nodes.saturating_add(1);
                             }
@@ -1079,10 +1079,12 @@ fn bounds(checked: &Checked) -> (usize, usize) {
     (nodes, items)
 }
 
-/// A constant's exact value, scale included: `Decimal`'s own equality
-/// takes `1.0` and `1.00` for one value, and they print differently.
+/// What a leaf node is, for sharing one node among its uses: a constant
+/// by its exact value, scale included (`Decimal`'s own equality takes
+/// `1.0` and `1.00` for one value, and they print differently); a field,
+/// `let` or built-in by what it reads.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum ConstKey {
+enum LeafKey {
     Bool(bool),
     Decimal([u8; 16]),
     Time(crate::time::Timestamp),
@@ -1090,19 +1092,39 @@ enum ConstKey {
     Months(i64),
     Text(Box<str>),
     Enum(u32),
+    /// A field's default is the field's, so the slot says it all.
+    Field(FieldId),
+    /// A `let`'s root is compiled once.
+    Let(LetId),
+    Builtin(Builtin),
+    Item(ItemField),
+    OpGrant(ItemField),
 }
 
-impl ConstKey {
-    fn of(c: &Const) -> ConstKey {
+impl LeafKey {
+    fn of_const(c: &Const) -> LeafKey {
         match c {
-            Const::Bool(b) => ConstKey::Bool(*b),
-            Const::Decimal(d) => ConstKey::Decimal(d.serialize()),
-            Const::Time(t) => ConstKey::Time(*t),
-            Const::Duration(s) => ConstKey::Duration(*s),
-            Const::Months(m) => ConstKey::Months(*m),
-            Const::Text(s) => ConstKey::Text(s.clone()),
-            Const::Enum(v) => ConstKey::Enum(*v),
+            Const::Bool(b) => LeafKey::Bool(*b),
+            Const::Decimal(d) => LeafKey::Decimal(d.serialize()),
+            Const::Time(t) => LeafKey::Time(*t),
+            Const::Duration(s) => LeafKey::Duration(*s),
+            Const::Months(m) => LeafKey::Months(*m),
+            Const::Text(s) => LeafKey::Text(s.clone()),
+            Const::Enum(v) => LeafKey::Enum(*v),
         }
+    }
+
+    /// The key of a node that reads no other node; `None` for the rest.
+    fn of(node: &Node) -> Option<LeafKey> {
+        Some(match node {
+            Node::Const(c) => LeafKey::of_const(c),
+            Node::Field { slot, .. } => LeafKey::Field(*slot),
+            Node::Let { index, .. } => LeafKey::Let(*index),
+            Node::Builtin(b) => LeafKey::Builtin(*b),
+            Node::Item(f) => LeafKey::Item(*f),
+            Node::OpGrant(f) => LeafKey::OpGrant(*f),
+            _ => return None,
+        })
     }
 }
 
@@ -1116,12 +1138,13 @@ struct Compiler<'c> {
     heights: Vec<u32>,
     lists: Vec<NodeId>,
     let_roots: Vec<NodeId>,
-    /// The node of each constant, by its value and type: a constant written
-    /// many times (`in [1, 1, …]`) is one node, read from many places.
-    consts: HashMap<(ConstKey, Option<Base>), NodeId>,
-    /// The constants' nodes in the order they were pushed, so that dropping
-    /// nodes drops their entries in `consts`.
-    const_order: Vec<NodeId>,
+    /// The node of each constant, field, `let` and built-in, by what it is
+    /// and its type: a leaf written many times (`in [1, 1, …]`, `usable`
+    /// in every rule) is one node, read from many places.
+    leaves: HashMap<(LeafKey, Option<Base>), NodeId>,
+    /// The leaves' nodes in the order they were pushed, so that dropping
+    /// nodes drops their entries in `leaves`.
+    leaf_order: Vec<NodeId>,
     /// How deep [`Compiler::expr`] is nested now.
     depth: usize,
     /// [`MAX_EVAL_DEPTH`], except in tests.
@@ -1132,11 +1155,8 @@ impl Compiler<'_> {
     /// Appends a node, refusing one whose evaluation would recurse deeper
     /// than [`MAX_EVAL_DEPTH`].
     fn push(&mut self, node: Node, ty: Option<Base>, span: Span) -> Result<NodeId, CompileError> {
-        let key = match &node {
-            Node::Const(c) => Some((ConstKey::of(c), ty)),
-            _ => None,
-        };
-        if let Some(&id) = key.as_ref().and_then(|k| self.consts.get(k)) {
+        let key = LeafKey::of(&node).map(|k| (k, ty));
+        if let Some(&id) = key.as_ref().and_then(|k| self.leaves.get(k)) {
             return Ok(id);
         }
         let height = self.height(&node, span)?;
@@ -1148,24 +1168,24 @@ impl Compiler<'_> {
         self.types.push(ty);
         self.heights.push(height);
         if let Some(key) = key {
-            self.consts.insert(key, id);
-            self.const_order.push(id);
+            self.leaves.insert(key, id);
+            self.leaf_order.push(id);
         }
         Ok(id)
     }
 
     /// Drops the nodes from `nodes` on, and the list items from `items` on.
     fn truncate(&mut self, nodes: usize, items: usize) {
-        while let Some(&id) = self.const_order.last() {
+        while let Some(&id) = self.leaf_order.last() {
             if id.index() < nodes {
                 break;
             }
-            if let (Some(Node::Const(c)), Some(&ty)) =
-                (self.nodes.get(id.index()), self.types.get(id.index()))
+            let node = self.nodes.get(id.index());
+            if let (Some(key), Some(&ty)) = (node.and_then(LeafKey::of), self.types.get(id.index()))
             {
-                self.consts.remove(&(ConstKey::of(c), ty));
+                self.leaves.remove(&(key, ty));
             }
-            self.const_order.pop();
+            self.leaf_order.pop();
         }
         self.nodes.truncate(nodes);
         self.types.truncate(nodes);
