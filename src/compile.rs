@@ -1073,6 +1073,16 @@ fn bounds(checked: &Checked) -> (usize, usize) {
                     }
                 }
             }
+            TExprKind::InLiterals(list) => {
+                items = items.saturating_add(list.items.len());
+                roots.push(&list.value);
+                for (l, _) in &list.items {
+                    let key = (LeafKey::of_const(&Const::from_literal(l)), list.ty);
+                    if listed.insert(key) {
+                        nodes = nodes.saturating_add(1);
+                    }
+                }
+            }
             TExprKind::Aggregate { filter, .. } => roots.extend(filter.as_deref()),
         }
     }
@@ -1371,16 +1381,20 @@ impl Compiler<'_> {
                     .iter()
                     .map(|i| self.expr(i))
                     .collect::<Result<Vec<NodeId>, _>>()?;
-                let too_long = || missing("an `in` list is too long");
-                let start = u32::try_from(self.lists.len()).map_err(|_| too_long())?;
-                let len = u32::try_from(items.len()).map_err(|_| too_long())?;
-                start.checked_add(len).ok_or_else(too_long)?;
-                self.lists.extend(&items);
-                Node::In {
-                    value,
-                    items: ListRange { start, len },
-                    negated: *negated,
+                self.in_list(value, &items, *negated, e.span)?
+            }
+            TExprKind::InLiterals(list) => {
+                let value = self.expr(&list.value)?;
+                // What `expr` does for each item written as a literal.
+                let ty = (!list.ty.optional).then_some(list.ty.base);
+                let mut items = Vec::with_capacity(list.items.len());
+                for (l, span) in &list.items {
+                    if self.depth >= self.max_depth {
+                        return Err(too_deep(*span, self.max_depth));
+                    }
+                    items.push(self.push(Node::Const(Const::from_literal(l)), ty, *span)?);
                 }
+                self.in_list(value, &items, list.negated, e.span)?
             }
             TExprKind::InCategory {
                 value,
@@ -1401,6 +1415,26 @@ impl Compiler<'_> {
                 of: *of,
                 filter: filter.as_ref().map(|f| self.expr(f)).transpose()?,
             },
+        })
+    }
+
+    /// `value in [items]`, its items appended to the lists.
+    fn in_list(
+        &mut self,
+        value: NodeId,
+        items: &[NodeId],
+        negated: bool,
+        span: Span,
+    ) -> Result<Node, CompileError> {
+        let too_long = || CompileError::internal("an `in` list is too long", span);
+        let start = u32::try_from(self.lists.len()).map_err(|_| too_long())?;
+        let len = u32::try_from(items.len()).map_err(|_| too_long())?;
+        start.checked_add(len).ok_or_else(too_long)?;
+        self.lists.extend(items);
+        Ok(Node::In {
+            value,
+            items: ListRange { start, len },
+            negated,
         })
     }
 

@@ -605,20 +605,40 @@ impl Checker<'_> {
                         None => ok = false,
                     }
                 }
-                ok.then(|| {
-                    (
-                        TExpr {
-                            kind: TExprKind::In {
-                                value: Box::new(v),
-                                set: typed.into_boxed_slice(),
-                                negated,
-                            },
-                            ty: bool_ty,
-                            span,
-                        },
-                        deps,
-                    )
-                })
+                if !ok {
+                    return None;
+                }
+                let ty = typed.first().map(|t| t.ty);
+                let literals = typed
+                    .iter()
+                    .all(|t| matches!(t.kind, TExprKind::Literal(_)) && Some(t.ty) == ty);
+                let kind = match ty {
+                    Some(ty) if literals => TExprKind::InLiterals(Box::new(InLiterals {
+                        value: v,
+                        ty,
+                        items: typed
+                            .into_iter()
+                            .filter_map(|t| match t.kind {
+                                TExprKind::Literal(l) => Some((l, t.span)),
+                                _ => None,
+                            })
+                            .collect(),
+                        negated,
+                    })),
+                    _ => TExprKind::In {
+                        value: Box::new(v),
+                        set: typed.into_boxed_slice(),
+                        negated,
+                    },
+                };
+                Some((
+                    TExpr {
+                        kind,
+                        ty: bool_ty,
+                        span,
+                    },
+                    deps,
+                ))
             }
             InSet::Named(path) => {
                 let name = path.dotted();
@@ -1325,10 +1345,7 @@ impl Checker<'_> {
     /// The value of a constant expression (one with no dependencies).
     pub(super) fn constant_value(&self, t: &TExpr) -> Option<Value<'static>> {
         let v = match &t.kind {
-            TExprKind::Literal(l) => match l {
-                Literal::Text(_) => return None,
-                other => other.value().to_static()?,
-            },
+            TExprKind::Literal(l) => literal_value(l)?,
             TExprKind::Let(i) => {
                 let l = self.out.lets.get(*i)?;
                 self.constant_value(&l.value)?
@@ -1361,6 +1378,14 @@ impl Checker<'_> {
                     hit |= self.constant_value(item)? == v;
                 }
                 Value::Bool(hit != *negated)
+            }
+            TExprKind::InLiterals(list) => {
+                let v = self.constant_value(&list.value)?;
+                let mut hit = false;
+                for (item, _) in &list.items {
+                    hit |= literal_value(item)? == v;
+                }
+                Value::Bool(hit != list.negated)
             }
             _ => return None,
         };
@@ -1468,5 +1493,13 @@ fn arithmetic_type(op: BinaryOp, l: Base, r: Base) -> Option<Base> {
         (BinaryOp::Add, Time, Months) | (BinaryOp::Add, Months, Time) => Some(Time),
         (BinaryOp::Sub, Time, Months) => Some(Time),
         _ => None,
+    }
+}
+
+/// A literal's value, as constant folding sees it: text is never folded.
+fn literal_value(l: &Literal) -> Option<Value<'static>> {
+    match l {
+        Literal::Text(_) => None,
+        other => other.value().to_static(),
     }
 }

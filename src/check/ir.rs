@@ -202,6 +202,17 @@ pub enum TemplatePart {
 
 // ───────────── Types and expressions ─────────────
 
+/// A list of literals, each item its value and span: 32 bytes, where a
+/// whole expression is 56 and long lists are written two bytes an item.
+#[derive(Clone, Debug)]
+pub struct InLiterals {
+    pub value: TExpr,
+    /// The type of every item.
+    pub ty: Type,
+    pub items: Box<[(Literal, Span)]>,
+    pub negated: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct TExpr {
     pub kind: TExprKind,
@@ -227,6 +238,8 @@ pub enum TExprKind {
         set: Box<[TExpr]>,
         negated: bool,
     },
+    /// `x in [a, b, …]` whose items are all literals of one type.
+    InLiterals(Box<InLiterals>),
     /// `action in billing`
     InCategory {
         value: Box<TExpr>,

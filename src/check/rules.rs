@@ -367,6 +367,7 @@ fn reads_request(e: &TExpr) -> bool {
                 todo.push(value);
                 todo.extend(set.iter());
             }
+            TExprKind::InLiterals(list) => todo.push(&list.value),
             TExprKind::InCategory { value, .. } => todo.push(value),
             TExprKind::Aggregate { filter, .. } => todo.extend(filter.as_deref()),
             _ => {}
