@@ -43,10 +43,13 @@ pub struct CheckOutput {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Checks a parsed policy.
-pub fn check(source: &Source, policy: &ast::Policy) -> CheckOutput {
+/// Checks a parsed policy. The tree is used up: each `let` and `on` block
+/// is freed once it is checked, so that the checked policy grows into the
+/// memory the tree gave back rather than beside the whole tree.
+pub fn check(source: &Source, mut policy: ast::Policy) -> CheckOutput {
     let mut checker = Checker::new(source);
-    checker.run(policy);
+    checker.run(&mut policy);
+    drop(policy);
     let has_errors = checker.diags.iter().any(Diagnostic::is_error);
     CheckOutput {
         checked: (!has_errors).then_some(checker.out),
@@ -103,7 +106,7 @@ struct Checker<'s> {
     /// Indices into `unknown` by namespace, filled when the lints start.
     unknown_groups: HashMap<String, Vec<usize>>,
     /// Where each rule code was first defined.
-    rule_codes: HashMap<(RuleKind, String), Span>,
+    rule_codes: HashMap<(RuleKind, std::sync::Arc<str>), Span>,
     /// Where each enum value is declared.
     enum_value_spans: HashMap<(usize, usize), Span>,
     /// Each enum's values by name.
@@ -210,7 +213,7 @@ impl<'s> Checker<'s> {
         !self.suggest_budget.is_spent()
     }
 
-    fn run(&mut self, policy: &ast::Policy) {
+    fn run(&mut self, policy: &mut ast::Policy) {
         // Declarations first, so that uses can come in any order.
         for item in &policy.items {
             self.declare(item);
@@ -230,8 +233,16 @@ impl<'s> Checker<'s> {
             self.out.permitted = self.permits.iter().map(|p| p.to_table(actions)).collect();
         }
         self.lets(policy);
-        for item in &policy.items {
-            self.item(item);
+        // No pass after this one reads a block's rules: they go as soon as
+        // they are checked, and the checked rules reuse their memory.
+        for item in &mut policy.items {
+            match &mut item.kind {
+                ItemKind::On(block) => {
+                    self.on_block(block, item.span);
+                    drop(std::mem::take(&mut block.rules));
+                }
+                _ => self.item(item),
+            }
         }
         self.states(policy);
         self.shortfalls(policy);
@@ -246,7 +257,6 @@ impl<'s> Checker<'s> {
             ItemKind::Spend { kinds, order } => self.spend(kinds, order, item.span),
             ItemKind::Settle(settle) => self.settle(settle, item.span),
             ItemKind::Step { name, message } => self.step(name, message.as_ref()),
-            ItemKind::On(block) => self.on_block(block, item.span),
             ItemKind::Expire { kinds, after } => self.expire(kinds, after),
             _ => {}
         }

@@ -649,7 +649,7 @@ impl Program {
     pub fn enum_value(&self, ty: ir::EnumRef, index: u32) -> Option<&str> {
         let i = index as usize;
         let name = match ty {
-            ir::EnumRef::User(e) => self.enums.get(e).and_then(|e| e.values.get(i)),
+            ir::EnumRef::User(e) => self.enums.get(e.index()).and_then(|e| e.values.get(i)),
             ir::EnumRef::CreditKind => self.credit_kinds.get(i),
             ir::EnumRef::DebtKind => self.debt_kinds.get(i),
             ir::EnumRef::Role => self.roles.get(i).map(|r| &r.name),
@@ -666,15 +666,19 @@ impl Program {
     }
 }
 
-/// Compiles a checked policy.
-pub fn compile(checked: &Checked) -> Result<Program, CompileError> {
+/// Compiles a checked policy, using it up: each `let` and rule is freed
+/// once compiled, so the program grows into the memory they gave back.
+pub fn compile(checked: Checked) -> Result<Program, CompileError> {
     compile_within(checked, MAX_EVAL_DEPTH)
 }
 
 /// [`compile`] with another evaluation depth bound: the checker keeps every
 /// policy it accepts well inside [`MAX_EVAL_DEPTH`], so tests reach this
 /// second line of defence only by lowering it.
-pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Program, CompileError> {
+pub(crate) fn compile_within(
+    mut checked: Checked,
+    max_depth: usize,
+) -> Result<Program, CompileError> {
     let too_many = |what: &str, n: usize, max: usize, span: Span| {
         CompileError::limit(
             Code::ValueOutOfRange,
@@ -750,23 +754,33 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
     }
     let permitted = Permissions::pack(&checked.permitted, roles.len(), actions.len())?;
 
+    // The arena is sized once: grown by doubling, a large policy's copies
+    // stayed behind in the heap as holes as large as the arena itself.
+    let (most_nodes, most_items) = bounds(&checked);
+    // The compiler reads the declarations; the `let`s and blocks it
+    // consumes.
+    let checked_lets = std::mem::take(&mut checked.lets);
+    let blocks = std::mem::take(&mut checked.blocks);
+    let checked = &checked;
     let mut c = Compiler {
         checked,
-        nodes: Vec::new(),
-        types: Vec::new(),
-        heights: Vec::new(),
-        lists: Vec::new(),
+        nodes: Vec::with_capacity(most_nodes),
+        types: Vec::with_capacity(most_nodes),
+        heights: Vec::with_capacity(most_nodes),
+        lists: Vec::with_capacity(most_items),
         let_roots: Vec::new(),
+        leaves: HashMap::new(),
+        leaf_order: Vec::new(),
         depth: 0,
         max_depth,
     };
-    let mut lets = Vec::with_capacity(checked.lets.len());
-    for (i, l) in checked.lets.iter().enumerate() {
+    let mut lets = Vec::with_capacity(checked_lets.len());
+    for (i, l) in checked_lets.into_iter().enumerate() {
         LetId::new(i, l.span)?;
         let root = c.expr(&l.value)?;
         c.let_roots.push(root);
         lets.push(Let {
-            name: l.name.clone(),
+            name: l.name,
             ty: l.value.ty.base,
         });
     }
@@ -800,7 +814,7 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
     let mut action_rules = vec![Vec::new(); checked.actions.len()];
     let mut forbidden_rules = Vec::new();
     let mut operation_rules: [Vec<RuleId>; 4] = Default::default();
-    for block in &checked.blocks {
+    for mut block in blocks {
         let names_actions = !block.all && block.operation.is_none();
         if names_actions
             && !block.actions.is_empty()
@@ -811,9 +825,9 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
                 block.span,
             ));
         }
-        for rule in &block.rules {
+        for rule in std::mem::take(&mut block.rules) {
             let id = RuleId::new(rules.len(), rule.span)?;
-            let mut compiled = c.rule(rule)?;
+            let mut compiled = c.rule(&rule)?;
             compiled.on_forbidden = block.forbidden;
             rules.push(compiled);
             if let Some(op) = block.operation {
@@ -883,6 +897,10 @@ pub(crate) fn compile_within(checked: &Checked, max_depth: usize) -> Result<Prog
         ));
     };
 
+    // Sized for the most the policy could need; shared constants and
+    // dropped operands usually leave room over.
+    c.nodes.shrink_to_fit();
+    c.lists.shrink_to_fit();
     Ok(Program {
         name: checked.name.clone(),
         source: checked.source.clone(),
@@ -997,6 +1015,134 @@ fn bits(kinds: &[usize], count: usize, span: Span) -> Result<u32, CompileError> 
     })
 }
 
+/// Upper bounds on the nodes and list items that compiling `checked`
+/// pushes: a node for each checked expression at most (sharing constants
+/// and fusing comparisons make fewer), counting the constants of lists
+/// once each, as they are shared; and each item of each list.
+fn bounds(checked: &Checked) -> (usize, usize) {
+    fn template(t: &ir::Template) -> impl Iterator<Item = &TExpr> {
+        t.parts.iter().filter_map(|p| match p {
+            ir::TemplatePart::Value { expr, .. } => Some(expr),
+            ir::TemplatePart::Text(_) => None,
+        })
+    }
+    let mut roots: Vec<&TExpr> = Vec::new();
+    roots.extend(checked.lets.iter().map(|l| &l.value));
+    roots.extend(checked.locks.iter().map(|l| &l.when));
+    roots.extend(checked.states.iter().filter_map(|s| s.when.as_ref()));
+    for s in &checked.steps {
+        roots.extend(template(&s.message));
+    }
+    for rule in checked.blocks.iter().flat_map(|b| &b.rules) {
+        roots.extend(&rule.when);
+        if let Some(m) = &rule.message {
+            roots.extend(template(m));
+        }
+        for clause in &rule.steps {
+            roots.extend(clause.steps.iter().filter_map(|(_, w, _)| w.as_ref()));
+        }
+        roots.extend(rule.params.iter().map(|(_, e)| e));
+    }
+    let shortfalls = checked
+        .charge_shortfall
+        .iter()
+        .chain(&checked.refund_shortfall);
+    roots.extend(shortfalls.filter_map(|s| s.when.as_ref()));
+    let (mut nodes, mut items) = (0usize, 0usize);
+    let mut listed = std::collections::HashSet::new();
+    while let Some(e) = roots.pop() {
+        nodes = nodes.saturating_add(1);
+        match &e.kind {
+            TExprKind::Literal(_)
+            | TExprKind::Field(_)
+            | TExprKind::Let(_)
+            | TExprKind::Builtin(_)
+            | TExprKind::Item(_)
+            | TExprKind::OpGrant(_) => {}
+            TExprKind::Before(a)
+            | TExprKind::Unary(_, a)
+            | TExprKind::InCategory { value: a, .. } => roots.push(a),
+            TExprKind::Binary(_, a, b) => roots.extend([a.as_ref(), b.as_ref()]),
+            TExprKind::In { value, set, .. } => {
+                items = items.saturating_add(set.len());
+                roots.push(value);
+                for item in set.iter() {
+                    match &item.kind {
+                        TExprKind::Literal(l) => {
+                            let key = (LeafKey::of_const(&Const::from_literal(l)), item.ty);
+                            if listed.insert(key) {
+                                nodes = nodes.saturating_add(1);
+                            }
+                        }
+                        _ => roots.push(item),
+                    }
+                }
+            }
+            TExprKind::InLiterals(list) => {
+                items = items.saturating_add(list.items.len());
+                roots.push(&list.value);
+                for (l, _) in &list.items {
+                    let key = (LeafKey::of_const(&Const::from_literal(l)), list.ty);
+                    if listed.insert(key) {
+                        nodes = nodes.saturating_add(1);
+                    }
+                }
+            }
+            TExprKind::Aggregate { filter, .. } => roots.extend(filter.as_deref()),
+        }
+    }
+    (nodes, items)
+}
+
+/// What a leaf node is, for sharing one node among its uses: a constant
+/// by its exact value, scale included (`Decimal`'s own equality takes
+/// `1.0` and `1.00` for one value, and they print differently); a field,
+/// `let` or built-in by what it reads.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum LeafKey {
+    Bool(bool),
+    Decimal([u8; 16]),
+    Time(crate::time::Timestamp),
+    Duration(i64),
+    Months(i64),
+    Text(Box<str>),
+    Enum(u32),
+    /// A field's default is the field's, so the slot says it all.
+    Field(FieldId),
+    /// A `let`'s root is compiled once.
+    Let(LetId),
+    Builtin(Builtin),
+    Item(ItemField),
+    OpGrant(ItemField),
+}
+
+impl LeafKey {
+    fn of_const(c: &Const) -> LeafKey {
+        match c {
+            Const::Bool(b) => LeafKey::Bool(*b),
+            Const::Decimal(d) => LeafKey::Decimal(d.serialize()),
+            Const::Time(t) => LeafKey::Time(*t),
+            Const::Duration(s) => LeafKey::Duration(*s),
+            Const::Months(m) => LeafKey::Months(*m),
+            Const::Text(s) => LeafKey::Text(s.clone()),
+            Const::Enum(v) => LeafKey::Enum(*v),
+        }
+    }
+
+    /// The key of a node that reads no other node; `None` for the rest.
+    fn of(node: &Node) -> Option<LeafKey> {
+        Some(match node {
+            Node::Const(c) => LeafKey::of_const(c),
+            Node::Field { slot, .. } => LeafKey::Field(*slot),
+            Node::Let { index, .. } => LeafKey::Let(*index),
+            Node::Builtin(b) => LeafKey::Builtin(*b),
+            Node::Item(f) => LeafKey::Item(*f),
+            Node::OpGrant(f) => LeafKey::OpGrant(*f),
+            _ => return None,
+        })
+    }
+}
+
 struct Compiler<'c> {
     checked: &'c Checked,
     nodes: Vec<Node>,
@@ -1007,6 +1153,13 @@ struct Compiler<'c> {
     heights: Vec<u32>,
     lists: Vec<NodeId>,
     let_roots: Vec<NodeId>,
+    /// The node of each constant, field, `let` and built-in, by what it is
+    /// and its type: a leaf written many times (`in [1, 1, …]`, `usable`
+    /// in every rule) is one node, read from many places.
+    leaves: HashMap<(LeafKey, Option<Base>), NodeId>,
+    /// The leaves' nodes in the order they were pushed, so that dropping
+    /// nodes drops their entries in `leaves`.
+    leaf_order: Vec<NodeId>,
     /// How deep [`Compiler::expr`] is nested now.
     depth: usize,
     /// [`MAX_EVAL_DEPTH`], except in tests.
@@ -1017,6 +1170,10 @@ impl Compiler<'_> {
     /// Appends a node, refusing one whose evaluation would recurse deeper
     /// than [`MAX_EVAL_DEPTH`].
     fn push(&mut self, node: Node, ty: Option<Base>, span: Span) -> Result<NodeId, CompileError> {
+        let key = LeafKey::of(&node).map(|k| (k, ty));
+        if let Some(&id) = key.as_ref().and_then(|k| self.leaves.get(k)) {
+            return Ok(id);
+        }
         let height = self.height(&node, span)?;
         if height as usize > self.max_depth {
             return Err(too_deep(span, self.max_depth));
@@ -1025,7 +1182,30 @@ impl Compiler<'_> {
         self.nodes.push(node);
         self.types.push(ty);
         self.heights.push(height);
+        if let Some(key) = key {
+            self.leaves.insert(key, id);
+            self.leaf_order.push(id);
+        }
         Ok(id)
+    }
+
+    /// Drops the nodes from `nodes` on, and the list items from `items` on.
+    fn truncate(&mut self, nodes: usize, items: usize) {
+        while let Some(&id) = self.leaf_order.last() {
+            if id.index() < nodes {
+                break;
+            }
+            let node = self.nodes.get(id.index());
+            if let (Some(key), Some(&ty)) = (node.and_then(LeafKey::of), self.types.get(id.index()))
+            {
+                self.leaves.remove(&(key, ty));
+            }
+            self.leaf_order.pop();
+        }
+        self.nodes.truncate(nodes);
+        self.types.truncate(nodes);
+        self.heights.truncate(nodes);
+        self.lists.truncate(items);
     }
 
     /// One more than the deepest child of `node`.
@@ -1090,13 +1270,49 @@ impl Compiler<'_> {
         if self.depth >= self.max_depth {
             return Err(too_deep(e.span, self.max_depth));
         }
+        let (nodes, lists) = (self.nodes.len(), self.lists.len());
         self.depth += 1;
         let node = self.lower(e);
         self.depth -= 1;
         let node = node?;
         let folded = self.fold(&node).map(Node::Const).unwrap_or(node);
         let fused = self.fuse(folded)?;
+        // The children were pushed just now, and only this node reads
+        // them: when folding or fusing left it reading none (`usable < 5`
+        // is one `CmpTotal`), they go, and so does the list of an `in`
+        // that became an `EnumTest`.
+        if !self.reads_from(&fused, nodes) {
+            self.truncate(nodes, lists);
+        }
         self.push(fused, (!e.ty.optional).then_some(e.ty.base), e.span)
+    }
+
+    /// Whether `node` reads a node numbered `from` or later.
+    fn reads_from(&self, node: &Node, from: usize) -> bool {
+        let late = |id: &NodeId| id.index() >= from;
+        match node {
+            Node::Const(_)
+            | Node::Field { .. }
+            | Node::Builtin(_)
+            | Node::Item(_)
+            | Node::OpGrant(_)
+            | Node::CmpTotal { .. }
+            | Node::EnumTest { .. } => false,
+            Node::Let { root: a, .. }
+            | Node::Before(a)
+            | Node::Not(a)
+            | Node::Neg(a)
+            | Node::InCategory { value: a, .. } => late(a),
+            Node::And(a, b) | Node::Or(a, b) | Node::Default(a, b) | Node::Binary(_, a, b) => {
+                late(a) || late(b)
+            }
+            // Its list's entries were pushed just now, whatever its items.
+            Node::In { .. } => true,
+            Node::Aggregate { filter, .. } => filter.as_ref().is_some_and(late),
+            Node::CmpNum { a, b, .. } => [a, b]
+                .iter()
+                .any(|o| matches!(o, NumOperand::Node(id) if late(id))),
+        }
     }
 
     /// One node for `e`, its children lowered first.
@@ -1170,16 +1386,20 @@ impl Compiler<'_> {
                     .iter()
                     .map(|i| self.expr(i))
                     .collect::<Result<Vec<NodeId>, _>>()?;
-                let too_long = || missing("an `in` list is too long");
-                let start = u32::try_from(self.lists.len()).map_err(|_| too_long())?;
-                let len = u32::try_from(items.len()).map_err(|_| too_long())?;
-                start.checked_add(len).ok_or_else(too_long)?;
-                self.lists.extend(&items);
-                Node::In {
-                    value,
-                    items: ListRange { start, len },
-                    negated: *negated,
+                self.in_list(value, &items, *negated, e.span)?
+            }
+            TExprKind::InLiterals(list) => {
+                let value = self.expr(&list.value)?;
+                // What `expr` does for each item written as a literal.
+                let ty = (!list.ty.optional).then_some(list.ty.base);
+                let mut items = Vec::with_capacity(list.items.len());
+                for (l, span) in &list.items {
+                    if self.depth >= self.max_depth {
+                        return Err(too_deep(*span, self.max_depth));
+                    }
+                    items.push(self.push(Node::Const(Const::from_literal(l)), ty, *span)?);
                 }
+                self.in_list(value, &items, list.negated, e.span)?
             }
             TExprKind::InCategory {
                 value,
@@ -1200,6 +1420,26 @@ impl Compiler<'_> {
                 of: *of,
                 filter: filter.as_ref().map(|f| self.expr(f)).transpose()?,
             },
+        })
+    }
+
+    /// `value in [items]`, its items appended to the lists.
+    fn in_list(
+        &mut self,
+        value: NodeId,
+        items: &[NodeId],
+        negated: bool,
+        span: Span,
+    ) -> Result<Node, CompileError> {
+        let too_long = || CompileError::internal("an `in` list is too long", span);
+        let start = u32::try_from(self.lists.len()).map_err(|_| too_long())?;
+        let len = u32::try_from(items.len()).map_err(|_| too_long())?;
+        start.checked_add(len).ok_or_else(too_long)?;
+        self.lists.extend(items);
+        Ok(Node::In {
+            value,
+            items: ListRange { start, len },
+            negated,
         })
     }
 
@@ -1336,7 +1576,7 @@ impl Compiler<'_> {
         let Base::Enum(crate::check::ir::EnumRef::User(e)) = field.ty else {
             return None;
         };
-        if self.checked.enums.get(e)?.values.len() > 64 || field.optional {
+        if self.checked.enums.get(e.index())?.values.len() > 64 || field.optional {
             return None;
         }
         let default = match default {
@@ -1525,9 +1765,53 @@ on billable {
     fn checked(text: &str) -> Checked {
         let source = Source::new("p.policy", text);
         let parsed = crate::parse::parse(&source);
-        crate::check::check(&source, &parsed.policy)
+        crate::check::check(&source, parsed.policy)
             .checked
             .expect("the policy checks")
+    }
+
+    /// Operands that a fused node does not read are dropped: each
+    /// `usable == 0` of the policy is one `CmpTotal`, not three nodes.
+    #[test]
+    fn a_fused_comparison_keeps_no_operands() {
+        let program = compile(checked(POLICY)).expect("compiles");
+        assert_eq!(program.nodes.len(), 2, "{:?}", program.nodes);
+    }
+
+    /// A constant written many times is one node.
+    #[test]
+    fn a_constant_is_one_node_however_often_written() {
+        let text = POLICY.replace(
+            "deny broke when usable == 0",
+            "deny broke when usable in [1, 1, 2, 1.0, 1, 2]",
+        );
+        let program = compile(checked(&text)).expect("compiles");
+        let consts: Vec<String> = program
+            .nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Const(Const::Decimal(d)) => Some(d.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(consts, ["1.000000", "2.000000"]);
+        assert_eq!(program.lists.len(), 6);
+    }
+
+    /// An `in` whose value and items are all nodes made before it still
+    /// keeps its list.
+    #[test]
+    fn an_in_of_shared_nodes_keeps_its_list() {
+        let text = POLICY.replace(
+            "state ok otherwise",
+            "state cheap when usable in [1, 2]\nstate ok otherwise",
+        );
+        let text = text.replace(
+            "deny broke when usable == 0",
+            "deny broke when usable in [1, 2]",
+        );
+        let program = compile(checked(&text)).expect("compiles");
+        assert_eq!(program.lists.len(), 4);
     }
 
     /// A lowering that fell out of step with the grammar leaves an
@@ -1575,7 +1859,7 @@ on billable {
     fn a_dangling_index_is_an_internal_error() {
         let mut c = checked(POLICY);
         c.permitted.clear();
-        let e = compile(&c).expect_err("permission table without rows");
+        let e = compile(c).expect_err("permission table without rows");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
 
         let mut c = checked(POLICY);
@@ -1584,7 +1868,7 @@ on billable {
             ty: ir::Type::of(Base::Bool),
             span: Span::default(),
         });
-        let e = compile(&c).expect_err("a let that does not exist");
+        let e = compile(c).expect_err("a let that does not exist");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
 
         let mut c = checked(POLICY);
@@ -1593,12 +1877,12 @@ on billable {
             ty: ir::Type::of(Base::Bool),
             span: Span::default(),
         });
-        let e = compile(&c).expect_err("a field that does not exist");
+        let e = compile(c).expect_err("a field that does not exist");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
 
         let mut c = checked(POLICY);
         c.blocks[0].actions.push(true);
-        let e = compile(&c).expect_err("a block for more actions than exist");
+        let e = compile(c).expect_err("a block for more actions than exist");
         assert!(e.message.starts_with("internal error"), "{}", e.message);
     }
 
@@ -1629,7 +1913,7 @@ on billable {
         let mut c = checked(POLICY);
         let state = c.states[0].clone();
         c.states = vec![state; usize::from(u16::MAX) + 2];
-        let e = compile(&c).expect_err("65,537 states");
+        let e = compile(c).expect_err("65,537 states");
         assert_eq!(e.code, Code::ValueOutOfRange);
         assert!(
             e.message.contains("more than 65535 states"),
@@ -1665,8 +1949,8 @@ on billable {
         // on compiled nodes, lowered so that a checked policy reaches it.
         // 3 + 19 * 11 = 212 levels.
         let checked = checked(&let_chain(20, 10));
-        compile_within(&checked, 212).expect("212 levels compile");
-        let e = compile_within(&checked, 211).expect_err("212 levels past 211");
+        compile_within(checked.clone(), 212).expect("212 levels compile");
+        let e = compile_within(checked, 211).expect_err("212 levels past 211");
         assert_eq!(e.code, Code::TooDeep);
         assert!(e.message.contains("211"), "{}", e.message);
     }

@@ -462,7 +462,7 @@ impl Printer<'_> {
             .map(|t| match t {
                 OnTarget::Forbidden(_) => "forbidden",
                 OnTarget::All(_) => "all",
-                OnTarget::Name(n) => n.name.as_str(),
+                OnTarget::Name(n) => &*n.name,
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -554,7 +554,7 @@ fn strip_comment(line: &str) -> &str {
 }
 
 fn names_text(names: &[Ident]) -> String {
-    let v: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+    let v: Vec<&str> = names.iter().map(|n| &*n.name).collect();
     v.join(", ")
 }
 
@@ -565,7 +565,7 @@ fn keys_text(keys: &[SortKey]) -> String {
             if k.descending {
                 format!("{} desc", k.field.name)
             } else {
-                k.field.name.clone()
+                k.field.name.to_string()
             }
         })
         .collect();
@@ -707,7 +707,7 @@ fn text(e: &Expr, last: bool) -> String {
         } => {
             let v = grouped(value, needs_parens(value, 4, false, false), false);
             let op = if *negated { "not in" } else { "in" };
-            let set = match set {
+            let set = match set.as_ref() {
                 InSet::List(items) => {
                     let v: Vec<String> = items.iter().map(expr).collect();
                     format!("[{}]", v.join(", "))

@@ -238,13 +238,32 @@ pub enum Format {
 /// Enum-like types: a fixed set of names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EnumRef {
-    User(usize),
+    User(EnumId),
     CreditKind,
     DebtKind,
     /// `usable`, `locked` or `expired`, inside `where` over grants.
     GrantStatus,
     Role,
     Action,
+}
+
+/// A policy's own enum: its index among the policy's enums. 32 bits, not a
+/// `usize`, so that a [`Type`] is 12 bytes: every checked expression holds
+/// one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EnumId(u32);
+
+impl EnumId {
+    /// The enum at `index`. No policy under the size limit declares 2^32
+    /// enums; an index past that saturates, and names no enum.
+    pub fn new(index: usize) -> EnumId {
+        EnumId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The enum's position among the policy's enums.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
 }
 
 /// The grant statuses, in `GrantStatus` index order.

@@ -501,7 +501,10 @@ fn grant_attributes(
                 FieldValue::Text(text.clone())
             }
             Base::Enum(crate::lang::EnumRef::User(e)) => {
-                let values = p.enums.get(e).map_or(&[][..], |e| e.values.as_slice());
+                let values = p
+                    .enums
+                    .get(e.index())
+                    .map_or(&[][..], |e| e.values.as_slice());
                 match values.iter().position(|v| v == text) {
                     Some(v) => FieldValue::Enum(v as u32),
                     None => {

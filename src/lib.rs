@@ -164,6 +164,17 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Analysis {
     }
 }
 
+/// [`check_bytes`] for bytes the caller is done with: they are freed as
+/// soon as the text is copied into its [`Source`], before parsing starts,
+/// so a large policy is not held twice while it is checked.
+pub(crate) fn check_owned(name: &str, bytes: Vec<u8>) -> Analysis {
+    match String::from_utf8(bytes) {
+        Ok(text) if text.len() <= parse::MAX_POLICY_BYTES => analyze(Source::new(name, text)),
+        Ok(text) => check_bytes(name, text.as_bytes()),
+        Err(e) => check_bytes(name, e.as_bytes()),
+    }
+}
+
 /// Codes the checker reports when a declaration is missing, which is what
 /// a syntax error elsewhere looks like to it: dropped after syntax errors so
 /// that one typo gives one diagnostic.
@@ -207,7 +218,11 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     }
     let syntax_errors = parsed.diagnostics.iter().any(Diagnostic::is_error);
     let incomplete = parsed.incomplete;
-    let checked = check::check(&source, &parsed.policy);
+    // Fail closed: an expression the parser could not lower, yet did not
+    // report, would otherwise drop the rule holding it without a word.
+    // Looked for first: checking uses the tree up.
+    let unlowered = compile::refuse_unlowered(&parsed.policy);
+    let checked = check::check(&source, parsed.policy);
     let mut diagnostics = parsed.diagnostics;
     diagnostics.extend(
         checked
@@ -216,16 +231,14 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
             .filter(|d| !(incomplete && caused_by_missing_items(d.code))),
     );
     let mut checked = if syntax_errors { None } else { checked.checked };
-    // Fail closed: an expression the parser could not lower, yet did not
-    // report, would otherwise drop the rule holding it without a word.
-    if let (Some(_), Err(e)) = (&checked, compile::refuse_unlowered(&parsed.policy)) {
+    if let (Some(_), Err(e)) = (&checked, unlowered) {
         diagnostics.push(Diagnostic::new(e.code, e.span, e.message));
         checked = None;
     }
     // Compiling is part of checking: the compiled form has limits of its own
     // (`MAX_EVAL_DEPTH`, index widths), and `check` must refuse what
     // `decide` would refuse.
-    let program = match checked.as_ref().map(compile::compile) {
+    let program = match checked.map(compile::compile) {
         Some(Ok(program)) => Some(std::sync::Arc::new(program)),
         Some(Err(e)) => {
             diagnostics.push(Diagnostic::new(e.code, e.span, e.message));

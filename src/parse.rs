@@ -111,10 +111,11 @@ struct ChunkParse {
 /// process-wide settings changed under an embedder's feet.
 fn parse_chunks(text: &str, chunks: &[chunk::Chunk]) -> Vec<ChunkParse> {
     let mut detailed = 0;
+    let mut names = lower::Names::default();
     chunks
         .iter()
         .map(|c| {
-            let one = parse_chunk(text, c, detailed < MAX_DETAILED_ERRORS);
+            let one = parse_chunk(text, c, detailed < MAX_DETAILED_ERRORS, &mut names);
             if one.item.is_none() {
                 detailed += 1;
             }
@@ -131,7 +132,7 @@ fn parse_chunks(text: &str, chunks: &[chunk::Chunk]) -> Vec<ChunkParse> {
 const MAX_DETAILED_ERRORS: usize = 100;
 
 /// Parses and lowers one item.
-fn parse_chunk(text: &str, c: &chunk::Chunk, detail: bool) -> ChunkParse {
+fn parse_chunk(text: &str, c: &chunk::Chunk, detail: bool, names: &mut lower::Names) -> ChunkParse {
     let mut diagnostics = Vec::new();
     if let Some(at) = c.too_deep_at {
         diagnostics.push(
@@ -178,7 +179,7 @@ fn parse_chunk(text: &str, c: &chunk::Chunk, detail: bool) -> ChunkParse {
             let item = pairs
                 .next()
                 .and_then(|chunk| chunk.into_inner().find(|p| p.as_rule() == Rule::item));
-            let mut lower = lower::Lower::new(c.start, &mut diagnostics);
+            let mut lower = lower::Lower::new(c.start, &mut diagnostics, names);
             item.and_then(|item| lower.item(item))
         }
         Err(first) => {

@@ -100,7 +100,7 @@ impl Policy {
             .saturating_add(1);
         let mut bytes = Vec::new();
         file.take(cap).read_to_end(&mut bytes).map_err(io)?;
-        Policy::from_analysis(crate::check_bytes(&name, &bytes))
+        Policy::from_analysis(crate::check_owned(&name, bytes))
     }
 
     /// Like [`Policy::from_source`], for bytes read from a file (what

@@ -19,12 +19,12 @@ impl Checker<'_> {
         index: usize,
         first_span: impl Fn(&Checked, usize) -> Span,
     ) -> bool {
-        if let Some(&existing) = namespace(&mut self.names).get(&name.name) {
+        if let Some(&existing) = namespace(&mut self.names).get(&*name.name) {
             let first = first_span(&self.out, existing);
             self.report(errors::defined_twice(what, name, first));
             return false;
         }
-        namespace(&mut self.names).insert(name.name.clone(), index);
+        namespace(&mut self.names).insert(name.name.to_string(), index);
         self.known_names.clear();
         true
     }
@@ -42,7 +42,7 @@ impl Checker<'_> {
         for kind in kinds {
             // `shortfall of charge is invoiced` must not mean a debt kind.
             if what == DEBT
-                && [super::ledger::INVOICED, super::ledger::WAIVED].contains(&kind.name.as_str())
+                && [super::ledger::INVOICED, super::ledger::WAIVED].contains(&&*kind.name)
             {
                 self.report(errors::reserved_debt_kind(kind));
                 continue;
@@ -52,7 +52,7 @@ impl Checker<'_> {
                 span_of(list(c), i, |k| k.span)
             }) {
                 list_mut(&mut self.out).push(Named {
-                    name: kind.name.clone(),
+                    name: kind.name.to_string(),
                     span: kind.span,
                 });
             }
@@ -63,7 +63,7 @@ impl Checker<'_> {
         match &item.kind {
             ItemKind::Policy(name) => {
                 if self.out.name.is_empty() {
-                    self.out.name = name.name.clone();
+                    self.out.name = name.name.to_string();
                     self.out.docs = item.docs.clone();
                 } else {
                     self.report(errors::second_policy_name(name));
@@ -81,17 +81,22 @@ impl Checker<'_> {
                     let mut levels = Vec::with_capacity(access.len());
                     for a in access {
                         let next = self.out.access_levels.len();
-                        let level = *self.names.access.entry(a.name.clone()).or_insert_with(|| {
-                            self.out.access_levels.push(a.name.clone());
-                            next
-                        });
+                        let level =
+                            *self
+                                .names
+                                .access
+                                .entry(a.name.to_string())
+                                .or_insert_with(|| {
+                                    self.out.access_levels.push(a.name.to_string());
+                                    next
+                                });
                         if !levels.contains(&level) {
                             levels.push(level);
                         }
                     }
                     let access = levels;
                     self.out.roles.push(Role {
-                        name: name.name.clone(),
+                        name: name.name.to_string(),
                         access,
                         span: name.span,
                     });
@@ -113,7 +118,7 @@ impl Checker<'_> {
                 |c| &mut c.debt_kinds,
             ),
             ItemKind::Enum { name, values } => {
-                if BASE_TYPES.iter().any(|(n, _)| *n == name.name) {
+                if BASE_TYPES.iter().any(|(n, _)| *n == &*name.name) {
                     self.report(errors::enum_named_like_a_type(name));
                     return;
                 }
@@ -131,17 +136,17 @@ impl Checker<'_> {
                 let mut index_of: HashMap<String, usize> = HashMap::new();
                 let mut list = Vec::new();
                 for v in values {
-                    if let Some(&first) = seen.get(v.name.as_str()) {
+                    if let Some(&first) = seen.get(&*v.name) {
                         self.report(errors::enum_value_twice(v, name, first));
                         continue;
                     }
                     seen.insert(&v.name, v.span);
                     self.enum_value_spans.insert((index, list.len()), v.span);
-                    index_of.insert(v.name.clone(), list.len());
-                    list.push(v.name.clone());
+                    index_of.insert(v.name.to_string(), list.len());
+                    list.push(v.name.to_string());
                 }
                 self.out.enums.push(Enum {
-                    name: name.name.clone(),
+                    name: name.name.to_string(),
                     values: list,
                     span: name.span,
                 });
@@ -164,7 +169,7 @@ impl Checker<'_> {
         }
         let mut members = Vec::new();
         for action in actions {
-            if let Some(&existing) = self.names.actions.get(&action.name) {
+            if let Some(&existing) = self.names.actions.get(&*action.name) {
                 let (first, first_category) = match self.out.actions.get(existing) {
                     Some(a) => (a.span, a.category),
                     None => continue,
@@ -182,25 +187,25 @@ impl Checker<'_> {
                 self.report(d);
                 continue;
             }
-            if self.names.categories.contains_key(&action.name) {
+            if self.names.categories.contains_key(&*action.name) {
                 self.report(errors::category_and_action(action, "also a category"));
                 continue;
             }
             let a = self.out.actions.len();
-            self.names.actions.insert(action.name.clone(), a);
+            self.names.actions.insert(action.name.to_string(), a);
             self.known_names.clear();
             self.out.actions.push(Action {
-                name: action.name.clone(),
+                name: action.name.to_string(),
                 category: index,
                 span: action.span,
             });
             members.push(a);
         }
-        if self.names.actions.contains_key(&category.name) {
+        if self.names.actions.contains_key(&*category.name) {
             self.report(errors::category_and_action(category, "also an action"));
         }
         self.out.categories.push(Category {
-            name: category.name.clone(),
+            name: category.name.to_string(),
             actions: members,
             span: category.span,
         });
@@ -221,14 +226,14 @@ impl Checker<'_> {
                     |c, i| span_of(&c.steps, i, |s| s.span),
                 ) {
                     self.out.steps.push(Step {
-                        name: name.name.clone(),
+                        name: name.name.to_string(),
                         message: Template { parts: Vec::new() },
                         span: name.span,
                     });
                 }
             }
             ItemKind::Let { name, .. } => {
-                let reserved = expr::BUILTINS.iter().any(|(n, _)| *n == name.name)
+                let reserved = expr::BUILTINS.iter().any(|(n, _)| *n == &*name.name)
                     || self.paths.has_root(&name.name);
                 if reserved {
                     self.report(errors::let_name_taken(name));
@@ -245,16 +250,16 @@ impl Checker<'_> {
 
     pub(super) fn field(&mut self, field: &ast::FieldDecl) {
         let dotted = field.path.dotted();
-        let span = field.path.span;
+        let span = field.path.span();
         let Some(root) = field.path.segments.first() else {
             return;
         };
-        if root.name == "grants" {
+        if &*root.name == "grants" {
             self.grant_attr(field);
             return;
         }
-        if RESERVED_ROOTS.contains(&root.name.as_str())
-            || expr::BUILTINS.iter().any(|(n, _)| *n == root.name)
+        if RESERVED_ROOTS.contains(&&*root.name)
+            || expr::BUILTINS.iter().any(|(n, _)| *n == &*root.name)
         {
             self.report(errors::reserved_field_root(root));
             return;
@@ -279,7 +284,10 @@ impl Checker<'_> {
         if !self.define(
             |n| &mut n.fields,
             "field",
-            &ast::Ident { name: dotted, span },
+            &ast::Ident {
+                name: dotted.into(),
+                span,
+            },
             index,
             |c, i| span_of(&c.fields, i, |f| f.span),
         ) {
@@ -290,7 +298,12 @@ impl Checker<'_> {
             None => None,
         };
         self.out.fields.push(Field {
-            path: field.path.segments.iter().map(|s| s.name.clone()).collect(),
+            path: field
+                .path
+                .segments
+                .iter()
+                .map(|s| s.name.to_string())
+                .collect(),
             ty,
             optional: field.optional,
             default,
@@ -303,8 +316,8 @@ impl Checker<'_> {
     /// carries, read in `where` filters over grants, as `grant.priority` in
     /// the rules of `on grant` and `on refund`, and as a spend key.
     fn grant_attr(&mut self, field: &ast::FieldDecl) {
-        let span = field.path.span;
-        let [_, name] = field.path.segments.as_slice() else {
+        let span = field.path.span();
+        let [_, name] = &*field.path.segments else {
             self.report(errors::out_of_place(
                 span,
                 format!("`{}` is not a grant attribute", field.path.dotted()),
@@ -318,7 +331,7 @@ impl Checker<'_> {
         }
         if expr::item_fields(crate::lang::Collection::Grants)
             .iter()
-            .any(|(n, _)| *n == name.name)
+            .any(|(n, _)| *n == &*name.name)
         {
             self.report(errors::reserved_grant_attr(name));
             return;
@@ -350,7 +363,7 @@ impl Checker<'_> {
             }
         }
         self.out.grant_attrs.push(Field {
-            path: vec![name.name.clone()],
+            path: vec![name.name.to_string()],
             ty,
             optional: field.optional,
             default,
@@ -359,15 +372,15 @@ impl Checker<'_> {
     }
 
     pub(super) fn type_by_name(&mut self, ty: &ast::Ident) -> Option<Base> {
-        if let Some(&(_, base)) = BASE_TYPES.iter().find(|(n, _)| *n == ty.name) {
+        if let Some(&(_, base)) = BASE_TYPES.iter().find(|(n, _)| *n == &*ty.name) {
             return Some(base);
         }
-        if let Some(&i) = self.names.enums.get(&ty.name) {
+        if let Some(&i) = self.names.enums.get(&*ty.name) {
             self.used.enums.insert(i);
-            return Some(Base::Enum(EnumRef::User(i)));
+            return Some(Base::Enum(EnumRef::User(EnumId::new(i))));
         }
         self.unknown
-            .push((TYPE.to_owned(), ty.name.clone(), ty.span));
+            .push((TYPE.to_owned(), ty.name.to_string(), ty.span));
         let types = BASE_TYPES.iter().map(|(n, _)| *n);
         let known = types.chain(self.out.enums.iter().map(|e| e.name.as_str()));
         let guess = self.suggest(&ty.name, known).map(str::to_owned);
@@ -398,23 +411,26 @@ impl Checker<'_> {
         literal
     }
 
-    pub(super) fn lets(&mut self, policy: &ast::Policy) {
+    /// Checks every `let`, in order. Each value is freed from the tree
+    /// once checked: nothing reads it after this.
+    pub(super) fn lets(&mut self, policy: &mut ast::Policy) {
         let mut index = 0;
-        for item in &policy.items {
-            let ItemKind::Let { name, value } = &item.kind else {
+        for item in &mut policy.items {
+            let ItemKind::Let { name, value } = &mut item.kind else {
                 continue;
             };
-            if self.names.lets.get(&name.name) != Some(&index) {
+            let value = value.take();
+            if self.names.lets.get(&*name.name) != Some(&index) {
                 continue; // a duplicate or reserved name, already reported
             }
             let scope = Scope {
                 lets_before: Some(index),
                 ..Scope::ACCOUNT
             };
-            let (typed, deps) = match self.value(value, scope, None) {
+            let (typed, deps) = match self.value(&value, scope, None) {
                 Some(t) => t,
                 None => {
-                    self.poisoned.insert(name.name.clone());
+                    self.poisoned.insert(name.name.to_string());
                     // Keep indices aligned; the policy will not compile anyway.
                     let placeholder = TExpr {
                         kind: TExprKind::Literal(Literal::Bool(false)),
@@ -425,7 +441,7 @@ impl Checker<'_> {
                 }
             };
             self.out.lets.push(Let {
-                name: name.name.clone(),
+                name: name.name.to_string(),
                 value: typed,
                 span: name.span,
             });
@@ -444,7 +460,7 @@ impl Checker<'_> {
             STEP => &self.names.steps,
             _ => return None,
         };
-        if let Some(&i) = map.get(&name.name) {
+        if let Some(&i) = map.get(&*name.name) {
             let used = match what {
                 STEP => Some(&mut self.used.steps),
                 CREDIT => Some(&mut self.used.credit_kinds),
@@ -469,7 +485,7 @@ impl Checker<'_> {
         let d = errors::unknown_name(what, name, guess.as_deref(), &listed, known.len());
         self.report(d);
         self.unknown
-            .push((what.to_owned(), name.name.clone(), name.span));
+            .push((what.to_owned(), name.name.to_string(), name.span));
         None
     }
 
@@ -478,7 +494,7 @@ impl Checker<'_> {
     /// many times.
     pub(super) fn enum_value_index(&self, e: EnumRef, name: &str) -> Option<usize> {
         match e {
-            EnumRef::User(i) => self.enum_value_index.get(i)?.get(name).copied(),
+            EnumRef::User(i) => self.enum_value_index.get(i.index())?.get(name).copied(),
             EnumRef::CreditKind => self.names.credit_kinds.get(name).copied(),
             EnumRef::DebtKind => self.names.debt_kinds.get(name).copied(),
             EnumRef::GrantStatus => GRANT_STATUSES.iter().position(|s| *s == name),
@@ -501,7 +517,7 @@ impl Checker<'_> {
                 let values = self
                     .out
                     .enums
-                    .get(i)
+                    .get(i.index())
                     .map_or(&[][..], |e| e.values.as_slice());
                 names(values, String::as_str)
             }

@@ -136,7 +136,7 @@ pub(super) fn let_name_taken(name: &ast::Ident) -> Diagnostic {
 }
 
 pub(super) fn reserved_field_root(root: &ast::Ident) -> Diagnostic {
-    let (message, help) = if ["before", "charge", "grant", "refund"].contains(&root.name.as_str()) {
+    let (message, help) = if ["before", "charge", "grant", "refund"].contains(&&*root.name) {
         (
             format!(
                 "`{}.` names what a ledger operation's rules read",

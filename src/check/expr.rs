@@ -184,7 +184,10 @@ impl Checker<'_> {
             Base::Enum(e) => match e {
                 EnumRef::User(i) => format!(
                     "a `{}`",
-                    self.out.enums.get(i).map_or("?", |e| e.name.as_str())
+                    self.out
+                        .enums
+                        .get(i.index())
+                        .map_or("?", |e| e.name.as_str())
                 ),
                 EnumRef::CreditKind => "a credit kind".to_owned(),
                 EnumRef::DebtKind => "a debt kind".to_owned(),
@@ -306,7 +309,7 @@ impl Checker<'_> {
                 Deps::default(),
             )),
             ExprKind::Text(s) => Some((
-                typed(TExprKind::Literal(Literal::Text(s.clone())), Base::Text),
+                typed(TExprKind::Literal(Literal::Text(s.to_string())), Base::Text),
                 Deps::default(),
             )),
             ExprKind::Bool(b) => Some((
@@ -602,27 +605,47 @@ impl Checker<'_> {
                         None => ok = false,
                     }
                 }
-                ok.then(|| {
-                    (
-                        TExpr {
-                            kind: TExprKind::In {
-                                value: Box::new(v),
-                                set: typed,
-                                negated,
-                            },
-                            ty: bool_ty,
-                            span,
-                        },
-                        deps,
-                    )
-                })
+                if !ok {
+                    return None;
+                }
+                let ty = typed.first().map(|t| t.ty);
+                let literals = typed
+                    .iter()
+                    .all(|t| matches!(t.kind, TExprKind::Literal(_)) && Some(t.ty) == ty);
+                let kind = match ty {
+                    Some(ty) if literals => TExprKind::InLiterals(Box::new(InLiterals {
+                        value: v,
+                        ty,
+                        items: typed
+                            .into_iter()
+                            .filter_map(|t| match t.kind {
+                                TExprKind::Literal(l) => Some((l, t.span)),
+                                _ => None,
+                            })
+                            .collect(),
+                        negated,
+                    })),
+                    _ => TExprKind::In {
+                        value: Box::new(v),
+                        set: typed.into_boxed_slice(),
+                        negated,
+                    },
+                };
+                Some((
+                    TExpr {
+                        kind,
+                        ty: bool_ty,
+                        span,
+                    },
+                    deps,
+                ))
             }
             InSet::Named(path) => {
                 let name = path.dotted();
                 if v.ty.base != Base::Enum(EnumRef::Action) {
                     let got = self.type_name(v.ty);
                     self.report(
-                        Diagnostic::new(Code::TypeMismatch, path.span, format!("`in {name}` needs a list"))
+                        Diagnostic::new(Code::TypeMismatch, path.span(), format!("`in {name}` needs a list"))
                             .label("not a list")
                             .related(v.span, format!("this is {got}"))
                             .help(format!("write the values as a list: `in [{name}]`; only `action in <category>` takes a name")),
@@ -649,7 +672,7 @@ impl Checker<'_> {
                         let known = self.out.categories.iter().map(|c| c.name.as_str());
                         let mut d = Diagnostic::new(
                             Code::UnknownName,
-                            path.span,
+                            path.span(),
                             format!("unknown action category `{name}`"),
                         )
                         .label("no category has this name");
@@ -697,7 +720,7 @@ impl Checker<'_> {
             ast::Aggregate::Count => AggregateOp::Count,
             ast::Aggregate::Sum(field) => {
                 let fields = item_fields(of);
-                match fields.iter().find(|(n, _)| *n == field.name) {
+                match fields.iter().find(|(n, _)| *n == &*field.name) {
                     Some(&(_, f)) if item_field_type(f, of).base == Base::Decimal => {
                         AggregateOp::Sum(f)
                     }
@@ -762,7 +785,7 @@ impl Checker<'_> {
         scope: Scope,
         expect: Option<Base>,
     ) -> Option<(TExpr, Deps)> {
-        let span = path.span;
+        let span = path.span();
         let found = |kind, ty: Type, deps: Deps| Some((TExpr { kind, ty, span }, deps));
         let snapshot = Deps {
             snapshot: true,
@@ -772,7 +795,7 @@ impl Checker<'_> {
             return resolved;
         }
         if let Some(single) = path.single() {
-            let name = single.name.as_str();
+            let name = &*single.name;
             if let Some(Base::Enum(e)) = expect {
                 if let Some(i) = self.enum_value_index(e, name) {
                     self.note_enum_use(e, i);
@@ -876,9 +899,9 @@ impl Checker<'_> {
             };
             return found(TExprKind::Field(i), ty, snapshot);
         }
-        if let [first, kind] = path.segments.as_slice() {
-            if first.name == "debt" {
-                if let Some(&k) = self.names.debt_kinds.get(kind.name.as_str()) {
+        if let [first, kind] = &*path.segments {
+            if &*first.name == "debt" {
+                if let Some(&k) = self.names.debt_kinds.get(&*kind.name) {
                     self.used.debt_kinds.insert(k);
                     return found(
                         TExprKind::Builtin(Builtin::DebtOf(k)),
@@ -929,24 +952,22 @@ impl Checker<'_> {
         scope: Scope,
         expect: Option<Base>,
     ) -> Option<Option<(TExpr, Deps)>> {
-        let [first, rest @ ..] = path.segments.as_slice() else {
+        let [first, rest @ ..] = &*path.segments else {
             return None;
         };
-        if rest.is_empty()
-            || !["before", "charge", "grant", "refund"].contains(&first.name.as_str())
-        {
+        if rest.is_empty() || !["before", "charge", "grant", "refund"].contains(&&*first.name) {
             return None;
         }
         if scope.operation.is_none() && self.names.fields.contains_key(&path.dotted()) {
             return None;
         }
-        let span = path.span;
+        let span = path.span();
         let snapshot = Deps {
             snapshot: true,
             ..Deps::default()
         };
         let where_ = "in the rules of `on charge`, `on settle`, `on grant` and `on refund`";
-        match first.name.as_str() {
+        match &*first.name {
             "before" => {
                 if !scope.before {
                     self.report(errors::out_of_place(
@@ -957,15 +978,14 @@ impl Checker<'_> {
                     return Some(None);
                 }
                 let inner = ast::Path {
-                    segments: rest.to_vec(),
-                    span: rest.first().map_or(span, |r| r.span.to(span)),
+                    segments: rest.into(),
                 };
                 // `before.before.usable`, `before.charge.amount`: what
                 // follows `before.` is not part of the account.
                 let inner_dotted = inner.dotted();
                 if rest.len() > 1
                     && rest.first().is_some_and(|r| {
-                        ["before", "charge", "grant", "refund"].contains(&r.name.as_str())
+                        ["before", "charge", "grant", "refund"].contains(&&*r.name)
                     })
                     && !self.names.fields.contains_key(inner_dotted.as_str())
                 {
@@ -1008,7 +1028,7 @@ impl Checker<'_> {
                     ));
                     return Some(None);
                 }
-                let builtin = match field.name.as_str() {
+                let builtin = match &*field.name {
                     "amount" => Builtin::ChargeAmount,
                     "shortfall" => Builtin::ChargeShortfall,
                     other => {
@@ -1039,7 +1059,7 @@ impl Checker<'_> {
                 let [field] = rest else {
                     return None;
                 };
-                if scope.operation != Some(Operation::Refund) || field.name != "dispute" {
+                if scope.operation != Some(Operation::Refund) || &*field.name != "dispute" {
                     self.report(errors::out_of_place(
                         span,
                         format!("`{}` is not known here", path.dotted()),
@@ -1069,9 +1089,9 @@ impl Checker<'_> {
                     return Some(None);
                 }
                 let resolved =
-                    if let Some(&(_, f)) = GRANT_FIELDS.iter().find(|(n, _)| *n == field.name) {
+                    if let Some(&(_, f)) = GRANT_FIELDS.iter().find(|(n, _)| *n == &*field.name) {
                         Some((f, item_field_type(f, Collection::Grants)))
-                    } else if let Some(&i) = self.names.grant_attrs.get(&field.name) {
+                    } else if let Some(&i) = self.names.grant_attrs.get(&*field.name) {
                         self.grant_attr_type(i).map(|ty| (ItemField::Attr(i), ty))
                     } else {
                         None
@@ -1122,7 +1142,7 @@ impl Checker<'_> {
                 self.used.debt_kinds.insert(i);
             }
             EnumRef::User(e) => {
-                self.used.enum_values.insert((e, i));
+                self.used.enum_values.insert((e.index(), i));
             }
             EnumRef::Action => {
                 self.used.actions.insert(i);
@@ -1135,7 +1155,7 @@ impl Checker<'_> {
     /// the one its declaration is looked up in.
     fn enum_namespace(e: EnumRef) -> String {
         match e {
-            EnumRef::User(i) => format!("enum {i}"),
+            EnumRef::User(i) => format!("enum {}", i.index()),
             EnumRef::CreditKind => "credit kind".to_owned(),
             EnumRef::DebtKind => "debt kind".to_owned(),
             EnumRef::Role => "role".to_owned(),
@@ -1150,14 +1170,14 @@ impl Checker<'_> {
         if let Some(Base::Enum(e)) = expect {
             if path.single().is_some() {
                 self.unknown
-                    .push((Self::enum_namespace(e), dotted.clone(), path.span));
+                    .push((Self::enum_namespace(e), dotted.clone(), path.span()));
                 let (count, members) = self.enum_members(e);
                 let guess = self.suggest(&dotted, members).map(str::to_owned);
                 let listed: Vec<&str> = self.enum_members(e).1.take(MAX_LISTED_NAMES + 1).collect();
                 let type_name = self.type_name(Type::of(Base::Enum(e)));
                 let mut d = Diagnostic::new(
                     Code::UnknownName,
-                    path.span,
+                    path.span(),
                     format!("`{dotted}` is not {type_name}"),
                 )
                 .label(format!("not {type_name}"));
@@ -1200,7 +1220,7 @@ impl Checker<'_> {
             "name"
         };
         self.unknown
-            .push((namespace.to_owned(), dotted.clone(), path.span));
+            .push((namespace.to_owned(), dotted.clone(), path.span()));
         let (message, label) = if path.segments.len() > 1 {
             (
                 format!("unknown field `{dotted}`"),
@@ -1209,7 +1229,7 @@ impl Checker<'_> {
         } else {
             (format!("unknown name `{dotted}`"), "not defined")
         };
-        let mut d = Diagnostic::new(Code::UnknownName, path.span, message).label(label);
+        let mut d = Diagnostic::new(Code::UnknownName, path.span(), message).label(label);
         d = match self.suggest(&dotted, known.iter().map(String::as_str)) {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None if path.segments.len() > 1 => {
@@ -1247,7 +1267,7 @@ impl Checker<'_> {
         self.evaluated(expr.span, deps);
         let format = match &v.format {
             None => Format::Plain,
-            Some(f) if f.name == "date" => {
+            Some(f) if &*f.name == "date" => {
                 if expr.ty.base != Base::Time {
                     let got = self.type_name(Type::of(expr.ty.base));
                     self.report(
@@ -1325,10 +1345,7 @@ impl Checker<'_> {
     /// The value of a constant expression (one with no dependencies).
     pub(super) fn constant_value(&self, t: &TExpr) -> Option<Value<'static>> {
         let v = match &t.kind {
-            TExprKind::Literal(l) => match l {
-                Literal::Text(_) => return None,
-                other => other.value().to_static()?,
-            },
+            TExprKind::Literal(l) => literal_value(l)?,
             TExprKind::Let(i) => {
                 let l = self.out.lets.get(*i)?;
                 self.constant_value(&l.value)?
@@ -1361,6 +1378,14 @@ impl Checker<'_> {
                     hit |= self.constant_value(item)? == v;
                 }
                 Value::Bool(hit != *negated)
+            }
+            TExprKind::InLiterals(list) => {
+                let v = self.constant_value(&list.value)?;
+                let mut hit = false;
+                for (item, _) in &list.items {
+                    hit |= literal_value(item)? == v;
+                }
+                Value::Bool(hit != list.negated)
             }
             _ => return None,
         };
@@ -1468,5 +1493,13 @@ fn arithmetic_type(op: BinaryOp, l: Base, r: Base) -> Option<Base> {
         (BinaryOp::Add, Time, Months) | (BinaryOp::Add, Months, Time) => Some(Time),
         (BinaryOp::Sub, Time, Months) => Some(Time),
         _ => None,
+    }
+}
+
+/// A literal's value, as constant folding sees it: text is never folded.
+fn literal_value(l: &Literal) -> Option<Value<'static>> {
+    match l {
+        Literal::Text(_) => None,
+        other => other.value().to_static(),
     }
 }

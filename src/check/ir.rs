@@ -2,7 +2,7 @@
 //! typed. This is what the compiler consumes; nothing here can be wrong.
 
 pub use crate::lang::{
-    AggregateOp, Base, BinaryOp, Builtin, Collection, DebtKey, EnumRef, Field, Format,
+    AggregateOp, Base, BinaryOp, Builtin, Collection, DebtKey, EnumId, EnumRef, Field, Format,
     GRANT_STATUSES, GrantKey, ItemField, Lifetime, Literal, Operation, RuleKind, Shortfall,
     SourceKind, Type, UnaryOp,
 };
@@ -202,6 +202,17 @@ pub enum TemplatePart {
 
 // ───────────── Types and expressions ─────────────
 
+/// A list of literals, each item its value and span: 32 bytes, where a
+/// whole expression is 56 and long lists are written two bytes an item.
+#[derive(Clone, Debug)]
+pub struct InLiterals {
+    pub value: TExpr,
+    /// The type of every item.
+    pub ty: Type,
+    pub items: Box<[(Literal, Span)]>,
+    pub negated: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct TExpr {
     pub kind: TExprKind,
@@ -224,9 +235,11 @@ pub enum TExprKind {
     Binary(BinaryOp, Box<TExpr>, Box<TExpr>),
     In {
         value: Box<TExpr>,
-        set: Vec<TExpr>,
+        set: Box<[TExpr]>,
         negated: bool,
     },
+    /// `x in [a, b, …]` whose items are all literals of one type.
+    InLiterals(Box<InLiterals>),
     /// `action in billing`
     InCategory {
         value: Box<TExpr>,

@@ -65,7 +65,7 @@ impl Checker<'_> {
                     continue;
                 }
             };
-            let becomes = match sf.becomes.name.as_str() {
+            let becomes = match &*sf.becomes.name {
                 INVOICED => Some(Shortfall::Invoiced),
                 WAIVED => Some(Shortfall::Waived),
                 _ => self.resolve(DEBT, &sf.becomes).map(Shortfall::Debt),
@@ -202,7 +202,7 @@ impl Checker<'_> {
             }
             let mut list = Vec::new();
             for from in &source.from {
-                let kind_of = match from.name.as_str() {
+                let kind_of = match &*from.name {
                     "usable" => SourceKind::Usable,
                     "locked" => SourceKind::Locked,
                     other => {
@@ -253,7 +253,7 @@ impl Checker<'_> {
     ) -> Vec<(K, bool)> {
         let mut out: Vec<(K, bool)> = Vec::new();
         for key in keys {
-            let Some(&(_, k)) = known.iter().find(|(n, _)| *n == key.field.name) else {
+            let Some(&(_, k)) = known.iter().find(|(n, _)| *n == &*key.field.name) else {
                 let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
                 let guess = self.suggest(&key.field.name, names.iter().copied());
                 self.report(errors::unknown_sort_key(&key.field, guess, &names));

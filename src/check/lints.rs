@@ -201,7 +201,7 @@ fn settle_source_span(policy: &ast::Policy, kind: &str) -> Option<Span> {
         ItemKind::Settle(s) => s
             .sources
             .iter()
-            .find(|src| src.debt_kind.name == kind)
+            .find(|src| &*src.debt_kind.name == kind)
             .map(|src| src.debt_kind.span),
         _ => None,
     })

@@ -117,7 +117,7 @@ impl Checker<'_> {
 
     /// The actions a name stands for: a category's members or one action.
     pub(super) fn action_set(&mut self, name: &ast::Ident) -> Range<usize> {
-        if let Some(&c) = self.names.categories.get(&name.name) {
+        if let Some(&c) = self.names.categories.get(&*name.name) {
             self.used.categories.insert(c);
             // INVARIANT: a category's actions are declared together, so
             // their indices are consecutive.

@@ -11,7 +11,7 @@ use crate::span::Span;
 
 impl Checker<'_> {
     pub(super) fn step(&mut self, name: &ast::Ident, message: Option<&ast::Template>) {
-        let Some(&index) = self.names.steps.get(&name.name) else {
+        let Some(&index) = self.names.steps.get(&*name.name) else {
             return;
         };
         if self.out.steps.get(index).map(|s| s.span) != Some(name.span) {
@@ -66,7 +66,7 @@ impl Checker<'_> {
                 }
             };
             self.out.states.push(State {
-                name: name.name.clone(),
+                name: name.name.to_string(),
                 when: typed,
                 span: name.span,
             });
@@ -96,8 +96,8 @@ impl Checker<'_> {
                 }
                 OnTarget::Name(name) => match Operation::from_name(&name.name) {
                     Some(op) => {
-                        if self.names.actions.contains_key(&name.name)
-                            || self.names.categories.contains_key(&name.name)
+                        if self.names.actions.contains_key(&*name.name)
+                            || self.names.categories.contains_key(&*name.name)
                         {
                             self.report(errors::operation_named_like_action(name));
                         }
@@ -155,7 +155,7 @@ impl Checker<'_> {
         } else {
             Vec::new()
         };
-        let mut rules = Vec::new();
+        let mut rules = Vec::with_capacity(block.rules.len());
         for rule in &block.rules {
             if let Some(r) = self.rule(rule, kind) {
                 rules.push(r);
@@ -216,7 +216,7 @@ impl Checker<'_> {
                 None
             }
         };
-        let mut steps = Vec::new();
+        let mut steps = Vec::with_capacity(rule.steps.len());
         let mut everyone_from: Option<Span> = None;
         let mut seen_access: HashMap<usize, Span> = HashMap::new();
         for clause in &rule.steps {
@@ -247,7 +247,7 @@ impl Checker<'_> {
                     Audience::Others
                 }
                 ast::Audience::Access(name) => {
-                    match self.names.access.get(&name.name) {
+                    match self.names.access.get(&*name.name) {
                         Some(&i) => {
                             if let Some(&first) = seen_access.get(&i) {
                                 self.report(errors::second_access_steps(clause.span, name, first));
@@ -265,7 +265,7 @@ impl Checker<'_> {
                     }
                 }
             };
-            let mut list = Vec::new();
+            let mut list = Vec::with_capacity(clause.steps.len());
             for use_ in &clause.steps {
                 let step = self.resolve(STEP, &use_.step);
                 let when = match &use_.when {
@@ -292,21 +292,21 @@ impl Checker<'_> {
                 span: clause.span,
             });
         }
-        let mut params: Vec<(String, TExpr)> = Vec::new();
+        let mut params: Vec<(String, TExpr)> = Vec::with_capacity(rule.params.len());
         let mut param_names: HashSet<&str> = HashSet::new();
         for param in &rule.params {
-            if ["code", "rule", "source", "message"].contains(&param.name.name.as_str()) {
+            if ["code", "rule", "source", "message"].contains(&&*param.name.name) {
                 self.report(errors::reserved_parameter(&param.name));
                 continue;
             }
-            if param_names.contains(param.name.name.as_str()) {
+            if param_names.contains(&*param.name.name) {
                 self.report(errors::parameter_twice(&param.name));
                 continue;
             }
             if let Some((t, deps)) = self.value(&param.value, scope, None) {
                 self.evaluated(t.span, deps);
-                param_names.insert(param.name.name.as_str());
-                params.push((param.name.name.clone(), t));
+                param_names.insert(&*param.name.name);
+                params.push((param.name.name.to_string(), t));
             }
         }
         if !ok {
@@ -314,7 +314,7 @@ impl Checker<'_> {
         }
         Some(Rule {
             kind: rule.kind,
-            code: code.name.clone(),
+            code: code.name.to_string(),
             when,
             message,
             steps,
@@ -367,6 +367,7 @@ fn reads_request(e: &TExpr) -> bool {
                 todo.push(value);
                 todo.extend(set.iter());
             }
+            TExprKind::InLiterals(list) => todo.push(&list.value),
             TExprKind::InCategory { value, .. } => todo.push(value),
             TExprKind::Aggregate { filter, .. } => todo.extend(filter.as_deref()),
             _ => {}

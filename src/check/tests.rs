@@ -7,7 +7,7 @@ fn run(text: &str) -> CheckOutput {
     let source = Source::new("test.policy", text);
     let parsed = parse(&source);
     assert_eq!(parsed.diagnostics, vec![], "parse errors");
-    check(&source, &parsed.policy)
+    check(&source, parsed.policy)
 }
 
 #[test]
@@ -27,9 +27,9 @@ fn the_reference_policy_checks_clean() {
 fn the_reference_policy_costs_far_less_than_the_limits() {
     let text = include_str!("../../policies/ampere.policy");
     let source = Source::new("ampere.policy", text);
-    let parsed = parse(&source);
+    let mut parsed = parse(&source);
     let mut checker = Checker::new(&source);
-    checker.run(&parsed.policy);
+    checker.run(&mut parsed.policy);
     assert_eq!(checker.diags, vec![]);
     let w = &checker.work;
     eprintln!(

@@ -32,7 +32,7 @@ pub fn run(args: &CheckArgs) -> Exit {
                 continue;
             }
         };
-        let analysis = crate::check_bytes(&name, &bytes);
+        let analysis = crate::check_owned(&name, bytes);
         let d = &analysis.diagnostics;
         if d.has_errors() || args.deny_warnings && d.warning_count() > 0 {
             exit = exit.max(Exit::Failed);

@@ -4,7 +4,9 @@
 //! with a panic: a pair that is not where the grammar puts it becomes an
 //! `Invalid` node, so a grammar change can never crash the parser.
 
+use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use pest::iterators::{Pair, Pairs};
 use rust_decimal::Decimal;
@@ -20,20 +22,44 @@ use crate::span::Span;
 /// enclose it.
 const REPORTED: usize = 1;
 
+/// One shared copy of each distinct name in a policy: a policy names the
+/// same few things over and over, and each use would otherwise hold its
+/// own allocation.
+#[derive(Debug, Default)]
+pub(super) struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    /// The shared copy of `name`.
+    pub(super) fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(name) {
+            return Arc::clone(known);
+        }
+        let new: Arc<str> = name.into();
+        self.0.insert(Arc::clone(&new));
+        new
+    }
+}
+
 /// Lowers one item's pairs; `offset` is where the item's text starts.
 pub(super) struct Lower<'d> {
     offset: usize,
     diags: &'d mut Vec<Diagnostic>,
+    names: &'d mut Names,
     /// A keyword was used as a name: the item is reported and dropped, as
     /// if it had not parsed.
     keyword_as_name: bool,
 }
 
 impl<'d> Lower<'d> {
-    pub(super) fn new(offset: usize, diags: &'d mut Vec<Diagnostic>) -> Lower<'d> {
+    pub(super) fn new(
+        offset: usize,
+        diags: &'d mut Vec<Diagnostic>,
+        names: &'d mut Names,
+    ) -> Lower<'d> {
         Lower {
             offset,
             diags,
+            names,
             keyword_as_name: false,
         }
     }
@@ -140,7 +166,11 @@ impl<'d> Lower<'d> {
         if self.keyword_as_name {
             return None;
         }
-        Some(Item { docs, kind, span })
+        Some(Item {
+            docs: exact(docs),
+            kind,
+            span,
+        })
     }
 
     fn role(&mut self, decl: Pair<'_, Rule>) -> Option<ItemKind> {
@@ -161,10 +191,7 @@ impl<'d> Lower<'d> {
             match p.as_rule() {
                 Rule::ident => names.push(self.ident(p)),
                 // `shortfall of settle`: a name here, refused by the checker.
-                Rule::kw_settle => names.push(Ident {
-                    name: p.as_str().to_owned(),
-                    span: self.span(&p),
-                }),
+                Rule::kw_settle => names.push(self.word(&p)),
                 Rule::expr => when = Some(self.expr(p)),
                 Rule::kw_otherwise => otherwise = true,
                 _ => {}
@@ -306,10 +333,7 @@ impl<'d> Lower<'d> {
                             Rule::kw_forbidden => OnTarget::Forbidden(span),
                             Rule::kw_all => OnTarget::All(span),
                             // `on settle`: the keyword names the operation.
-                            Rule::kw_settle => OnTarget::Name(Ident {
-                                name: t.as_str().to_owned(),
-                                span,
-                            }),
+                            Rule::kw_settle => OnTarget::Name(self.word(&t)),
                             _ => OnTarget::Name(self.ident(t)),
                         });
                     }
@@ -318,7 +342,10 @@ impl<'d> Lower<'d> {
                 _ => {}
             }
         }
-        OnBlock { targets, rules }
+        OnBlock {
+            targets: exact(targets),
+            rules: exact(rules),
+        }
     }
 
     // ───────────── Rules ─────────────
@@ -366,13 +393,13 @@ impl<'d> Lower<'d> {
             }
         }
         Some(crate::ast::Rule {
-            docs,
+            docs: exact(docs),
             kind,
             code: code?,
             when,
             message,
-            steps,
-            params,
+            steps: exact(steps),
+            params: exact(params),
             even_if_denied,
             span,
         })
@@ -439,17 +466,25 @@ impl<'d> Lower<'d> {
         }
         StepsClause {
             audience,
-            steps,
+            steps: exact(steps),
             span,
         }
     }
 
     // ───────────── Names and text ─────────────
 
+    /// A keyword standing as a name (`on settle`), unchecked.
+    fn word(&mut self, pair: &Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: self.names.get(pair.as_str()),
+            span: self.span(pair),
+        }
+    }
+
     fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
         let span = self.span(&pair);
-        let name = pair.as_str().to_owned();
-        if pair.as_rule() == Rule::ident && super::is_keyword(&name) {
+        let name = pair.as_str();
+        if pair.as_rule() == Rule::ident && super::is_keyword(name) {
             self.keyword_as_name = true;
             self.report(
                 Diagnostic::new(
@@ -474,7 +509,10 @@ impl<'d> Lower<'d> {
                 .help("use a shorter name"),
             );
         }
-        Ident { name, span }
+        Ident {
+            name: self.names.get(name),
+            span,
+        }
     }
 
     fn first_ident(&mut self, pair: Pair<'_, Rule>) -> Option<Ident> {
@@ -492,31 +530,30 @@ impl<'d> Lower<'d> {
                 _ => {}
             }
         }
-        out
+        exact(out)
     }
 
     /// A declared field's path: `grants.priority` declares an attribute of
     /// every grant, so there `grants` is a name, not the keyword.
     fn field_path(&mut self, pair: Pair<'_, Rule>) -> Path {
-        let span = self.span(&pair);
         let mut segments = Vec::new();
         for (i, p) in pair.into_inner().enumerate() {
             if i == 0 && p.as_str() == "grants" {
-                segments.push(Ident {
-                    name: p.as_str().to_owned(),
-                    span: self.span(&p),
-                });
+                segments.push(self.word(&p));
             } else {
                 segments.push(self.ident(p));
             }
         }
-        Path { segments, span }
+        Path {
+            segments: segments.into_boxed_slice(),
+        }
     }
 
     fn path(&mut self, pair: Pair<'_, Rule>) -> Path {
-        let span = self.span(&pair);
-        let segments = pair.into_inner().map(|p| self.ident(p)).collect();
-        Path { segments, span }
+        let segments: Vec<Ident> = pair.into_inner().map(|p| self.ident(p)).collect();
+        Path {
+            segments: segments.into_boxed_slice(),
+        }
     }
 
     /// A message: adjacent string literals joined, interpolations parsed.
@@ -530,12 +567,12 @@ impl<'d> Lower<'d> {
             };
             let raw_start = self.span(&raw).start as usize;
             literals.push(raw.as_str().to_owned());
-            template::parse(raw.as_str(), raw_start, &mut parts, self.diags);
+            template::parse(raw.as_str(), raw_start, &mut parts, self.diags, self.names);
         }
         template::merge_text(&mut parts);
         Template {
-            parts,
-            literals,
+            parts: exact(parts),
+            literals: exact(literals),
             span,
         }
     }
@@ -613,7 +650,7 @@ impl<'d> Lower<'d> {
                     .next()
                     .map(|raw| template::unescape(raw.as_str()))
                     .unwrap_or_default();
-                (expr(ExprKind::Text(text), span), 1)
+                (expr(ExprKind::Text(text.into_boxed_str()), span), 1)
             }
             Rule::kw_true => (expr(ExprKind::Bool(true), span), 1),
             Rule::kw_false => (expr(ExprKind::Bool(false), span), 1),
@@ -689,7 +726,7 @@ impl<'d> Lower<'d> {
                 let (set, set_depth) = self.in_set(rhs);
                 let kind = ExprKind::In {
                     value: Box::new(lhs.0),
-                    set,
+                    set: Box::new(set),
                     negated,
                 };
                 (expr(kind, whole), lhs.1.max(set_depth) + 1)
@@ -799,7 +836,7 @@ impl<'d> Lower<'d> {
             depth = depth.max(d + 1);
             items.push(e);
         }
-        (InSet::List(items), depth)
+        (InSet::List(exact(items)), depth)
     }
 
     fn aggregate(&mut self, pair: Pair<'_, Rule>) -> (Expr, usize) {
@@ -810,7 +847,7 @@ impl<'d> Lower<'d> {
         let mut depth = 1;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::field_name => op = Aggregate::Sum(self.ident(p)),
+                Rule::field_name => op = Aggregate::Sum(Box::new(self.ident(p))),
                 Rule::collection if p.as_str() == "debts" => of = Collection::Debts,
                 Rule::expr => {
                     let (e, d) = self.node(p);
@@ -956,6 +993,14 @@ fn invalid(span: Span) -> Expr {
 /// The first pair with `rule`, consuming the ones before it.
 fn find<'i>(pairs: &mut Pairs<'i, Rule>, wanted: Rule) -> Option<Pair<'i, Rule>> {
     pairs.find(|p| p.as_rule() == wanted)
+}
+
+/// `items` without spare capacity. A `Vec` grows to 4 items at its first
+/// push and doubles from there, so a rule's one `steps` clause or a
+/// message's three parts would hold room for more all their life.
+fn exact<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 fn take_first<T>(items: &mut Vec<T>) -> Option<T> {

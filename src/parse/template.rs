@@ -4,6 +4,7 @@
 //! timestamp as a date, and `{path ?? some words}` gives the words to use
 //! when the value is absent. `{{` and `}}` stand for literal braces.
 
+use super::lower::Names;
 use crate::ast::{Ident, Interpolation, Path, TemplatePart};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
@@ -15,6 +16,7 @@ pub(super) fn parse(
     start: usize,
     parts: &mut Vec<TemplatePart>,
     diags: &mut Vec<Diagnostic>,
+    names: &mut Names,
 ) {
     let mut text = String::new();
     let mut rest = raw;
@@ -61,8 +63,8 @@ pub(super) fn parse(
         if !text.is_empty() {
             parts.push(TemplatePart::Text(unescape(&std::mem::take(&mut text))));
         }
-        match interpolation(inner, at + 1, span) {
-            Ok(value) => parts.push(TemplatePart::Value(value)),
+        match interpolation(inner, at + 1, span, names) {
+            Ok(value) => parts.push(TemplatePart::Value(Box::new(value))),
             Err(why) => diags.push(
                 Diagnostic::new(Code::InvalidTemplate, span, format!("invalid interpolation `{{{inner}}}`"))
                     .label(why)
@@ -79,7 +81,12 @@ pub(super) fn parse(
 }
 
 /// `path[:format][ ?? fallback]`, `at` being where `inner` starts.
-fn interpolation(inner: &str, at: usize, span: Span) -> Result<Interpolation, &'static str> {
+fn interpolation(
+    inner: &str,
+    at: usize,
+    span: Span,
+    names: &mut Names,
+) -> Result<Interpolation, &'static str> {
     let (head, fallback) = match inner.split_once("??") {
         Some((head, fallback)) => (head, Some(unescape(fallback.trim()))),
         None => (inner, None),
@@ -100,12 +107,11 @@ fn interpolation(inner: &str, at: usize, span: Span) -> Result<Interpolation, &'
             return Err("not a name or a dotted path");
         }
         segments.push(Ident {
-            name: segment.to_owned(),
+            name: names.get(segment),
             span: Span::new(offset, offset + segment.len()),
         });
         offset += segment.len() + 1;
     }
-    let path_span = Span::new(at + lead, at + lead + path_text.len());
     let format = match format {
         Some(f) => {
             let name = f.trim();
@@ -114,7 +120,7 @@ fn interpolation(inner: &str, at: usize, span: Span) -> Result<Interpolation, &'
             }
             let f_at = at + head.find(':').unwrap_or(0) + 1 + (f.len() - f.trim_start().len());
             Some(Ident {
-                name: name.to_owned(),
+                name: names.get(name),
                 span: Span::new(f_at, f_at + name.len()),
             })
         }
@@ -122,8 +128,7 @@ fn interpolation(inner: &str, at: usize, span: Span) -> Result<Interpolation, &'
     };
     Ok(Interpolation {
         path: Path {
-            segments,
-            span: path_span,
+            segments: segments.into_boxed_slice(),
         },
         format,
         fallback,
@@ -177,7 +182,7 @@ mod tests {
     fn parts(raw: &str) -> (Vec<TemplatePart>, Vec<Diagnostic>) {
         let mut parts = Vec::new();
         let mut diags = Vec::new();
-        parse(raw, 10, &mut parts, &mut diags);
+        parse(raw, 10, &mut parts, &mut diags, &mut Names::default());
         (parts, diags)
     }
 
@@ -191,14 +196,14 @@ mod tests {
             panic!("{p:?}")
         };
         assert_eq!(v.path.dotted(), "subscription.period_end");
-        assert_eq!(v.format.as_ref().map(|f| f.name.as_str()), Some("date"));
+        assert_eq!(v.format.as_ref().map(|f| &*f.name), Some("date"));
         assert_eq!(v.fallback.as_deref(), Some("soon"));
         assert_eq!(p[4], TemplatePart::Text(". {ok}".into()));
         // `usable` starts one byte after the `{` at offset 5 of the raw text.
         let TemplatePart::Value(u) = &p[1] else {
             panic!("{p:?}")
         };
-        assert_eq!(u.path.span.start, 16);
+        assert_eq!(u.path.span().start, 16);
     }
 
     #[test]

@@ -70,7 +70,7 @@ fn type_name(p: &Program, ty: Base) -> Value {
         Base::Duration => json!("duration"),
         Base::Months => json!("months"),
         Base::Text => json!("text"),
-        Base::Enum(EnumRef::User(i)) => match p.enums.get(i) {
+        Base::Enum(EnumRef::User(i)) => match p.enums.get(i.index()) {
             Some(e) => enum_of(&e.name, e.values.iter().map(String::as_str).collect()),
             None => json!("enum"),
         },

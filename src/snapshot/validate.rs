@@ -280,7 +280,7 @@ impl<'p> Validator<'p> {
             Base::Text => FieldValue::Text(self.text(node, path)?),
             Base::Duration => FieldValue::Duration(self.duration(node, path)?),
             Base::Enum(EnumRef::User(e)) => {
-                let e = program.enums.get(e)?;
+                let e = program.enums.get(e.index())?;
                 FieldValue::Enum(self.member(node, path, &e.values, &e.name)?)
             }
             Base::Enum(_) | Base::Months => return None,

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::{Account, FieldValue};
 use crate::compile::Program;
-use crate::lang::{Base, EnumRef};
+use crate::lang::{Base, EnumId, EnumRef};
 
 /// The account as a snapshot document: `now`, `account`, the policy's
 /// fields (those the snapshot gave), `grants`, `debts`. Amounts are
@@ -88,7 +88,7 @@ pub(crate) fn field_value(p: &Program, ty: Base, value: &FieldValue) -> Option<V
         FieldValue::Enum(i) => {
             let e = match ty {
                 Base::Enum(e) => e,
-                _ => EnumRef::User(0),
+                _ => EnumRef::User(EnumId::new(0)),
             };
             Value::String(p.enum_value_name(e, *i).to_owned())
         }
