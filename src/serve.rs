@@ -10,13 +10,15 @@ mod body;
 pub mod catalog;
 mod describe;
 pub mod log;
+mod metrics;
 mod problem;
+mod refusals;
 mod routes;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::Policy;
@@ -66,6 +68,8 @@ pub struct Served {
     pub source: String,
     /// When it was loaded (RFC 3339, the server's clock).
     pub loaded_at: String,
+    /// Its decision counters, resolved on its first decision.
+    outcomes: OnceLock<metrics::Outcomes>,
 }
 
 impl Served {
@@ -76,7 +80,14 @@ impl Served {
             revision: revision(text),
             source,
             loaded_at: now_rfc3339(),
+            outcomes: OnceLock::new(),
         }
+    }
+
+    /// The counters of this policy's decisions.
+    fn outcomes(&self, metrics: &metrics::Metrics) -> &metrics::Outcomes {
+        self.outcomes
+            .get_or_init(|| metrics.outcomes(self.policy.name()))
     }
 }
 
@@ -108,11 +119,17 @@ fn clock(micros: bool) -> String {
 /// What the handlers share: the policies, swapped whole on a reload, and
 /// the limits.
 pub(crate) struct State {
-    pub catalog: arc_swap::ArcSwap<catalog::Catalog>,
+    pub catalog: Arc<arc_swap::ArcSwap<catalog::Catalog>>,
     pub roots: Vec<PathBuf>,
     pub limits: Limits,
     /// The decision log, when one is kept.
     pub log: Option<log::DecisionLog>,
+    pub metrics: metrics::Metrics,
+    /// Refused requests, told in the log once per class and window.
+    pub refusals: refusals::Refusals,
+    /// Set on SIGTERM or SIGINT: readiness fails and new requests are
+    /// answered 503 while those in flight finish.
+    pub shutting_down: AtomicBool,
     /// One reload at a time: the poll, SIGHUP and `POST /v1/reload` queue.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -125,12 +142,28 @@ impl State {
         let state = Arc::clone(self);
         let reloaded = tokio::task::spawn_blocking(move || {
             let current = state.catalog.load_full();
-            let (next, log) = current.reload(&state.roots);
-            // One line per change, never one per poll; a closed standard
-            // error is no reason to stop (eprintln! would panic).
-            let mut err = std::io::stderr().lock();
-            for line in log {
-                let _ = writeln!(err, "tollgate serve: reload: {line}");
+            let (next, changes) = current.reload(&state.roots);
+            // One line per change, never one per poll.
+            for change in changes {
+                let source = change.source.display().to_string();
+                let policy = change.policy.as_deref().unwrap_or(&source);
+                state.metrics.reloaded(policy, change.result);
+                match change.result {
+                    catalog::ReloadResult::Failure => tracing::warn!(
+                        source = %source,
+                        policy = change.policy.as_deref(),
+                        result = change.result.as_str(),
+                        "reload: {}",
+                        change.message
+                    ),
+                    _ => tracing::info!(
+                        source = %source,
+                        policy = change.policy.as_deref(),
+                        result = change.result.as_str(),
+                        "reload: {}",
+                        change.message
+                    ),
+                }
             }
             let next = Arc::new(next);
             state.catalog.store(Arc::clone(&next));
@@ -192,7 +225,13 @@ impl Server {
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
-        let catalog = catalog::Catalog::new(loaded);
+        let catalog = Arc::new(arc_swap::ArcSwap::from_pointee(catalog::Catalog::new(
+            loaded,
+        )));
+        let metrics = metrics::Metrics::new(
+            Arc::clone(&catalog),
+            log.as_ref().map(log::DecisionLog::dropped_counter),
+        );
         let signals = {
             let _inside = runtime.enter();
             Signals::catch()
@@ -204,13 +243,21 @@ impl Server {
             runtime,
             listener,
             state: Arc::new(State {
-                catalog: arc_swap::ArcSwap::from_pointee(catalog),
+                catalog,
                 roots,
                 limits,
                 log,
+                metrics,
+                refusals: refusals::Refusals::default(),
+                shutting_down: AtomicBool::new(false),
                 reloading: tokio::sync::Mutex::new(()),
             }),
         })
+    }
+
+    /// How many policies it serves.
+    pub fn policy_count(&self) -> usize {
+        self.state.catalog.load().sources.len()
     }
 
     /// The address the server listens on (the port chosen, when it was 0).
@@ -236,7 +283,9 @@ impl Server {
             (None::<()>, None::<()>)
         };
         runtime.spawn(watch(Arc::clone(&state), hangup, events));
+        runtime.spawn(refusals::report(Arc::clone(&state)));
         let served = runtime.block_on(serve(listener, Arc::clone(&state), stop));
+        state.refusals.close_window();
         // Every request has been answered (or has run out of time): write
         // what the log still holds before exiting.
         if let Some(log) = &state.log {
@@ -334,14 +383,10 @@ fn watcher(
                 _ => PathBuf::from("."),
             }
         };
-        if watcher
-            .watch(&dir, notify::RecursiveMode::NonRecursive)
-            .is_err()
-        {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(
-                err,
-                "tollgate serve: cannot watch `{}`; changes are found by polling",
+        if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+            tracing::warn!(
+                dir = %dir.display(),
+                "cannot watch `{}` ({e}); changes are found by polling",
                 dir.display()
             );
         }
@@ -368,6 +413,7 @@ async fn serve(
     use hyper_util::service::TowerToHyperService;
 
     let limits = state.limits;
+    let state_of_shutdown = Arc::clone(&state);
     let app = routes::router(state);
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -402,6 +448,10 @@ async fn serve(
         }
     }
     drop(listener);
+    state_of_shutdown
+        .shutting_down
+        .store(true, Ordering::SeqCst);
+    tracing::info!("shutting down: no new connections; answering the requests in flight");
     // Requests in flight finish, each within the request time limit; idle
     // keep-alive connections are closed at once.
     let deadline = limits.request_time + Duration::from_secs(1);

@@ -15,14 +15,20 @@ struct Server {
     child: Child,
     base: String,
     addr: String,
+    /// Every line the server wrote on standard error so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
     fn start(args: &[&str]) -> Server {
+        Server::start_with_log(args, "human")
+    }
+
+    fn start_with_log(args: &[&str], format: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
             .arg("serve")
             .args(args)
-            .args(["--addr", "127.0.0.1:0"])
+            .args(["--addr", "127.0.0.1:0", "--log-format", format])
             .current_dir(root())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -34,14 +40,28 @@ impl Server {
             .next()
             .expect("a line on stderr")
             .expect("readable stderr");
+        // `... INFO listening on http://127.0.0.1:PORT policies=3`, or the
+        // same message in a JSON line.
         let base = line
-            .strip_prefix("tollgate serve: listening on ")
+            .split_once("listening on ")
+            .and_then(|(_, rest)| rest.split([' ', '"']).next())
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
             .to_owned();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(vec![line]));
         // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || for _ in lines {});
+        let kept = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
         let addr = base.trim_start_matches("http://").to_owned();
-        Server { child, base, addr }
+        Server {
+            child,
+            base,
+            addr,
+            log,
+        }
     }
 
     fn ampere() -> Server {
@@ -1299,4 +1319,288 @@ fn change_events_reload_without_waiting_for_the_poll() {
     );
     std::fs::remove_file(dir.join("ampere.policy")).unwrap();
     eventually("a 404", || server.get("/v1/policies/ampere").status == 404);
+}
+
+/// The value of the sample `name` (with its labels, exactly as written)
+/// in a Prometheus text exposition, if present.
+fn sample(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix(' ')?;
+        rest.trim().parse().ok()
+    })
+}
+
+#[test]
+fn metrics_count_decisions_requests_refusals_and_revisions() {
+    let server = Server::ampere();
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    let decide = |role: &str, action: &str| {
+        server.post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": role, "action": action}).to_string(),
+        )
+    };
+    let denied = decide("owner", "run_tool").json();
+    assert_eq!(denied["outcome"], "deny");
+    let allowed = decide("owner", "view_history").json();
+    assert_eq!(allowed["outcome"], "allow");
+    let batch = server.post(
+        "/v1/policies/ampere/decide/batch",
+        &json!({"requests": [
+            {"snapshot": snapshot, "role": "owner", "action": "view_history"},
+            {"snapshot": snapshot, "role": "nobody", "action": "view_history"},
+        ]})
+        .to_string(),
+    );
+    assert_eq!(batch.status, 200);
+    server
+        .post("/v1/policies/nope/decide", "{}")
+        .problem(404, "unknown-policy");
+    server
+        .post("/v1/policies/ampere/decide", "{")
+        .problem(400, "malformed-json");
+    let m = server.get("/metrics");
+    assert_eq!(m.status, 200);
+    assert_eq!(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let text = &m.body;
+    let at = |name: &str| sample(text, name).unwrap_or_else(|| panic!("no {name} in\n{text}"));
+    // Two single decisions and one batch item decided (the other was an
+    // unknown role: an error in its place, not a decision).
+    assert_eq!(
+        at(r#"tollgate_decisions_total{policy="ampere",outcome="deny"}"#),
+        1.0
+    );
+    assert_eq!(
+        at(r#"tollgate_decisions_total{policy="ampere",outcome="allow"}"#),
+        2.0
+    );
+    let decide_route = r#"route="/v1/policies/{policy}/decide""#;
+    assert_eq!(
+        at(&format!(
+            "tollgate_request_duration_seconds_count{{{decide_route},status=\"200\"}}"
+        )),
+        2.0
+    );
+    assert_eq!(
+        at(&format!(
+            "tollgate_request_duration_seconds_bucket{{{decide_route},status=\"200\",le=\"+Inf\"}}"
+        )),
+        2.0
+    );
+    assert_eq!(
+        at(&format!(
+            "tollgate_request_duration_seconds_count{{{decide_route},status=\"404\"}}"
+        )),
+        1.0
+    );
+    assert_eq!(
+        at(r#"tollgate_requests_refused_total{reason="unknown-policy"}"#),
+        1.0
+    );
+    assert_eq!(
+        at(r#"tollgate_requests_refused_total{reason="malformed-json"}"#),
+        1.0
+    );
+    // The scrape itself is in flight.
+    assert_eq!(at("tollgate_requests_in_flight"), 1.0);
+    for (name, path) in [
+        ("ampere", "policies/ampere.policy"),
+        ("messaging", "policies/messaging.policy"),
+    ] {
+        let revision = tollgate::serve::revision(read(path).as_bytes());
+        assert_eq!(
+            at(&format!(
+                "tollgate_policy_info{{policy=\"{name}\",revision=\"{revision}\"}}"
+            )),
+            1.0
+        );
+    }
+    assert_eq!(at("tollgate_decision_log_dropped_total"), 0.0);
+    for family in [
+        "tollgate_decisions_total counter",
+        "tollgate_request_duration_seconds histogram",
+        "tollgate_requests_in_flight gauge",
+        "tollgate_policy_info gauge",
+        "tollgate_decision_log_dropped_total counter",
+    ] {
+        assert!(text.contains(&format!("# TYPE {family}\n")), "{family}");
+    }
+}
+
+#[test]
+fn reloads_are_counted_and_logged_once_per_change() {
+    let (server, dir) = served_copy("poll_interval = \"1s\"");
+    let file = dir.join("ampere.policy");
+    let old = served_revision(&server).unwrap();
+    std::fs::write(
+        &file,
+        "policy ampere\nrole owner\npermit owner to nothing_declared\n",
+    )
+    .unwrap();
+    let metrics = || server.get("/metrics").body;
+    eventually("a failed reload counted", || {
+        sample(
+            &metrics(),
+            r#"tollgate_policy_reloads_total{policy="ampere",result="failure"}"#,
+        ) == Some(1.0)
+    });
+    let source = file.display().to_string();
+    assert_eq!(
+        sample(
+            &metrics(),
+            &format!("tollgate_policy_last_reload_failed{{source=\"{source}\"}}")
+        ),
+        Some(1.0)
+    );
+    assert_eq!(served_revision(&server).as_deref(), Some(old.as_str()));
+    let edited = ampere_text("an edit");
+    std::fs::write(&file, &edited).unwrap();
+    eventually("the edit served", || {
+        served_revision(&server) == Some(rev(&edited))
+    });
+    let m = metrics();
+    assert_eq!(
+        sample(
+            &m,
+            r#"tollgate_policy_reloads_total{policy="ampere",result="success"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            &format!("tollgate_policy_last_reload_failed{{source=\"{source}\"}}")
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            &format!(
+                "tollgate_policy_info{{policy=\"ampere\",revision=\"{}\"}}",
+                rev(&edited)
+            )
+        ),
+        Some(1.0)
+    );
+    // Several polls went by; each change is one line, never one per poll.
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = server.log.lock().unwrap().clone();
+    let reloads: Vec<&String> = log.iter().filter(|l| l.contains("reload:")).collect();
+    assert_eq!(reloads.len(), 2, "{log:#?}");
+    assert!(
+        reloads[0].contains("WARN") && reloads[0].contains("refused"),
+        "{reloads:?}"
+    );
+    assert!(
+        reloads[1].contains("INFO") && reloads[1].contains("serving `ampere`"),
+        "{reloads:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn json_logs_tell_each_class_of_refusal_once_and_never_each_decision() {
+    let server = Server::start_with_log(&["policies/"], "json");
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    for _ in 0..5 {
+        let a = server.post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": "owner", "action": "run_tool"}).to_string(),
+        );
+        assert_eq!(a.status, 200);
+    }
+    for _ in 0..3 {
+        server
+            .post("/v1/policies/nope/decide", "{}")
+            .problem(404, "unknown-policy");
+    }
+    server
+        .post("/v1/policies/ampere/decide", "[")
+        .problem(400, "malformed-json");
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().unwrap().clone();
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for e in &events {
+        assert!(e["timestamp"].is_string() && e["level"].is_string(), "{e}");
+    }
+    let messages: Vec<&str> = events
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages[0].starts_with("listening on http://"),
+        "{messages:?}"
+    );
+    let of_class =
+        |class: &str| -> Vec<&Value> { events.iter().filter(|e| e["class"] == class).collect() };
+    // The first refusal of a class at once, with its detail; the rest
+    // counted in one line when the window closes (here: at shutdown).
+    let unknown = of_class("unknown-policy");
+    assert_eq!(unknown.len(), 2, "{messages:#?}");
+    assert_eq!(unknown[0]["status"], 404);
+    assert!(unknown[0]["message"].as_str().unwrap().contains("`nope`"));
+    assert!(
+        unknown[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 more refused")
+    );
+    assert_eq!(of_class("malformed-json").len(), 1);
+    // No line per decision.
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("run_tool") || m.contains("decision")),
+        "{messages:#?}"
+    );
+    assert_eq!(*messages.last().unwrap(), "stopped");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_request_arriving_while_shutting_down_is_503_and_readiness_fails() {
+    let server = Server::ampere();
+    // Headers not yet complete when SIGTERM arrives: the request has not
+    // started, so it is told to go elsewhere.
+    let mut late = TcpStream::connect(&server.addr).unwrap();
+    late.write_all(b"GET /v1/policies HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut probe = TcpStream::connect(&server.addr).unwrap();
+    probe
+        .write_all(b"GET /health/ready HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // And one in flight, holding the server open meanwhile.
+    let held = half_sent(&server.addr);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    late.write_all(b"\r\n").unwrap();
+    let answer = read_for(&mut late, Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.contains("urn:tollgate:problem:shutting-down"),
+        "{answer}"
+    );
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    probe.write_all(b"\r\n").unwrap();
+    let answer = read_for(&mut probe, Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    drop(held);
+    assert_eq!(server.terminate(), 0);
 }

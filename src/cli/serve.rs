@@ -34,6 +34,36 @@ pub struct ServeArgs {
     /// Put each decision's snapshot in its decision log line.
     #[arg(long)]
     decision_log_snapshots: bool,
+    /// How the operational log on standard error is written [default: human]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+    /// The least severe operational log lines written [default: info]
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    log_level: Option<LogLevel>,
+}
+
+/// `--log-format`.
+#[derive(clap::ValueEnum, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum LogFormat {
+    /// One line per event, for a person.
+    Human,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+/// `--log-level`.
+#[derive(clap::ValueEnum, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum LogLevel {
+    /// Failures only.
+    Error,
+    /// Refused reloads, overload, time-outs.
+    Warn,
+    /// Start, reloads, one line per class of refused request, shutdown.
+    Info,
+    /// Everything above and more detail.
+    Debug,
 }
 
 /// The `--config` file. Every key is optional; an unknown one is an error.
@@ -46,6 +76,8 @@ struct ConfigFile {
     /// Relative to the config file's directory; `-` is standard output.
     decision_log: Option<PathBuf>,
     decision_log_snapshots: Option<bool>,
+    log_format: Option<LogFormat>,
+    log_level: Option<LogLevel>,
     /// Whether file system change events start a reload (default true);
     /// the poll runs regardless.
     watch: Option<bool>,
@@ -74,6 +106,8 @@ struct Settings {
     limits: Limits,
     decision_log: Option<Target>,
     decision_log_snapshots: bool,
+    log_format: LogFormat,
+    log_level: LogLevel,
 }
 
 fn settings(args: &ServeArgs) -> Result<Settings, String> {
@@ -149,7 +183,42 @@ fn settings(args: &ServeArgs) -> Result<Settings, String> {
         decision_log,
         decision_log_snapshots: args.decision_log_snapshots
             || file.decision_log_snapshots.unwrap_or(false),
+        log_format: args
+            .log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Human),
+        log_level: args.log_level.or(file.log_level).unwrap_or(LogLevel::Info),
     })
+}
+
+/// Starts the operational log: standard error, human-readable or JSON
+/// lines. A write that fails (a closed standard error) is dropped
+/// silently: the log must not stop the server.
+fn start_logging(format: LogFormat, level: LogLevel) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match level {
+        LogLevel::Error => LevelFilter::ERROR,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Debug => LevelFilter::DEBUG,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .log_internal_errors(false);
+    // Set once per process; a second start (none today) keeps the first.
+    let _ = match format {
+        LogFormat::Human => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
 }
 
 pub fn run(args: &ServeArgs) -> Exit {
@@ -221,6 +290,7 @@ pub fn run(args: &ServeArgs) -> Exit {
             }
         },
     };
+    start_logging(settings.log_format, settings.log_level);
     let addr = &settings.addr;
     let server = match Server::bind(addr, settings.paths.clone(), loaded, settings.limits, log) {
         Ok(s) => s,
@@ -230,7 +300,10 @@ pub fn run(args: &ServeArgs) -> Exit {
         }
     };
     match server.local_addr() {
-        Ok(addr) => super::out::err(&format!("tollgate serve: listening on http://{addr}\n")),
+        Ok(addr) => tracing::info!(
+            policies = server.policy_count(),
+            "listening on http://{addr}"
+        ),
         Err(e) => {
             error(&format!("cannot listen on `{}`: {e}", shown_name(addr)));
             return Exit::BadInput;
@@ -238,7 +311,7 @@ pub fn run(args: &ServeArgs) -> Exit {
     }
     match server.run() {
         Ok(()) => {
-            super::out::err("tollgate serve: stopped\n");
+            tracing::info!("stopped");
             Exit::Ok
         }
         Err(e) => {

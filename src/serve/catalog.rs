@@ -128,6 +128,42 @@ impl LastError {
     }
 }
 
+/// What a reload did to one source.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum ReloadResult {
+    /// A new revision is served.
+    Success,
+    /// The new text was refused (errors, unreadable, a name clash); the
+    /// old revision, if any, is still served.
+    Failure,
+    /// The source is gone and its policy no longer served.
+    Removed,
+}
+
+impl ReloadResult {
+    /// The result as the metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadResult::Success => "success",
+            ReloadResult::Failure => "failure",
+            ReloadResult::Removed => "removed",
+        }
+    }
+}
+
+/// One change a reload found, for the log and the metrics.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// The source file.
+    pub source: PathBuf,
+    /// The policy's name: the new one, else the one served before, else
+    /// `None` (a file that never compiled).
+    pub policy: Option<String>,
+    pub result: ReloadResult,
+    /// What happened, for a person.
+    pub message: String,
+}
+
 /// One source file and what it serves.
 #[derive(Clone, Debug)]
 pub struct Source {
@@ -135,6 +171,11 @@ pub struct Source {
     pub served: Option<Arc<Served>>,
     /// Why the last attempt to change it failed.
     pub last_error: Option<LastError>,
+}
+
+/// The name a source serves, if any.
+fn name_of(source: &Source) -> Option<String> {
+    source.served.as_ref().map(|s| s.policy.name().to_owned())
 }
 
 /// Every source, and the policies they serve by name. Immutable: a reload
@@ -183,10 +224,10 @@ impl Catalog {
     /// Re-reads every source under `roots`: unchanged files are kept as
     /// they are, changed ones compiled; a failure keeps the old version and
     /// records why; a deleted file stops being served. Returns the new
-    /// catalog and one line per change, for the log.
-    pub fn reload(&self, roots: &[PathBuf]) -> (Catalog, Vec<String>) {
+    /// catalog and each change, for the log and the metrics.
+    pub fn reload(&self, roots: &[PathBuf]) -> (Catalog, Vec<Change>) {
         let (files, unlisted) = expand(roots);
-        let mut log: Vec<String> = Vec::new();
+        let mut log: Vec<Change> = Vec::new();
         let mut sources: BTreeMap<PathBuf, Source> = BTreeMap::new();
         // Sources under a root that cannot be listed right now are kept: a
         // directory being replaced is not a deletion of its policies.
@@ -209,10 +250,12 @@ impl Catalog {
                 Ok(bytes) => bytes,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => {
-                    log.push(format!(
-                        "{}: cannot read it ({e}); the served version stays",
-                        path.display()
-                    ));
+                    log.push(Change {
+                        source: path.clone(),
+                        policy: name_of(&previous),
+                        result: ReloadResult::Failure,
+                        message: format!("cannot read it ({e}); the served version stays"),
+                    });
                     let error = LastError::of(None, &LoadError::Io(e));
                     sources.insert(
                         path,
@@ -248,12 +291,16 @@ impl Catalog {
             }
             match compile(&path, &bytes) {
                 Ok(served) => {
-                    log.push(format!(
-                        "{}: serving `{}` at revision {}",
-                        path.display(),
-                        served.policy.name(),
-                        served.revision
-                    ));
+                    log.push(Change {
+                        source: path.clone(),
+                        policy: Some(served.policy.name().to_owned()),
+                        result: ReloadResult::Success,
+                        message: format!(
+                            "serving `{}` at revision {}",
+                            served.policy.name(),
+                            served.revision
+                        ),
+                    });
                     sources.insert(
                         path,
                         Source {
@@ -263,14 +310,18 @@ impl Catalog {
                     );
                 }
                 Err(e) => {
-                    log.push(format!(
-                        "{}: revision {rev} refused ({}); the served version stays",
-                        path.display(),
-                        match &e {
-                            LoadError::Io(e) => e.to_string(),
-                            LoadError::Invalid(d) => format!("{} error(s)", d.error_count()),
-                        }
-                    ));
+                    log.push(Change {
+                        source: path.clone(),
+                        policy: name_of(&previous),
+                        result: ReloadResult::Failure,
+                        message: format!(
+                            "revision {rev} refused ({}); the served version stays",
+                            match &e {
+                                LoadError::Io(e) => e.to_string(),
+                                LoadError::Invalid(d) => format!("{} error(s)", d.error_count()),
+                            }
+                        ),
+                    });
                     let error = LastError::of(Some(rev), &e);
                     sources.insert(
                         path,
@@ -282,8 +333,17 @@ impl Catalog {
                 }
             }
         }
-        for path in self.sources.keys().filter(|p| !sources.contains_key(*p)) {
-            log.push(format!("{}: gone; no longer served", path.display()));
+        for (path, gone) in self
+            .sources
+            .iter()
+            .filter(|(p, _)| !sources.contains_key(*p))
+        {
+            log.push(Change {
+                source: path.clone(),
+                policy: name_of(gone),
+                result: ReloadResult::Removed,
+                message: "gone; no longer served".to_owned(),
+            });
         }
         self.settle_names(&mut sources, &mut log);
         (Catalog::from_sources(sources), log)
@@ -292,7 +352,7 @@ impl Catalog {
     /// Two sources declaring one name: the one that served it before keeps
     /// it (else the first by path); the other keeps what it served before,
     /// if that name is free, and reports the clash.
-    fn settle_names(&self, sources: &mut BTreeMap<PathBuf, Source>, log: &mut Vec<String>) {
+    fn settle_names(&self, sources: &mut BTreeMap<PathBuf, Source>, log: &mut Vec<Change>) {
         let mut owner: BTreeMap<String, PathBuf> = BTreeMap::new();
         // Names held before the reload, by a source still declaring them.
         for (path, source) in sources.iter() {
@@ -331,7 +391,14 @@ impl Catalog {
                         "`{}` also declares `policy {name}`; a name is served from one source",
                         first.display()
                     );
-                    log.push(format!("{}: {message}", path.display()));
+                    // It was not served after all.
+                    log.retain(|c| !(c.source == path && c.result == ReloadResult::Success));
+                    log.push(Change {
+                        source: path.clone(),
+                        policy: Some(name.clone()),
+                        result: ReloadResult::Failure,
+                        message: message.clone(),
+                    });
                     let revision = source.served.as_ref().map(|s| s.revision.clone());
                     let kept = self
                         .sources

@@ -69,6 +69,11 @@ impl DecisionLog {
         }
     }
 
+    /// The count of dropped events, for the metrics.
+    pub fn dropped_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.dropped)
+    }
+
     /// Events dropped so far.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)

@@ -162,10 +162,23 @@ impl Problem {
     }
 }
 
+/// What a problem response carries for the metrics and the log: its
+/// class (the type's last part) and detail.
+#[derive(Clone, Debug)]
+pub struct Refused {
+    pub class: String,
+    pub detail: String,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let mut response = (status, self.to_json()).into_response();
+        let class = self.kind.rsplit(':').next().unwrap_or_default().to_owned();
+        response.extensions_mut().insert(Refused {
+            class,
+            detail: self.detail,
+        });
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

@@ -5,16 +5,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{FromRequestParts, Path, State as Shared};
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State as Shared};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 
 use super::body::{self, Part};
 use super::log::DecisionLog;
-use super::problem::Problem;
+use super::problem::{Problem, Refused};
 use super::{Served, State, catalog};
 use crate::{LedgerResult, Policy};
 
@@ -47,9 +48,77 @@ pub fn router(state: App) -> Router {
         .merge(v1)
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
         .fallback(|| async { Problem::not_found("no such path".to_owned()) })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            observe,
+        ))
         .with_state(state)
+}
+
+/// Every route's template, as the metrics label it.
+const ROUTES: [&str; 13] = [
+    "/v1/policies",
+    "/v1/reload",
+    "/v1/policies/{policy}",
+    "/v1/policies/{policy}/decide",
+    "/v1/policies/{policy}/decide/batch",
+    "/v1/policies/{policy}/charge",
+    "/v1/policies/{policy}/settle",
+    "/v1/policies/{policy}/grant",
+    "/v1/policies/{policy}/refund",
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/v1/openapi.json",
+];
+
+/// Around every request: the in-flight gauge, the duration histogram by
+/// route template and status, refusals counted and told in the log, and
+/// 503 for new API requests once the server is shutting down.
+async fn observe(Shared(app): Shared<App>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|m| ROUTES.iter().find(|r| **r == m.as_str()))
+        .copied()
+        .unwrap_or("unmatched");
+    let _in_flight = app.metrics.start();
+    let response = if route.starts_with("/v1/")
+        && app.shutting_down.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        let mut r = Problem::unavailable(
+            "shutting-down",
+            "The server is shutting down",
+            "the server is stopping; send the request to another replica".to_owned(),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    } else {
+        next.run(request).await
+    };
+    let status = response.status().as_u16();
+    app.metrics
+        .answered(route, status, started.elapsed().as_secs_f64());
+    if let Some(refused) = response.extensions().get::<Refused>() {
+        app.metrics.refused(&refused.class);
+        app.refusals.note(&refused.class, status, &refused.detail);
+    }
+    response
+}
+
+async fn metrics(Shared(app): Shared<App>) -> Response {
+    let mut r = (StatusCode::OK, app.metrics.render()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(super::metrics::CONTENT_TYPE),
+    );
+    r
 }
 
 /// What the limit layers refuse: overload, and a request over its time.
@@ -124,7 +193,14 @@ async fn live() -> Response {
 
 /// Ready once every source has loaded successfully at least once.
 async fn ready(Shared(app): Shared<App>) -> Response {
-    if app.catalog.load().ready() {
+    if app.shutting_down.load(std::sync::atomic::Ordering::Relaxed) {
+        Problem::unavailable(
+            "shutting-down",
+            "The server is shutting down",
+            "the server is stopping; take it out of rotation".to_owned(),
+        )
+        .into_response()
+    } else if app.catalog.load().ready() {
         json(StatusCode::OK, "{\"status\":\"ready\"}\n".to_owned())
     } else {
         Problem::unavailable(
@@ -234,7 +310,14 @@ async fn decide(
         off_thread(bytes.len(), move || {
             let part = body::whole(&bytes)?;
             let request: body::Decide<'_> = body::parse(&bytes, part, "")?;
-            let mut text = decide_one(&served, app.log.as_ref(), &bytes, &request, "")?;
+            let mut text = decide_one(
+                &served,
+                &app.metrics,
+                app.log.as_ref(),
+                &bytes,
+                &request,
+                "",
+            )?;
             text.push('\n');
             Ok(text)
         })
@@ -248,6 +331,7 @@ async fn decide(
 /// `policy_revision`. `place` prefixes field paths (`requests[3]`).
 fn decide_one(
     served: &Served,
+    metrics: &super::metrics::Metrics,
     log: Option<&DecisionLog>,
     body: &[u8],
     request: &body::Decide<'_>,
@@ -294,6 +378,7 @@ fn decide_one(
         )
     };
     let decision = decision.map_err(evaluation)?;
+    served.outcomes(metrics).count(decision.outcome());
     let id = uuid::Uuid::now_v7();
     if let Some(log) = log {
         log.record(event(
@@ -413,7 +498,7 @@ async fn batch(
         let bytes = body::read(&headers, body, app.limits.body_bytes).await?;
         // A batch is up to a thousand decisions: always off the async threads.
         let app = Arc::clone(&app);
-        tokio::task::spawn_blocking(move || decide_batch(&served, app.log.as_ref(), &bytes, limit))
+        tokio::task::spawn_blocking(move || decide_batch(&served, &app, &bytes, limit))
             .await
             .unwrap_or_else(|_| {
                 Err(Problem::unavailable(
@@ -428,7 +513,7 @@ async fn batch(
 
 fn decide_batch(
     served: &Served,
-    log: Option<&DecisionLog>,
+    app: &State,
     bytes: &[u8],
     limit: usize,
 ) -> Result<String, Problem> {
@@ -447,8 +532,18 @@ fn decide_batch(
             out.push(',');
         }
         let place = format!("requests[{i}]");
-        let item = body::parse::<body::Decide<'_>>(bytes, Part::of(bytes, raw), &place)
-            .and_then(|request| decide_one(served, log, bytes, &request, &place));
+        let item = body::parse::<body::Decide<'_>>(bytes, Part::of(bytes, raw), &place).and_then(
+            |request| {
+                decide_one(
+                    served,
+                    &app.metrics,
+                    app.log.as_ref(),
+                    bytes,
+                    &request,
+                    &place,
+                )
+            },
+        );
         match item {
             Ok(text) => out.push_str(&text),
             Err(p) => out.push_str(&serde_json::json!({ "error": p.to_value() }).to_string()),
