@@ -1604,3 +1604,31 @@ fn a_request_arriving_while_shutting_down_is_503_and_readiness_fails() {
     drop(held);
     assert_eq!(server.terminate(), 0);
 }
+
+#[test]
+fn when_the_owner_of_a_clashing_name_goes_the_other_source_is_served() {
+    let (server, dir) = served_copy("poll_interval = \"1s\"");
+    let copy_text = ampere_text("a copy");
+    std::fs::write(dir.join("copy.policy"), &copy_text).unwrap();
+    eventually("the clash reported", || {
+        server.get("/v1/policies").body.contains("also declares `policy ampere`")
+    });
+    // Several polls with the clash unchanged: told once.
+    std::thread::sleep(Duration::from_millis(2500));
+    std::fs::remove_file(dir.join("ampere.policy")).unwrap();
+    eventually("the copy served once the name is free", || {
+        served_revision(&server) == Some(rev(&copy_text))
+    });
+    let listed = server.get("/v1/policies").json();
+    let policies = listed["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1, "{listed}");
+    assert_eq!(policies[0]["last_error"], Value::Null, "{listed}");
+    let log = server.log.lock().unwrap().clone();
+    let clashes = log.iter().filter(|l| l.contains("also declares")).count();
+    assert_eq!(clashes, 1, "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("copy.policy") && l.contains("serving `ampere`")),
+        "{log:#?}"
+    );
+}

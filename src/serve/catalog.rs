@@ -171,6 +171,9 @@ pub struct Source {
     pub served: Option<Arc<Served>>,
     /// Why the last attempt to change it failed.
     pub last_error: Option<LastError>,
+    /// A revision that compiled but declares a name another source serves:
+    /// served as soon as the name is free, without compiling it again.
+    pub waiting: Option<Arc<Served>>,
 }
 
 /// The name a source serves, if any.
@@ -195,6 +198,7 @@ impl Catalog {
                 let source = Source {
                     served: Some(Arc::new(served)),
                     last_error: None,
+                    waiting: None,
                 };
                 (path, source)
             })
@@ -245,6 +249,7 @@ impl Catalog {
             let previous = self.sources.get(&path).cloned().unwrap_or(Source {
                 served: None,
                 last_error: None,
+                waiting: None,
             });
             let bytes = match read(&path) {
                 Ok(bytes) => bytes,
@@ -279,14 +284,24 @@ impl Catalog {
                     path,
                     Source {
                         last_error: None,
+                        waiting: None,
                         ..previous
                     },
                 );
                 continue;
             }
             if failed_rev == Some(rev.as_str()) {
-                // The same broken text as last time: said once already.
-                sources.insert(path, previous);
+                let source = match previous.waiting.clone() {
+                    // It compiled but its name was taken: it asks for the
+                    // name again below (settle_names), in case it is free.
+                    Some(waiting) if waiting.revision == rev => Source {
+                        served: Some(waiting),
+                        ..previous
+                    },
+                    // The same broken text as last time: said once already.
+                    _ => previous,
+                };
+                sources.insert(path, source);
                 continue;
             }
             match compile(&path, &bytes) {
@@ -306,6 +321,7 @@ impl Catalog {
                         Source {
                             served: Some(Arc::new(served)),
                             last_error: None,
+                            waiting: None,
                         },
                     );
                 }
@@ -381,9 +397,28 @@ impl Catalog {
             let Some(name) = source.served.as_ref().map(|s| s.policy.name().to_owned()) else {
                 continue;
             };
+            // A revision that waited for its name asks for it again.
+            let waited = match (&source.waiting, &source.served) {
+                (Some(w), Some(s)) => Arc::ptr_eq(w, s),
+                _ => false,
+            };
             match owner.get(&name) {
                 None => {
-                    owner.insert(name, path.clone());
+                    owner.insert(name.clone(), path.clone());
+                    if waited {
+                        source.waiting = None;
+                        source.last_error = None;
+                        let revision = source.served.as_ref().map(|s| s.revision.clone());
+                        log.push(Change {
+                            source: path.clone(),
+                            policy: Some(name.clone()),
+                            result: ReloadResult::Success,
+                            message: format!(
+                                "serving `{name}` at revision {} (the name is free now)",
+                                revision.unwrap_or_default()
+                            ),
+                        });
+                    }
                 }
                 Some(first) if *first == path => {}
                 Some(first) => {
@@ -391,15 +426,20 @@ impl Catalog {
                         "`{}` also declares `policy {name}`; a name is served from one source",
                         first.display()
                     );
-                    // It was not served after all.
-                    log.retain(|c| !(c.source == path && c.result == ReloadResult::Success));
-                    log.push(Change {
-                        source: path.clone(),
-                        policy: Some(name.clone()),
-                        result: ReloadResult::Failure,
-                        message: message.clone(),
-                    });
                     let revision = source.served.as_ref().map(|s| s.revision.clone());
+                    // Told once per revision, not on every poll.
+                    if !waited {
+                        // It was not served after all.
+                        log.retain(|c| !(c.source == path && c.result == ReloadResult::Success));
+                        log.push(Change {
+                            source: path.clone(),
+                            policy: Some(name.clone()),
+                            result: ReloadResult::Failure,
+                            message: message.clone(),
+                        });
+                        source.last_error = Some(LastError::new(revision, message, vec![]));
+                    }
+                    source.waiting = source.served.clone();
                     let kept = self
                         .sources
                         .get(&path)
@@ -409,7 +449,6 @@ impl Catalog {
                         owner.insert(kept.policy.name().to_owned(), path.clone());
                     }
                     source.served = kept;
-                    source.last_error = Some(LastError::new(revision, message, vec![]));
                 }
             }
         }
