@@ -137,12 +137,12 @@ pub(crate) struct State {
 impl State {
     /// Reads every source again now and swaps in the result; returns the
     /// catalog now served.
-    pub async fn reload(self: &Arc<State>) -> Arc<catalog::Catalog> {
+    pub async fn reload(self: &Arc<State>, look: catalog::Look) -> Arc<catalog::Catalog> {
         let _one = self.reloading.lock().await;
         let state = Arc::clone(self);
         let reloaded = tokio::task::spawn_blocking(move || {
             let current = state.catalog.load_full();
-            let (next, changes) = current.reload(&state.roots);
+            let (next, changes) = current.reload(&state.roots, look);
             // One line per change, never one per poll.
             for change in changes {
                 let source = change.source.display().to_string();
@@ -295,10 +295,12 @@ impl Server {
     }
 }
 
-/// Reloads every `poll_interval`, and at once on SIGHUP. Polling reads
-/// each source and compares its hash, so a replace by rename and a
-/// ConfigMap's symlink swap are seen like an edit; an unchanged file is
-/// not compiled again.
+/// Reloads every `poll_interval`, at once on a change event, and at once
+/// on SIGHUP. A poll or an event reads the sources whose metadata changed
+/// (a replace by rename and a ConfigMap's symlink swap change the inode),
+/// and compares the hash of their text with the revision served, so an
+/// unchanged text is not compiled again; SIGHUP and every sixtieth poll
+/// read every source whatever its metadata says.
 async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>, events: Events) {
     // Change events start a reload at once; the poll below still runs.
     let Events {
@@ -309,7 +311,17 @@ async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>, events: Even
     let mut tick = tokio::time::interval(state.limits.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
+    let mut polls: u64 = 0;
     loop {
+        let mut look = catalog::Look::Changed;
+        let mut poll = || {
+            polls += 1;
+            if polls % catalog::FULL_RELOAD_EVERY == 0 {
+                catalog::Look::Everything
+            } else {
+                catalog::Look::Changed
+            }
+        };
         #[cfg(unix)]
         {
             let hup = async {
@@ -330,8 +342,8 @@ async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>, events: Even
                 while changed.try_recv().is_ok() {}
             };
             tokio::select! {
-                _ = tick.tick() => {}
-                () = hup => {}
+                _ = tick.tick() => look = poll(),
+                () = hup => look = catalog::Look::Everything,
                 () = event => {}
             }
         }
@@ -339,8 +351,9 @@ async fn watch(state: Arc<State>, mut hangup: Option<HangupSignal>, events: Even
         {
             let _ = (&mut hangup, &mut changed, &mut changed_open);
             tick.tick().await;
+            look = poll();
         }
-        state.reload().await;
+        state.reload(look).await;
     }
 }
 

@@ -1611,7 +1611,10 @@ fn when_the_owner_of_a_clashing_name_goes_the_other_source_is_served() {
     let copy_text = ampere_text("a copy");
     std::fs::write(dir.join("copy.policy"), &copy_text).unwrap();
     eventually("the clash reported", || {
-        server.get("/v1/policies").body.contains("also declares `policy ampere`")
+        server
+            .get("/v1/policies")
+            .body
+            .contains("also declares `policy ampere`")
     });
     // Several polls with the clash unchanged: told once.
     std::thread::sleep(Duration::from_millis(2500));

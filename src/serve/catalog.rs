@@ -174,6 +174,49 @@ pub struct Source {
     /// A revision that compiled but declares a name another source serves:
     /// served as soon as the name is free, without compiling it again.
     pub waiting: Option<Arc<Served>>,
+    /// The file's metadata when it was last read.
+    stamp: Option<Stamp>,
+}
+
+/// What a file's metadata says of its content. A poll does not read a file
+/// whose stamp is unchanged: a write changes its size or times, a replace
+/// by rename or a symlink swap its inode. The rare edit that keeps all of
+/// them (same size, within one timestamp tick) is caught by a full reload:
+/// SIGHUP, `POST /v1/reload`, or every [`FULL_RELOAD_EVERY`]th poll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+    #[cfg(unix)]
+    changed: (i64, i64),
+}
+
+/// Every this many polls, a poll reads every file whatever its stamp says.
+pub const FULL_RELOAD_EVERY: u64 = 60;
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    use std::os::unix::fs::MetadataExt;
+    Some(Stamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        #[cfg(unix)]
+        inode: (meta.dev(), meta.ino()),
+        #[cfg(unix)]
+        changed: (meta.ctime(), meta.ctime_nsec()),
+    })
+}
+
+/// How much a reload reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Look {
+    /// Only files whose metadata changed (a poll, a change event).
+    Changed,
+    /// Every file (SIGHUP, `POST /v1/reload`, every sixtieth poll).
+    Everything,
 }
 
 /// The name a source serves, if any.
@@ -196,6 +239,9 @@ impl Catalog {
             .into_iter()
             .map(|(path, served)| {
                 let source = Source {
+                    // Unknown: the first poll reads every file once, so a
+                    // change made while starting is not missed.
+                    stamp: None,
                     served: Some(Arc::new(served)),
                     last_error: None,
                     waiting: None,
@@ -227,9 +273,11 @@ impl Catalog {
 
     /// Re-reads every source under `roots`: unchanged files are kept as
     /// they are, changed ones compiled; a failure keeps the old version and
-    /// records why; a deleted file stops being served. Returns the new
-    /// catalog and each change, for the log and the metrics.
-    pub fn reload(&self, roots: &[PathBuf]) -> (Catalog, Vec<Change>) {
+    /// records why; a deleted file stops being served. With
+    /// [`Look::Changed`], a file whose metadata is as it was is not read.
+    /// Returns the new catalog and each change, for the log and the
+    /// metrics.
+    pub fn reload(&self, roots: &[PathBuf], look: Look) -> (Catalog, Vec<Change>) {
         let (files, unlisted) = expand(roots);
         let mut log: Vec<Change> = Vec::new();
         let mut sources: BTreeMap<PathBuf, Source> = BTreeMap::new();
@@ -250,7 +298,22 @@ impl Catalog {
                 served: None,
                 last_error: None,
                 waiting: None,
+                stamp: None,
             });
+            let now = stamp(&path);
+            // A revision waiting for its name is looked at on every reload.
+            if look == Look::Changed
+                && now.is_some()
+                && now == previous.stamp
+                && previous.waiting.is_none()
+            {
+                sources.insert(path, previous);
+                continue;
+            }
+            let previous = Source {
+                stamp: now,
+                ..previous
+            };
             let bytes = match read(&path) {
                 Ok(bytes) => bytes,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -266,6 +329,8 @@ impl Catalog {
                         path,
                         Source {
                             last_error: Some(error),
+                            // Read again next time, whatever the stamp.
+                            stamp: None,
                             ..previous
                         },
                     );
@@ -322,6 +387,7 @@ impl Catalog {
                             served: Some(Arc::new(served)),
                             last_error: None,
                             waiting: None,
+                            stamp: now,
                         },
                     );
                 }

@@ -258,7 +258,7 @@ async fn list(Shared(app): Shared<App>) -> Response {
 
 /// Reads every source again now; answers like `GET /v1/policies`.
 async fn reload(Shared(app): Shared<App>) -> Response {
-    listing(&*app.reload().await)
+    listing(&*app.reload(catalog::Look::Everything).await)
 }
 
 async fn describe(Shared(app): Shared<App>, Name(name): Name) -> Response {
