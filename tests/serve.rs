@@ -1635,3 +1635,70 @@ fn when_the_owner_of_a_clashing_name_goes_the_other_source_is_served() {
         "{log:#?}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_a_stream_of_requests_loses_no_answer_and_no_log_event() {
+    let dir = tempdir();
+    let path = dir.join("decisions.jsonl");
+    let server = Server::start(&["policies/", "--decision-log", path.to_str().unwrap()]);
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    let body =
+        json!({"snapshot": snapshot, "role": "member", "action": "send_message"}).to_string();
+    let url = server.url("/v1/policies/ampere/decide");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, body, stop) = (url.clone(), body.clone(), std::sync::Arc::clone(&stop));
+            std::thread::spawn(move || {
+                // Each client keeps one connection alive while it can.
+                let agent = agent();
+                let (mut ids, mut unavailable) = (Vec::new(), 0);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let sent = agent
+                        .post(&url)
+                        .header("Content-Type", "application/json")
+                        .send(&body);
+                    match sent {
+                        Ok(_) => {
+                            let a = answer(sent);
+                            match a.status {
+                                200 => {
+                                    ids.push(a.json()["decision_id"].as_str().unwrap().to_owned())
+                                }
+                                503 => {
+                                    a.problem(503, "shutting-down");
+                                    unavailable += 1;
+                                }
+                                other => panic!("{other}: {}", a.body),
+                            }
+                        }
+                        // Refused or closed before the request was taken:
+                        // the server is gone; nothing was decided.
+                        Err(_) => break,
+                    }
+                }
+                (ids, unavailable)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answered: Vec<String> = Vec::new();
+    for client in clients {
+        let (ids, _unavailable) = client.join().unwrap();
+        answered.extend(ids);
+    }
+    assert!(answered.len() > 20, "too few decisions to mean anything");
+    // Every decision answered is in the log, and the log holds no decision
+    // whose answer was lost.
+    let mut logged: Vec<String> = log_lines(&path)
+        .iter()
+        .map(|e| e["decision_id"].as_str().unwrap().to_owned())
+        .collect();
+    logged.sort();
+    answered.sort();
+    assert_eq!(logged, answered, "{:?}", log.lock().unwrap());
+}
