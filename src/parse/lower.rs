@@ -536,8 +536,9 @@ impl<'d> Lower<'d> {
     /// A declared field's path: `grants.priority` declares an attribute of
     /// every grant, so there `grants` is a name, not the keyword.
     fn field_path(&mut self, pair: Pair<'_, Rule>) -> Path {
-        let mut segments = Vec::new();
-        for (i, p) in pair.into_inner().enumerate() {
+        let pairs = pair.into_inner();
+        let mut segments = Vec::with_capacity(pairs.len());
+        for (i, p) in pairs.enumerate() {
             if i == 0 && p.as_str() == "grants" {
                 segments.push(self.word(&p));
             } else {
@@ -550,7 +551,13 @@ impl<'d> Lower<'d> {
     }
 
     fn path(&mut self, pair: Pair<'_, Rule>) -> Path {
-        let segments: Vec<Ident> = pair.into_inner().map(|p| self.ident(p)).collect();
+        // Sized from the pairs: `collect` starts a Vec at 4 items, and
+        // trimming it to one left a hole in the heap at every name.
+        let pairs = pair.into_inner();
+        let mut segments = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            segments.push(self.ident(p));
+        }
         Path {
             segments: segments.into_boxed_slice(),
         }
@@ -830,8 +837,11 @@ impl<'d> Lower<'d> {
             return (InSet::Named(self.path(inner)), 1);
         }
         let mut depth = 1;
-        let mut items = Vec::new();
-        for item in inner.into_inner() {
+        let pairs = inner.into_inner();
+        // Sized once: a long list grown by doubling left its old copies
+        // behind as holes in the heap.
+        let mut items = Vec::with_capacity(pairs.len());
+        for item in pairs {
             let (e, d) = self.node(item);
             depth = depth.max(d + 1);
             items.push(e);

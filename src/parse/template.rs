@@ -100,7 +100,7 @@ fn interpolation(
     if path_text.is_empty() {
         return Err("a name is missing between the braces");
     }
-    let mut segments = Vec::new();
+    let mut segments = Vec::with_capacity(path_text.split('.').count());
     let mut offset = at + lead;
     for segment in path_text.split('.') {
         if !is_name(segment) {
