@@ -322,11 +322,27 @@ pub enum ExprKind {
 #[derive(Clone, Debug, PartialEq)]
 pub enum InSet {
     List(Vec<Expr>),
+    /// A list whose items are all plain names (`[pro, enterprise]`): each
+    /// item is the name alone, 24 bytes in one allocation, where an
+    /// expression is 32 and a path's segments an allocation of their own.
+    /// It means what a `List` of the same paths means.
+    Names(Box<[Ident]>),
     /// A named set, such as an action category.
     Named(Path),
 }
 
 impl Expr {
+    /// The one-segment path `name`, as a list item of [`InSet::Names`]
+    /// reads when written out.
+    pub fn name(name: &Ident) -> Expr {
+        Expr {
+            kind: ExprKind::Path(Path {
+                segments: Box::new([name.clone()]),
+            }),
+            span: name.span,
+        }
+    }
+
     /// Takes the expression out, leaving an `Invalid` one with its span.
     pub fn take(&mut self) -> Expr {
         let span = self.span;
@@ -559,6 +575,7 @@ impl EraseSpans for Expr {
                     todo.push(value);
                     match set.as_mut() {
                         InSet::List(items) => todo.extend(items.iter_mut()),
+                        InSet::Names(names) => names.iter_mut().for_each(EraseSpans::erase_spans),
                         InSet::Named(p) => p.erase_spans(),
                     }
                 }

@@ -712,6 +712,10 @@ fn text(e: &Expr, last: bool) -> String {
                     let v: Vec<String> = items.iter().map(expr).collect();
                     format!("[{}]", v.join(", "))
                 }
+                InSet::Names(names) => {
+                    let v: Vec<&str> = names.iter().map(|n| &*n.name).collect();
+                    format!("[{}]", v.join(", "))
+                }
                 InSet::Named(p) => p.dotted(),
             };
             format!("{v} {op} {set}")

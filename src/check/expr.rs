@@ -581,7 +581,17 @@ impl Checker<'_> {
     ) -> Option<(TExpr, Deps)> {
         let (v, vd) = self.value(value, scope, None)?;
         let bool_ty = Type::of(Base::Bool);
+        // A list of names is checked as the list of paths it stands for.
+        let written;
+        let set = match set {
+            InSet::Names(names) => {
+                written = InSet::List(names.iter().map(ast::Expr::name).collect());
+                &written
+            }
+            other => other,
+        };
         match set {
+            InSet::Names(_) => None,
             InSet::List(items) => {
                 let mut typed = Vec::with_capacity(items.len());
                 let mut deps = vd;

@@ -846,6 +846,21 @@ impl<'d> Lower<'d> {
             depth = depth.max(d + 1);
             items.push(e);
         }
+        // Plain names, each exactly what `Expr::name` makes of it, are kept
+        // as names.
+        let plain = |e: &Expr| match &e.kind {
+            ExprKind::Path(p) => p.segments.len() == 1 && e.span == p.span(),
+            _ => false,
+        };
+        if !items.is_empty() && items.iter().all(plain) {
+            let mut names = Vec::with_capacity(items.len());
+            for e in items {
+                if let ExprKind::Path(p) = e.kind {
+                    names.extend(p.segments.into_vec());
+                }
+            }
+            return (InSet::Names(names.into_boxed_slice()), depth);
+        }
         (InSet::List(exact(items)), depth)
     }
 

@@ -148,3 +148,32 @@ fn indentation_does_not_change_what_parses() {
     assert_eq!(parsed.diagnostics, vec![]);
     assert_eq!(parsed.policy.items.len(), 3);
 }
+
+/// A list of plain names is kept as names, and reads as the list of
+/// paths it stands for; any other item keeps the list a list.
+#[test]
+fn a_list_of_plain_names_is_kept_as_names() {
+    let set = |text: &str| {
+        let parsed = parse_text(text);
+        let Some(ast::ItemKind::Let { value, .. }) = parsed.policy.items.first().map(|i| &i.kind)
+        else {
+            panic!("{parsed:?}")
+        };
+        let ast::ExprKind::In { set, .. } = &value.kind else {
+            panic!("{value:?}")
+        };
+        (**set).clone()
+    };
+    let ast::InSet::Names(names) = set("let x = plan in [pro, enterprise]\n") else {
+        panic!("not names")
+    };
+    let list: Vec<ast::Expr> = names.iter().map(ast::Expr::name).collect();
+    let ast::InSet::List(written) = set("let x = plan in [pro, enterprise, 1]\n") else {
+        panic!("not a list")
+    };
+    assert_eq!(list[..], written[..2]);
+    assert!(matches!(
+        set("let x = plan in [pro, a.b]\n"),
+        ast::InSet::List(_)
+    ));
+}
