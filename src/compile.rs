@@ -769,7 +769,8 @@ pub(crate) fn compile_within(
         heights: Vec::with_capacity(most_nodes),
         lists: Vec::with_capacity(most_items),
         let_roots: Vec::new(),
-        leaves: HashMap::new(),
+        leaves: Leaves::default(),
+        share_consts: false,
         leaf_order: Vec::new(),
         depth: 0,
         max_depth,
@@ -1015,6 +1016,11 @@ fn bits(kinds: &[usize], count: usize, span: Span) -> Result<u32, CompileError> 
     })
 }
 
+/// Lists this long or shorter are counted item by item in [`bounds`]:
+/// hashing their constants to count each once costs more than the room
+/// it saves.
+const SHORT_LIST: usize = 16;
+
 /// Upper bounds on the nodes and list items that compiling `checked`
 /// pushes: a node for each checked expression at most (sharing constants
 /// and fusing comparisons make fewer), counting the constants of lists
@@ -1068,7 +1074,7 @@ fn bounds(checked: &Checked) -> (usize, usize) {
                 roots.push(value);
                 for item in set.iter() {
                     match &item.kind {
-                        TExprKind::Literal(l) => {
+                        TExprKind::Literal(l) if set.len() > SHORT_LIST => {
                             let key = (LeafKey::of_const(&Const::from_literal(l)), item.ty);
                             if listed.insert(key) {
                                 nodes = nodes.saturating_add(1);
@@ -1081,6 +1087,10 @@ fn bounds(checked: &Checked) -> (usize, usize) {
             TExprKind::InLiterals(list) => {
                 items = items.saturating_add(list.items.len());
                 roots.push(&list.value);
+                if list.items.len() <= SHORT_LIST {
+                    nodes = nodes.saturating_add(list.items.len());
+                    continue;
+                }
                 for (l, _) in &list.items {
                     let key = (LeafKey::of_const(&Const::from_literal(l)), list.ty);
                     if listed.insert(key) {
@@ -1143,6 +1153,83 @@ impl LeafKey {
     }
 }
 
+/// The shared node of each leaf, by what it reads and its type. Constants
+/// are many and written freely, so they are hashed; the rest are found by
+/// index (fields, `let`s) or among a few (built-ins, grant fields), which
+/// costs less than hashing every read of `usable`.
+#[derive(Default)]
+struct Leaves {
+    consts: HashMap<(LeafKey, Option<Base>), NodeId>,
+    fields: Vec<Option<(Option<Base>, NodeId)>>,
+    lets: Vec<Option<(Option<Base>, NodeId)>>,
+    others: Vec<(LeafKey, Option<Base>, NodeId)>,
+}
+
+impl Leaves {
+    /// The slot of a field or `let` leaf, grown to hold it.
+    fn slot(&mut self, key: &LeafKey) -> Option<&mut Option<(Option<Base>, NodeId)>> {
+        let (table, i) = match key {
+            LeafKey::Field(f) => (&mut self.fields, f.index()),
+            LeafKey::Let(l) => (&mut self.lets, l.index()),
+            _ => return None,
+        };
+        if table.len() <= i {
+            table.resize(i + 1, None);
+        }
+        table.get_mut(i)
+    }
+
+    fn get(&mut self, key: &LeafKey, ty: Option<Base>) -> Option<NodeId> {
+        match key {
+            LeafKey::Field(_) | LeafKey::Let(_) => match self.slot(key) {
+                Some(Some((t, id))) if *t == ty => Some(*id),
+                _ => None,
+            },
+            LeafKey::Builtin(_) | LeafKey::Item(_) | LeafKey::OpGrant(_) => self
+                .others
+                .iter()
+                .find(|(k, t, _)| k == key && *t == ty)
+                .map(|(_, _, id)| *id),
+            _ => self.consts.get(&(key.clone(), ty)).copied(),
+        }
+    }
+
+    fn insert(&mut self, key: LeafKey, ty: Option<Base>, id: NodeId) {
+        match key {
+            LeafKey::Field(_) | LeafKey::Let(_) => {
+                if let Some(slot) = self.slot(&key) {
+                    *slot = Some((ty, id));
+                }
+            }
+            LeafKey::Builtin(_) | LeafKey::Item(_) | LeafKey::OpGrant(_) => {
+                self.others.push((key, ty, id));
+            }
+            _ => {
+                self.consts.insert((key, ty), id);
+            }
+        }
+    }
+
+    /// Forgets the leaf `key` of type `ty`, whose node is going.
+    fn remove(&mut self, key: LeafKey, ty: Option<Base>) {
+        match key {
+            LeafKey::Field(_) | LeafKey::Let(_) => {
+                if let Some(slot) = self.slot(&key) {
+                    if slot.is_some_and(|(t, _)| t == ty) {
+                        *slot = None;
+                    }
+                }
+            }
+            LeafKey::Builtin(_) | LeafKey::Item(_) | LeafKey::OpGrant(_) => {
+                self.others.retain(|(k, t, _)| !(*k == key && *t == ty));
+            }
+            _ => {
+                self.consts.remove(&(key, ty));
+            }
+        }
+    }
+}
+
 struct Compiler<'c> {
     checked: &'c Checked,
     nodes: Vec<Node>,
@@ -1153,10 +1240,15 @@ struct Compiler<'c> {
     heights: Vec<u32>,
     lists: Vec<NodeId>,
     let_roots: Vec<NodeId>,
-    /// The node of each constant, field, `let` and built-in, by what it is
-    /// and its type: a leaf written many times (`in [1, 1, …]`, `usable`
-    /// in every rule) is one node, read from many places.
-    leaves: HashMap<(LeafKey, Option<Base>), NodeId>,
+    /// The node of each field, `let` and built-in, and of each constant
+    /// of an `in` list, by what it is and its type: a leaf written many
+    /// times (`usable` in every rule, `in [1, 1, …]`) is one node, read
+    /// from many places.
+    leaves: Leaves,
+    /// Whether constants are shared: while the items of a list are
+    /// compiled. Elsewhere a constant is mostly fused into a comparison,
+    /// and looking it up would cost more than it saves.
+    share_consts: bool,
     /// The leaves' nodes in the order they were pushed, so that dropping
     /// nodes drops their entries in `leaves`.
     leaf_order: Vec<NodeId>,
@@ -1170,8 +1262,11 @@ impl Compiler<'_> {
     /// Appends a node, refusing one whose evaluation would recurse deeper
     /// than [`MAX_EVAL_DEPTH`].
     fn push(&mut self, node: Node, ty: Option<Base>, span: Span) -> Result<NodeId, CompileError> {
-        let key = LeafKey::of(&node).map(|k| (k, ty));
-        if let Some(&id) = key.as_ref().and_then(|k| self.leaves.get(k)) {
+        let key = match node {
+            Node::Const(_) if !self.share_consts => None,
+            _ => LeafKey::of(&node).map(|k| (k, ty)),
+        };
+        if let Some(id) = key.as_ref().and_then(|(k, ty)| self.leaves.get(k, *ty)) {
             return Ok(id);
         }
         let height = self.height(&node, span)?;
@@ -1183,7 +1278,7 @@ impl Compiler<'_> {
         self.types.push(ty);
         self.heights.push(height);
         if let Some(key) = key {
-            self.leaves.insert(key, id);
+            self.leaves.insert(key.0, key.1, id);
             self.leaf_order.push(id);
         }
         Ok(id)
@@ -1198,7 +1293,7 @@ impl Compiler<'_> {
             let node = self.nodes.get(id.index());
             if let (Some(key), Some(&ty)) = (node.and_then(LeafKey::of), self.types.get(id.index()))
             {
-                self.leaves.remove(&(key, ty));
+                self.leaves.remove(key, ty);
             }
             self.leaf_order.pop();
         }
@@ -1382,23 +1477,30 @@ impl Compiler<'_> {
                 negated,
             } => {
                 let value = self.expr(value)?;
+                self.share_consts = true;
                 let items = set
                     .iter()
                     .map(|i| self.expr(i))
-                    .collect::<Result<Vec<NodeId>, _>>()?;
-                self.in_list(value, &items, *negated, e.span)?
+                    .collect::<Result<Vec<NodeId>, _>>();
+                self.share_consts = false;
+                self.in_list(value, &items?, *negated, e.span)?
             }
             TExprKind::InLiterals(list) => {
                 let value = self.expr(&list.value)?;
                 // What `expr` does for each item written as a literal.
                 let ty = (!list.ty.optional).then_some(list.ty.base);
                 let mut items = Vec::with_capacity(list.items.len());
+                self.share_consts = true;
                 for (l, span) in &list.items {
                     if self.depth >= self.max_depth {
+                        self.share_consts = false;
                         return Err(too_deep(*span, self.max_depth));
                     }
-                    items.push(self.push(Node::Const(Const::from_literal(l)), ty, *span)?);
+                    let item = self.push(Node::Const(Const::from_literal(l)), ty, *span);
+                    items.push(item);
                 }
+                self.share_consts = false;
+                let items = items.into_iter().collect::<Result<Vec<NodeId>, _>>()?;
                 self.in_list(value, &items, list.negated, e.span)?
             }
             TExprKind::InCategory {

@@ -565,7 +565,7 @@ fn keys_text(keys: &[SortKey]) -> String {
             if k.descending {
                 format!("{} desc", k.field.name)
             } else {
-                k.field.name.to_string()
+                String::from(&*k.field.name)
             }
         })
         .collect();

@@ -111,7 +111,7 @@ struct ChunkParse {
 /// process-wide settings changed under an embedder's feet.
 fn parse_chunks(text: &str, chunks: &[chunk::Chunk]) -> Vec<ChunkParse> {
     let mut detailed = 0;
-    let mut names = lower::Names::default();
+    let mut names = lower::Names::for_policy(text.len());
     chunks
         .iter()
         .map(|c| {

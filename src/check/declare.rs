@@ -24,7 +24,7 @@ impl Checker<'_> {
             self.report(errors::defined_twice(what, name, first));
             return false;
         }
-        namespace(&mut self.names).insert(name.name.to_string(), index);
+        namespace(&mut self.names).insert(String::from(&*name.name), index);
         self.known_names.clear();
         true
     }
@@ -52,7 +52,7 @@ impl Checker<'_> {
                 span_of(list(c), i, |k| k.span)
             }) {
                 list_mut(&mut self.out).push(Named {
-                    name: kind.name.to_string(),
+                    name: String::from(&*kind.name),
                     span: kind.span,
                 });
             }
@@ -63,7 +63,7 @@ impl Checker<'_> {
         match &item.kind {
             ItemKind::Policy(name) => {
                 if self.out.name.is_empty() {
-                    self.out.name = name.name.to_string();
+                    self.out.name = String::from(&*name.name);
                     self.out.docs = item.docs.clone();
                 } else {
                     self.report(errors::second_policy_name(name));
@@ -81,22 +81,21 @@ impl Checker<'_> {
                     let mut levels = Vec::with_capacity(access.len());
                     for a in access {
                         let next = self.out.access_levels.len();
-                        let level =
-                            *self
-                                .names
-                                .access
-                                .entry(a.name.to_string())
-                                .or_insert_with(|| {
-                                    self.out.access_levels.push(a.name.to_string());
-                                    next
-                                });
+                        let level = *self
+                            .names
+                            .access
+                            .entry(String::from(&*a.name))
+                            .or_insert_with(|| {
+                                self.out.access_levels.push(String::from(&*a.name));
+                                next
+                            });
                         if !levels.contains(&level) {
                             levels.push(level);
                         }
                     }
                     let access = levels;
                     self.out.roles.push(Role {
-                        name: name.name.to_string(),
+                        name: String::from(&*name.name),
                         access,
                         span: name.span,
                     });
@@ -142,11 +141,11 @@ impl Checker<'_> {
                     }
                     seen.insert(&v.name, v.span);
                     self.enum_value_spans.insert((index, list.len()), v.span);
-                    index_of.insert(v.name.to_string(), list.len());
-                    list.push(v.name.to_string());
+                    index_of.insert(String::from(&*v.name), list.len());
+                    list.push(String::from(&*v.name));
                 }
                 self.out.enums.push(Enum {
-                    name: name.name.to_string(),
+                    name: String::from(&*name.name),
                     values: list,
                     span: name.span,
                 });
@@ -192,10 +191,10 @@ impl Checker<'_> {
                 continue;
             }
             let a = self.out.actions.len();
-            self.names.actions.insert(action.name.to_string(), a);
+            self.names.actions.insert(String::from(&*action.name), a);
             self.known_names.clear();
             self.out.actions.push(Action {
-                name: action.name.to_string(),
+                name: String::from(&*action.name),
                 category: index,
                 span: action.span,
             });
@@ -205,7 +204,7 @@ impl Checker<'_> {
             self.report(errors::category_and_action(category, "also an action"));
         }
         self.out.categories.push(Category {
-            name: category.name.to_string(),
+            name: String::from(&*category.name),
             actions: members,
             span: category.span,
         });
@@ -226,7 +225,7 @@ impl Checker<'_> {
                     |c, i| span_of(&c.steps, i, |s| s.span),
                 ) {
                     self.out.steps.push(Step {
-                        name: name.name.to_string(),
+                        name: String::from(&*name.name),
                         message: Template { parts: Vec::new() },
                         span: name.span,
                     });
@@ -302,7 +301,7 @@ impl Checker<'_> {
                 .path
                 .segments
                 .iter()
-                .map(|s| s.name.to_string())
+                .map(|s| String::from(&*s.name))
                 .collect(),
             ty,
             optional: field.optional,
@@ -363,7 +362,7 @@ impl Checker<'_> {
             }
         }
         self.out.grant_attrs.push(Field {
-            path: vec![name.name.to_string()],
+            path: vec![String::from(&*name.name)],
             ty,
             optional: field.optional,
             default,
@@ -380,7 +379,7 @@ impl Checker<'_> {
             return Some(Base::Enum(EnumRef::User(EnumId::new(i))));
         }
         self.unknown
-            .push((TYPE.to_owned(), ty.name.to_string(), ty.span));
+            .push((TYPE.to_owned(), String::from(&*ty.name), ty.span));
         let types = BASE_TYPES.iter().map(|(n, _)| *n);
         let known = types.chain(self.out.enums.iter().map(|e| e.name.as_str()));
         let guess = self.suggest(&ty.name, known).map(str::to_owned);
@@ -430,7 +429,7 @@ impl Checker<'_> {
             let (typed, deps) = match self.value(&value, scope, None) {
                 Some(t) => t,
                 None => {
-                    self.poisoned.insert(name.name.to_string());
+                    self.poisoned.insert(String::from(&*name.name));
                     // Keep indices aligned; the policy will not compile anyway.
                     let placeholder = TExpr {
                         kind: TExprKind::Literal(Literal::Bool(false)),
@@ -441,7 +440,7 @@ impl Checker<'_> {
                 }
             };
             self.out.lets.push(Let {
-                name: name.name.to_string(),
+                name: String::from(&*name.name),
                 value: typed,
                 span: name.span,
             });
@@ -485,7 +484,7 @@ impl Checker<'_> {
         let d = errors::unknown_name(what, name, guess.as_deref(), &listed, known.len());
         self.report(d);
         self.unknown
-            .push((what.to_owned(), name.name.to_string(), name.span));
+            .push((what.to_owned(), String::from(&*name.name), name.span));
         None
     }
 

@@ -66,7 +66,7 @@ impl Checker<'_> {
                 }
             };
             self.out.states.push(State {
-                name: name.name.to_string(),
+                name: String::from(&*name.name),
                 when: typed,
                 span: name.span,
             });
@@ -306,7 +306,7 @@ impl Checker<'_> {
             if let Some((t, deps)) = self.value(&param.value, scope, None) {
                 self.evaluated(t.span, deps);
                 param_names.insert(&*param.name.name);
-                params.push((param.name.name.to_string(), t));
+                params.push((String::from(&*param.name.name), t));
             }
         }
         if !ok {
@@ -314,7 +314,7 @@ impl Checker<'_> {
         }
         Some(Rule {
             kind: rule.kind,
-            code: code.name.to_string(),
+            code: String::from(&*code.name),
             when,
             message,
             steps,

@@ -22,20 +22,36 @@ use crate::span::Span;
 /// enclose it.
 const REPORTED: usize = 1;
 
-/// One shared copy of each distinct name in a policy: a policy names the
-/// same few things over and over, and each use would otherwise hold its
-/// own allocation.
+/// One shared copy of each distinct name in a large policy: a policy names
+/// the same few things over and over, and each use would otherwise hold its
+/// own allocation (a list of 99,000 names held 99,000). A small policy is
+/// not worth the hashing: its names are allocated one by one.
 #[derive(Debug, Default)]
-pub(super) struct Names(HashSet<Arc<str>>);
+pub(super) struct Names {
+    shared: Option<HashSet<Arc<str>>>,
+}
+
+/// Policies of this many bytes or more share their names.
+const SHARED_NAMES_FROM: usize = 64 << 10;
 
 impl Names {
-    /// The shared copy of `name`.
+    /// Names for a policy of `len` bytes.
+    pub(super) fn for_policy(len: usize) -> Names {
+        Names {
+            shared: (len >= SHARED_NAMES_FROM).then(HashSet::new),
+        }
+    }
+
+    /// The copy of `name` to keep.
     pub(super) fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(known) = self.0.get(name) {
+        let Some(shared) = &mut self.shared else {
+            return name.into();
+        };
+        if let Some(known) = shared.get(name) {
             return Arc::clone(known);
         }
         let new: Arc<str> = name.into();
-        self.0.insert(Arc::clone(&new));
+        shared.insert(Arc::clone(&new));
         new
     }
 }
