@@ -79,7 +79,11 @@ mod parse;
 mod policy;
 mod snapshot;
 mod span;
+// The usual layout of a decision request, for `decide --batch` and the
+// server alike (the command line turns the server on).
 mod time;
+#[cfg(feature = "serve")]
+mod usual;
 mod value;
 
 // The fuzz targets' generator, shared with `tests/fuzz.rs`.

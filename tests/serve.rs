@@ -1702,3 +1702,54 @@ fn sigterm_during_a_stream_of_requests_loses_no_answer_and_no_log_event() {
     answered.sort();
     assert_eq!(logged, answered, "{:?}", log.lock().unwrap());
 }
+
+#[test]
+fn every_layout_of_a_decide_body_answers_the_same_bytes() {
+    // The usual layout is decided without reading the snapshot twice; any
+    // other order, spacing or escape goes the careful way. Same answer.
+    let server = Server::ampere();
+    let snapshot = read("examples/dispute-debt.json");
+    let bodies = [
+        format!(r#"{{"snapshot": {snapshot}, "role": "owner", "action": "run_tool"}}"#),
+        format!(
+            "{{\n  \"snapshot\": {snapshot},\n  \"action\": \"run_tool\",\n  \"role\": \"owner\"\n}}\n"
+        ),
+        format!(r#"{{"role": "owner", "snapshot": {snapshot}, "action": "run_tool"}}"#),
+        format!(r#"{{"snapshot": {snapshot}, "role": "own\u0065r", "action": "run_tool"}}"#),
+        format!(
+            r#"{{"snapshot": {snapshot}, "role": "owner", "action": "run_tool", "explain": false}}"#
+        ),
+    ];
+    let answers: Vec<String> = bodies
+        .iter()
+        .map(|body| {
+            let a = server.post("/v1/policies/ampere/decide", body);
+            assert_eq!(a.status, 200, "{}", a.body);
+            without_ids(&a.body, "policies/ampere.policy", true)
+        })
+        .collect();
+    for a in &answers[1..] {
+        assert_eq!(a, &answers[0]);
+    }
+    // A bad snapshot in the usual layout is reported with its place.
+    let bad = format!(
+        r#"{{"snapshot": {}, "role": "owner", "action": "run_tool"}}"#,
+        snapshot.replacen("\"now\"", "\"nwo\"", 1)
+    );
+    let p = server
+        .post("/v1/policies/ampere/decide", &bad)
+        .problem(400, "bad-snapshot");
+    assert!(
+        p["errors"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("snapshot"),
+        "{p}"
+    );
+    // A bad role too, with its suggestion.
+    let bad = format!(r#"{{"snapshot": {snapshot}, "role": "ownr", "action": "run_tool"}}"#);
+    let p = server
+        .post("/v1/policies/ampere/decide", &bad)
+        .problem(400, "unknown-role");
+    assert!(p["detail"].as_str().unwrap().contains("owner"), "{p}");
+}

@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::diagnostic::Code;
 use crate::snapshot::{Format, MAX_SNAPSHOT_BYTES};
 use crate::time::Timestamp;
+use crate::usual::{bom_len, skip_space};
 use crate::{Account, Policy};
 
 use super::files::{describe_io, shown, shown_name};
@@ -358,7 +359,7 @@ pub fn parse_line(
     }
     // The usual layout, found without scanning the snapshot; anything it
     // does not prove valid is read again the careful way.
-    if let Some((snapshot, role, action)) = usual_layout(text) {
+    if let Some((snapshot, role, action)) = crate::usual::layout(text) {
         if let Ok(account) = policy.snapshot("line", snapshot, Format::Json, now) {
             return Ok(BatchLine {
                 account,
@@ -437,63 +438,6 @@ pub fn parse_line(
     })
 }
 
-/// `{"snapshot": S, "role": "r", "action": "a"}` (role and action in
-/// either order, plain strings without escapes): S, the role and the
-/// action. The snapshot is not looked at: its end is found
-/// from the line's end, so the line costs one pass, the snapshot's parse.
-/// When S then parses as a document, the line was exactly this object.
-fn usual_layout(text: &str) -> Option<(&str, &str, &str)> {
-    let b = text.as_bytes();
-    let open = skip_space(b, bom_len(text));
-    let rest = text.get(open..)?.strip_prefix('{')?;
-    let rest = rest
-        .trim_start_matches([' ', '\t'])
-        .strip_prefix("\"snapshot\"")?;
-    let rest = rest.trim_start_matches([' ', '\t']).strip_prefix(':')?;
-    let rest = rest.trim_start_matches([' ', '\t']);
-    let at = text.len() - rest.len();
-    let mut end = text
-        .trim_end_matches([' ', '\t', '\r', '\n'])
-        .strip_suffix('}')?;
-    let (mut role, mut action) = (None, None);
-    for _ in 0..2 {
-        let (before, key, value) = last_member(end)?;
-        let slot = match key {
-            "role" => &mut role,
-            "action" => &mut action,
-            _ => return None,
-        };
-        if slot.replace(value).is_some() {
-            return None;
-        }
-        end = before;
-    }
-    let snapshot = text.get(at..end.len())?.trim_end_matches([' ', '\t']);
-    Some((snapshot, role?, action?))
-}
-
-/// The last `, "key": "value"` of `text` (plain strings only): the text
-/// before it, the key and the value.
-fn last_member(text: &str) -> Option<(&str, &str, &str)> {
-    let (rest, value) = last_string(text.trim_end_matches([' ', '\t']))?;
-    let rest = rest.trim_end_matches([' ', '\t']).strip_suffix(':')?;
-    let (rest, key) = last_string(rest.trim_end_matches([' ', '\t']))?;
-    let rest = rest.trim_end_matches([' ', '\t']).strip_suffix(',')?;
-    Some((rest, key, value))
-}
-
-/// The string `"..."` that `text` ends with, if it holds no `\\` and no
-/// control character: the text before it, and its content.
-fn last_string(text: &str) -> Option<(&str, &str)> {
-    let inner = text.strip_suffix('"')?;
-    let open = inner.rfind('"')?;
-    let content = inner.get(open + 1..)?;
-    if content.bytes().any(|c| c == b'\\' || c < 0x20) {
-        return None;
-    }
-    Some((inner.get(..open)?, content))
-}
-
 /// What kind of JSON value `value` starts as.
 fn kind(value: &str) -> &'static str {
     match value.as_bytes().first() {
@@ -570,24 +514,6 @@ fn members(text: &str) -> Result<Vec<Member<'_>>, String> {
             _ => return Err("expected `,` or `}`".to_owned()),
         }
     }
-}
-
-/// The length of the UTF-8 byte-order mark the line starts with, if any:
-/// it is skipped, as in a snapshot file, and columns still count its
-/// three bytes.
-fn bom_len(text: &str) -> usize {
-    if text.starts_with('\u{feff}') {
-        '\u{feff}'.len_utf8()
-    } else {
-        0
-    }
-}
-
-fn skip_space(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        i += 1;
-    }
-    i
 }
 
 /// Only white space may follow the object.
@@ -674,22 +600,6 @@ mod tests {
     }
 
     const SNAP: &str = r#"{"now":"2026-11-22T10:00:00Z"}"#;
-
-    #[test]
-    fn the_usual_layout_is_found_from_both_ends() {
-        let line = format!(r#"{{"snapshot": {SNAP}, "role": "owner", "action":"run_tool"}}"#);
-        assert_eq!(usual_layout(&line), Some((SNAP, "owner", "run_tool")));
-        let line = format!(r#" {{"snapshot":{SNAP},"action":"a","role":"r"}} "#);
-        assert_eq!(usual_layout(&line), Some((SNAP, "r", "a")));
-        // Escapes, other keys and other orders take the careful way.
-        for line in [
-            format!(r#"{{"snapshot":{SNAP},"role":"o\"","action":"a"}}"#),
-            format!(r#"{{"snapshot":{SNAP},"role":"r","role":"a"}}"#),
-            format!(r#"{{"role":"r","snapshot":{SNAP},"action":"a"}}"#),
-        ] {
-            assert_eq!(usual_layout(&line), None, "{line}");
-        }
-    }
 
     #[test]
     fn every_layout_decides_the_same_and_bad_lines_say_why() {
