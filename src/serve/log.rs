@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Events the queue holds before new ones are dropped.
 pub const QUEUE_EVENTS: usize = 65_536;
@@ -23,7 +23,10 @@ pub enum Target {
 /// The decision log's writing end.
 #[derive(Debug)]
 pub struct DecisionLog {
-    queue: Mutex<Option<SyncSender<String>>>,
+    /// Read-locked by every decision (sending is `&self`), write-locked
+    /// once, to close: decisions on different threads never wait on each
+    /// other here.
+    queue: RwLock<Option<SyncSender<String>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     dropped: Arc<AtomicU64>,
     /// Whether events carry the snapshot (`--decision-log-snapshots`).
@@ -47,7 +50,7 @@ impl DecisionLog {
             .name("decision-log".into())
             .spawn(move || write_all(rx, out))?;
         Ok(DecisionLog {
-            queue: Mutex::new(Some(tx)),
+            queue: RwLock::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             dropped: Arc::new(AtomicU64::new(0)),
             snapshots,
@@ -57,7 +60,7 @@ impl DecisionLog {
     /// Queues one event (a JSON object on one line); drops it, counted,
     /// when the queue is full or the log is closed.
     pub fn record(&self, event: String) {
-        let sent = match self.queue.lock() {
+        let sent = match self.queue.read() {
             Ok(queue) => match queue.as_ref() {
                 Some(tx) => tx.try_send(event),
                 None => Err(TrySendError::Disconnected(event)),
@@ -81,7 +84,7 @@ impl DecisionLog {
 
     /// Stops taking events and waits until every queued one is written.
     pub fn close(&self) {
-        if let Ok(mut queue) = self.queue.lock() {
+        if let Ok(mut queue) = self.queue.write() {
             queue.take();
         }
         let writer = self.writer.lock().ok().and_then(|mut w| w.take());
