@@ -639,6 +639,96 @@ fn policies_are_listed_and_described_by_name() {
     assert_eq!(server.get("/health/ready").status, 200);
 }
 
+/// Every `(METHOD, path)` the router in src/serve/routes.rs serves, read
+/// from its `.route(...)` calls: a route added there is seen here.
+fn router_routes() -> std::collections::BTreeSet<(String, String)> {
+    let source = read("src/serve/routes.rs");
+    let mut routes = std::collections::BTreeSet::new();
+    for call in source.split(".route(").skip(1) {
+        let (path, rest) = call
+            .trim_start()
+            .strip_prefix('"')
+            .and_then(|c| c.split_once('"'))
+            .unwrap_or_else(|| panic!("a route whose path is not a literal: {call:.80}"));
+        // The method router, up to the `)` that closes `.route(`.
+        let mut depth = 1;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                depth += match c {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map(|(i, _)| i)
+            .unwrap();
+        let handler = &rest[..end];
+        let mut found = false;
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let called = handler
+                .match_indices(&format!("{method}("))
+                .any(|(i, _)| i == 0 || !handler.as_bytes()[i - 1].is_ascii_alphanumeric());
+            if called {
+                routes.insert((method.to_uppercase(), path.to_owned()));
+                found = true;
+            }
+        }
+        assert!(found, "no method for {path}: {handler}");
+    }
+    routes
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_the_router_serves() {
+    let server = Server::ampere();
+    let a = server.get("/v1/openapi.json");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.content_type, "application/json");
+    let doc = a.json();
+    let version = doc["openapi"].as_str().unwrap();
+    assert!(version.starts_with("3.1."), "{version}");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            if item.get(method).is_some() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let served = router_routes();
+    assert!(served.len() >= 13, "{served:?}");
+    assert_eq!(
+        documented, served,
+        "src/serve/openapi.json and the router disagree"
+    );
+    // And the server answers each documented operation itself: neither the
+    // fallback's 404 nor a 405.
+    for (method, path) in &documented {
+        let url = server.url(&path.replace("{policy}", "ampere"));
+        let request = ureq::http::Request::builder()
+            .method(method.as_str())
+            .uri(url)
+            .header("Content-Type", "application/json");
+        let a = if method == "POST" {
+            answer(agent().run(request.body("{}".to_owned()).unwrap()))
+        } else {
+            answer(agent().run(request.body(()).unwrap()))
+        };
+        let fallback = a.content_type == "application/problem+json"
+            && a.json()["type"] == "urn:tollgate:problem:not-found";
+        assert!(
+            a.status != 405 && !fallback,
+            "{method} {path}: {} {}",
+            a.status,
+            a.body
+        );
+    }
+}
+
 #[test]
 fn a_policy_is_addressed_by_its_declared_name_not_its_file_name() {
     let dir = tempdir();

@@ -49,6 +49,7 @@ pub fn router(state: App) -> Router {
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::not_found("no such path".to_owned()) })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(
@@ -119,6 +120,15 @@ async fn metrics(Shared(app): Shared<App>) -> Response {
         HeaderValue::from_static(super::metrics::CONTENT_TYPE),
     );
     r
+}
+
+/// The OpenAPI 3.1 description of every route here (tests/serve.rs
+/// checks that it lists each of them).
+const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    let content_type = [(header::CONTENT_TYPE, "application/json")];
+    (StatusCode::OK, content_type, OPENAPI).into_response()
 }
 
 /// What the limit layers refuse: overload, and a request over its time.
