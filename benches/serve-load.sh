@@ -16,6 +16,9 @@
 #              snapshot_from_json, decide, to_json), same stack
 #   echo       examples/naive_server.rs, POST /echo: the body sent back, the
 #              HTTP ceiling of this machine for this request
+#   lean       examples/naive_server.rs, POST .../lean: a sketch of the
+#              handler changes docs/performance.md proposes (no target; it
+#              shows what they would gain), same stack, the server's bytes
 #   batch      tollgate serve, POST .../decide/batch, $BATCH_ITEMS decisions
 #              per request, $BATCH_CONNS connections
 #   overload   tollgate serve, $OVERLOAD_CONNS connections; every response
@@ -233,6 +236,11 @@ check=$(curl -sS -o "$OUT/naive.response.json" -w '%{http_code}' -H 'Content-Typ
     --data-binary "@$OUT/decide.json" "$(decide_url "$SERVER_URL")")
 [ "$check" = 200 ] || { log "naive decide answered $check:"; cat "$OUT/naive.response.json" >&2; exit 1; }
 measure naive "$SERVER_PID" "$(decide_url "$SERVER_URL")" "$OUT/decide.json" "$CONNS" "$DURATION"
+lean_url="$SERVER_URL/v1/policies/$POLICY_NAME/lean"
+check=$(curl -sS -o "$OUT/lean.response.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary "@$OUT/decide.json" "$lean_url")
+[ "$check" = 200 ] || { log "lean answered $check:"; cat "$OUT/lean.response.json" >&2; exit 1; }
+measure lean "$SERVER_PID" "$lean_url" "$OUT/decide.json" "$CONNS" "$DURATION"
 measure echo "$SERVER_PID" "$SERVER_URL/echo" "$OUT/decide.json" "$CONNS" "$DURATION"
 stop "$SERVER_PID"
 
@@ -283,6 +291,7 @@ R[inproc.wall]=$wall
 
 # --- summary ---------------------------------------------------------------
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 R[batch.decisions]=$(awk -v r="${R[batch.rps]}" -v n="$BATCH_ITEMS" 'BEGIN { printf "%.0f", r * n }')
@@ -295,7 +304,7 @@ R[batch.server_cpu_us_decision]=$(awk -v c="${R[batch.server_cpu_us]}" -v n="$BA
     echo
     echo "| run | connections | requests/s | decisions/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU | other CPU (wrk) | µs server CPU per request | machine busy (steal) | peak RSS MB | load avg |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    for run in decide naive echo batch overload; do
+    for run in decide naive lean echo batch overload; do
         conns=$CONNS
         [ "$run" = batch ] && conns=$BATCH_CONNS
         [ "$run" = overload ] && conns=$OVERLOAD_CONNS
@@ -310,6 +319,7 @@ R[batch.server_cpu_us_decision]=$(awk -v c="${R[batch.server_cpu_us]}" -v n="$BA
     echo "| in-process \`decide --batch\` | - | - | ${R[inproc.rate]} | - | - | - | - | - | - | - | ${R[inproc.cpu_us]} per decision | - | $(mb "${R[inproc.rss_kb]}") | ${R[inproc.load]} |"
     echo
     echo "overload statuses: 200 ${R[overload.status200]}, 503 ${R[overload.status503]}, other ${R[overload.status_other]}; alive ${R[overload.alive]}, /health/live ${R[overload.live]}, a decide after ${R[overload.after]}"
+    echo "lean (a sketch, no target): $(ratio "${R[lean.rps]}" "${R[naive.rps]}")× the naive handler, $(awk -v a="${R[lean.rps]}" -v b="${R[echo.rps]}" 'BEGIN { printf "%.0f%%", a / b * 100 }') of the echo route"
     echo "batch: µs of server CPU per decision ${R[batch.server_cpu_us_decision]}; in-process ${R[inproc.cpu_us]} ($INPROC_LINES lines in ${R[inproc.wall]} s)"
     echo
 } | tee "$OUT/summary.md"
@@ -323,7 +333,6 @@ target() {
 }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }' && echo 1 || echo 0; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 naive_ratio=$(ratio "${R[decide.rps]}" "${R[naive.rps]}")
 echo_ratio=$(ratio "${R[decide.rps]}" "${R[echo.rps]}")

@@ -8,6 +8,13 @@
 //!   No size or type checks, no layers: what a first version would do.
 //! - `POST /echo`: answers the body it was sent, nothing else. This is the
 //!   HTTP ceiling of the machine for a request of that size.
+//! - `POST /v1/policies/{policy}/lean`: not a reference but a sketch of the
+//!   changes docs/performance.md proposes for the server's handler, to
+//!   measure what they would gain: the request read the way `decide --batch`
+//!   reads a line (the snapshot found without parsing it twice), the
+//!   `decision_id` and `policy_revision` appended to the decision's bytes
+//!   without reformatting them, and a UUIDv7 that costs no system call. Its
+//!   answer has the server's bytes; its error handling is a plain 400.
 //!
 //! ```sh
 //! cargo run --release --example naive_server -- policies/ampere.policy --addr 127.0.0.1:0
@@ -28,7 +35,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tollgate::Policy;
 
-type Policies = Arc<HashMap<String, Policy>>;
+/// Each policy with its revision (SHA-256 of its text, hex).
+type Policies = Arc<HashMap<String, (Policy, String)>>;
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -56,11 +64,13 @@ fn run() -> Result<(), String> {
     }
     let mut policies = HashMap::new();
     for path in &paths {
+        let text = std::fs::read(path).map_err(|e| format!("`{path}`: {e}"))?;
         let policy = Policy::from_file(path).map_err(|e| format!("`{path}`: {e}"))?;
-        policies.insert(policy.name().to_owned(), policy);
+        policies.insert(policy.name().to_owned(), (policy, revision(&text)));
     }
     let app = Router::new()
         .route("/v1/policies/{policy}/decide", post(decide))
+        .route("/v1/policies/{policy}/lean", post(lean))
         .route("/echo", post(echo))
         .with_state(Arc::new(policies));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -124,7 +134,7 @@ async fn decide(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(policy) = policies.get(&name) else {
+    let Some((policy, _)) = policies.get(&name) else {
         return (StatusCode::NOT_FOUND, "no such policy\n").into_response();
     };
     let request: serde_json::Value = match serde_json::from_slice(&body) {
@@ -157,4 +167,107 @@ async fn decide(
         }
         Err(e) => bad(e.to_string()),
     }
+}
+
+fn revision(text: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn lean(State(policies): State<Policies>, Path(name): Path<String>, body: Bytes) -> Response {
+    let Some((policy, revision)) = policies.get(&name) else {
+        return (StatusCode::NOT_FOUND, "no such policy\n").into_response();
+    };
+    let Some((snapshot, role, action)) = std::str::from_utf8(&body).ok().and_then(usual_layout)
+    else {
+        return bad("not the usual layout: the server would read it with serde".to_owned());
+    };
+    let account = match policy.snapshot_from_json(snapshot) {
+        Ok(a) => a,
+        Err(e) => return bad(e.to_string()),
+    };
+    let resolved = match policy.request(role, action) {
+        Ok(r) => r,
+        Err(e) => return bad(e.to_string()),
+    };
+    let json = policy
+        .decide(&account, &resolved)
+        .and_then(|d| d.to_json_pretty());
+    let mut text = match json {
+        Ok(t) => t,
+        Err(e) => return bad(e.to_string()),
+    };
+    // The server's bytes: the keys after the last member, in its layout.
+    let end = text.trim_end().trim_end_matches('}').trim_end().len();
+    text.truncate(end);
+    let mut id = [0u8; 36];
+    text.push_str(",\n  \"decision_id\": \"");
+    text.push_str(uuid_v7().hyphenated().encode_lower(&mut id));
+    text.push_str("\",\n  \"policy_revision\": \"");
+    text.push_str(revision);
+    text.push_str("\"\n}\n");
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// `{"snapshot": S, "role": "R", "action": "A"}` with plain strings: the
+/// snapshot's text, the role and the action, found from the ends of the
+/// body without reading the snapshot (what `decide --batch` does per line).
+fn usual_layout(body: &str) -> Option<(&str, &str, &str)> {
+    let rest = body.trim().strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix("\"snapshot\"")?.trim_start();
+    let rest = rest.strip_prefix(':')?;
+    let rest = rest.strip_suffix('}')?;
+    let (rest, action) = last_member(rest, "action")?;
+    let (snapshot, role) = last_member(rest, "role")?;
+    Some((snapshot.trim(), role, action))
+}
+
+/// `text` ending in `, "key": "value"`: the text before it and the value.
+fn last_member<'a>(text: &'a str, key: &str) -> Option<(&'a str, &'a str)> {
+    let text = text.trim_end().strip_suffix('"')?;
+    let open = text.rfind('"')?;
+    let value = text.get(open + 1..)?;
+    if value.contains('\\') {
+        return None;
+    }
+    let rest = text.get(..open)?.trim_end().strip_suffix(':')?.trim_end();
+    let rest = rest
+        .strip_suffix('"')?
+        .strip_suffix(key)?
+        .strip_suffix('"')?;
+    let rest = rest.trim_end().strip_suffix(',')?;
+    Some((rest, value))
+}
+
+/// A UUIDv7 from the clock and a per-thread xorshift generator, seeded
+/// once: no `getrandom` system call per decision.
+fn uuid_v7() -> uuid::Uuid {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::collections::hash_map::RandomState::new().build_hasher().finish() | 1,
+        );
+    }
+    let mut random = [0u8; 10];
+    STATE.with(|state| {
+        let mut x = state.get();
+        for chunk in random.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let bytes = x.to_le_bytes();
+            for (to, from) in chunk.iter_mut().zip(bytes) {
+                *to = from;
+            }
+        }
+        state.set(x);
+    });
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
 }
