@@ -311,9 +311,12 @@ async fn off_thread(
 async fn decide(
     Shared(app): Shared<App>,
     Name(name): Name,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    // The headers are moved out of the request, not cloned (as axum's
+    // `HeaderMap` extractor would).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let result = async {
         let served = served(&app, &name)?;
         let bytes = body::read(&headers, body, app.limits.body_bytes).await?;
@@ -577,9 +580,12 @@ fn account(
 async fn batch(
     Shared(app): Shared<App>,
     Name(name): Name,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    // The headers are moved out of the request, not cloned (as axum's
+    // `HeaderMap` extractor would).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let limit = app.limits.batch_items;
     let result = async {
         let served = served(&app, &name)?;
@@ -700,9 +706,12 @@ async fn ledger_endpoint(
 async fn charge(
     Shared(app): Shared<App>,
     Name(name): Name,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    // The headers are moved out of the request, not cloned (as axum's
+    // `HeaderMap` extractor would).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     ledger_endpoint(app, name, headers, body, |served, bytes| {
         let r: body::Charge<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
         let now = body::time(r.now.as_deref(), "now")?;
@@ -717,9 +726,12 @@ async fn charge(
 async fn settle(
     Shared(app): Shared<App>,
     Name(name): Name,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    // The headers are moved out of the request, not cloned (as axum's
+    // `HeaderMap` extractor would).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     ledger_endpoint(app, name, headers, body, |served, bytes| {
         let r: body::Settle<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
         let now = body::time(r.now.as_deref(), "now")?;
@@ -733,9 +745,12 @@ async fn settle(
 async fn grant(
     Shared(app): Shared<App>,
     Name(name): Name,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    // The headers are moved out of the request, not cloned (as axum's
+    // `HeaderMap` extractor would).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     ledger_endpoint(app, name, headers, body, |served, bytes| {
         let r: body::Grant<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
         let now = body::time(r.now.as_deref(), "now")?;
@@ -778,9 +793,12 @@ async fn grant(
 async fn refund(
     Shared(app): Shared<App>,
     Name(name): Name,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
+    // The headers are moved out of the request, not cloned (as axum's
+    // `HeaderMap` extractor would).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     ledger_endpoint(app, name, headers, body, |served, bytes| {
         let r: body::Refund<'_> = body::parse(bytes, body::whole(bytes)?, "")?;
         let now = body::time(r.now.as_deref(), "now")?;
