@@ -182,8 +182,12 @@ fn a_toml_snapshot_costs_what_its_json_costs(policy: &tollgate::Policy) {
     }
 }
 
+/// Rules in one `on` block at most, as in the compile benchmark.
+const RULES_PER_BLOCK: usize = 50;
+
 /// The compile benchmark's policy: `rules` deny and warn rules over 10
-/// action categories, each with a condition, a message and steps.
+/// action categories, each with a condition, a message and steps, in `on`
+/// blocks of at most [`RULES_PER_BLOCK`] rules.
 fn generated(rules: usize) -> String {
     let mut p = String::from(
         "policy generated\nrole owner with billing access\nrole member\n\
@@ -200,10 +204,11 @@ fn generated(rules: usize) -> String {
         let _ = writeln!(p, "actions cat{c}: act{c}a, act{c}b");
     }
     p.push_str("permit owner to all\npermit member to all\n");
+    let blocks = rules.div_ceil(RULES_PER_BLOCK).max(10);
     let mut n = 0;
-    for c in 0..10 {
-        let _ = writeln!(p, "on cat{c} {{");
-        for _ in 0..rules.div_ceil(10) {
+    for b in 0..blocks {
+        let _ = writeln!(p, "on cat{} {{", b % 10);
+        for _ in 0..rules.div_ceil(blocks) {
             if n == rules {
                 break;
             }
