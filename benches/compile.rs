@@ -15,8 +15,15 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tollgate::Policy;
 
+/// Rules in one generated `on` block at most. Real policies hold a few
+/// dozen a block; one declaration may hold at most `MAX_ITEM_TOKENS`
+/// tokens, about 1,000 of these rules, and blocks of a tenth of 30,000
+/// rules were past it.
+const RULES_PER_BLOCK: usize = 50;
+
 /// A policy with `rules` deny and warn rules over 10 action categories, each
-/// rule with a condition, a message with an interpolation, and steps.
+/// rule with a condition, a message with an interpolation, and steps, in
+/// `on` blocks of at most [`RULES_PER_BLOCK`] rules.
 pub fn generated(rules: usize) -> String {
     let mut p = String::from(
         "policy generated\nrole owner with billing access\nrole member\n\
@@ -33,10 +40,13 @@ pub fn generated(rules: usize) -> String {
         let _ = writeln!(p, "actions cat{c}: act{c}a, act{c}b");
     }
     p.push_str("permit owner to all\npermit member to all\n");
-    let per_block = rules.div_ceil(10);
+    // At least one block per category, and at most `RULES_PER_BLOCK` rules
+    // a block: several blocks name the same category past 500 rules.
+    let blocks = rules.div_ceil(RULES_PER_BLOCK).max(10);
+    let per_block = rules.div_ceil(blocks);
     let mut n = 0;
-    for c in 0..10 {
-        let _ = writeln!(p, "on cat{c} {{");
+    for b in 0..blocks {
+        let _ = writeln!(p, "on cat{} {{", b % 10);
         for _ in 0..per_block {
             if n == rules {
                 break;

@@ -31,13 +31,15 @@ pub const MAX_EXPR_DEPTH: usize = 128;
 /// Longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
 /// Most tokens (names, numbers, strings, operators, brackets) one
-/// declaration may hold. pest keeps two entries of about 40 bytes for every
-/// rule it matches while it parses a declaration, several rules a token:
-/// one 8 MB `in [1, 1, …]` list took 1.76 GB. The chunk scan counts tokens
-/// before pest runs, so a declaration's parse holds at most about 100 MB.
-/// An `on` block of 4,000 rules fits; the reference policy's largest
-/// declaration holds a few hundred.
-pub const MAX_ITEM_TOKENS: usize = 200_000;
+/// declaration may hold. pest keeps two entries of 40 bytes for every rule
+/// it matches while it parses a declaration, up to 220 bytes a token
+/// (`[a < b, …]`: eleven rules for four tokens); one 8 MB `in [1, 1, …]`
+/// list took 1.76 GB. The chunk scan counts tokens before pest runs, so a
+/// declaration's parse holds at most about 11 MB. An `on` block of 1,000
+/// rules fits, and a list of 20,000 items, twice what one expression may
+/// evaluate; the reference policy's largest declaration holds a few
+/// hundred.
+pub const MAX_ITEM_TOKENS: usize = 50_000;
 
 mod grammar {
     #![allow(missing_docs, clippy::all)]

@@ -10,6 +10,18 @@ use super::grammar::Rule;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
+/// What an expression is called where one is expected.
+const VALUE: &str = "a value or expression";
+
+/// What [`VALUE`] covers: where an expression is expected, these are not
+/// listed beside it.
+const VALUES: &[&str] = &[
+    "a name",
+    "a number",
+    "a duration such as `7d`",
+    "a message in double quotes",
+];
+
 /// What one grammar rule means to a reader, or `None` for rules that only
 /// glue others together and would add noise to "expected ...".
 fn describe(r: Rule) -> Option<&'static str> {
@@ -39,7 +51,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         effect_param => "a parameter such as `amount = ...`",
         audience => "`for`",
         expr | clause | arith | primary | aggregate | neg | kw_not | bad_not | kw_true
-        | kw_false | kw_sum | kw_count | list => "a value or expression",
+        | kw_false | kw_sum | kw_count | list => VALUE,
         cmp_op | bad_eq => "a comparison such as `==` or `<=`",
         in_op | kw_in => "`in`",
         in_set => "a list such as `[a, b]` or a category",
@@ -150,6 +162,12 @@ pub(super) fn syntax_error(err: &Error<Rule>, text: &str, offset: usize) -> Diag
         }
     }
 
+    // A list item tries a name or a literal before a whole expression
+    // (the grammar's `list_item`), and each try is one of pest's
+    // positives; "a value or expression" already says all of them.
+    if expected.contains(&VALUE) {
+        expected.retain(|w| !VALUES.contains(w));
+    }
     let message = if expected.is_empty() {
         format!("unexpected {found_words}")
     } else {

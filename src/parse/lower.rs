@@ -678,6 +678,12 @@ impl<'d> Lower<'d> {
             Rule::kw_true => (expr(ExprKind::Bool(true), span), 1),
             Rule::kw_false => (expr(ExprKind::Bool(false), span), 1),
             Rule::path => (expr(ExprKind::Path(self.path(pair)), span), 1),
+            // A name standing alone as a list item (`list_item`): a path
+            // of that one segment.
+            Rule::ident => {
+                let segments = Box::new([self.ident(pair)]);
+                (expr(ExprKind::Path(Path { segments }), span), 1)
+            }
             _ => (invalid(span), 1),
         }
     }
@@ -852,8 +858,17 @@ impl<'d> Lower<'d> {
         if inner.as_rule() == Rule::path {
             return (InSet::Named(self.path(inner)), 1);
         }
-        let mut depth = 1;
         let pairs = inner.into_inner();
+        // Names the grammar gave as names (`list_item`) are kept as names
+        // at once, with no expression built for each on the way.
+        if !pairs.is_empty() && pairs.clone().all(|p| p.as_rule() == Rule::ident) {
+            let mut names = Vec::with_capacity(pairs.len());
+            for p in pairs {
+                names.push(self.ident(p));
+            }
+            return (InSet::Names(names.into_boxed_slice()), 2);
+        }
+        let mut depth = 1;
         // Sized once: a long list grown by doubling left its old copies
         // behind as holes in the heap.
         let mut items = Vec::with_capacity(pairs.len());
@@ -862,8 +877,8 @@ impl<'d> Lower<'d> {
             depth = depth.max(d + 1);
             items.push(e);
         }
-        // Plain names, each exactly what `Expr::name` makes of it, are kept
-        // as names.
+        // Items that lower to plain names all the same (`[a, (b)]`), each
+        // exactly what `Expr::name` makes of it, are kept as names too.
         let plain = |e: &Expr| match &e.kind {
             ExprKind::Path(p) => p.segments.len() == 1 && e.span == p.span(),
             _ => false,

@@ -177,3 +177,49 @@ fn a_list_of_plain_names_is_kept_as_names() {
         ast::InSet::List(_)
     ));
 }
+
+/// A list item that is one name or literal is one pair of pest's record,
+/// not the five of an expression (`list_item` in the grammar), whatever
+/// blanks and comments stand around its comma; the tree is the one the
+/// full expression gives.
+#[test]
+fn a_plain_list_item_is_one_pair() {
+    use pest::Parser;
+    let pairs = |text: &str| {
+        grammar::PolicyParser::parse(grammar::Rule::list, text)
+            .unwrap()
+            .flatten()
+            .count()
+    };
+    // The list, then one pair an item (a string holds its text).
+    assert_eq!(pairs("[1, a, \"s\", true, false, 7d, 2.5]"), 1 + 7 + 1);
+    assert_eq!(pairs("[ 1 // c\n , a\t,\r\n b // d\n ,\n ]"), 1 + 3);
+    // Anything else is an expression.
+    assert!(pairs("[-1, a.b, role, a + 1, not a, 1q]") > 1 + 6 * 5);
+
+    let tree = |text: &str| {
+        let parsed = parse_text(text);
+        assert_eq!(parsed.diagnostics, vec![], "{text}");
+        parsed.policy.without_spans()
+    };
+    for (fast, full) in [
+        (
+            "let x = v in [1, a, \"s\", true, false, 7d, 2.5, 1mo]\n",
+            "let x = v in [(1), (a), (\"s\"), (true), (false), (7d), (2.5), (1mo)]\n",
+        ),
+        (
+            "let x = v in [a, b // c\n, c,]\n",
+            "let x = v in [(a), (b), (c)]\n",
+        ),
+        ("let x = v in [role, a]\n", "let x = v in [(role), (a)]\n"),
+    ] {
+        assert_eq!(tree(fast), tree(full), "{fast}");
+    }
+    // A keyword alone is a name, as `[and]` always was.
+    let d = &parse_text("let x = v in [not]\n").diagnostics;
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        d[0].message,
+        "`not` is a keyword and cannot be used as a name"
+    );
+}
