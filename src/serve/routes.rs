@@ -308,11 +308,7 @@ async fn off_thread(
     })
 }
 
-async fn decide(
-    Shared(app): Shared<App>,
-    Name(name): Name,
-    request: Request,
-) -> Response {
+async fn decide(Shared(app): Shared<App>, Name(name): Name, request: Request) -> Response {
     // The headers are moved out of the request, not cloned (as axum's
     // `HeaderMap` extractor would).
     let (parts, body) = request.into_parts();
@@ -577,11 +573,7 @@ fn account(
         .map_err(|e| Problem::bad_snapshot(&e, place, body, snapshot.offset))
 }
 
-async fn batch(
-    Shared(app): Shared<App>,
-    Name(name): Name,
-    request: Request,
-) -> Response {
+async fn batch(Shared(app): Shared<App>, Name(name): Name, request: Request) -> Response {
     // The headers are moved out of the request, not cloned (as axum's
     // `HeaderMap` extractor would).
     let (parts, body) = request.into_parts();
@@ -703,11 +695,7 @@ async fn ledger_endpoint(
     respond(result.await)
 }
 
-async fn charge(
-    Shared(app): Shared<App>,
-    Name(name): Name,
-    request: Request,
-) -> Response {
+async fn charge(Shared(app): Shared<App>, Name(name): Name, request: Request) -> Response {
     // The headers are moved out of the request, not cloned (as axum's
     // `HeaderMap` extractor would).
     let (parts, body) = request.into_parts();
@@ -723,11 +711,7 @@ async fn charge(
     .await
 }
 
-async fn settle(
-    Shared(app): Shared<App>,
-    Name(name): Name,
-    request: Request,
-) -> Response {
+async fn settle(Shared(app): Shared<App>, Name(name): Name, request: Request) -> Response {
     // The headers are moved out of the request, not cloned (as axum's
     // `HeaderMap` extractor would).
     let (parts, body) = request.into_parts();
@@ -742,11 +726,7 @@ async fn settle(
     .await
 }
 
-async fn grant(
-    Shared(app): Shared<App>,
-    Name(name): Name,
-    request: Request,
-) -> Response {
+async fn grant(Shared(app): Shared<App>, Name(name): Name, request: Request) -> Response {
     // The headers are moved out of the request, not cloned (as axum's
     // `HeaderMap` extractor would).
     let (parts, body) = request.into_parts();
@@ -790,11 +770,7 @@ async fn grant(
     .await
 }
 
-async fn refund(
-    Shared(app): Shared<App>,
-    Name(name): Name,
-    request: Request,
-) -> Response {
+async fn refund(Shared(app): Shared<App>, Name(name): Name, request: Request) -> Response {
     // The headers are moved out of the request, not cloned (as axum's
     // `HeaderMap` extractor would).
     let (parts, body) = request.into_parts();
