@@ -11,6 +11,7 @@ pub mod catalog;
 mod describe;
 pub mod log;
 mod metrics;
+pub mod playground;
 mod problem;
 mod refusals;
 mod routes;
@@ -41,6 +42,9 @@ pub struct Limits {
     /// Whether file system change events start a reload too (the poll
     /// runs regardless).
     pub watch: bool,
+    /// Whether `POST /v1/playground/evaluate` is served
+    /// (`--no-playground` turns it off).
+    pub playground: bool,
 }
 
 impl Default for Limits {
@@ -53,6 +57,7 @@ impl Default for Limits {
             header_read_time: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             watch: true,
+            playground: true,
         }
     }
 }
@@ -130,6 +135,8 @@ pub(crate) struct State {
     /// Set on SIGTERM or SIGINT: readiness fails and new requests are
     /// answered 503 while those in flight finish.
     pub shutting_down: AtomicBool,
+    /// Playground evaluations running; more are refused, not queued.
+    pub playground_slots: Arc<tokio::sync::Semaphore>,
     /// One reload at a time: the poll, SIGHUP and `POST /v1/reload` queue.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -250,6 +257,7 @@ impl Server {
                 metrics,
                 refusals: refusals::Refusals::default(),
                 shutting_down: AtomicBool::new(false),
+                playground_slots: Arc::new(tokio::sync::Semaphore::new(playground::MAX_AT_ONCE)),
                 reloading: tokio::sync::Mutex::new(()),
             }),
         })

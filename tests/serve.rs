@@ -1843,3 +1843,151 @@ fn every_layout_of_a_decide_body_answers_the_same_bytes() {
         .problem(400, "unknown-role");
     assert!(p["detail"].as_str().unwrap().contains("owner"), "{p}");
 }
+
+fn evaluate(server: &Server, body: Value) -> Answer {
+    server.post("/v1/playground/evaluate", &body.to_string())
+}
+
+#[test]
+fn the_playground_decides_policy_text_as_the_command_line_does() {
+    let server = Server::ampere();
+    let policy = read("policies/ampere.policy");
+    let snapshot = read("examples/dispute-debt.json");
+    let a = evaluate(
+        &server,
+        json!({"policy": policy, "snapshot": snapshot, "role": "owner", "action": "run_tool",
+               "compare_with": "ampere"}),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v = a.json();
+    assert_eq!(v["policy"]["valid"], true);
+    assert_eq!(v["policy"]["name"], "ampere");
+    assert_eq!(v["snapshot"]["valid"], true);
+    assert_eq!(v["request_error"], Value::Null);
+    // The decision with its trace, as `decide --explain --format json`
+    // prints it for a file named `policy`.
+    let dir = tempdir();
+    let file = dir.join("policy");
+    std::fs::write(&file, &policy).unwrap();
+    let snapshot_path = root().join("examples/dispute-debt.json");
+    let cli = tollgate(&[
+        "decide",
+        file.to_str().unwrap(),
+        "--snapshot",
+        snapshot_path.to_str().unwrap(),
+        "--role",
+        "owner",
+        "--action",
+        "run_tool",
+        "--explain",
+        "--format",
+        "json",
+    ]);
+    let mut expected: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let mut got = v["decision"].clone();
+    // The command line names the file as given; the playground's text is
+    // named `policy`.
+    for d in [&mut expected, &mut got] {
+        let text = d.to_string().replace(file.to_str().unwrap(), "policy");
+        *d = serde_json::from_str(&text).unwrap();
+    }
+    assert_eq!(got, expected);
+    assert!(v["decision"]["trace"].is_array());
+    // The served policy decides the same account the same way.
+    assert_eq!(v["compare"]["policy"], "ampere");
+    assert_eq!(
+        v["compare"]["revision"],
+        tollgate::serve::revision(policy.as_bytes())
+    );
+    assert_eq!(
+        v["compare"]["decision"]["outcome"],
+        v["decision"]["outcome"]
+    );
+    // The permission table, roles × actions.
+    let permitted = v["description"]["permissions"]["member"]
+        .as_array()
+        .unwrap();
+    assert!(permitted.contains(&json!("send_message")));
+    assert!(!permitted.contains(&json!("buy_credits")));
+}
+
+#[test]
+fn the_playground_reports_every_diagnostic_with_its_place_and_fix() {
+    let server = Server::ampere();
+    let policy = read("policies/ampere.policy").replace("permit member to", "permit membr to");
+    let line = policy
+        .lines()
+        .position(|l| l.starts_with("permit membr"))
+        .unwrap()
+        + 1;
+    let v = evaluate(
+        &server,
+        json!({"policy": policy, "snapshot": "{}", "role": "owner", "action": "run_tool"}),
+    )
+    .json();
+    assert_eq!(v["policy"]["valid"], false);
+    assert_eq!(v["description"], Value::Null);
+    assert_eq!(v["snapshot"], Value::Null);
+    assert_eq!(v["decision"], Value::Null);
+    let unknown = v["policy"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["severity"] == "error")
+        .unwrap()
+        .clone();
+    assert_eq!(unknown["start"]["line"], line, "{unknown}");
+    assert_eq!(unknown["start"]["column"], 8, "{unknown}");
+    assert_eq!(unknown["end"]["column"], 13, "{unknown}");
+    assert_eq!(unknown["suggestion"], "member", "{unknown}");
+    // A bad snapshot, in TOML: its errors at the field, the decision held.
+    let v = evaluate(
+        &server,
+        json!({"policy": read("policies/ampere.policy"),
+               "snapshot": "now = \"2026-11-22T10:00:00Z\"\naccount = \"a\"\nsubscripton = 1\n",
+               "snapshot_format": "toml", "role": "ownr", "action": "run_tool"}),
+    )
+    .json();
+    assert_eq!(v["policy"]["valid"], true);
+    assert_eq!(v["snapshot"]["valid"], false);
+    let first = &v["snapshot"]["diagnostics"][0];
+    assert_eq!(first["start"]["line"], 3, "{first}");
+    assert_eq!(first["suggestion"], "subscription", "{first}");
+    assert_eq!(v["decision"], Value::Null);
+    // With a valid snapshot, an unknown role is told with its near name.
+    let v = evaluate(
+        &server,
+        json!({"policy": read("policies/ampere.policy"),
+               "snapshot": read("examples/dispute-debt.json"), "role": "ownr", "action": "run_tool"}),
+    )
+    .json();
+    assert!(
+        v["request_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `owner`"),
+        "{v}"
+    );
+}
+
+#[test]
+fn the_playground_has_its_own_limits_and_can_be_turned_off() {
+    let server = Server::ampere();
+    let snapshot = read("examples/dispute-debt.json");
+    let big = "// x\n".repeat(60_000);
+    evaluate(&server, json!({"policy": big, "snapshot": snapshot})).problem(413, "too-large");
+    evaluate(
+        &server,
+        json!({"policy": "policy p", "snapshot": "x".repeat((1 << 20) + 1)}),
+    )
+    .problem(413, "too-large");
+    evaluate(
+        &server,
+        json!({"policy": "policy p", "snapshot": "{}", "rol": "x"}),
+    )
+    .problem(400, "bad-request");
+    let off = Server::start(&["policies/", "--no-playground"]);
+    evaluate(&off, json!({"policy": "policy p", "snapshot": "{}"})).problem(404, "not-found");
+    // The decision API is unaffected.
+    assert_eq!(off.get("/v1/policies/ampere").status, 200);
+}

@@ -34,6 +34,10 @@ pub struct ServeArgs {
     /// Put each decision's snapshot in its decision log line.
     #[arg(long)]
     decision_log_snapshots: bool,
+    /// Do not serve the playground (`POST /v1/playground/evaluate`), which
+    /// compiles policy text sent by anyone who can reach the server
+    #[arg(long)]
+    no_playground: bool,
     /// How the operational log on standard error is written [default: human]
     #[arg(long, value_enum, value_name = "FORMAT")]
     log_format: Option<LogFormat>,
@@ -78,6 +82,8 @@ struct ConfigFile {
     decision_log_snapshots: Option<bool>,
     log_format: Option<LogFormat>,
     log_level: Option<LogLevel>,
+    /// Whether the playground is served (default true).
+    playground: Option<bool>,
     /// Whether file system change events start a reload (default true);
     /// the poll runs regardless.
     watch: Option<bool>,
@@ -162,6 +168,7 @@ fn settings(args: &ServeArgs) -> Result<Settings, String> {
         )?,
         poll_interval: time(l.poll_interval, "poll_interval", defaults.poll_interval)?,
         watch: file.watch.unwrap_or(defaults.watch),
+        playground: !args.no_playground && file.playground.unwrap_or(defaults.playground),
     };
     let target = |path: PathBuf| {
         if path == Path::new("-") {

@@ -23,7 +23,11 @@ type App = Arc<State>;
 
 pub fn router(state: App) -> Router {
     let limits = state.limits;
-    let v1 = Router::new()
+    let mut v1 = Router::new();
+    if limits.playground {
+        v1 = v1.route("/v1/playground/evaluate", post(playground));
+    }
+    let v1 = v1
         .route("/v1/policies", get(list))
         .route("/v1/reload", post(reload))
         .route("/v1/policies/{policy}", get(describe))
@@ -60,7 +64,8 @@ pub fn router(state: App) -> Router {
 }
 
 /// Every route's template, as the metrics label it.
-const ROUTES: [&str; 13] = [
+const ROUTES: [&str; 14] = [
+    "/v1/playground/evaluate",
     "/v1/policies",
     "/v1/reload",
     "/v1/policies/{policy}",
@@ -285,6 +290,52 @@ async fn describe(Shared(app): Shared<App>, Name(name): Name) -> Response {
         }
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }))
+}
+
+/// `POST /v1/playground/evaluate` (super::playground): off the async
+/// threads, at most `MAX_AT_ONCE` at a time, under the request time limit.
+async fn playground(Shared(app): Shared<App>, request: Request) -> Response {
+    use super::playground::{self, Compare};
+    let (parts, body) = request.into_parts();
+    let result = async {
+        let bytes = body::read(&parts.headers, body, playground::MAX_BODY_BYTES).await?;
+        let Ok(slot) = Arc::clone(&app.playground_slots).try_acquire_owned() else {
+            return Err(Problem::unavailable(
+                "overloaded",
+                "The server is overloaded",
+                format!(
+                    "the playground evaluates {} requests at once; retry later",
+                    playground::MAX_AT_ONCE
+                ),
+            ));
+        };
+        let app = Arc::clone(&app);
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let request: playground::Evaluate = body::parse(&bytes, body::whole(&bytes)?, "")?;
+            playground::check_sizes(&request)?;
+            let catalog = app.catalog.load();
+            let served = request
+                .compare_with
+                .as_deref()
+                .map(|name| (name, catalog.policy(name)));
+            let compare = served.as_ref().map(|(name, s)| Compare {
+                name,
+                revision: s.as_ref().map_or("", |s| s.revision.as_str()),
+                policy: s.as_ref().map(|s| &s.policy),
+            });
+            playground::evaluate(&request, compare)
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(Problem::unavailable(
+                "unavailable",
+                "The server cannot answer",
+                "evaluating this request failed inside the server".to_owned(),
+            ))
+        })
+    };
+    respond(result.await)
 }
 
 /// Bodies larger than this are decided off the async threads.
