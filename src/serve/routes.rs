@@ -840,3 +840,26 @@ async fn refund(Shared(app): Shared<App>, Name(name): Name, request: Request) ->
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    /// Every documented path has its own label in the metrics: a route
+    /// added to the router and the document (tests/serve.rs holds those
+    /// two together) but not here would be counted as `unmatched`.
+    #[test]
+    fn every_documented_route_has_a_metrics_label() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let mut documented: Vec<&str> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut labelled = super::ROUTES.to_vec();
+        documented.sort_unstable();
+        labelled.sort_unstable();
+        assert_eq!(documented, labelled);
+    }
+}
