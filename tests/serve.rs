@@ -1954,6 +1954,23 @@ fn the_playground_reports_every_diagnostic_with_its_place_and_fix() {
     assert_eq!(first["start"]["line"], 3, "{first}");
     assert_eq!(first["suggestion"], "subscription", "{first}");
     assert_eq!(v["decision"], Value::Null);
+    // In JSON, a key's suggestion keeps its quotes and names the key alone,
+    // not the field's whole path: it replaces exactly what is underlined.
+    let snapshot =
+        read("examples/dispute-debt.json").replace("\"payment_method\"", "\"paymentmethod\"");
+    let v = evaluate(
+        &server,
+        json!({"policy": read("policies/ampere.policy"), "snapshot": snapshot}),
+    )
+    .json();
+    let d = &v["snapshot"]["diagnostics"][0];
+    let (from, to) = (
+        d["start"]["offset"].as_u64().unwrap(),
+        d["end"]["offset"].as_u64().unwrap(),
+    );
+    assert_eq!(&snapshot[from as usize..to as usize], "\"paymentmethod\"");
+    assert_eq!(d["suggestion"], "\"payment_method\"", "{d}");
+    assert_eq!(d["help"], "did you mean `billing.payment_method`?", "{d}");
     // With a valid snapshot, an unknown role is told with its near name.
     let v = evaluate(
         &server,
