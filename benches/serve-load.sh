@@ -167,6 +167,7 @@ machine_ticks() { awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $9 }' /proc/stat; }
 TICK=$(getconf CLK_TCK)
 
 declare -A R
+DISTURBED=
 
 # measure NAME PID URL BODY CONNS DURATION [count]: a warm-up run, then the
 # measured run; the RESULT line's fields land in R[NAME.field].
@@ -189,7 +190,7 @@ measure() {
             -- sleep "${duration%s}" 2>"$OUT/perf.stderr" &
         perf_pid=$!
     fi
-    WRK_BODY=$body WRK_COUNT_STATUS=$count wrk -t"$threads" -c"$conns" -d"$duration" \
+    WRK_BODY=$body WRK_COUNT_STATUS=$count "$TIME" -f '%U %S' -o "$OUT/$name.wrk-cpu" wrk -t"$threads" -c"$conns" -d"$duration" \
         --timeout "$WRK_TIMEOUT" --latency -s "$root/benches/wrk/post.lua" "$url" >"$OUT/$name.txt" 2>&1
     cpu1=$(cpu_ticks "$pid")
     m1=$(machine_ticks)
@@ -212,8 +213,18 @@ measure() {
     cores=$(nproc)
     R[$name.machine_busy]=$(awk -v a="$busy0" -v b="$busy1" -v t="$TICK" -v s="$secs" -v c="$cores" 'BEGIN { printf "%.0f", (b - a) / t / s / c * 100 }')
     R[$name.steal]=$(awk -v a="$steal0" -v b="$steal1" -v t="$TICK" -v s="$secs" -v c="$cores" 'BEGIN { printf "%.0f", (b - a) / t / s / c * 100 }')
-    # Everything but the server, in percent of one core: wrk, mostly.
-    R[$name.other_cpu]=$(awk -v m="${R[$name.machine_busy]}" -v c="$cores" -v s="${R[$name.server_cpu]}" 'BEGIN { printf "%.0f", m * c - s }')
+    # wrk's own CPU, and what the rest of the machine took (other users'
+    # work): in percent of one core. A run where others took more than a
+    # tenth of a core is marked disturbed: the generator and the server
+    # did not have the machine to themselves, and its rate says little.
+    local wrk_user wrk_sys
+    read -r wrk_user wrk_sys <"$OUT/$name.wrk-cpu"
+    R[$name.wrk_cpu]=$(awk -v u="$wrk_user" -v s="$wrk_sys" -v d="$secs" 'BEGIN { printf "%.0f", (u + s) / d * 100 }')
+    R[$name.other_cpu]=$(awk -v m="${R[$name.machine_busy]}" -v c="$cores" -v s="${R[$name.server_cpu]}" -v w="${R[$name.wrk_cpu]}" 'BEGIN { o = m * c - s - w; printf "%.0f", o < 0 ? 0 : o }')
+    if [ "${R[$name.other_cpu]}" -gt 10 ]; then
+        R[$name.disturbed]=1
+        DISTURBED="${DISTURBED:+$DISTURBED, }$name"
+    fi
 }
 
 decide_url() { echo "$1/v1/policies/$POLICY_NAME/decide"; }
@@ -302,8 +313,8 @@ R[batch.server_cpu_us_decision]=$(awk -v c="${R[batch.server_cpu_us]}" -v n="$BA
     echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); request: $SNAPSHOT, $ROLE / $ACTION ($(wc -c <"$OUT/decide.json") bytes)"
     echo "wrk: $THREADS threads, warm-up $WARMUP, measured $DURATION; load average at start ${R[start.load]}"
     echo
-    echo "| run | connections | requests/s | decisions/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU | other CPU (wrk) | µs server CPU per request | machine busy (steal) | peak RSS MB | load avg |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| run | connections | requests/s | decisions/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU | wrk CPU | others' CPU | µs server CPU per request | machine busy (steal) | peak RSS MB | load avg |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     for run in decide naive lean echo batch overload; do
         conns=$CONNS
         [ "$run" = batch ] && conns=$BATCH_CONNS
@@ -314,12 +325,14 @@ R[batch.server_cpu_us_decision]=$(awk -v c="${R[batch.server_cpu_us]}" -v n="$BA
         errors="c${R[$run.connect]} r${R[$run.read]} w${R[$run.write]} t${R[$run.timeout]} non2xx ${R[$run.non2xx]}"
         rss=-
         [ -n "${R[$run.rss_kb]:-}" ] && rss=$(mb "${R[$run.rss_kb]}")
-        echo "| $run | $conns | ${R[$run.rps]} | $decisions | $(ms "${R[$run.p50_us]}") | $(ms "${R[$run.p90_us]}") | $(ms "${R[$run.p99_us]}") | $(ms "${R[$run.max_us]}") | $errors | ${R[$run.server_cpu]}% | ${R[$run.other_cpu]}% | ${R[$run.server_cpu_us]} | ${R[$run.machine_busy]}% (${R[$run.steal]}%) | $rss | ${R[$run.load]} |"
+        echo "| $run | $conns | ${R[$run.rps]} | $decisions | $(ms "${R[$run.p50_us]}") | $(ms "${R[$run.p90_us]}") | $(ms "${R[$run.p99_us]}") | $(ms "${R[$run.max_us]}") | $errors | ${R[$run.server_cpu]}% | ${R[$run.wrk_cpu]}% | ${R[$run.other_cpu]}%${R[$run.disturbed]:+ **disturbed**} | ${R[$run.server_cpu_us]} | ${R[$run.machine_busy]}% (${R[$run.steal]}%) | $rss | ${R[$run.load]} |"
     done
-    echo "| in-process \`decide --batch\` | - | - | ${R[inproc.rate]} | - | - | - | - | - | - | - | ${R[inproc.cpu_us]} per decision | - | $(mb "${R[inproc.rss_kb]}") | ${R[inproc.load]} |"
+    echo "| in-process \`decide --batch\` | - | - | ${R[inproc.rate]} | - | - | - | - | - | - | - | - | ${R[inproc.cpu_us]} per decision | - | $(mb "${R[inproc.rss_kb]}") | ${R[inproc.load]} |"
     echo
     echo "overload statuses: 200 ${R[overload.status200]}, 503 ${R[overload.status503]}, other ${R[overload.status_other]}; alive ${R[overload.alive]}, /health/live ${R[overload.live]}, a decide after ${R[overload.after]}"
     echo "lean (a sketch, no target): $(ratio "${R[lean.rps]}" "${R[naive.rps]}")× the naive handler, $(awk -v a="${R[lean.rps]}" -v b="${R[echo.rps]}" 'BEGIN { printf "%.0f%%", a / b * 100 }') of the echo route"
+    echo "server CPU per request, which other users' work does not move as it moves rates: the naive handler $(ratio "${R[naive.server_cpu_us]}" "${R[decide.server_cpu_us]}")× decide's, the echo route $(ratio "${R[echo.server_cpu_us]}" "${R[decide.server_cpu_us]}")×, the lean sketch $(ratio "${R[lean.server_cpu_us]}" "${R[decide.server_cpu_us]}")×"
+    [ -z "${DISTURBED:-}" ] || echo "**disturbed runs** (others took over a tenth of a core): $DISTURBED; their rates and the ratios built on them are not this server's"
     echo "batch: µs of server CPU per decision ${R[batch.server_cpu_us_decision]}; in-process ${R[inproc.cpu_us]} ($INPROC_LINES lines in ${R[inproc.wall]} s)"
     echo
 } | tee "$OUT/summary.md"
