@@ -137,6 +137,9 @@ pub(crate) struct State {
     pub shutting_down: AtomicBool,
     /// Playground evaluations running; more are refused, not queued.
     pub playground_slots: Arc<tokio::sync::Semaphore>,
+    /// Batches being read or decided ([`batch_slots`]); more wait, holding
+    /// nothing but their connection.
+    pub batch_slots: Arc<tokio::sync::Semaphore>,
     /// One reload at a time: the poll, SIGHUP and `POST /v1/reload` queue.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -179,6 +182,15 @@ impl State {
         .await;
         reloaded.unwrap_or_else(|_| self.catalog.load_full())
     }
+}
+
+/// How many batches are read and decided at once: two per core, so that
+/// one batch's body arrives while another is decided. A batch holds up to
+/// a 1 MiB body and its answer (about 1.5 KB per decision), so this bounds
+/// what batches hold, whatever the number of clients: 2,000 connections
+/// sending batches once took a gigabyte and 500 threads.
+pub fn batch_slots() -> usize {
+    2 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 /// A server bound to its address, not yet serving.
@@ -258,6 +270,7 @@ impl Server {
                 refusals: refusals::Refusals::default(),
                 shutting_down: AtomicBool::new(false),
                 playground_slots: Arc::new(tokio::sync::Semaphore::new(playground::MAX_AT_ONCE)),
+                batch_slots: Arc::new(tokio::sync::Semaphore::new(batch_slots())),
                 reloading: tokio::sync::Mutex::new(()),
             }),
         })

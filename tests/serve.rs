@@ -2008,3 +2008,65 @@ fn the_playground_has_its_own_limits_and_can_be_turned_off() {
     // The decision API is unaffected.
     assert_eq!(off.get("/v1/policies/ampere").status, 200);
 }
+
+/// The server's threads now (Linux: /proc).
+#[cfg(target_os = "linux")]
+fn threads(server: &Server) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn many_clients_sending_batches_at_once_are_decided_a_few_at_a_time() {
+    // Each batch is read and decided off the async threads; without a bound,
+    // 2,000 clients sending batches took a gigabyte and 500 threads.
+    let server = Server::ampere();
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    let item = json!({"snapshot": snapshot, "role": "owner", "action": "run_tool"});
+    let body = json!({"requests": vec![item; 1_000]}).to_string();
+    let before = threads(&server);
+    let url = server.url("/v1/policies/ampere/decide/batch");
+    let clients: Vec<_> = (0..48)
+        .map(|_| {
+            let (url, body) = (url.clone(), body.clone());
+            std::thread::spawn(move || {
+                let sent = agent()
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .send(&body);
+                let a = answer(sent);
+                assert!(
+                    a.status == 200 || a.status == 503,
+                    "{}: {}",
+                    a.status,
+                    a.body
+                );
+                a.status
+            })
+        })
+        .collect();
+    let mut most = 0;
+    while clients.iter().any(|c| !c.is_finished()) {
+        most = most.max(threads(&server));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let answered: Vec<u16> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    assert!(
+        answered.iter().filter(|s| **s == 200).count() >= 24,
+        "{answered:?}"
+    );
+    // The runtime's workers, the log and reload tasks, and at most
+    // `batch_slots` blocking threads deciding.
+    let bound = before + tollgate::serve::batch_slots() + 2;
+    assert!(
+        most <= bound,
+        "{most} threads at once, bound {bound} (started with {before})"
+    );
+}

@@ -632,18 +632,35 @@ async fn batch(Shared(app): Shared<App>, Name(name): Name, request: Request) -> 
     let limit = app.limits.batch_items;
     let result = async {
         let served = served(&app, &name)?;
+        // A slot first, then the body: a batch waiting for its turn holds
+        // no memory, so batches in flight hold at most `batch_slots` bodies
+        // and answers however many clients send them. The wait is bounded
+        // by the request time limit (503 `timeout`).
+        let slot = Arc::clone(&app.batch_slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| {
+                Problem::unavailable(
+                    "unavailable",
+                    "The server cannot answer",
+                    "the server is stopping".to_owned(),
+                )
+            })?;
         let bytes = body::read(&headers, body, app.limits.body_bytes).await?;
         // A batch is up to a thousand decisions: always off the async threads.
         let app = Arc::clone(&app);
-        tokio::task::spawn_blocking(move || decide_batch(&served, &app, &bytes, limit))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Problem::unavailable(
-                    "unavailable",
-                    "The server cannot answer",
-                    "deciding this batch failed inside the server".to_owned(),
-                ))
-            })
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            decide_batch(&served, &app, &bytes, limit)
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(Problem::unavailable(
+                "unavailable",
+                "The server cannot answer",
+                "deciding this batch failed inside the server".to_owned(),
+            ))
+        })
     };
     respond(result.await)
 }
