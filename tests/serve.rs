@@ -85,11 +85,19 @@ impl Server {
         answer(agent().get(&self.url(path)).call())
     }
 
+    /// Sends the signal `name` (`TERM`, `HUP`) to the server.
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
     /// Sends SIGTERM and waits for the exit code.
     fn terminate(mut self) -> i32 {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
+        self.signal("TERM");
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.code().expect("an exit code, not a signal");
@@ -785,14 +793,7 @@ fn sigterm_answers_the_request_in_flight_then_exits_0() {
     stream.flush().unwrap();
     // The request is in flight: its headers are read, half its body sent.
     std::thread::sleep(Duration::from_millis(300));
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.signal("TERM");
     std::thread::sleep(Duration::from_millis(300));
     stream.write_all(tail.as_bytes()).unwrap();
     let mut answer = String::new();
@@ -1150,14 +1151,7 @@ fn sighup_reloads_at_once() {
     std::fs::write(dir.join("ampere.policy"), &text).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     assert_ne!(served_revision(&server), Some(rev(&text)));
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.signal("HUP");
     eventually("the edit served", || {
         served_revision(&server) == Some(rev(&text))
     });
@@ -1668,14 +1662,7 @@ fn a_request_arriving_while_shutting_down_is_503_and_readiness_fails() {
     // And one in flight, holding the server open meanwhile.
     let held = half_sent(&server.addr);
     std::thread::sleep(Duration::from_millis(300));
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.signal("TERM");
     std::thread::sleep(Duration::from_millis(300));
     late.write_all(b"\r\n").unwrap();
     let answer = read_for(&mut late, Duration::from_secs(5));
