@@ -409,32 +409,48 @@ fn decide_usual(served: &Served, app: &State, text: &str, pretty: bool) -> Optio
         .snapshot("snapshot", snapshot, crate::Format::Json, None)
         .ok()?;
     let decision = policy.decide(&account, &resolved).ok()?;
+    let decided = Decided {
+        served,
+        decision: &decision,
+        account: &account,
+        snapshot,
+        started,
+    };
+    answer(&decided, &app.metrics, app.log.as_ref(), pretty).ok()
+}
+
+/// A decision made, with what its answer and its log event are built from.
+struct Decided<'a, 'p> {
+    served: &'a Served,
+    decision: &'a crate::Decision<'p>,
+    account: &'a crate::Account,
+    /// The snapshot's text, as sent.
+    snapshot: &'a str,
+    started: std::time::Instant,
+}
+
+/// A decision's answer: its JSON (indented as `tollgate decide` prints
+/// it, or on one line as `--batch` does) with `decision_id` and
+/// `policy_revision` added. Only a decision that is answered is counted
+/// and logged.
+fn answer(
+    d: &Decided<'_, '_>,
+    metrics: &super::metrics::Metrics,
+    log: Option<&DecisionLog>,
+    pretty: bool,
+) -> Result<String, crate::EvalError> {
     let mut out = if pretty {
-        decision.to_json_pretty()
+        d.decision.to_json_pretty()
     } else {
-        decision.to_json()
-    }
-    .ok()?;
-    served.outcomes(&app.metrics).count(decision.outcome());
+        d.decision.to_json()
+    }?;
+    d.served.outcomes(metrics).count(d.decision.outcome());
     let id = decision_id();
-    if let Some(log) = &app.log {
-        let raw = if log.snapshots {
-            serde_json::value::RawValue::from_string(snapshot.to_owned()).ok()
-        } else {
-            None
-        };
-        log.record(event(
-            served,
-            &id,
-            &decision,
-            &account,
-            raw.as_deref(),
-            log.snapshots,
-            started,
-        ));
+    if let Some(log) = log {
+        log.record(event(d, &id, log.snapshots));
     }
-    add_keys(&mut out, &id, &served.revision, pretty);
-    Some(out)
+    add_keys(&mut out, &id, &d.served.revision, pretty);
+    Ok(out)
 }
 
 /// One decision: the command line's JSON (indented as `tollgate decide`
@@ -489,28 +505,14 @@ fn decide_one(
         )
     };
     let decision = decision.map_err(evaluation)?;
-    served.outcomes(metrics).count(decision.outcome());
-    let id = decision_id();
-    if let Some(log) = log {
-        log.record(event(
-            served,
-            &id,
-            &decision,
-            &account,
-            Some(request.snapshot),
-            log.snapshots,
-            started,
-        ));
-    }
-    let pretty = place.is_empty();
-    let mut text = if pretty {
-        decision.to_json_pretty()
-    } else {
-        decision.to_json()
-    }
-    .map_err(evaluation)?;
-    add_keys(&mut text, &id, &served.revision, pretty);
-    Ok(text)
+    let decided = Decided {
+        served,
+        decision: &decision,
+        account: &account,
+        snapshot: request.snapshot.get(),
+        started,
+    };
+    answer(&decided, metrics, log, place.is_empty()).map_err(evaluation)
 }
 
 /// A decision's key: a UUIDv7 (time-ordered, so log keys sort by time)
@@ -551,15 +553,14 @@ fn decision_id() -> uuid::Uuid {
 }
 
 /// A decision log event (server.md's fields), on one line.
-fn event(
-    served: &Served,
-    id: &uuid::Uuid,
-    decision: &crate::Decision<'_>,
-    account: &crate::Account,
-    snapshot: Option<&serde_json::value::RawValue>,
-    with_snapshot: bool,
-    started: std::time::Instant,
-) -> String {
+fn event(d: &Decided<'_, '_>, id: &uuid::Uuid, with_snapshot: bool) -> String {
+    let Decided {
+        served,
+        decision,
+        account,
+        snapshot,
+        started,
+    } = d;
     let mut event = serde_json::json!({
         "decision_id": id.to_string(),
         "time": super::clock(true),
@@ -576,9 +577,9 @@ fn event(
         "effects": decision.effect_codes().collect::<Vec<_>>(),
         "duration_us": u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     });
-    if let (true, Some(snapshot)) = (with_snapshot, snapshot) {
+    if with_snapshot {
         // Parsed again so that a snapshot sent across lines is one line.
-        let value: serde_json::Value = serde_json::from_str(snapshot.get()).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(snapshot).unwrap_or_default();
         if let Some(map) = event.as_object_mut() {
             map.insert("snapshot".to_owned(), value);
         }
