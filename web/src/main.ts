@@ -1,6 +1,6 @@
 // The tollgate playground: two editors, POST /v1/playground/evaluate on
 // every change (debounced), and the answer rendered beside them.
-import { EditorState, Text } from "@codemirror/state";
+import { Compartment, EditorState, Text } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers, highlightActiveLine, Decoration, DecorationSet } from "@codemirror/view";
 import { StateEffect, StateField } from "@codemirror/state";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
@@ -128,11 +128,13 @@ const policyView = new EditorView({
   }),
 });
 
+// JSON highlighting for a JSON snapshot; a TOML one is plain text.
+const snapshotLanguage = new Compartment();
 const snapshotView = new EditorView({
   parent: $("snapshot-editor"),
   state: EditorState.create({
     doc: exampleSnapshot,
-    extensions: [base("Snapshot editor"), json()],
+    extensions: [base("Snapshot editor"), snapshotLanguage.of(json())],
   }),
 });
 
@@ -140,6 +142,9 @@ function schedule() {
   window.clearTimeout(timer);
   timer = window.setTimeout(evaluate, 300);
 }
+formatSelect.addEventListener("change", () => {
+  snapshotView.dispatch({ effects: snapshotLanguage.reconfigure(formatSelect.value === "json" ? json() : []) });
+});
 [roleSelect, actionSelect, formatSelect].forEach((s) => s.addEventListener("change", schedule));
 
 let seq = 0;
