@@ -5,7 +5,7 @@ import { EditorView, keymap, lineNumbers, highlightActiveLine, Decoration, Decor
 import { StateEffect, StateField } from "@codemirror/state";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from "@codemirror/language";
-import { lintGutter, setDiagnostics, Diagnostic as CmDiagnostic } from "@codemirror/lint";
+import { lintGutter, lintKeymap, openLintPanel, setDiagnostics, Diagnostic as CmDiagnostic } from "@codemirror/lint";
 import { autocompletion, completeFromList, Completion } from "@codemirror/autocomplete";
 import { json } from "@codemirror/lang-json";
 import { tollgate } from "./lang";
@@ -111,7 +111,8 @@ function base(label: string) {
   return [
     lineNumbers(), history(), highlightActiveLine(), bracketMatching(), lintGutter(),
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-    keymap.of([...defaultKeymap, ...historyKeymap]),
+    // Ctrl/Cmd-Shift-M opens the list of problems, with their fixes, F8 goes to the next.
+    keymap.of([...defaultKeymap, ...historyKeymap, ...lintKeymap]),
     EditorView.contentAttributes.of({ "aria-label": label }),
     onChange,
   ];
@@ -281,4 +282,4 @@ function renderPermissions(d: Description | null) {
 evaluate();
 
 // For browser tests and the console: the two editors.
-(window as unknown as { playground: object }).playground = { policyView, snapshotView };
+(window as unknown as { playground: object }).playground = { policyView, snapshotView, openLintPanel };
