@@ -11,6 +11,7 @@ pub mod catalog;
 mod describe;
 pub mod log;
 mod metrics;
+mod page;
 pub mod playground;
 mod problem;
 mod refusals;
@@ -42,8 +43,9 @@ pub struct Limits {
     /// Whether file system change events start a reload too (the poll
     /// runs regardless).
     pub watch: bool,
-    /// Whether `POST /v1/playground/evaluate` is served
-    /// (`--no-playground` turns it off).
+    /// Whether the playground is served: the page at `/`,
+    /// `POST /v1/playground/evaluate` and `GET /v1/playground/examples`
+    /// (`--no-playground` turns them off).
     pub playground: bool,
 }
 

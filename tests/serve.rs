@@ -1992,8 +1992,122 @@ fn the_playground_has_its_own_limits_and_can_be_turned_off() {
     .problem(400, "bad-request");
     let off = Server::start(&["policies/", "--no-playground"]);
     evaluate(&off, json!({"policy": "policy p", "snapshot": "{}"})).problem(404, "not-found");
+    off.get("/v1/playground/examples").problem(404, "not-found");
+    off.get("/").problem(404, "not-found");
+    off.get("/playground.js").problem(404, "not-found");
     // The decision API is unaffected.
     assert_eq!(off.get("/v1/policies/ampere").status, 200);
+}
+
+#[test]
+fn the_playground_page_comes_from_the_binary_with_its_own_origin_only() {
+    let server = Server::ampere();
+    for (path, content_type, committed) in [
+        ("/", "text/html; charset=utf-8", "web/dist/index.html"),
+        (
+            "/playground.js",
+            "text/javascript; charset=utf-8",
+            "web/dist/playground.js",
+        ),
+        (
+            "/style.css",
+            "text/css; charset=utf-8",
+            "web/dist/style.css",
+        ),
+    ] {
+        let r = agent().get(&server.url(path)).call().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let headers = r.headers().clone();
+        assert_eq!(headers["content-type"], content_type, "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let body = answer(Ok(r)).body;
+        assert_eq!(body, read(committed), "{path} is not the committed bundle");
+        // Revalidated by its tag: an unchanged file is not sent again.
+        let tag = headers["etag"].to_str().unwrap();
+        let again = agent()
+            .get(&server.url(path))
+            .header("If-None-Match", tag)
+            .call()
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+    }
+    // The page loads nothing from another origin.
+    let page = read("web/dist/index.html");
+    assert!(!page.contains("http://") && !page.contains("https://"));
+}
+
+#[test]
+fn the_examples_menu_offers_every_served_policy_and_shipped_account() {
+    let server = Server::start(&["policies/"]);
+    let a = server.get("/v1/playground/examples");
+    assert_eq!(a.status, 200);
+    let doc = a.json();
+    let names: Vec<&str> = doc["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ampere", "api_platform", "messaging"]);
+    for p in doc["policies"].as_array().unwrap() {
+        let name = p["name"].as_str().unwrap();
+        assert_eq!(p["text"], read(&format!("policies/{name}.policy")));
+        let described = server.get(&format!("/v1/policies/{name}")).json();
+        assert_eq!(p["revision"], described["revision"]);
+    }
+    // Each account, evaluated in the playground with its policy's text,
+    // is decided as the served policy decides it.
+    let accounts = doc["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 7);
+    for account in accounts {
+        let policy = account["policy"].as_str().unwrap();
+        let text = doc["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == policy)
+            .unwrap()["text"]
+            .clone();
+        let a = evaluate(
+            &server,
+            json!({
+                "policy": text,
+                "snapshot": account["text"],
+                "snapshot_format": account["format"],
+                "role": account["role"],
+                "action": account["action"],
+                "compare_with": policy,
+            }),
+        );
+        assert_eq!(a.status, 200, "{}", a.body);
+        let answer = a.json();
+        let decision = &answer["decision"];
+        assert!(decision["outcome"].is_string(), "{account}: {answer}");
+        // The same decision but for where its lines are: `policy:175:3`
+        // in the text sent, `policies/ampere.policy:175:3` when served.
+        assert_eq!(
+            without_sources(decision.clone()),
+            without_sources(answer["compare"]["decision"].clone()),
+            "{}",
+            account["name"]
+        );
+    }
+}
+
+/// `value` without its `source` keys, wherever they are.
+fn without_sources(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| k != "source")
+                .map(|(k, v)| (k, without_sources(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_sources).collect()),
+        other => other,
+    }
 }
 
 /// The server's threads now (Linux: /proc).

@@ -266,6 +266,11 @@ impl Catalog {
         self.by_name.get(name).cloned()
     }
 
+    /// Every policy served, by name.
+    pub fn served(&self) -> impl Iterator<Item = &Served> + '_ {
+        self.by_name.values().map(|s| &**s)
+    }
+
     /// Every source has loaded successfully at least once.
     pub fn ready(&self) -> bool {
         self.sources.values().all(|s| s.served.is_some())

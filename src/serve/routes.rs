@@ -25,7 +25,9 @@ pub fn router(state: App) -> Router {
     let limits = state.limits;
     let mut v1 = Router::new();
     if limits.playground {
-        v1 = v1.route("/v1/playground/evaluate", post(playground));
+        v1 = v1
+            .route("/v1/playground/evaluate", post(playground))
+            .route("/v1/playground/examples", get(examples));
     }
     let v1 = v1
         .route("/v1/policies", get(list))
@@ -46,10 +48,20 @@ pub fn router(state: App) -> Router {
                 .concurrency_limit(limits.in_flight)
                 .timeout(limits.request_time),
         );
+    // The page's files are outside the limits too: they are constant bytes.
+    let mut page = Router::new();
+    if limits.playground {
+        use super::page::{index, script, style};
+        page = page
+            .route("/", get(index))
+            .route("/playground.js", get(script))
+            .route("/style.css", get(style));
+    }
     // Health probes are outside the limits: an overloaded server is alive,
     // and a probe refused for load would get it restarted.
     Router::new()
         .merge(v1)
+        .merge(page)
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -64,8 +76,12 @@ pub fn router(state: App) -> Router {
 }
 
 /// Every route's template, as the metrics label it.
-const ROUTES: [&str; 14] = [
+const ROUTES: [&str; 18] = [
     "/v1/playground/evaluate",
+    "/v1/playground/examples",
+    "/",
+    "/playground.js",
+    "/style.css",
     "/v1/policies",
     "/v1/reload",
     "/v1/policies/{policy}",
@@ -290,6 +306,11 @@ async fn describe(Shared(app): Shared<App>, Name(name): Name) -> Response {
         }
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }))
+}
+
+/// The served policies and the example accounts, for the page's menu.
+async fn examples(Shared(app): Shared<App>) -> Response {
+    json(StatusCode::OK, super::page::examples(&app.catalog.load()))
 }
 
 /// `POST /v1/playground/evaluate` (super::playground): off the async
