@@ -164,6 +164,10 @@ pub struct Diagnostic {
     pub related: Vec<Label>,
     /// How to fix it, when we can tell.
     pub help: Option<String>,
+    /// The text that fixes it in place of `span`, when one name is the
+    /// likely fix: what an editor's quick fix writes. A replacement for a
+    /// quoted key or string keeps its quotes (see [`Diagnostics::new`]).
+    pub suggestion: Option<String>,
 }
 
 impl Diagnostic {
@@ -177,6 +181,7 @@ impl Diagnostic {
             label: String::new(),
             related: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
 
@@ -189,6 +194,21 @@ impl Diagnostic {
     /// The same diagnostic, with advice on how to fix it.
     pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
         self.help = Some(bounded(text.into()));
+        self
+    }
+
+    /// The same diagnostic, fixed by writing `name` in place of its span:
+    /// help "did you mean `name`?" and `name` as the suggestion.
+    pub fn did_you_mean(self, name: &str) -> Diagnostic {
+        self.did_you_mean_as(name, name)
+    }
+
+    /// As [`Diagnostic::did_you_mean`], where the help names the fix in
+    /// full (`debt.refund_dispute`) but the span holds only its last part
+    /// (`refund_dispte`), which `replacement` replaces.
+    pub fn did_you_mean_as(mut self, shown: &str, replacement: &str) -> Diagnostic {
+        self = self.help(format!("did you mean `{shown}`?"));
+        self.suggestion = Some(bounded(replacement.to_owned()));
         self
     }
 
@@ -244,8 +264,22 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// Sorts by position (stable, so one place keeps its report order)
     /// and drops exact duplicates, wherever they are: two reports that differ
-    /// in anything, their place included, are both kept.
+    /// in anything, their place included, are both kept. A suggestion for
+    /// a span that starts with a quote (a JSON key, a TOML string) is
+    /// quoted the same way, so applying it keeps the document valid.
     pub fn new(source: Source, mut items: Vec<Diagnostic>) -> Diagnostics {
+        for d in &mut items {
+            let quote = source.text().as_bytes().get(d.span.start as usize);
+            if let (Some(fix), Some(&q @ (b'"' | b'\''))) = (&mut d.suggestion, quote) {
+                if !fix.starts_with(char::from(q)) {
+                    *fix = if q == b'"' {
+                        serde_json::Value::from(fix.as_str()).to_string()
+                    } else {
+                        format!("'{fix}'")
+                    };
+                }
+            }
+        }
         items.sort_by_key(|d| (d.span.start, d.span.end, d.code));
         let mut seen = std::collections::HashSet::with_capacity(items.len());
         let keep: Vec<bool> = items.iter().map(|d| seen.insert(d)).collect();

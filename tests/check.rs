@@ -555,3 +555,80 @@ fn many_unknown_names_give_bounded_output() {
         out.stdout.len()
     );
 }
+
+/// Each did-you-mean carries the fix as the text that replaces exactly the
+/// underlined span: applying it gives back the policy before the typo.
+/// (The playground once replaced `refund_dispte`, underlined alone, with
+/// the whole `debt.refund_dispute` the help names.)
+#[test]
+fn a_suggestion_replaces_exactly_what_is_underlined() {
+    let typos = [
+        (
+            "ampere",
+            "debt.refund_dispute > 0",
+            "debt.refund_dispte > 0",
+        ),
+        ("ampere", "permit member to", "permit membr to"),
+        ("ampere", "in [ended, canceled]", "in [endd, canceled]"),
+        (
+            "ampere",
+            "usable <= auto_recharge.threshold",
+            "usable <= auto_recharge.treshold",
+        ),
+        (
+            "api_platform",
+            "charge.amount > 1000",
+            "charge.amout > 1000",
+        ),
+        (
+            "api_platform",
+            "sum remaining of grants",
+            "sum remainng of grants",
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("tollgate-suggest-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    for (policy, right, wrong) in typos {
+        let original =
+            fs::read_to_string(root().join(format!("policies/{policy}.policy"))).unwrap();
+        assert!(original.contains(right), "{policy}: no `{right}`");
+        let broken = original.replacen(right, wrong, 1);
+        fs::write(dir.join("p.policy"), &broken).unwrap();
+        let out = tollgate_in(&dir, &["check", "p.policy", "--format", "json"]);
+        assert_eq!(code(&out), 1, "{wrong}: {}", stdout(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let fixes: Vec<&serde_json::Value> = report["files"][0]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .collect();
+        assert_eq!(fixes.len(), 1, "{wrong}: {fixes:?}");
+        let d = fixes[0];
+        // Lines and columns count from 1, columns in characters (the
+        // policies are ASCII).
+        let offset = |line: &serde_json::Value, column: &serde_json::Value| {
+            let line = line.as_u64().unwrap() as usize;
+            let before: usize = broken
+                .split_inclusive('\n')
+                .take(line - 1)
+                .map(str::len)
+                .sum();
+            before + column.as_u64().unwrap() as usize - 1
+        };
+        let (from, to) = (
+            offset(&d["line"], &d["column"]),
+            offset(&d["end_line"], &d["end_column"]),
+        );
+        let suggestion = d["suggestion"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{wrong}: {d}"));
+        let fixed = format!("{}{suggestion}{}", &broken[..from], &broken[to..]);
+        assert!(
+            fixed == original,
+            "{wrong}: `{}` replaced by `{suggestion}`",
+            &broken[from..to]
+        );
+    }
+    fs::remove_dir_all(&dir).ok();
+}

@@ -1927,6 +1927,15 @@ fn the_playground_reports_every_diagnostic_with_its_place_and_fix() {
     assert_eq!(unknown["start"]["column"], 8, "{unknown}");
     assert_eq!(unknown["end"]["column"], 13, "{unknown}");
     assert_eq!(unknown["suggestion"], "member", "{unknown}");
+    // Underlined at the kind alone, a debt kind's fix is the kind alone.
+    let policy = read("policies/ampere.policy").replace(
+        "resolve_dispute when debt.refund_dispute",
+        "resolve_dispute when debt.refund_dispte",
+    );
+    let v = evaluate(&server, json!({"policy": policy, "snapshot": "{}"})).json();
+    let d = &v["policy"]["diagnostics"][0];
+    assert_eq!(d["help"], "did you mean `debt.refund_dispute`?", "{d}");
+    assert_eq!(d["suggestion"], "refund_dispute", "{d}");
     // A bad snapshot, in TOML: its errors at the field, the decision held.
     let v = evaluate(
         &server,
@@ -1940,6 +1949,29 @@ fn the_playground_reports_every_diagnostic_with_its_place_and_fix() {
     let first = &v["snapshot"]["diagnostics"][0];
     assert_eq!(first["start"]["line"], 3, "{first}");
     assert_eq!(first["suggestion"], "subscription", "{first}");
+    // A dotted TOML key is fixed at its last part, unquoted; a quoted one
+    // keeps its quotes.
+    for (key, fix) in [
+        ("billing.paymentmethod", "payment_method"),
+        ("billing.\"paymentmethod\"", "\"payment_method\""),
+        ("billing.'paymentmethod'", "'payment_method'"),
+    ] {
+        let snapshot =
+            format!("now = \"2026-11-22T10:00:00Z\"\naccount = \"a\"\n{key} = \"valid\"\n");
+        let v = evaluate(
+            &server,
+            json!({"policy": read("policies/ampere.policy"), "snapshot": snapshot,
+                   "snapshot_format": "toml"}),
+        )
+        .json();
+        let d = &v["snapshot"]["diagnostics"][0];
+        assert_eq!(d["suggestion"], fix, "{key}: {d}");
+        let (from, to) = (
+            d["start"]["offset"].as_u64().unwrap() as usize,
+            d["end"]["offset"].as_u64().unwrap() as usize,
+        );
+        assert!(key.ends_with(&snapshot[from..to]), "{key}: {d}");
+    }
     assert_eq!(v["decision"], Value::Null);
     // In JSON, a key's suggestion keeps its quotes and names the key alone,
     // not the field's whole path: it replaces exactly what is underlined.

@@ -330,20 +330,19 @@ fn unknown_keys(tree: &Node<'_>) -> (Vec<Diagnostic>, usize) {
 /// An unknown key, with the table it is in (`place`, such as ` in a
 /// case`) and a suggestion from the keys that table takes.
 fn unknown_key(key: &str, span: Span, place: &str, known: &[&str]) -> Diagnostic {
-    let help = match suggest(key, known.iter().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None if known.contains(&"outcome") => "see docs/ci.md for the keys a case takes".to_owned(),
-        None if known.contains(&"case") => {
-            "a case file has `policy = \"...\"` and `[[case]]` tables".to_owned()
-        }
-        None => format!("expected {}", quoted(known)),
-    };
-    Diagnostic::new(
+    let d = Diagnostic::new(
         Code::UnknownField,
         span,
         format!("unknown key `{key}`{place}"),
-    )
-    .help(help)
+    );
+    match suggest(key, known.iter().copied()) {
+        Some(s) => d.did_you_mean(s),
+        None if known.contains(&"outcome") => d.help("see docs/ci.md for the keys a case takes"),
+        None if known.contains(&"case") => {
+            d.help("a case file has `policy = \"...\"` and `[[case]]` tables")
+        }
+        None => d.help(format!("expected {}", quoted(known))),
+    }
 }
 
 /// Reads a case file.
@@ -854,17 +853,16 @@ impl Reader<'_> {
                 }
             },
             other => {
-                let help = suggest(other, ["charge", "settle", "grant", "refund"]).map_or(
-                    "operations are `charge`, `settle`, `grant` and `refund`".to_owned(),
-                    |s| format!("did you mean `{s}`?"),
+                let d = Diagnostic::new(
+                    Code::InvalidValue,
+                    span,
+                    format!("unknown operation `{other}`"),
                 );
                 self.errors.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        span,
-                        format!("unknown operation `{other}`"),
-                    )
-                    .help(help),
+                    match suggest(other, ["charge", "settle", "grant", "refund"]) {
+                        Some(s) => d.did_you_mean(s),
+                        None => d.help("operations are `charge`, `settle`, `grant` and `refund`"),
+                    },
                 );
                 return None;
             }

@@ -195,7 +195,7 @@ pub(super) fn unknown_type(ty: &ast::Ident, guess: Option<&str>) -> Diagnostic {
     )
     .label("not a type");
     match guess {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
+        Some(s) => d.did_you_mean(s),
         None => d.help(
             "a field is `decimal`, `bool`, `time`, `duration`, `text`, or an enum declared with `enum`",
         ),
@@ -241,7 +241,7 @@ pub(super) fn unknown_name(
     )
     .label(format!("no {what} has this name"));
     match guess {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
+        Some(s) => d.did_you_mean(s),
         None if known == 0 => d.help(format!("no {what} is declared yet")),
         None => d.help(format!(
             "the known names are {}",
@@ -314,7 +314,7 @@ pub(super) fn unknown_operation(operation: &ast::Ident, guess: Option<&str>) -> 
     )
     .label("not an operation");
     match guess {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
+        Some(s) => d.did_you_mean(s),
         None => d.help(
             "a shortfall is declared for `charge` (work that overran the balance) or `refund` (refunded credits already used)",
         ),
@@ -458,7 +458,7 @@ pub(super) fn unknown_source(from: &ast::Ident, guess: Option<&str>) -> Diagnost
     )
     .label("not a source");
     match guess {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
+        Some(s) => d.did_you_mean(s),
         None => d.help("debts are paid `from usable` credits, `locked` credits, or both in order"),
     }
 }
@@ -495,7 +495,7 @@ pub(super) fn unknown_sort_key(
     )
     .label("not a sort key");
     match guess {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
+        Some(s) => d.did_you_mean(s),
         None => d.help(format!("order by {}", list_words(keys))),
     }
 }
@@ -620,7 +620,7 @@ pub(super) fn unknown_access_level(name: &ast::Ident, guess: Option<&str>) -> Di
     )
     .label("no role has this access");
     match guess {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
+        Some(s) => d.did_you_mean(s),
         None => d.help("access levels come from roles: `role owner with billing access`"),
     }
 }

@@ -693,7 +693,7 @@ impl Checker<'_> {
                             (_, true) => d.help(format!(
                                 "`{name}` is an action, not a category: write `in [{name}]`"
                             )),
-                            (Some(s), _) => d.help(format!("did you mean `{s}`?")),
+                            (Some(s), _) => d.did_you_mean(s),
                             (None, _) => {
                                 d.help("categories are declared with `actions <category>: ...`")
                             }
@@ -749,15 +749,15 @@ impl Checker<'_> {
                         } else {
                             format!("{} have no field `{}`", of.keyword(), field.name)
                         };
-                        let help = match self.suggest(&field.name, numeric.iter().copied()) {
-                            Some(s) if found.is_none() => format!("did you mean `{s}`?"),
-                            _ => format!("{} can sum {}", of.keyword(), list_words(&numeric)),
+                        let d = Diagnostic::new(Code::UnknownName, field.span, message)
+                            .label("not a summable field");
+                        let d = match self.suggest(&field.name, numeric.iter().copied()) {
+                            Some(s) if found.is_none() => d.did_you_mean(s),
+                            _ => {
+                                d.help(format!("{} can sum {}", of.keyword(), list_words(&numeric)))
+                            }
                         };
-                        self.report(
-                            Diagnostic::new(Code::UnknownName, field.span, message)
-                                .label("not a summable field")
-                                .help(help),
-                        );
+                        self.report(d);
                         return None;
                     }
                 }
@@ -932,7 +932,7 @@ impl Checker<'_> {
                 )
                 .label("not a debt kind");
                 d = match self.suggest(&kind.name, known.iter().copied()) {
-                    Some(s) => d.help(format!("did you mean `debt.{s}`?")),
+                    Some(s) => d.did_you_mean_as(&format!("debt.{s}"), s),
                     None => d.help(format!("the debt kinds are {}", list_words(&known))),
                 };
                 self.report(d);
@@ -1050,7 +1050,7 @@ impl Checker<'_> {
                         )
                         .label("not a charge field");
                         self.report(match guess {
-                            Some(g) => d.help(format!("did you mean `charge.{g}`?")),
+                            Some(g) => d.did_you_mean_as(&format!("charge.{g}"), g),
                             None => d.help("a charge has `amount` (what was charged) and `shortfall` (what the credits did not cover)"),
                         });
                         return Some(None);
@@ -1122,7 +1122,7 @@ impl Checker<'_> {
                     )
                     .label("not a grant field");
                     self.report(match guess {
-                        Some(g) => d.help(format!("did you mean `grant.{g}`?")),
+                        Some(g) => d.did_you_mean_as(&format!("grant.{g}"), g),
                         None => d.help(format!("a grant has {}", list_words(&known))),
                     });
                     return Some(None);
@@ -1192,7 +1192,7 @@ impl Checker<'_> {
                 )
                 .label(format!("not {type_name}"));
                 d = match guess {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    Some(s) => d.did_you_mean(&s),
                     None => d.help(format!(
                         "expected one of {}",
                         list_some_words(&listed, count)
@@ -1241,7 +1241,7 @@ impl Checker<'_> {
         };
         let mut d = Diagnostic::new(Code::UnknownName, path.span(), message).label(label);
         d = match self.suggest(&dotted, known.iter().map(String::as_str)) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
+            Some(s) => d.did_you_mean(s),
             None if path.segments.len() > 1 => {
                 d.help("snapshot fields are declared with `field <path>: <type>`")
             }
@@ -1304,7 +1304,7 @@ impl Checker<'_> {
                 )
                 .label("not a format");
                 d = match self.suggest(&f.name, ["date"]) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    Some(s) => d.did_you_mean(s),
                     None => d.help("the only format is `date`, for timestamps"),
                 };
                 self.report(d);

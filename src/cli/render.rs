@@ -83,6 +83,9 @@ struct JsonDiagnostic {
     label: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     help: Option<String>,
+    /// The text that fixes it in place of the span, when one name does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggestion: Option<String>,
     related: Vec<JsonLabel>,
 }
 
@@ -311,6 +314,7 @@ fn json_diagnostic(at: &mut Locator<'_>, d: &Diagnostic) -> JsonDiagnostic {
         end_column,
         label: d.label.clone(),
         help: d.help.clone(),
+        suggestion: d.suggestion.clone(),
         related: d
             .related
             .iter()

@@ -95,7 +95,7 @@ pub fn evaluate(request: &Evaluate, compare: Option<Compare<'_>>) -> Result<Stri
     let compiled = Policy::from_source("policy", &request.policy);
     let policy = match compiled {
         Ok(policy) => {
-            let mut report = diagnostics(policy.warnings(), Text::Policy);
+            let mut report = diagnostics(policy.warnings());
             report.insert("valid".into(), json!(true));
             report.insert("name".into(), json!(policy.name()));
             out.insert("policy".into(), Value::Object(report));
@@ -106,7 +106,7 @@ pub fn evaluate(request: &Evaluate, compare: Option<Compare<'_>>) -> Result<Stri
             Some(policy)
         }
         Err(PolicyError::Invalid(d)) => {
-            let mut report = diagnostics(&d, Text::Policy);
+            let mut report = diagnostics(&d);
             report.insert("valid".into(), json!(false));
             report.insert("name".into(), Value::Null);
             out.insert("policy".into(), Value::Object(report));
@@ -134,7 +134,7 @@ pub fn evaluate(request: &Evaluate, compare: Option<Compare<'_>>) -> Result<Stri
             None => Value::Null,
             Some(Ok(_)) => json!({ "valid": true, "diagnostics": [], "omitted": 0 }),
             Some(Err(d)) => {
-                let mut report = diagnostics(d, Text::Snapshot);
+                let mut report = diagnostics(d);
                 report.insert("valid".into(), json!(false));
                 Value::Object(report)
             }
@@ -234,12 +234,12 @@ fn compared(
 /// `{"diagnostics": [...], "omitted": n}`: each with its code, severity,
 /// message, label, help, suggestion and the start and end of its span
 /// (lines and columns from 1, columns in characters).
-fn diagnostics(d: &Diagnostics, text: Text) -> Map<String, Value> {
+fn diagnostics(d: &Diagnostics) -> Map<String, Value> {
     let items: Vec<Value> = d
         .items
         .iter()
         .take(MAX_DIAGNOSTICS)
-        .map(|item| one(d, item, text))
+        .map(|item| one(d, item))
         .collect();
     let omitted = d.items.len().saturating_sub(MAX_DIAGNOSTICS) + d.omitted;
     let mut map = Map::new();
@@ -248,93 +248,17 @@ fn diagnostics(d: &Diagnostics, text: Text) -> Map<String, Value> {
     map
 }
 
-/// Which text a diagnostic points into.
-#[derive(Clone, Copy)]
-enum Text {
-    Policy,
-    Snapshot,
-}
-
-fn one(d: &Diagnostics, item: &Diagnostic, text: Text) -> Value {
+fn one(d: &Diagnostics, item: &Diagnostic) -> Value {
     let start = d.source.line_col(item.span.start);
     let end = d.source.line_col(item.span.end);
-    let spanned = d
-        .source
-        .text()
-        .get(item.span.start as usize..item.span.end as usize)
-        .unwrap_or_default();
-    let suggestion = item
-        .help
-        .as_deref()
-        .and_then(suggestion)
-        .map(|s| replacement(s, spanned, text));
     json!({
         "code": item.code.qualified(),
         "severity": item.severity.as_str(),
         "message": item.message,
         "label": item.label,
         "help": item.help,
-        "suggestion": suggestion,
+        "suggestion": item.suggestion,
         "start": { "line": start.line, "column": start.col, "offset": item.span.start },
         "end": { "line": end.line, "column": end.col, "offset": item.span.end },
     })
-}
-
-/// The replacement a help of exactly the form "did you mean `X`?" offers
-/// for the span: what a one-click fix writes in its place.
-fn suggestion(help: &str) -> Option<&str> {
-    let inner = help.strip_prefix("did you mean `")?.strip_suffix("`?")?;
-    (!inner.is_empty() && !inner.contains('`')).then_some(inner)
-}
-
-/// What replaces the span for a suggested name. In a policy, the checker
-/// underlines the whole name it suggests for. In a snapshot, it underlines
-/// one key or value, but names the field by its whole path
-/// (`billing.payment_method`), and a JSON key or string keeps its quotes.
-fn replacement(suggested: &str, spanned: &str, text: Text) -> String {
-    match text {
-        Text::Policy => suggested.to_owned(),
-        Text::Snapshot => {
-            let name = suggested.rsplit('.').next().unwrap_or(suggested);
-            if spanned.starts_with('"') {
-                Value::from(name).to_string()
-            } else {
-                name.to_owned()
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_plain_did_you_mean_is_a_suggestion() {
-        assert_eq!(suggestion("did you mean `owner`?"), Some("owner"));
-        assert_eq!(suggestion("did you mean `a` or `b`?"), None);
-        assert_eq!(suggestion("the debt kinds are `a`, `b`"), None);
-        assert_eq!(suggestion("did you mean ``?"), None);
-    }
-
-    #[test]
-    fn a_snapshot_suggestion_replaces_one_key_with_its_quotes() {
-        let r = |s, spanned, text| replacement(s, spanned, text);
-        assert_eq!(
-            r(
-                "billing.payment_method",
-                "\"paymentmethod\"",
-                Text::Snapshot
-            ),
-            "\"payment_method\""
-        );
-        assert_eq!(
-            r("billing.payment_method", "paymentmethod", Text::Snapshot),
-            "payment_method"
-        );
-        assert_eq!(
-            r("debt.refund_dispute", "debt.refund_dispte", Text::Policy),
-            "debt.refund_dispute"
-        );
-    }
 }

@@ -90,6 +90,20 @@ impl<'p> Validator<'p> {
         message: impl fmt::Display,
         help: impl Into<String>,
     ) {
+        self.error_fixed(code, span, path, message, help, None);
+    }
+
+    /// As [`Validator::error`], with the text that fixes it in place of
+    /// `span` (a did-you-mean).
+    fn error_fixed(
+        &mut self,
+        code: Code,
+        span: Span,
+        path: &Path<'_>,
+        message: impl fmt::Display,
+        help: impl Into<String>,
+        fix: Option<&str>,
+    ) {
         if self.full() {
             self.omitted += 1;
             return;
@@ -98,8 +112,9 @@ impl<'p> Validator<'p> {
             Path::Root => message.to_string(),
             _ => format!("`{path}`: {message}"),
         };
-        self.errors
-            .push(Diagnostic::new(code, span, message).help(help.into()));
+        let mut d = Diagnostic::new(code, span, message).help(help.into());
+        d.suggestion = fix.map(str::to_owned);
+        self.errors.push(d);
     }
 
     /// Whether the error list is full: later errors are only counted.
@@ -220,7 +235,8 @@ impl<'p> Validator<'p> {
             } else {
                 self.children(prefix)
             };
-            let help = match suggest(key, siblings.iter().copied()) {
+            let guess = suggest(key, siblings.iter().copied());
+            let help = match guess {
                 Some(s) if prefix.is_empty() => format!("did you mean `{s}`?"),
                 Some(s) => format!("did you mean `{}.{s}`?", prefix.join(".")),
                 None => format!(
@@ -229,12 +245,13 @@ impl<'p> Validator<'p> {
                     list(&siblings)
                 ),
             };
-            self.error(
+            self.error_fixed(
                 Code::UnknownField,
                 key_span,
                 &here,
                 "is not a field this policy knows",
                 help,
+                guess,
             );
             return;
         }
@@ -396,16 +413,18 @@ impl<'p> Validator<'p> {
                             .filter_map(|a| a.path.first().map(String::as_str)),
                     );
                     let known = if self.full() { &[][..] } else { &names[..] };
-                    let help = match suggest(k, known.iter().copied()) {
+                    let guess = suggest(k, known.iter().copied());
+                    let help = match guess {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("expected {}", list(&names)),
                     };
-                    self.error(
+                    self.error_fixed(
                         Code::UnknownField,
                         *k_span,
                         &Path::Key(path, k),
                         "is not a field of this item",
                         help,
+                        guess,
                     );
                 }
             }
@@ -738,7 +757,8 @@ impl<'p> Validator<'p> {
         } else {
             values.iter().map(String::as_str).collect()
         };
-        let help = match suggest(text, names.iter().copied()) {
+        let guess = suggest(text, names.iter().copied());
+        let help = match guess {
             Some(s) => format!("did you mean `{s}`?"),
             None if values.is_empty() => format!(
                 "the policy `{}` declares no {what}: remove this entry, or declare one",
@@ -746,12 +766,13 @@ impl<'p> Validator<'p> {
             ),
             None => format!("the policy `{}` allows {}", self.program.name, list(&names)),
         };
-        self.error(
+        self.error_fixed(
             Code::InvalidValue,
             node.span,
             path,
             format!("`{text}` is not a {what} of this policy"),
             help,
+            guess,
         );
         None
     }
