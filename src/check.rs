@@ -27,7 +27,7 @@ use ir::*;
 pub use limits::{MAX_DECLARATIONS, MAX_GRANT_ATTRS, MAX_KINDS, MAX_TABLE_CELLS};
 
 use crate::ast::{self, ItemKind, RuleKind};
-use crate::diagnostic::{Diagnostic, SuggestBudget, suggest_within};
+use crate::diagnostic::{Code, Diagnostic, SuggestBudget, suggest_within};
 use crate::span::{Source, Span};
 
 /// The work all did-you-mean suggestions of one check may do together, in
@@ -36,11 +36,21 @@ use crate::span::{Source, Span};
 /// suggestions for the first ones and plain help for the rest.
 pub const CHECK_SUGGEST_WORK: u64 = 32 * crate::diagnostic::SUGGEST_CALL_WORK;
 
-/// The checked policy (when there are no errors) and every diagnostic.
+/// Most diagnostics one check keeps; later ones are only counted. A text
+/// that repeats one slip a million times (an unknown name in every item of
+/// long lists, half a million unused `let`s) got a million diagnostics,
+/// 1.7 GB of them for an 8 MB policy; the first thousand found say what
+/// is wrong as well.
+pub const MAX_CHECK_DIAGNOSTICS: usize = 1_000;
+
+/// The checked policy (when there are no errors) and every diagnostic
+/// kept, with how many more errors and warnings were found.
 #[derive(Clone, Debug)]
 pub struct CheckOutput {
     pub checked: Option<Checked>,
     pub diagnostics: Vec<Diagnostic>,
+    pub omitted_errors: usize,
+    pub omitted_warnings: usize,
 }
 
 /// Checks a parsed policy. The tree is used up: each `let` and `on` block
@@ -50,10 +60,12 @@ pub fn check(source: &Source, mut policy: ast::Policy) -> CheckOutput {
     let mut checker = Checker::new(source);
     checker.run(&mut policy);
     drop(policy);
-    let has_errors = checker.diags.iter().any(Diagnostic::is_error);
+    let has_errors = checker.omitted_errors > 0 || checker.diags.iter().any(Diagnostic::is_error);
     CheckOutput {
         checked: (!has_errors).then_some(checker.out),
         diagnostics: checker.diags,
+        omitted_errors: checker.omitted_errors,
+        omitted_warnings: checker.omitted_warnings,
     }
 }
 
@@ -91,7 +103,11 @@ struct Used {
 
 struct Checker<'s> {
     source: &'s Source,
+    /// At most [`MAX_CHECK_DIAGNOSTICS`].
     diags: Vec<Diagnostic>,
+    /// Found past the cap, counted only.
+    omitted_errors: usize,
+    omitted_warnings: usize,
     names: Names,
     used: Used,
     out: Checked,
@@ -148,6 +164,8 @@ impl<'s> Checker<'s> {
         Checker {
             source,
             diags: Vec::new(),
+            omitted_errors: 0,
+            omitted_warnings: 0,
             names: Names::default(),
             used: Used::default(),
             out: Checked {
@@ -194,8 +212,42 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// Keeps `diagnostic`, or counts it once [`MAX_CHECK_DIAGNOSTICS`] are
+    /// kept.
     fn report(&mut self, diagnostic: Diagnostic) {
-        self.diags.push(diagnostic);
+        if !self.full(diagnostic.code) {
+            self.diags.push(diagnostic);
+        }
+    }
+
+    /// Records a name reported as unknown, for the typo hints of unused
+    /// declarations: at most as many as diagnostics are kept.
+    fn note_unknown(&mut self, namespace: String, name: String, span: Span) {
+        if self.unknown.len() < MAX_CHECK_DIAGNOSTICS {
+            self.unknown.push((namespace, name, span));
+        }
+    }
+
+    /// Keeps each of `found`, as [`Checker::report`] does.
+    fn report_all(&mut self, found: Vec<Diagnostic>) {
+        for d in found {
+            self.report(d);
+        }
+    }
+
+    /// Whether the diagnostics are full; if so, one of `code` is counted
+    /// as omitted. Where a slip can repeat without bound, callers ask
+    /// before building the diagnostic.
+    fn full(&mut self, code: Code) -> bool {
+        if self.diags.len() < MAX_CHECK_DIAGNOSTICS {
+            return false;
+        }
+        if code.severity() == crate::diagnostic::Severity::Error {
+            self.omitted_errors += 1;
+        } else {
+            self.omitted_warnings += 1;
+        }
+        true
     }
 
     /// The known name closest to `wrong`, from this check's shared budget.

@@ -257,8 +257,11 @@ pub struct Diagnostics {
     /// Errors found but not kept: a stage that caps what it collects
     /// (snapshot validation keeps the first
     /// [`crate::limits::MAX_SNAPSHOT_ERRORS`]) counts the rest here, so a
-    /// report can say how many there were.
+    /// report can say how many there were. A policy's check keeps the
+    /// first [`crate::limits::MAX_CHECK_DIAGNOSTICS`].
     pub omitted: usize,
+    /// Warnings found but not kept, likewise.
+    pub omitted_warnings: usize,
 }
 
 impl Diagnostics {
@@ -290,6 +293,7 @@ impl Diagnostics {
             source,
             items,
             omitted: 0,
+            omitted_warnings: 0,
         }
     }
 
@@ -309,9 +313,16 @@ impl Diagnostics {
         self.omitted + self.items.iter().filter(|d| d.is_error()).count()
     }
 
-    /// Warnings found.
+    /// The same diagnostics, with `omitted` more warnings counted but not
+    /// kept.
+    pub fn with_omitted_warnings(mut self, omitted: usize) -> Diagnostics {
+        self.omitted_warnings = omitted;
+        self
+    }
+
+    /// Warnings found, those omitted included.
     pub fn warning_count(&self) -> usize {
-        self.items.iter().filter(|d| !d.is_error()).count()
+        self.omitted_warnings + self.items.iter().filter(|d| !d.is_error()).count()
     }
 }
 

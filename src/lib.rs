@@ -227,6 +227,7 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     // Looked for first: checking uses the tree up.
     let unlowered = compile::refuse_unlowered(&parsed.policy);
     let checked = check::check(&source, parsed.policy);
+    let omitted = (checked.omitted_errors, checked.omitted_warnings);
     let mut diagnostics = parsed.diagnostics;
     diagnostics.extend(
         checked
@@ -252,6 +253,8 @@ fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     };
     Analysis {
         program,
-        diagnostics: Diagnostics::new(source, diagnostics),
+        diagnostics: Diagnostics::new(source, diagnostics)
+            .with_omitted(omitted.0)
+            .with_omitted_warnings(omitted.1),
     }
 }

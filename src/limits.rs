@@ -32,6 +32,9 @@ pub const MAX_NAME_LEN: usize = crate::parse::MAX_NAME_LEN;
 /// `let`s, steps, states, `on` blocks and rules a policy may declare, each
 /// (`too_many_items`).
 pub const MAX_DECLARATIONS: usize = crate::check::MAX_DECLARATIONS;
+/// Most diagnostics one policy's check keeps; the rest are counted
+/// ([`crate::Diagnostics::omitted`]).
+pub const MAX_CHECK_DIAGNOSTICS: usize = crate::check::MAX_CHECK_DIAGNOSTICS;
 /// Most credit kinds, and most debt kinds, a policy may declare
 /// (`too_many_items`).
 pub const MAX_KINDS: usize = crate::check::MAX_KINDS;

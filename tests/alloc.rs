@@ -304,6 +304,53 @@ fn reading_a_policy_holds_a_small_multiple_of_its_text() {
         assert_eq!(codes, ["too_expensive"], "{shape}");
         within(shape, &text, peak, most);
     }
+
+    // One slip repeated without end: an unknown name in every item of
+    // long lists, or a `let` nothing uses, as many times as allowed. The
+    // check keeps the first `MAX_CHECK_DIAGNOSTICS` and counts the rest;
+    // keeping them all held 130 and 46 bytes per byte (and the parser's
+    // list of parsed items beside the tree, 16 more).
+    let unknown = {
+        let items = vec!["zz"; 9_900].join(",");
+        let mut p = String::from(
+            "policy p\nrole r\nactions a: x\npermit r to all\nenum e: a, b\nfield f.x: e default a\n",
+        );
+        for k in 0..40 {
+            let _ = writeln!(p, "let big{k} = f.x in [{items}]");
+        }
+        p.push_str("state ok otherwise\n");
+        p
+    };
+    let unused = {
+        let mut p = String::from("policy p\nrole r\nactions a: x\npermit r to all\n");
+        for k in 0..tollgate::limits::MAX_DECLARATIONS {
+            let _ = writeln!(p, "let l{k} = 1");
+        }
+        p.push_str("state ok otherwise\n");
+        p
+    };
+    for (shape, text, errors, warnings, most) in [
+        ("unknown names", unknown, 396_000, 40, 15),
+        // 29 bytes a byte: a 14-byte declaration costs its records (name,
+        // index, checked form, compiled form).
+        (
+            "unused lets",
+            unused,
+            0,
+            tollgate::limits::MAX_DECLARATIONS,
+            32,
+        ),
+    ] {
+        let mut counts = (0, 0, 0);
+        let peak = peak_bytes_during(|| {
+            let analysis = tollgate::check_text("big.policy", &text);
+            let d = &analysis.diagnostics;
+            counts = (d.items.len(), d.error_count(), d.warning_count());
+        });
+        let kept = tollgate::limits::MAX_CHECK_DIAGNOSTICS;
+        assert_eq!(counts, (kept, errors, warnings), "{shape}");
+        within(shape, &text, peak, most);
+    }
 }
 
 /// Reports `peak` bytes held for `text`, and fails past `most` a byte.

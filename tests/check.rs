@@ -545,8 +545,11 @@ fn many_unknown_names_give_bounded_output() {
     }
     let (out, report) = check_timed("many-unknown", &text, 30);
     assert_eq!(code(&out), 1);
+    // The first thousand are listed, the rest counted.
     let diagnostics = report["files"][0]["diagnostics"].as_array().unwrap();
-    assert_eq!(diagnostics.len(), 4_000);
+    assert_eq!(diagnostics.len(), tollgate::limits::MAX_CHECK_DIAGNOSTICS);
+    assert_eq!(report["files"][0]["omitted"], 3_000);
+    assert_eq!(report["errors"], 4_000);
     let help = diagnostics[0]["help"].as_str().unwrap();
     assert!(help.ends_with("and 3991 more"), "{help}");
     assert!(

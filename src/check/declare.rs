@@ -378,8 +378,7 @@ impl Checker<'_> {
             self.used.enums.insert(i);
             return Some(Base::Enum(EnumRef::User(EnumId::new(i))));
         }
-        self.unknown
-            .push((TYPE.to_owned(), String::from(&*ty.name), ty.span));
+        self.note_unknown(TYPE.to_owned(), String::from(&*ty.name), ty.span);
         let types = BASE_TYPES.iter().map(|(n, _)| *n);
         let known = types.chain(self.out.enums.iter().map(|e| e.name.as_str()));
         let guess = self.suggest(&ty.name, known).map(str::to_owned);
@@ -483,8 +482,7 @@ impl Checker<'_> {
             .collect();
         let d = errors::unknown_name(what, name, guess.as_deref(), &listed, known.len());
         self.report(d);
-        self.unknown
-            .push((what.to_owned(), String::from(&*name.name), name.span));
+        self.note_unknown(what.to_owned(), String::from(&*name.name), name.span);
         None
     }
 

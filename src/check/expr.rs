@@ -1176,11 +1176,15 @@ impl Checker<'_> {
 
     /// Reports a name nothing declares, with the nearest known name.
     fn unknown_path(&mut self, path: &ast::Path, scope: Scope, expect: Option<Base>) {
+        // Asked first: the candidates for a suggestion cost every declared
+        // name, for each unknown one.
+        if self.full(Code::UnknownName) {
+            return;
+        }
         let dotted = path.dotted();
         if let Some(Base::Enum(e)) = expect {
             if path.single().is_some() {
-                self.unknown
-                    .push((Self::enum_namespace(e), dotted.clone(), path.span()));
+                self.note_unknown(Self::enum_namespace(e), dotted.clone(), path.span());
                 let (count, members) = self.enum_members(e);
                 let guess = self.suggest(&dotted, members).map(str::to_owned);
                 let listed: Vec<&str> = self.enum_members(e).1.take(MAX_LISTED_NAMES + 1).collect();
@@ -1229,8 +1233,7 @@ impl Checker<'_> {
         } else {
             "name"
         };
-        self.unknown
-            .push((namespace.to_owned(), dotted.clone(), path.span()));
+        self.note_unknown(namespace.to_owned(), dotted.clone(), path.span());
         let (message, label) = if path.segments.len() > 1 {
             (
                 format!("unknown field `{dotted}`"),

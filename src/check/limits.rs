@@ -112,7 +112,7 @@ impl Checker<'_> {
             .filter(|(_, max, (n, _))| n > max)
             .map(|(what, max, (n, span))| errors::too_many(span, what, n, max))
             .collect();
-        self.diags.extend(over);
+        self.report_all(over);
 
         let actions = self.out.actions.len();
         let roles = self.out.roles.len();

@@ -3,7 +3,7 @@
 use super::ir::*;
 use super::{ACTION, CREDIT, Checker, DEBT, FIELD, NAME, ROLE, STEP, TYPE, errors};
 use crate::ast::{self, ItemKind};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
 impl Checker<'_> {
@@ -14,19 +14,24 @@ impl Checker<'_> {
         for (i, (ns, _, _)) in self.unknown.iter().enumerate() {
             self.unknown_groups.entry(ns.clone()).or_default().push(i);
         }
-        for (r, role) in self.out.roles.iter().enumerate() {
+        for r in 0..self.out.roles.len() {
             let any = self.permits.get(r).is_some_and(|p| !p.is_empty());
-            if !any {
+            if any || self.full(Code::RoleWithoutPermissions) {
+                continue;
+            }
+            if let Some(role) = self.out.roles.get(r) {
                 let d = errors::role_without_permissions(&role.name, role.span);
-                self.diags.push(self.typo_hint(d, ROLE, &role.name));
+                let d = self.typo_hint(d, ROLE, &role.name);
+                self.report(d);
             }
         }
         // Which credit kinds and debt kinds can ever move.
         let settles_from: Vec<usize> = self.out.settle.kinds.clone();
+        let mut found = Vec::new();
         for (k, kind) in self.out.credit_kinds.iter().enumerate() {
             if !self.out.spend.kinds.contains(&k) && !self.used.credit_kinds.contains(&k) {
                 let d = errors::unused_credit_kind(&kind.name, kind.span);
-                self.diags.push(self.typo_hint(d, CREDIT, &kind.name));
+                found.push(self.typo_hint(d, CREDIT, &kind.name));
             }
         }
         for (k, kind) in self.out.debt_kinds.iter().enumerate() {
@@ -38,7 +43,7 @@ impl Checker<'_> {
                 .is_some_and(|s| !s.is_empty());
             if !settles_from.contains(&k) || !has_source {
                 let d = errors::unsettleable_debt(&kind.name, kind.span);
-                self.diags.push(self.typo_hint(d, DEBT, &kind.name));
+                found.push(self.typo_hint(d, DEBT, &kind.name));
             }
         }
         // Locked credits as a source need a lock that releases them.
@@ -56,8 +61,7 @@ impl Checker<'_> {
                     .to_owned();
                 let span = settle_source_span(policy, &kind)
                     .unwrap_or_else(|| self.out.settle.span.unwrap_or_default());
-                self.diags
-                    .push(errors::locked_source_not_allowed(&kind, span));
+                found.push(errors::locked_source_not_allowed(&kind, span));
             }
         }
         for lock in &self.out.locks {
@@ -70,31 +74,38 @@ impl Checker<'_> {
                     .is_some_and(|s| s.contains(&SourceKind::Locked));
                 if !taken {
                     let kind = self.out.debt_kinds.get(k).map_or("", |d| d.name.as_str());
-                    self.diags
-                        .push(errors::unused_lock_release(kind, lock.span));
+                    found.push(errors::unused_lock_release(kind, lock.span));
                 }
             }
         }
-        let mut unused = Vec::new();
-        for (i, l) in self.out.lets.iter().enumerate() {
-            if !self.used.lets.contains(&i) {
-                let d = errors::unused_let(&l.name, l.span);
-                unused.push(self.typo_hint(d, NAME, &l.name));
+        // At most MAX_KINDS of each kind, MAX_LOCKS locks.
+        self.report_all(found);
+        for i in 0..self.out.lets.len() {
+            if self.used.lets.contains(&i) || self.full(Code::Unused) {
+                continue;
+            }
+            if let Some(l) = self.out.lets.get(i) {
+                let d = self.typo_hint(errors::unused_let(&l.name, l.span), NAME, &l.name);
+                self.report(d);
             }
         }
-        self.diags.extend(unused);
-        for (i, s) in self.out.steps.iter().enumerate() {
-            if !self.used.steps.contains(&i) {
-                let d = errors::unused_step(&s.name, s.span);
-                self.diags.push(self.typo_hint(d, STEP, &s.name));
+        for i in 0..self.out.steps.len() {
+            if self.used.steps.contains(&i) || self.full(Code::Unused) {
+                continue;
+            }
+            if let Some(s) = self.out.steps.get(i) {
+                let d = self.typo_hint(errors::unused_step(&s.name, s.span), STEP, &s.name);
+                self.report(d);
             }
         }
         self.unused_twins();
-        for (i, e) in self.out.enums.iter().enumerate() {
-            if !self.used.enums.contains(&i) {
-                let d = errors::unused_enum(&e.name, e.span);
-                let d = self.typo_hint(d, TYPE, &e.name);
-                self.diags.push(d);
+        for i in 0..self.out.enums.len() {
+            if self.used.enums.contains(&i) || self.full(Code::Unused) {
+                continue;
+            }
+            if let Some(e) = self.out.enums.get(i) {
+                let d = self.typo_hint(errors::unused_enum(&e.name, e.span), TYPE, &e.name);
+                self.report(d);
             }
         }
     }
@@ -191,7 +202,7 @@ impl Checker<'_> {
                 found.push(self.typo_hint(d, FIELD, &dotted));
             }
         }
-        self.diags.extend(found);
+        self.report_all(found);
     }
 }
 

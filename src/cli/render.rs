@@ -62,9 +62,12 @@ struct JsonFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     diagnostics: Vec<JsonDiagnostic>,
-    /// Errors found but not listed (a capped snapshot report).
+    /// Errors found but not listed (a capped report).
     #[serde(skip_serializing_if = "is_zero")]
     omitted: usize,
+    /// Warnings found but not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    omitted_warnings: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -128,6 +131,7 @@ impl Output {
                 error: Some(message.to_owned()),
                 diagnostics: Vec::new(),
                 omitted: 0,
+                omitted_warnings: 0,
             }),
         }
     }
@@ -154,6 +158,7 @@ impl Output {
                     human(&mut text, &handler, source, &mut at, d);
                 }
                 self.hidden_errors += diagnostics.omitted;
+                self.hidden_warnings += diagnostics.omitted_warnings;
                 out::err(&text);
             }
             DiagnosticFormat::Github => {
@@ -169,12 +174,20 @@ impl Output {
                         diagnostics.omitted
                     ));
                 }
+                if diagnostics.omitted_warnings > 0 {
+                    text.push_str(&format!(
+                        "::warning file={}::and {} more warnings, not listed\n",
+                        escape_property(source.name()),
+                        diagnostics.omitted_warnings
+                    ));
+                }
                 self.print(&text);
             }
             DiagnosticFormat::Json => self.files.push(JsonFile {
                 file: source.name().to_owned(),
                 error: None,
                 omitted: diagnostics.omitted,
+                omitted_warnings: diagnostics.omitted_warnings,
                 diagnostics: diagnostics
                     .items
                     .iter()

@@ -241,7 +241,7 @@ fn diagnostics(d: &Diagnostics) -> Map<String, Value> {
         .take(MAX_DIAGNOSTICS)
         .map(|item| one(d, item))
         .collect();
-    let omitted = d.items.len().saturating_sub(MAX_DIAGNOSTICS) + d.omitted;
+    let omitted = d.items.len().saturating_sub(MAX_DIAGNOSTICS) + d.omitted + d.omitted_warnings;
     let mut map = Map::new();
     map.insert("diagnostics".into(), Value::Array(items));
     map.insert("omitted".into(), json!(omitted));
