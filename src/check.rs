@@ -99,6 +99,8 @@ struct Used {
     enum_values: HashSet<(usize, usize)>,
     fields: HashSet<usize>,
     actions: HashSet<usize>,
+    /// Access levels some `steps for ... access` names.
+    access: HashSet<usize>,
 }
 
 struct Checker<'s> {
@@ -112,6 +114,8 @@ struct Checker<'s> {
     used: Used,
     out: Checked,
     let_spans: Vec<Span>,
+    /// Where each access level is first given to a role.
+    access_spans: Vec<Span>,
     let_deps: Vec<Deps>,
     /// Fields and lets whose declaration failed: uses stay silent, since
     /// the declaration's own diagnostic says what is wrong.
@@ -151,6 +155,7 @@ struct Checker<'s> {
 
 /// Words for a namespace, as messages use them.
 const ROLE: &str = "role";
+const ACCESS: &str = "access level";
 const ACTION: &str = "action or category";
 const CREDIT: &str = "credit kind";
 const DEBT: &str = "debt kind";
@@ -194,6 +199,7 @@ impl<'s> Checker<'s> {
                 refund_shortfall: Vec::new(),
             },
             let_spans: Vec::new(),
+            access_spans: Vec::new(),
             let_deps: Vec::new(),
             poisoned: HashSet::new(),
             unknown: Vec::new(),

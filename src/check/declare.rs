@@ -87,6 +87,7 @@ impl Checker<'_> {
                             .entry(String::from(&*a.name))
                             .or_insert_with(|| {
                                 self.out.access_levels.push(String::from(&*a.name));
+                                self.access_spans.push(a.span);
                                 next
                             });
                         if !levels.contains(&level) {

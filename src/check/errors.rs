@@ -736,6 +736,21 @@ pub(super) fn unused_let(name: &str, span: Span) -> Diagnostic {
         .help("remove it, or use it in a state, rule or message")
 }
 
+pub(super) fn unused_access_level(name: &str, span: Span, guess: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::Unused,
+        span,
+        format!("access level `{name}` is never used"),
+    )
+    .label("no `steps for` names it");
+    match guess {
+        Some(s) => d.did_you_mean(s),
+        None => d.help(format!(
+            "give its roles next steps with `steps for {name} access {{ ... }}`, or remove it"
+        )),
+    }
+}
+
 pub(super) fn unused_step(name: &str, span: Span) -> Diagnostic {
     Diagnostic::new(
         Code::Unused,

@@ -1,7 +1,7 @@
 //! Whole-policy lints: unused and unreachable declarations, likely typos.
 
 use super::ir::*;
-use super::{ACTION, CREDIT, Checker, DEBT, FIELD, NAME, ROLE, STEP, TYPE, errors};
+use super::{ACCESS, ACTION, CREDIT, Checker, DEBT, FIELD, NAME, ROLE, STEP, TYPE, errors};
 use crate::ast::{self, ItemKind};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
@@ -25,6 +25,24 @@ impl Checker<'_> {
                 self.report(d);
             }
         }
+        // An access level no `steps for` names gives its roles nothing: most
+        // often a misspelling (`with billin access`), which silently takes
+        // the role out of the steps for the level it meant.
+        let mut found = Vec::new();
+        for (i, level) in self.out.access_levels.iter().enumerate() {
+            // A use misspelt (`steps for biling access`) is an error of its
+            // own, which names this level.
+            if self.used.access.contains(&i) || self.near_unknown(ACCESS, level).is_some() {
+                continue;
+            }
+            let others = (self.out.access_levels.iter().enumerate())
+                .filter(|&(j, _)| j != i && self.used.access.contains(&j))
+                .map(|(_, name)| name.as_str());
+            let guess = self.suggest(level, others);
+            let span = self.access_spans.get(i).copied().unwrap_or_default();
+            found.push(errors::unused_access_level(level, span, guess));
+        }
+        self.report_all(found);
         // Which credit kinds and debt kinds can ever move.
         let settles_from: Vec<usize> = self.out.settle.kinds.clone();
         let mut found = Vec::new();

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::expr::Scope;
 use super::ir::*;
 use super::permit::ActionRanges;
-use super::{Checker, STEP, errors, span_of};
+use super::{ACCESS, Checker, STEP, errors, span_of};
 use crate::ast::{self, ItemKind, OnTarget, RuleKind};
 use crate::span::Span;
 
@@ -249,6 +249,7 @@ impl Checker<'_> {
                 ast::Audience::Access(name) => {
                     match self.names.access.get(&*name.name) {
                         Some(&i) => {
+                            self.used.access.insert(i);
                             if let Some(&first) = seen_access.get(&i) {
                                 self.report(errors::second_access_steps(clause.span, name, first));
                             }
@@ -259,6 +260,11 @@ impl Checker<'_> {
                             let known = self.out.access_levels.iter().map(String::as_str);
                             let guess = self.suggest(&name.name, known);
                             self.report(errors::unknown_access_level(name, guess));
+                            self.note_unknown(
+                                ACCESS.to_owned(),
+                                String::from(&*name.name),
+                                name.span,
+                            );
                             // Still check the steps below; the policy fails anyway.
                             Audience::Others
                         }
