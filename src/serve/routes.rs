@@ -672,8 +672,7 @@ async fn batch(Shared(app): Shared<App>, Name(name): Name, request: Request) -> 
         // A batch is up to a thousand decisions: always off the async threads.
         let app = Arc::clone(&app);
         tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            decide_batch(&served, &app, &bytes, limit)
+            decide_batch(&served, &app, &bytes, limit).map(|text| (text, slot))
         })
         .await
         .unwrap_or_else(|_| {
@@ -684,7 +683,65 @@ async fn batch(Shared(app): Shared<App>, Name(name): Name, request: Request) -> 
             ))
         })
     };
-    respond(result.await)
+    match result.await {
+        Ok((text, slot)) => {
+            let body = Body::new(SlotBody {
+                text: text.into(),
+                slot: Some(slot),
+            });
+            let mut r = (StatusCode::OK, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The largest piece of a batch's answer handed to the connection at once.
+const ANSWER_PIECE: usize = 64 << 10;
+
+/// A batch's answer, handed to the connection a piece at a time while it
+/// holds the batch's slot. The connection takes the next piece only when
+/// its write buffer has room, so the slot is given back once the answer is
+/// nearly written: answers waiting for slow readers count against the
+/// slots too. Without this, 2,000 connections sending batches piled up
+/// decided answers (a megabyte each) faster than wrk read them, and the
+/// server held 735 MB.
+struct SlotBody {
+    text: axum::body::Bytes,
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl axum::body::HttpBody for SlotBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let body = &mut *self;
+        if body.text.is_empty() {
+            body.slot = None;
+            return std::task::Poll::Ready(None);
+        }
+        let piece = body.text.split_to(body.text.len().min(ANSWER_PIECE));
+        if body.text.is_empty() {
+            body.slot = None;
+        }
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(piece))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.text.len() as u64)
+    }
 }
 
 fn decide_batch(
