@@ -507,7 +507,13 @@ function loadPolicy(name: string): boolean {
 
 $("load-policy").addEventListener("click", () => {
   const name = examplePolicy.value;
-  if (loadPolicy(name)) notice(`Loaded the served policy ${name} (Ctrl-Z in the editor undoes it).`);
+  const current = last?.policy.name ?? null;
+  if (!loadPolicy(name)) return;
+  // Another policy has other roles and actions: ask what its first example
+  // account asks (the snapshot stays; load an account for one that fits).
+  const account = current !== name ? examples.accounts.find((a) => a.policy === name) : undefined;
+  if (account) wanted = { role: account.role, action: account.action };
+  notice(`Loaded the served policy ${name} (Ctrl-Z in the editor undoes it)${account ? `; asking as ${account.role} to ${account.action}` : ""}.`);
   schedule(0);
 });
 

@@ -105,6 +105,10 @@ test("a served policy loads from the menu, and an account of the same policy kee
   await page.click("#load-policy");
   await settled(page);
   assert.equal(await editorText(page, "policyView"), repoFile("policies/messaging.policy"));
+  // Its roles and actions, asked as its example accounts ask.
+  assert.equal(await page.inputValue("#role"), "agent");
+  assert.equal(await page.inputValue("#action"), "send_sms");
+  assert.deepEqual(await page.$$eval("#role option", (o) => o.filter((x) => x.text.includes("not in this policy")).length), 0);
   // The ampere snapshot does not fit messaging's fields: its error is shown.
   assert.match(await page.textContent("#result"), /snapshot's errors|not a field/);
 
@@ -318,6 +322,28 @@ test("a share link restores everything in a new browser context", async () => {
   assert.match(await fresh.textContent("#status"), /cannot be read/);
   assert.equal(await editorText(fresh, "policyView"), repoFile("policies/ampere.policy"));
   await fresh.context().close();
+});
+
+test("a share link made outside the page (deflate-raw, base64url) opens; an undeclared role stays, marked", async () => {
+  const state = {
+    v: 1, policy: repoFile("policies/ampere.policy"), snapshot: repoFile("examples/dispute-debt.json"),
+    format: "json", role: "membr", action: "send_message", now: "", compare: "",
+  };
+  const packed = await new Response(new Blob([JSON.stringify(state)]).stream()
+    .pipeThrough(new CompressionStream("deflate-raw"))).arrayBuffer();
+  const page = await openPage(browser, `${server.url}/#share=${Buffer.from(packed).toString("base64url")}`);
+  assert.equal(await editorText(page, "snapshotView"), state.snapshot);
+  assert.equal(await page.inputValue("#role"), "membr");
+  assert.equal(await page.$eval("#role option:checked", (o) => o.text), "membr (not in this policy)");
+  const result = await page.textContent("#result");
+  assert.match(result, /membr/);
+  assert.match(result, /did you mean `member`\?/);
+  // Choosing a declared role decides.
+  await page.selectOption("#role", "member");
+  await settled(page);
+  assert.equal((await shownDecision(page)).state, "debt");
+  assert.equal(await page.$$eval("#role option", (o) => o.filter((x) => x.text.includes("not in this policy")).length), 0);
+  await page.context().close();
 });
 
 test("every control is reachable with Tab, and the editors do not trap focus", async () => {
