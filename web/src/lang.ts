@@ -1,7 +1,7 @@
 // A tokenizer for tollgate's policy language (grammar/policy.pest).
 import { StreamLanguage, StringStream } from "@codemirror/language";
 
-const KEYWORDS = new Set(
+export const KEYWORDS = new Set(
   ("access actions after all and asc by count credits debts default denied deny desc effect enum " +
     "even except expire false field for forbidden from grants if in is let lock may message not of on " +
     "only optional or others otherwise permit policy role settle shortfall spend state step steps sum " +
