@@ -1,0 +1,65 @@
+//! One version of a document, analysed: its text, what `check` reports
+//! about it, and its symbol table.
+
+use std::sync::Arc;
+
+use super::index::Index;
+use super::text::{Encoding, Pos, Text};
+use crate::diagnostic::Diagnostics;
+use crate::span::{Source, Span};
+
+/// A document's text at one version with everything known about it.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// The text analysed.
+    pub text: Arc<Text>,
+    /// Every error and warning `tollgate check` reports for it.
+    pub diagnostics: Diagnostics,
+    /// Declared names and their uses.
+    pub index: Index,
+}
+
+impl Analysis {
+    /// Parses, checks and indexes `text`, named `name` in diagnostics.
+    /// What it costs is bounded by the policy limits (`crate::limits`): a
+    /// text over the size limit is refused before it is parsed.
+    pub fn new(name: &str, text: Arc<Text>) -> Analysis {
+        let source = Source::new(name, text.as_str());
+        let parsed = crate::parse::parse(&source);
+        let index = Index::build(&parsed.policy);
+        let diagnostics = crate::analyze_parsed(source, parsed).diagnostics;
+        Analysis {
+            text,
+            diagnostics,
+            index,
+        }
+    }
+
+    /// The text.
+    pub fn src(&self) -> &str {
+        self.text.as_str()
+    }
+
+    /// The position of a byte offset.
+    pub fn pos(&self, offset: usize, enc: Encoding) -> Pos {
+        self.text.pos(offset, enc)
+    }
+
+    /// The start and end positions of a span.
+    pub fn range(&self, span: Span, enc: Encoding) -> (Pos, Pos) {
+        (
+            self.pos(span.start as usize, enc),
+            self.pos(span.end as usize, enc),
+        )
+    }
+
+    /// The byte offset of a position, `None` past the last line.
+    pub fn offset(&self, pos: Pos, enc: Encoding) -> Option<usize> {
+        self.text.offset(pos, enc)
+    }
+
+    /// The text a span covers.
+    pub fn slice(&self, span: Span) -> &str {
+        self.src().get(span.range()).unwrap_or("")
+    }
+}
