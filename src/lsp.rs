@@ -102,7 +102,7 @@ impl Backend {
     /// document not open or a position past its end.
     fn at(&self, uri: &Uri, pos: Position) -> Option<(Arc<Analysis>, Encoding, usize)> {
         let (a, enc) = self.get(uri)?;
-        let off = a.offset(from_position(pos), enc)?;
+        let off = a.offset_strict(from_position(pos), enc)?;
         Some((a, enc, off))
     }
 

@@ -26,7 +26,19 @@ impl Analysis {
     pub fn new(name: &str, text: Arc<Text>) -> Analysis {
         let source = Source::new(name, text.as_str());
         let parsed = crate::parse::parse(&source);
-        let index = Index::build(&parsed.policy);
+        let mut index = Index::build(&parsed.policy);
+        // A declaration's span can end past the whitespace after it (the
+        // grammar reads whitespace between tokens): end it at its last token.
+        let bytes = text.as_str().as_bytes();
+        for d in &mut index.decls {
+            let mut end = d.span.end as usize;
+            while end > d.span.start as usize
+                && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace)
+            {
+                end -= 1;
+            }
+            d.span = Span::new(d.span.start as usize, end);
+        }
         let diagnostics = crate::analyze_parsed(source, parsed).diagnostics;
         Analysis {
             text,
@@ -56,6 +68,11 @@ impl Analysis {
     /// The byte offset of a position, `None` past the last line.
     pub fn offset(&self, pos: Pos, enc: Encoding) -> Option<usize> {
         self.text.offset(pos, enc)
+    }
+
+    /// The byte offset of a position, `None` past the end of its line.
+    pub fn offset_strict(&self, pos: Pos, enc: Encoding) -> Option<usize> {
+        self.text.offset_strict(pos, enc)
     }
 
     /// The text a span covers.

@@ -46,7 +46,30 @@ fn builtin_hover(name: &str) -> String {
 /// A declaration's text, its lines cut to [`HOVER_LINES`].
 fn quoted(a: &Analysis, span: Span) -> String {
     let text = a.slice(span);
-    let mut lines: Vec<&str> = text.lines().take(HOVER_LINES + 1).collect();
+    // Lines after the first lose the indentation the first had in the file.
+    let line_start = a
+        .src()
+        .get(..span.start as usize)
+        .and_then(|t| t.rfind(['\n', '\r']))
+        .map_or(0, |i| i + 1);
+    let indent = a
+        .src()
+        .get(line_start..span.start as usize)
+        .filter(|t| t.trim().is_empty())
+        .map_or(0, str::len);
+    let mut lines: Vec<&str> = text
+        .lines()
+        .take(HOVER_LINES + 1)
+        .enumerate()
+        .map(|(i, l)| {
+            let pad = l.len() - l.trim_start_matches([' ', '\t']).len();
+            if i == 0 {
+                l
+            } else {
+                l.get(pad.min(indent)..).unwrap_or(l)
+            }
+        })
+        .collect();
     if lines.len() > HOVER_LINES {
         lines.truncate(HOVER_LINES);
         lines.push("…");
@@ -70,7 +93,10 @@ fn symbol_hover(a: &Analysis, s: usize) -> Option<String> {
     let mut out = match sym.kind {
         Kind::Action => {
             let cat = parent(sym.parent).map_or("", |c| &*c.name);
-            format!("action `{name}` in category `{cat}`")
+            format!(
+                "action `{name}` in category `{cat}`\n\n{}",
+                quoted(a, decl.span)
+            )
         }
         Kind::EnumValue => {
             let e = parent(sym.parent).map_or("", |e| &*e.name);
@@ -550,4 +576,56 @@ pub fn folds(a: &Analysis) -> Vec<Fold> {
     }
     out.sort_by_key(|f| (f.start, f.end));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lsp::text::Text;
+    use std::sync::Arc;
+
+    fn analysis(text: &str) -> Analysis {
+        Analysis::new("t", Arc::new(Text::new(text.to_owned())))
+    }
+
+    /// Applies every fix of every diagnostic, last place first.
+    fn fixed(text: &str) -> String {
+        let a = analysis(text);
+        let mut edits: Vec<(Span, String)> = a
+            .diagnostics
+            .items
+            .iter()
+            .flat_map(|d| fixes(&a, d))
+            .flat_map(|f| f.edits)
+            .collect();
+        edits.sort_by_key(|(s, _)| std::cmp::Reverse(s.start));
+        let mut out = text.to_owned();
+        for (s, t) in edits {
+            out.replace_range(s.range(), &t);
+        }
+        out
+    }
+
+    #[test]
+    fn unused_declarations_are_removed_whole_or_from_their_list() {
+        let text = "policy p\nrole r\npermit r to all\nactions a: x\ncredits c, spare\n\
+            spend c by id\nstate ok otherwise\n/// Never offered.\n/// At all.\nstep never_offered \"No.\"\n\
+            step buy \"b\"\nlet unused = 1\non a {\n  deny d {\n    message \"m\"\n    steps { buy }\n  }\n}\n";
+        let want = "policy p\nrole r\npermit r to all\nactions a: x\ncredits c\n\
+            spend c by id\nstate ok otherwise\n\
+            step buy \"b\"\non a {\n  deny d {\n    message \"m\"\n    steps { buy }\n  }\n}\n";
+        assert_eq!(fixed(text), want);
+        assert!(analysis(want).diagnostics.items.is_empty());
+    }
+
+    #[test]
+    fn a_name_alone_on_its_line_goes_with_its_line() {
+        let text = "policy p\nrole r\npermit r to all\nactions a: x\ncredits\n  spare,\n  c\n\
+            spend c by id\nstate ok otherwise\n";
+        assert_eq!(
+            fixed(text),
+            "policy p\nrole r\npermit r to all\nactions a: x\ncredits\n  c\n\
+            spend c by id\nstate ok otherwise\n"
+        );
+    }
 }

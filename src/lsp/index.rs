@@ -959,7 +959,7 @@ mod tests {
         let off = text
             .match_indices(word)
             .map(|(i, _)| i)
-            .filter(|&i| (i == 0 || !word_char(i - 1)))
+            .filter(|&i| i == 0 || !word_char(i - 1))
             .nth(n)?;
         match ix.at(off)? {
             (_, Target::Symbol(s)) => ix.symbols.get(s).map(|s| (s.kind, s.name.to_string())),

@@ -84,6 +84,22 @@ impl LineIndex {
         Some(end)
     }
 
+    /// Like [`LineIndex::offset`], but `None` for a column past the end of
+    /// its line too: what a request about a place means (a hover past a
+    /// line's end is about nothing).
+    pub fn offset_strict(&self, text: &str, pos: Pos, enc: Encoding) -> Option<usize> {
+        let off = self.offset(text, pos, enc)?;
+        let line_end = self.offset(
+            text,
+            Pos {
+                col: u32::MAX,
+                ..pos
+            },
+            enc,
+        )?;
+        (self.pos(text, line_end, enc).col >= pos.col).then_some(off)
+    }
+
     /// Like [`LineIndex::offset`], with a line past the end meaning the end
     /// of the text: what an edit's range means.
     pub fn offset_clamped(&self, text: &str, pos: Pos, enc: Encoding) -> usize {
@@ -158,6 +174,12 @@ impl Text {
         self.index.offset(&self.text, pos, enc)
     }
 
+    /// The byte offset of `pos`, `None` past the end of its line or of
+    /// the text.
+    pub fn offset_strict(&self, pos: Pos, enc: Encoding) -> Option<usize> {
+        self.index.offset_strict(&self.text, pos, enc)
+    }
+
     /// The position of a byte offset.
     pub fn pos(&self, offset: usize, enc: Encoding) -> Pos {
         self.index.pos(&self.text, offset, enc)
@@ -189,6 +211,10 @@ mod tests {
         // The empty last line exists; the one after it does not.
         assert_eq!(t.offset(p(2, 0), Encoding::Utf16), Some(t.as_str().len()));
         assert_eq!(t.offset(p(3, 0), Encoding::Utf16), None);
+        assert_eq!(t.offset_strict(p(0, 2), Encoding::Utf16), Some(2));
+        assert_eq!(t.offset_strict(p(0, 3), Encoding::Utf16), None);
+        // Inside the surrogate pair: the character, not past the line.
+        assert_eq!(t.offset_strict(p(1, 3), Encoding::Utf16), Some(smile));
     }
 
     #[test]
