@@ -15,6 +15,7 @@ pub mod complete;
 pub mod features;
 pub mod index;
 pub mod text;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -325,6 +326,25 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: SemanticTokensLegend {
+                                token_types: tokens::TYPES
+                                    .iter()
+                                    .map(|t| SemanticTokenType::new(t))
+                                    .collect(),
+                                token_modifiers: tokens::MODIFIERS
+                                    .iter()
+                                    .map(|m| SemanticTokenModifier::new(m))
+                                    .collect(),
+                            },
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            range: None,
+                            work_done_progress_options: WorkDoneProgressOptions::default(),
+                        },
+                    ),
+                ),
                 ..ServerCapabilities::default()
             },
         })
@@ -531,6 +551,29 @@ impl LanguageServer for Backend {
                 })
                 .collect(),
         ))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let Some((a, enc)) = self.get(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let data = tokens::encode(&a, &tokens::tokens(&a), enc);
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data: data
+                .chunks_exact(5)
+                .map(|c| SemanticToken {
+                    delta_line: c.first().copied().unwrap_or(0),
+                    delta_start: c.get(1).copied().unwrap_or(0),
+                    length: c.get(2).copied().unwrap_or(0),
+                    token_type: c.get(3).copied().unwrap_or(0),
+                    token_modifiers_bitset: c.get(4).copied().unwrap_or(0),
+                })
+                .collect(),
+        })))
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {

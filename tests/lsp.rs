@@ -1004,3 +1004,37 @@ fn apply_clamped(text: &str, a: (u32, u32), b: (u32, u32), new: &str) -> String 
     out.replace_range(s..e, new);
     out
 }
+
+#[test]
+fn lsp_semantic_tokens_classify_names() {
+    let text = "/// Doc.\npolicy p\nrole owner\nfield a.b: decimal default 1\n\
+                step s \"Only {a.b} left ä.\"\nstate ok when a.b >= 2\n";
+    let mut lsp = Lsp::start();
+    lsp.open(URI, text);
+    let legend = lsp.init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"].clone();
+    let r = lsp.call(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": URI } }),
+    );
+    let data: Vec<u64> = r["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    // Decode back to text: each token's words and type.
+    let lines: Vec<Vec<u16>> = text.lines().map(|l| l.encode_utf16().collect()).collect();
+    let (mut line, mut col) = (0usize, 0usize);
+    let mut shown = Vec::new();
+    for t in data.chunks(5) {
+        if t[0] > 0 {
+            line += t[0] as usize;
+            col = 0;
+        }
+        col += t[1] as usize;
+        let word = String::from_utf16(&lines[line][col..col + t[2] as usize]).unwrap();
+        shown.push(format!("{word} {}", legend[t[3] as usize].as_str().unwrap()));
+    }
+    insta::assert_json_snapshot!("lsp_semantic_tokens", shown);
+    assert_eq!(lsp.shutdown(), 0);
+}
