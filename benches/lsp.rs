@@ -3,7 +3,8 @@
 //!
 //! `change_to_diagnostics` drives the real `tollgate lsp` binary over
 //! pipes, as an editor does: each iteration sends one incremental
-//! `didChange` (a word of one rule's message, in the middle of the file)
+//! `didChange` (a letter typed into, or deleted from, one rule's message
+//! in the middle of the file, so every item after it moves)
 //! and waits for the `publishDiagnostics` of that version. `analyze` is
 //! the in-process part of it: parse, check and index the new text.
 
@@ -156,13 +157,14 @@ impl Server {
         }
     }
 
-    /// One change: the word `Rule` in the message becomes `Note` or back.
+    /// One change: a letter typed into the message, or taken out again,
+    /// so every item after it moves.
     fn change(&mut self) -> usize {
         self.version += 1;
-        let word = if self.version % 2 == 0 {
-            "Note"
+        let (end, word) = if self.version % 2 == 0 {
+            (13, "x")
         } else {
-            "Rule"
+            (14, "")
         };
         send(
             &mut self.stdin,
@@ -170,7 +172,7 @@ impl Server {
                 "textDocument": { "uri": URI, "version": self.version },
                 "contentChanges": [{
                     "range": { "start": { "line": self.line, "character": 13 },
-                               "end": { "line": self.line, "character": 17 } },
+                               "end": { "line": self.line, "character": end } },
                     "text": word }] } }),
         );
         self.wait_for(self.version).len()
@@ -186,6 +188,11 @@ impl Drop for Server {
 
 fn lsp(c: &mut Criterion) {
     let text = policy(10_000);
+    eprintln!(
+        "generated policy: {} lines, {} bytes",
+        text.lines().count(),
+        text.len()
+    );
     let mut group = c.benchmark_group("lsp");
     group.sample_size(30);
     group.bench_function("analyze/10k_lines", |b| {

@@ -14,6 +14,7 @@ pub mod analysis;
 pub mod complete;
 pub mod features;
 pub mod index;
+pub mod reuse;
 pub mod text;
 pub mod tokens;
 
@@ -68,6 +69,8 @@ struct State {
 struct Doc {
     version: i32,
     analysis: Arc<Analysis>,
+    /// The items of the last parse, for the next.
+    reuse: reuse::Reuse,
 }
 
 /// The name diagnostics give a document: its path when it is a file.
@@ -109,7 +112,13 @@ impl Backend {
 
     /// Analyses a new version and pushes its diagnostics.
     async fn update(&self, uri: Uri, version: i32, text: Arc<Text>) {
-        let analysis = Arc::new(Analysis::new(&doc_name(&uri), text));
+        let mut reuse = self
+            .state()
+            .docs
+            .get_mut(uri.as_str())
+            .map(|d| std::mem::take(&mut d.reuse))
+            .unwrap_or_default();
+        let analysis = Arc::new(Analysis::reusing(&doc_name(&uri), text, &mut reuse));
         let enc = {
             let mut state = self.state();
             let enc = state.encoding;
@@ -118,6 +127,7 @@ impl Backend {
                 Some(doc) => {
                     doc.version = version;
                     doc.analysis = Arc::clone(&analysis);
+                    doc.reuse = reuse;
                 }
                 None => {
                     state.docs.insert(
@@ -125,6 +135,7 @@ impl Backend {
                         Doc {
                             version,
                             analysis: Arc::clone(&analysis),
+                            reuse,
                         },
                     );
                 }

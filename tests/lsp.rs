@@ -864,7 +864,7 @@ fn lsp_never_crashes_or_hangs_on_broken_text() {
         "field a.b: ",
         "\0",
     ];
-    let mut rng = Rng(0x5eed_1e55_0ddb_a11);
+    let mut rng = Rng(0x05ee_d1e5_50dd_ba11);
     let mut lsp = Lsp::start();
     for (f, original) in files.iter().enumerate() {
         let uri = format!("file:///corpus/{f}.policy");
@@ -1033,7 +1033,10 @@ fn lsp_semantic_tokens_classify_names() {
         }
         col += t[1] as usize;
         let word = String::from_utf16(&lines[line][col..col + t[2] as usize]).unwrap();
-        shown.push(format!("{word} {}", legend[t[3] as usize].as_str().unwrap()));
+        shown.push(format!(
+            "{word} {}",
+            legend[t[3] as usize].as_str().unwrap()
+        ));
     }
     insta::assert_json_snapshot!("lsp_semantic_tokens", shown);
     assert_eq!(lsp.shutdown(), 0);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::index::Index;
+use super::reuse::Reuse;
 use super::text::{Encoding, Pos, Text};
 use crate::diagnostic::Diagnostics;
 use crate::span::{Source, Span};
@@ -24,8 +25,14 @@ impl Analysis {
     /// What it costs is bounded by the policy limits (`crate::limits`): a
     /// text over the size limit is refused before it is parsed.
     pub fn new(name: &str, text: Arc<Text>) -> Analysis {
+        Analysis::reusing(name, text, &mut Reuse::default())
+    }
+
+    /// [`Analysis::new`] for a new version of a document: the items whose
+    /// text the last version had are not parsed again ([`Reuse`]).
+    pub fn reusing(name: &str, text: Arc<Text>, reuse: &mut Reuse) -> Analysis {
         let source = Source::new(name, text.as_str());
-        let parsed = crate::parse::parse(&source);
+        let parsed = reuse.parse(&source);
         let mut index = Index::build(&parsed.policy);
         // A declaration's span can end past the whitespace after it (the
         // grammar reads whitespace between tokens): end it at its last token.

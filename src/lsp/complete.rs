@@ -358,11 +358,8 @@ impl Collector<'_> {
                 [] => self.names(Kind::DebtKind),
                 [_] => self.keywords(&["from"]),
                 [.., "only"] => self.names(Kind::CreditKind),
-                [_, "from", ..] if cur.contains(&"only") => {
-                    if cur.last() == Some(&",") {
-                        self.names(Kind::CreditKind);
-                    }
-                }
+                [_, "from", .., ","] if cur.contains(&"only") => self.names(Kind::CreditKind),
+                [_, "from", ..] if cur.contains(&"only") => {}
                 [_, "from", .., ","] | [_, "from"] => self.keywords(&["usable", "locked"]),
                 [_, "from", ..] => self.keywords(&["only"]),
                 _ => {}
@@ -729,11 +726,7 @@ impl Collector<'_> {
                 [_, "with", ..] if last != "access" => self.keywords(&["access"]),
                 _ => {}
             },
-            "state" => {
-                if rest.len() == 1 {
-                    self.keywords(&["when", "otherwise"]);
-                }
-            }
+            "state" if rest.len() == 1 => self.keywords(&["when", "otherwise"]),
             _ => {}
         }
     }

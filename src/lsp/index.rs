@@ -908,6 +908,9 @@ impl Builder {
     }
 
     fn path_domain(&self, segments: &[ast::Ident], scope: Scope, depth: usize) -> Option<Domain> {
+        if depth > 8 {
+            return None;
+        }
         let names: Vec<&str> = segments.iter().map(|s| &*s.name).collect();
         if names.len() > 1 {
             if let Some(f) = self.lookup(Kind::Field, &names.join(".")) {
