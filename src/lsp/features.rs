@@ -503,7 +503,7 @@ pub fn outline(a: &Analysis) -> Vec<Outline> {
                 .enumerate()
                 .filter(|(_, r)| r.parent == Some(d))
                 .filter_map(|(r, rd)| {
-                    let s = ix.symbols.iter().position(|s| s.decl == r)?;
+                    let s = *by_decl.get(r)?.first()?;
                     let sym = ix.symbols.get(s)?;
                     Some(Outline {
                         name: format!("{} {}", rd.keyword, sym.name),
