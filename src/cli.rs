@@ -8,6 +8,7 @@ mod files;
 mod fmt;
 mod ledger;
 mod load;
+mod lsp;
 mod out;
 mod render;
 mod serve;
@@ -69,6 +70,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Serve decisions over HTTP (docs/server.md).
     Serve(serve::ServeArgs),
+    /// Run the language server on standard input and output (docs/editors.md).
+    Lsp(lsp::LspArgs),
 }
 
 /// Output formats for decisions and ledger results.
@@ -128,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(&a),
         Command::Diff(a) => diff::run(&a),
         Command::Serve(a) => serve::run(&a),
+        Command::Lsp(a) => lsp::run(&a),
     };
     ExitCode::from(exit as u8)
 }

@@ -59,6 +59,10 @@ pub mod cli;
 #[doc(hidden)]
 pub mod serve;
 
+#[cfg(feature = "lsp")]
+#[doc(hidden)]
+pub mod lsp;
+
 pub mod amount;
 pub mod limits;
 
@@ -209,7 +213,7 @@ fn analyze(source: Source) -> Analysis {
     analyze_parsed(source, parsed)
 }
 
-fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
+pub(crate) fn analyze_parsed(source: Source, parsed: parse::Parsed) -> Analysis {
     if parsed
         .diagnostics
         .iter()

@@ -103,6 +103,62 @@ pub fn parse(source: &Source) -> Parsed {
     parsed
 }
 
+/// What parsing one item gave: the item (`None` if it had errors) and
+/// its diagnostics, spans relative to the file.
+#[cfg(feature = "lsp")]
+pub(crate) type ItemParse = (Option<ast::Item>, Vec<Diagnostic>);
+
+/// Like [`parse`], for a text parsed again after an edit (the language
+/// server): for each item, `reuse(item_text, start)` may give what parsing
+/// that same text gave before, moved to `start`; otherwise the item is
+/// parsed and `parsed(item_text, start, &result)` is told, so the caller
+/// can keep it. Items are found by the same scan, so the result is what
+/// [`parse`] gives, with one exception: an item with a syntax error given
+/// back by `reuse` keeps the detail its first parse had (only the first
+/// [`MAX_DETAILED_ERRORS`] broken items of a file are explained in detail).
+#[cfg(feature = "lsp")]
+pub(crate) fn parse_reusing(
+    source: &Source,
+    reuse: &mut dyn FnMut(&str, usize) -> Option<ItemParse>,
+    parsed_one: &mut dyn FnMut(&str, usize, &ItemParse),
+) -> Parsed {
+    let text = source.text();
+    if text.len() > MAX_POLICY_BYTES {
+        return parse(source);
+    }
+    let mut parsed = Parsed {
+        policy: ast::Policy::default(),
+        comments: Vec::new(),
+        diagnostics: Vec::new(),
+        incomplete: false,
+    };
+    let scan = chunk::scan(text, MAX_NESTING);
+    parsed.comments = scan.comments;
+    let mut detailed = 0;
+    let mut names = lower::Names::for_policy(text.len());
+    for c in &scan.chunks {
+        let chunk_text = text.get(c.start..c.end).unwrap_or("");
+        let (item, diagnostics) = match reuse(chunk_text, c.start) {
+            Some(done) => done,
+            None => {
+                let one = parse_chunk(text, c, detailed < MAX_DETAILED_ERRORS, &mut names);
+                let done = (one.item, one.diagnostics);
+                parsed_one(chunk_text, c.start, &done);
+                done
+            }
+        };
+        parsed.diagnostics.extend(diagnostics);
+        match item {
+            Some(item) => parsed.policy.items.push(item),
+            None => {
+                detailed += 1;
+                parsed.incomplete = true;
+            }
+        }
+    }
+    parsed
+}
+
 /// One item parsed: the item, or `None` if it had errors.
 #[derive(Debug)]
 struct ChunkParse {

@@ -20,6 +20,7 @@ mod fail_closed;
 mod fmt;
 mod io;
 mod ledger;
+mod lsp;
 mod second_edition_edges;
 mod serve;
 mod native {

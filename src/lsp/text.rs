@@ -1,0 +1,244 @@
+//! Document text: LSP positions ↔ byte offsets, and incremental edits.
+//!
+//! A position is a line and a column counted in the code units the client
+//! and server agreed on (`positionEncoding`): UTF-16 by default, UTF-8 when
+//! the client offers it. Lines end at LF, CRLF or a lone CR, as the policy
+//! grammar and [`crate::Source`] end them.
+
+/// How position columns are counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Bytes of UTF-8.
+    Utf8,
+    /// UTF-16 code units: the protocol's default.
+    Utf16,
+}
+
+/// A zero-based line and column, in the negotiated encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    /// Line, from 0.
+    pub line: u32,
+    /// Column, in code units of the encoding, from 0.
+    pub col: u32,
+}
+
+/// Where each line of a text starts.
+#[derive(Clone, Debug)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    /// The index of `text`.
+    pub fn new(text: &str) -> LineIndex {
+        LineIndex {
+            starts: crate::span::line_starts(text).collect(),
+            len: text.len(),
+        }
+    }
+
+    /// How many lines the text has (a text ending in a line break has an
+    /// empty last line).
+    pub fn lines(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The byte range of line `line` without its line break, if it exists.
+    fn line_range(&self, text: &str, line: usize) -> Option<(usize, usize)> {
+        let start = *self.starts.get(line)?;
+        let next = self.starts.get(line + 1).copied().unwrap_or(self.len);
+        let mut end = next;
+        let bytes = text.as_bytes();
+        if end > start && bytes.get(end - 1) == Some(&b'\n') {
+            end -= 1;
+        }
+        if end > start && bytes.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        Some((start, end))
+    }
+
+    /// The byte offset of `pos`, or `None` when its line is past the end.
+    /// A column past the end of its line means the end of the line, as the
+    /// protocol says; one inside a character means that character's start.
+    pub fn offset(&self, text: &str, pos: Pos, enc: Encoding) -> Option<usize> {
+        let (start, end) = self.line_range(text, pos.line as usize)?;
+        let line = text.get(start..end).unwrap_or("");
+        let mut units = 0usize;
+        let want = pos.col as usize;
+        for (i, c) in line.char_indices() {
+            if units >= want {
+                return Some(start + i);
+            }
+            units += match enc {
+                Encoding::Utf8 => c.len_utf8(),
+                Encoding::Utf16 => c.len_utf16(),
+            };
+            if units > want {
+                // Inside the character: its start.
+                return Some(start + i);
+            }
+        }
+        Some(end)
+    }
+
+    /// Like [`LineIndex::offset`], but `None` for a column past the end of
+    /// its line too: what a request about a place means (a hover past a
+    /// line's end is about nothing).
+    pub fn offset_strict(&self, text: &str, pos: Pos, enc: Encoding) -> Option<usize> {
+        let off = self.offset(text, pos, enc)?;
+        let line_end = self.offset(
+            text,
+            Pos {
+                col: u32::MAX,
+                ..pos
+            },
+            enc,
+        )?;
+        (self.pos(text, line_end, enc).col >= pos.col).then_some(off)
+    }
+
+    /// Like [`LineIndex::offset`], with a line past the end meaning the end
+    /// of the text: what an edit's range means.
+    pub fn offset_clamped(&self, text: &str, pos: Pos, enc: Encoding) -> usize {
+        self.offset(text, pos, enc).unwrap_or(text.len())
+    }
+
+    /// The position of byte `offset` (clamped to the text, and to the
+    /// start of the character it falls in).
+    pub fn pos(&self, text: &str, offset: usize, enc: Encoding) -> Pos {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let before = text.get(start..offset).unwrap_or("");
+        let col = match enc {
+            Encoding::Utf8 => before.len(),
+            Encoding::Utf16 => before.chars().map(char::len_utf16).sum(),
+        };
+        Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            col: u32::try_from(col).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// A document's text with its line index, kept in step.
+#[derive(Clone, Debug)]
+pub struct Text {
+    text: String,
+    index: LineIndex,
+}
+
+impl Text {
+    /// A document holding `text`.
+    pub fn new(text: String) -> Text {
+        let index = LineIndex::new(&text);
+        Text { text, index }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The line index.
+    pub fn index(&self) -> &LineIndex {
+        &self.index
+    }
+
+    /// Replaces the range `start..end` (positions, clamped to the text)
+    /// with `new`; `None` replaces the whole text.
+    pub fn edit(&mut self, range: Option<(Pos, Pos)>, new: &str, enc: Encoding) {
+        match range {
+            None => self.text = new.to_owned(),
+            Some((a, b)) => {
+                let a = self.index.offset_clamped(&self.text, a, enc);
+                let b = self.index.offset_clamped(&self.text, b, enc);
+                let (a, b) = (a.min(b), a.max(b));
+                self.text.replace_range(a..b, new);
+            }
+        }
+        self.index = LineIndex::new(&self.text);
+    }
+
+    /// The byte offset of `pos`, `None` past the last line.
+    pub fn offset(&self, pos: Pos, enc: Encoding) -> Option<usize> {
+        self.index.offset(&self.text, pos, enc)
+    }
+
+    /// The byte offset of `pos`, `None` past the end of its line or of
+    /// the text.
+    pub fn offset_strict(&self, pos: Pos, enc: Encoding) -> Option<usize> {
+        self.index.offset_strict(&self.text, pos, enc)
+    }
+
+    /// The position of a byte offset.
+    pub fn pos(&self, offset: usize, enc: Encoding) -> Pos {
+        self.index.pos(&self.text, offset, enc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(line: u32, col: u32) -> Pos {
+        Pos { line, col }
+    }
+
+    #[test]
+    fn columns_count_utf16_units_or_bytes() {
+        // `é` is 2 bytes and 1 unit; `😀` is 4 bytes and 2 units.
+        let t = Text::new("ab\n\"é😀\" x\n".to_owned());
+        let x = t.as_str().find('x').unwrap_or(0);
+        assert_eq!(t.pos(x, Encoding::Utf16), p(1, 6));
+        assert_eq!(t.pos(x, Encoding::Utf8), p(1, 9));
+        assert_eq!(t.offset(p(1, 6), Encoding::Utf16), Some(x));
+        assert_eq!(t.offset(p(1, 9), Encoding::Utf8), Some(x));
+        // Inside the surrogate pair: the character's start.
+        let smile = t.as_str().find('😀').unwrap_or(0);
+        assert_eq!(t.offset(p(1, 3), Encoding::Utf16), Some(smile));
+        // Past the line's end: the end of the line, before its break.
+        assert_eq!(t.offset(p(0, 99), Encoding::Utf16), Some(2));
+        // The empty last line exists; the one after it does not.
+        assert_eq!(t.offset(p(2, 0), Encoding::Utf16), Some(t.as_str().len()));
+        assert_eq!(t.offset(p(3, 0), Encoding::Utf16), None);
+        assert_eq!(t.offset_strict(p(0, 2), Encoding::Utf16), Some(2));
+        assert_eq!(t.offset_strict(p(0, 3), Encoding::Utf16), None);
+        // Inside the surrogate pair: the character, not past the line.
+        assert_eq!(t.offset_strict(p(1, 3), Encoding::Utf16), Some(smile));
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_end_lines() {
+        let t = Text::new("a\r\nb\rc".to_owned());
+        assert_eq!(t.index().lines(), 3);
+        assert_eq!(t.offset(p(0, 5), Encoding::Utf16), Some(1));
+        assert_eq!(t.offset(p(1, 0), Encoding::Utf16), Some(3));
+        assert_eq!(t.offset(p(2, 0), Encoding::Utf16), Some(5));
+        assert_eq!(t.pos(4, Encoding::Utf16), p(1, 1));
+    }
+
+    #[test]
+    fn edits_apply_in_order() {
+        let mut t = Text::new("role owner\nrole member\n".to_owned());
+        t.edit(Some((p(0, 5), p(0, 10))), "admin", Encoding::Utf16);
+        t.edit(Some((p(1, 0), p(1, 0))), "// é\n", Encoding::Utf16);
+        t.edit(Some((p(1, 3), p(1, 4))), "e", Encoding::Utf16);
+        assert_eq!(t.as_str(), "role admin\n// e\nrole member\n");
+        // A range past the end appends.
+        t.edit(Some((p(9, 0), p(9, 0))), "x", Encoding::Utf16);
+        assert_eq!(t.as_str(), "role admin\n// e\nrole member\nx");
+        t.edit(None, "new", Encoding::Utf16);
+        assert_eq!(t.as_str(), "new");
+        assert_eq!(t.index().lines(), 1);
+    }
+}
