@@ -87,25 +87,11 @@ pub fn parse(source: &Source) -> Parsed {
         return parsed;
     }
 
-    let scan = chunk::scan(text, MAX_NESTING);
-    parsed.comments = scan.comments;
-    parsed.policy.items.reserve_exact(scan.chunks.len());
-    // Each item goes straight into the tree: collecting the parses first
-    // held every item twice at the peak (192 bytes a chunk, 16 bytes per
-    // byte of a file of short `let`s).
-    parse_chunks(text, &scan.chunks, |one| {
-        parsed.diagnostics.extend(one.diagnostics);
-        match one.item {
-            Some(item) => parsed.policy.items.push(item),
-            None => parsed.incomplete = true,
-        }
-    });
-    parsed
+    parse_items(text, parsed, &mut |_, _| None, &mut |_, _, _| {})
 }
 
 /// What parsing one item gave: the item (`None` if it had errors) and
 /// its diagnostics, spans relative to the file.
-#[cfg(feature = "lsp")]
 pub(crate) type ItemParse = (Option<ast::Item>, Vec<Diagnostic>);
 
 /// Like [`parse`], for a text parsed again after an edit (the language
@@ -126,14 +112,32 @@ pub(crate) fn parse_reusing(
     if text.len() > MAX_POLICY_BYTES {
         return parse(source);
     }
-    let mut parsed = Parsed {
+    let parsed = Parsed {
         policy: ast::Policy::default(),
         comments: Vec::new(),
         diagnostics: Vec::new(),
         incomplete: false,
     };
+    parse_items(text, parsed, reuse, parsed_one)
+}
+
+/// Scans `text` into items and parses each into `parsed` (see
+/// [`parse_reusing`] for `reuse` and `parsed_one`). Each item goes
+/// straight into the tree: collecting the parses first held every item
+/// twice at the peak (192 bytes a chunk, 16 bytes per byte of a file of
+/// short `let`s). All on the calling thread: large policies were once
+/// split across threads, but no real policy gains (they are a few KB), and
+/// the threads needed pest's process-wide settings changed under an
+/// embedder's feet.
+fn parse_items(
+    text: &str,
+    mut parsed: Parsed,
+    reuse: &mut dyn FnMut(&str, usize) -> Option<ItemParse>,
+    parsed_one: &mut dyn FnMut(&str, usize, &ItemParse),
+) -> Parsed {
     let scan = chunk::scan(text, MAX_NESTING);
     parsed.comments = scan.comments;
+    parsed.policy.items.reserve_exact(scan.chunks.len());
     let mut detailed = 0;
     let mut names = lower::Names::for_policy(text.len());
     for c in &scan.chunks {
@@ -164,23 +168,6 @@ pub(crate) fn parse_reusing(
 struct ChunkParse {
     item: Option<ast::Item>,
     diagnostics: Vec<Diagnostic>,
-}
-
-/// Parses every chunk, in order, on the calling thread.
-///
-/// Large policies were once split across threads; no real policy is large
-/// enough to gain (they are a few KB), and the threads needed pest's
-/// process-wide settings changed under an embedder's feet.
-fn parse_chunks(text: &str, chunks: &[chunk::Chunk], mut each: impl FnMut(ChunkParse)) {
-    let mut detailed = 0;
-    let mut names = lower::Names::for_policy(text.len());
-    for c in chunks {
-        let one = parse_chunk(text, c, detailed < MAX_DETAILED_ERRORS, &mut names);
-        if one.item.is_none() {
-            detailed += 1;
-        }
-        each(one);
-    }
 }
 
 /// Items whose syntax error is explained in detail (a second parse that
