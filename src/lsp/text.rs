@@ -23,20 +23,63 @@ pub struct Pos {
     pub col: u32,
 }
 
-/// Where each line of a text starts.
+/// Where each line of a text starts, and marks for counting UTF-16
+/// columns on long lines.
 #[derive(Clone, Debug)]
 pub struct LineIndex {
     starts: Vec<usize>,
     len: usize,
+    /// Every [`MARK_EVERY`] bytes or so, a character boundary and the
+    /// UTF-16 units from the start of its line to it. A column is counted
+    /// from the nearest mark on its line, not from the line's start: the
+    /// semantic tokens of one 48 KB line of 36,000 names counted 48 KB for
+    /// each, 13 s for a 1.9 MB policy.
+    marks: Vec<(usize, usize)>,
 }
+
+/// Bytes between two marks at most (plus one character): a column costs
+/// at most this much counting.
+const MARK_EVERY: usize = 256;
 
 impl LineIndex {
     /// The index of `text`.
     pub fn new(text: &str) -> LineIndex {
-        LineIndex {
-            starts: crate::span::line_starts(text).collect(),
-            len: text.len(),
+        let starts: Vec<usize> = crate::span::line_starts(text).collect();
+        let mut marks = Vec::with_capacity(text.len() / MARK_EVERY + 1);
+        let mut next_line = 1;
+        let (mut units, mut next_mark) = (0, MARK_EVERY);
+        for (at, c) in text.char_indices() {
+            while starts.get(next_line).is_some_and(|&s| s <= at) {
+                next_line += 1;
+                units = 0;
+            }
+            if at >= next_mark {
+                marks.push((at, units));
+                next_mark = at + MARK_EVERY;
+            }
+            units += c.len_utf16();
         }
+        LineIndex {
+            starts,
+            len: text.len(),
+            marks,
+        }
+    }
+
+    /// UTF-16 units from `start` (a line's start) to `offset` on that line.
+    fn utf16_col(&self, text: &str, start: usize, offset: usize) -> usize {
+        let mark = self.marks.partition_point(|&(at, _)| at <= offset);
+        let (from, base) = match mark.checked_sub(1).and_then(|i| self.marks.get(i)) {
+            Some(&(at, units)) if at >= start => (at, units),
+            _ => (start, 0),
+        };
+        let counted: usize = text
+            .get(from..offset)
+            .unwrap_or("")
+            .chars()
+            .map(char::len_utf16)
+            .sum();
+        base + counted
     }
 
     /// How many lines the text has (a text ending in a line break has an
@@ -118,10 +161,9 @@ impl LineIndex {
             .partition_point(|&s| s <= offset)
             .saturating_sub(1);
         let start = self.starts.get(line).copied().unwrap_or(0);
-        let before = text.get(start..offset).unwrap_or("");
         let col = match enc {
-            Encoding::Utf8 => before.len(),
-            Encoding::Utf16 => before.chars().map(char::len_utf16).sum(),
+            Encoding::Utf8 => offset.saturating_sub(start),
+            Encoding::Utf16 => self.utf16_col(text, start, offset),
         };
         Pos {
             line: u32::try_from(line).unwrap_or(u32::MAX),
@@ -215,6 +257,36 @@ mod tests {
         assert_eq!(t.offset_strict(p(0, 3), Encoding::Utf16), None);
         // Inside the surrogate pair: the character, not past the line.
         assert_eq!(t.offset_strict(p(1, 3), Encoding::Utf16), Some(smile));
+    }
+
+    /// Columns counted from the marks are the columns counted from each
+    /// line's start, on long lines of mixed widths and every kind of line
+    /// end, at every character.
+    #[test]
+    fn utf16_columns_from_marks_are_columns_from_the_line_start() {
+        let mut text = String::new();
+        for i in 0..3_000 {
+            text.push_str(match i % 7 {
+                0 => "é",
+                1 => "😀",
+                2 => "abc",
+                3 if i % 500 == 3 => "\n",
+                4 if i % 700 == 4 => "\r\n",
+                5 if i % 900 == 5 => "\r",
+                _ => "x",
+            });
+        }
+        let t = Text::new(text.clone());
+        let starts: Vec<usize> = crate::span::line_starts(&text).collect();
+        for (at, _) in text.char_indices() {
+            let line = starts.partition_point(|&s| s <= at) - 1;
+            let naive: usize = text[starts[line]..at].chars().map(char::len_utf16).sum();
+            assert_eq!(
+                t.pos(at, Encoding::Utf16),
+                p(line as u32, naive as u32),
+                "at {at}"
+            );
+        }
     }
 
     #[test]
