@@ -14,6 +14,8 @@ pub mod analysis;
 pub mod complete;
 pub mod features;
 pub mod index;
+#[cfg(feature = "cli")]
+pub mod lens;
 pub mod reuse;
 pub mod text;
 pub mod tokens;
@@ -71,6 +73,9 @@ struct Doc {
     analysis: Arc<Analysis>,
     /// The items of the last parse, for the next.
     reuse: reuse::Reuse,
+    /// The code lenses of this version, once asked for.
+    #[cfg(feature = "cli")]
+    lenses: Option<Arc<Vec<lens::Lens>>>,
 }
 
 /// The name diagnostics give a document: its path when it is a file.
@@ -128,6 +133,10 @@ impl Backend {
                     doc.version = version;
                     doc.analysis = Arc::clone(&analysis);
                     doc.reuse = reuse;
+                    #[cfg(feature = "cli")]
+                    {
+                        doc.lenses = None;
+                    }
                 }
                 None => {
                     state.docs.insert(
@@ -136,6 +145,8 @@ impl Backend {
                             version,
                             analysis: Arc::clone(&analysis),
                             reuse,
+                            #[cfg(feature = "cli")]
+                            lenses: None,
                         },
                     );
                 }
@@ -337,6 +348,9 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                code_lens_provider: cfg!(feature = "cli").then_some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
                 semantic_tokens_provider: Some(
                     SemanticTokensServerCapabilities::SemanticTokensOptions(
                         SemanticTokensOptions {
@@ -604,5 +618,50 @@ impl LanguageServer for Backend {
             range: range(&a, whole, enc),
             new_text: formatted,
         }]))
+    }
+
+    #[cfg(feature = "cli")]
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri;
+        let (a, enc, version, cached) = {
+            let state = self.state();
+            let Some(doc) = state.docs.get(uri.as_str()) else {
+                return Ok(None);
+            };
+            (
+                Arc::clone(&doc.analysis),
+                state.encoding,
+                doc.version,
+                doc.lenses.clone(),
+            )
+        };
+        let lenses = match cached {
+            Some(l) => l,
+            None => {
+                let path = uri.to_file_path().map(|p| p.into_owned());
+                let l = Arc::new(lens::lenses(&doc_name(&uri), a.src(), path.as_deref()));
+                if let Some(doc) = self.state().docs.get_mut(uri.as_str())
+                    && doc.version == version
+                {
+                    doc.lenses = Some(Arc::clone(&l));
+                }
+                l
+            }
+        };
+        Ok(Some(
+            lenses
+                .iter()
+                .map(|l| CodeLens {
+                    range: range(&a, l.span, enc),
+                    // Shown, not clicked: an empty command runs nothing.
+                    command: Some(Command {
+                        title: l.title.clone(),
+                        command: String::new(),
+                        arguments: None,
+                    }),
+                    data: None,
+                })
+                .collect(),
+        ))
     }
 }

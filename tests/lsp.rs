@@ -1041,3 +1041,78 @@ fn lsp_semantic_tokens_classify_names() {
     insta::assert_json_snapshot!("lsp_semantic_tokens", shown);
     assert_eq!(lsp.shutdown(), 0);
 }
+
+/// The lens titles of a document, with the line each stands on.
+fn lens_titles(lsp: &mut Lsp, uri: &str) -> Vec<String> {
+    let lenses = lsp.call(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}:{}-{} {}",
+                l["range"]["start"]["line"],
+                l["range"]["start"]["character"],
+                l["range"]["end"]["character"],
+                l["command"]["title"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The code lens above each `on` block counts the cases of
+/// `ampere.tests.toml` that touch it, run against the text being edited.
+#[test]
+fn lsp_code_lens_runs_the_cases_of_each_block() {
+    let path = root().join("policies/ampere.policy");
+    let uri = format!("file://{}", path.display());
+    let text = ampere();
+    let mut lsp = Lsp::start();
+    assert_eq!(
+        lsp.init["capabilities"]["codeLensProvider"],
+        json!({ "resolveProvider": false })
+    );
+    lsp.open(&uri, &text);
+    let clean = lens_titles(&mut lsp, &uri);
+    insta::assert_json_snapshot!("lsp_code_lens", clean);
+    // Asked again for the same version: the same answer (from the cache).
+    assert_eq!(lens_titles(&mut lsp, &uri), clean);
+    // An edit that changes what `billable` decides fails cases there.
+    let at = pos(&text, "deny debt_outstanding when debt > 0", 0, 0);
+    let end = (
+        at.0,
+        at.1 + "deny debt_outstanding when debt > 0".len() as u32,
+    );
+    lsp.change(
+        &uri,
+        2,
+        json!([{ "range": range_json(at, end), "text": "deny debt_outstanding when debt >= 0" }]),
+    );
+    let edited = lens_titles(&mut lsp, &uri);
+    assert_ne!(edited, clean);
+    insta::assert_json_snapshot!("lsp_code_lens_after_edit", edited);
+    // A policy with errors runs nothing and says so.
+    let broken = text.replace("permit member to", "permit membr to");
+    lsp.change(&uri, 3, json!([{ "text": broken }]));
+    let titles = lens_titles(&mut lsp, &uri);
+    assert!(
+        titles
+            .iter()
+            .all(|t| t.contains("not run: the policy has errors")),
+        "{titles:?}"
+    );
+    // A policy with no case files beside it has no cases.
+    let elsewhere = "file:///nowhere/ampere.policy";
+    lsp.open(elsewhere, &text);
+    let titles = lens_titles(&mut lsp, elsewhere);
+    assert_eq!(titles.len(), clean.len());
+    assert!(
+        titles.iter().all(|t| t.ends_with(" no cases")),
+        "{titles:?}"
+    );
+    assert_eq!(lsp.shutdown(), 0);
+}
