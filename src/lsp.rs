@@ -11,6 +11,7 @@
 //! never sent, gets an empty answer, never an error: the session goes on.
 
 pub mod analysis;
+pub mod command;
 pub mod complete;
 pub mod features;
 pub mod index;
@@ -348,6 +349,10 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![command::DECIDE.to_owned()],
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                }),
                 code_lens_provider: cfg!(feature = "cli").then_some(CodeLensOptions {
                     resolve_provider: Some(false),
                 }),
@@ -663,5 +668,30 @@ impl LanguageServer for Backend {
                 })
                 .collect(),
         ))
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command != command::DECIDE {
+            return Err(Error::invalid_params(format!(
+                "unknown command `{}`; this server runs `{}`",
+                params.command,
+                command::DECIDE
+            )));
+        }
+        let args = command::DecideArgs::from_arguments(&params.arguments)
+            .map_err(Error::invalid_params)?;
+        let Ok(uri) = args.uri.parse::<Uri>() else {
+            return Err(Error::invalid_params(format!(
+                "`{}` is not a document URI",
+                args.uri
+            )));
+        };
+        let Some((a, _)) = self.get(&uri) else {
+            return Err(Error::invalid_params(format!("`{}` is not open", args.uri)));
+        };
+        let path = uri.to_file_path().map(|p| p.into_owned());
+        command::decide(&doc_name(&uri), a.src(), path.as_deref(), &args)
+            .map(Some)
+            .map_err(Error::invalid_params)
     }
 }

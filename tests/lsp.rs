@@ -1116,3 +1116,118 @@ fn lsp_code_lens_runs_the_cases_of_each_block() {
     );
     assert_eq!(lsp.shutdown(), 0);
 }
+
+/// `tollgate.decide` decides an example snapshot against the policy as it
+/// stands in the editor: the same JSON `tollgate decide` prints for the
+/// saved file, and a different one once the text changes.
+#[test]
+fn lsp_decide_command_evaluates_a_snapshot() {
+    let path = root().join("policies/ampere.policy");
+    let uri = format!("file://{}", path.display());
+    let text = ampere();
+    let mut lsp = Lsp::start();
+    assert_eq!(
+        lsp.init["capabilities"]["executeCommandProvider"]["commands"],
+        json!(["tollgate.decide"])
+    );
+    lsp.open(&uri, &text);
+    let decide = |lsp: &mut Lsp, args: Value| {
+        lsp.request(
+            "workspace/executeCommand",
+            json!({ "command": "tollgate.decide", "arguments": [args] }),
+        )
+    };
+    for (snapshot, role, action) in [
+        (
+            "../examples/paused-zero-credits.json",
+            "member",
+            "send_message",
+        ),
+        (
+            "../examples/ended-subscription-locked.toml",
+            "owner",
+            "buy_credits",
+        ),
+        ("../examples/dispute-debt.json", "member", "view_usage"),
+    ] {
+        let answer = decide(
+            &mut lsp,
+            json!({ "uri": uri, "snapshot": snapshot, "role": role, "action": action }),
+        );
+        let cli = crate::util::tollgate(&[
+            "decide",
+            &path.display().to_string(),
+            "--snapshot",
+            &snapshot.replace("../", ""),
+            "--role",
+            role,
+            "--action",
+            action,
+        ]);
+        let want: Value = serde_json::from_slice(&cli.stdout).unwrap();
+        assert_eq!(answer["result"], want, "{snapshot} {role} {action}");
+    }
+    let zero = json!({
+        "uri": uri,
+        "snapshot": "../examples/paused-zero-credits.json",
+        "role": "member",
+        "action": "send_message",
+    });
+    let before = decide(&mut lsp, zero.clone());
+    assert_eq!(before["result"]["outcome"], "deny", "{before}");
+    // The rule's source names the file by its path: the crate root is cut
+    // for the snapshot.
+    let shown = before["result"]
+        .to_string()
+        .replace(&format!("{}/", root().display()), "");
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    insta::assert_json_snapshot!("lsp_decide_command", shown);
+    // The unsaved text is what decides: without the rule, the request is
+    // no longer denied for having no credits.
+    let at = pos(&text, "state paused when usable == 0", 0, 0);
+    let end = (at.0, at.1 + "state paused when usable == 0".len() as u32);
+    lsp.change(
+        &uri,
+        2,
+        json!([{ "range": range_json(at, end), "text": "state paused when usable < 0" }]),
+    );
+    let after = decide(&mut lsp, zero.clone());
+    assert_ne!(after["result"], before["result"], "{after}");
+    assert_ne!(after["result"]["state"], "paused", "{after}");
+    // Every failure is an error answer that says why; the session goes on.
+    let mut bad_role = zero.clone();
+    bad_role["role"] = json!("membr");
+    let mut missing = zero.clone();
+    missing["snapshot"] = json!("no/such.json");
+    let mut not_open = zero.clone();
+    not_open["uri"] = json!("file:///nowhere.policy");
+    for (args, says) in [
+        (bad_role, "membr"),
+        (missing, "cannot read"),
+        (not_open, "is not open"),
+        (json!({ "uri": uri }), "missing field"),
+    ] {
+        let r = decide(&mut lsp, args);
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{says}: {r}");
+    }
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({ "command": "tollgate.other", "arguments": [] }),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command")
+    );
+    lsp.change(
+        &uri,
+        3,
+        json!([{ "text": text.replace("permit member to", "permit membr to") }]),
+    );
+    let r = decide(&mut lsp, zero);
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1 error(s)"), "{r}");
+    assert_eq!(lsp.shutdown(), 0);
+}
