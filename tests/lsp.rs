@@ -794,6 +794,20 @@ fn lsp_positions_past_the_end_and_unknown_documents_answer_empty() {
         json!({ "textDocument": { "uri": URI }, "range": range_json((90, 0), (99, 0)), "context": { "diagnostics": [] } }),
     );
     assert_eq!(r, json!([]));
+    // Whole-document requests about a document never opened: nothing.
+    for method in [
+        "textDocument/documentSymbol",
+        "textDocument/foldingRange",
+        "textDocument/semanticTokens/full",
+        "textDocument/codeLens",
+        "textDocument/formatting",
+    ] {
+        let r = lsp.call(
+            method,
+            json!({ "textDocument": { "uri": "file:///nowhere.policy" }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        );
+        assert!(r.is_null(), "{method}: {r}");
+    }
     // An edit past the end appends, as the protocol says.
     let d = lsp.change(
         URI,
@@ -1229,5 +1243,144 @@ fn lsp_decide_command_evaluates_a_snapshot() {
     let r = decide(&mut lsp, zero);
     let message = r["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("1 error(s)"), "{r}");
+    assert_eq!(lsp.shutdown(), 0);
+}
+
+/// Every file of `tests/corpus/` (policies, and the JSON and TOML snapshots
+/// the other suites feed the binary, which an editor may well open as a
+/// policy by mistake) and a few hostile texts: opened, asked every
+/// question (the code lens and the command too) at their start, middle,
+/// end and past it, edited, and asked again. Every answer comes, and the
+/// server lives to shut down.
+#[test]
+fn lsp_answers_every_corpus_file_and_hostile_text() {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let corpus = root().join("tests/corpus");
+    let mut dirs = vec![corpus];
+    while let Some(dir) = dirs.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                texts.push((
+                    p.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    assert!(texts.len() >= 100, "{} corpus files", texts.len());
+    let hostile = [
+        String::new(),
+        "\u{feff}".to_owned(),
+        "\0\0\0".to_owned(),
+        "policy p\r\nrole r\r\npermit r to all\r\non all {\r\n}\r\n".to_owned(),
+        format!(
+            "policy p\nlet x = {}1{}\n",
+            "(".repeat(5_000),
+            ")".repeat(5_000)
+        ),
+        format!("policy p\nlet x = {}\n", "not ".repeat(5_000)),
+        format!("policy p\n// {}\n", "é😀".repeat(20_000)),
+        format!("{}\n", "on all {".repeat(2_000)),
+        "policy p\nrole r\npermit r to all\non all { deny x when ".to_owned(),
+        "\"".repeat(1_000),
+    ];
+    for (i, h) in hostile.iter().enumerate() {
+        texts.push((format!("hostile {i}"), h.clone()));
+    }
+    let mut lsp = Lsp::start();
+    for (f, (name, text)) in texts.iter().enumerate() {
+        let uri = format!("file:///corpus/{f}.policy");
+        lsp.open(&uri, text);
+        let lines = text.split('\n').count() as u32;
+        let last = text
+            .rsplit('\n')
+            .next()
+            .unwrap_or("")
+            .encode_utf16()
+            .count() as u32;
+        let ask = |lsp: &mut Lsp, version: i64| {
+            for p in [
+                (0, 0),
+                (lines / 2, 3),
+                (lines - 1, last),
+                (lines + 5, 0),
+                (0, 100_000),
+            ] {
+                for method in [
+                    "textDocument/hover",
+                    "textDocument/definition",
+                    "textDocument/completion",
+                    "textDocument/prepareRename",
+                ] {
+                    lsp.at(method, &uri, p, json!({}));
+                }
+                lsp.at(
+                    "textDocument/references",
+                    &uri,
+                    p,
+                    json!({ "context": { "includeDeclaration": true } }),
+                );
+                let r = lsp.request(
+                    "textDocument/rename",
+                    json!({ "textDocument": { "uri": uri }, "position": { "line": p.0, "character": p.1 }, "newName": "renamed" }),
+                );
+                assert!(
+                    r.get("result").is_some() || r.get("error").is_some(),
+                    "{name}: {r}"
+                );
+            }
+            for method in [
+                "textDocument/documentSymbol",
+                "textDocument/foldingRange",
+                "textDocument/semanticTokens/full",
+                "textDocument/codeLens",
+            ] {
+                lsp.call(method, json!({ "textDocument": { "uri": uri } }));
+            }
+            lsp.call(
+                "textDocument/formatting",
+                json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+            );
+            lsp.call(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": uri }, "range": range_json((0, 0), (lines + 9, 0)), "context": { "diagnostics": [] } }),
+            );
+            let r = lsp.request(
+                "workspace/executeCommand",
+                json!({ "command": "tollgate.decide", "arguments": [{
+                    "uri": uri, "snapshot": "examples/paused-zero-credits.json",
+                    "role": "member", "action": "send_message" }] }),
+            );
+            assert!(
+                r.get("result").is_some() || r.get("error").is_some(),
+                "{name} v{version}: {r}"
+            );
+        };
+        ask(&mut lsp, 1);
+        // Edits at the middle, the end and past it.
+        lsp.change(
+            &uri,
+            2,
+            json!([{ "range": range_json((lines / 2, 0), (lines / 2, 5)), "text": "on all {\n" }]),
+        );
+        lsp.change(
+            &uri,
+            3,
+            json!([{ "range": range_json((lines + 3, 0), (lines + 9, 9)), "text": "\n}" }]),
+        );
+        ask(&mut lsp, 3);
+        lsp.notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": uri } }),
+        );
+    }
     assert_eq!(lsp.shutdown(), 0);
 }
