@@ -494,6 +494,13 @@ fn lsp_hover_says_what_a_name_is() {
         hovers.push(json!({ "at": needle, "hover": h }));
     }
     insta::assert_json_snapshot!("lsp_hover", hovers);
+    // A declaration's hover stops at its last token, before the comments
+    // that follow it.
+    let member = pos(&text, "permit member", 0, "permit ".len() as u32 + 1);
+    let h = lsp.at("textDocument/hover", URI, member, json!({}));
+    let h = h["contents"]["value"].as_str().unwrap();
+    assert!(h.contains("```tollgate\nrole member\n```"), "{h}");
+    assert!(!h.contains("What people do"), "{h}");
     // Nothing at a keyword, a blank, or past the end.
     let kw = pos(&text, "permit owner", 0, 1);
     assert_eq!(
