@@ -106,10 +106,8 @@ fn lsp_neovim_fixes_a_typo_and_answers() {
 
     // Hover on a role says it is one.
     let hover = r["hover"].as_str().unwrap_or_default();
-    assert!(
-        hover.contains("role") && hover.contains("member"),
-        "{hover}"
-    );
+    assert!(hover.contains("```tollgate\nrole member\n```"), "{hover}");
+    assert!(hover.contains("permit member to billable, free"), "{hover}");
 
     // Definition of `billable` in `on billable` is its `actions` line.
     let decl = original
