@@ -9,7 +9,7 @@
 //! action), or when its ledger operation is the one the block is `on`.
 //!
 //! The work is bounded: at most [`MAX_CASE_FILES`] files of at most
-//! [`cases::MAX_CASE_FILE_BYTES`] each, at most [`MAX_CASES`] cases; the
+//! `MAX_CASE_FILE_BYTES` (1 MB) each, at most [`MAX_CASES`] cases; the
 //! server computes the lenses once per document version.
 
 use std::collections::{HashMap, HashSet};
