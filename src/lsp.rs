@@ -46,6 +46,8 @@ pub fn run() -> std::io::Result<()> {
             state: Mutex::new(State {
                 encoding: Encoding::Utf16,
                 docs: HashMap::new(),
+                #[cfg(feature = "cli")]
+                cases: lens::CaseCache::default(),
             }),
         });
         // One request at a time: a change is applied before the next
@@ -66,6 +68,9 @@ struct Backend {
 struct State {
     encoding: Encoding,
     docs: HashMap<String, Doc>,
+    /// Case files read for code lenses.
+    #[cfg(feature = "cli")]
+    cases: lens::CaseCache,
 }
 
 /// An open document.
@@ -644,7 +649,14 @@ impl LanguageServer for Backend {
             Some(l) => l,
             None => {
                 let path = uri.to_file_path().map(|p| p.into_owned());
-                let l = Arc::new(lens::lenses(&doc_name(&uri), a.src(), path.as_deref()));
+                let mut cache = std::mem::take(&mut self.state().cases);
+                let l = Arc::new(lens::lenses(
+                    &doc_name(&uri),
+                    a.src(),
+                    path.as_deref(),
+                    &mut cache,
+                ));
+                self.state().cases = cache;
                 if let Some(doc) = self.state().docs.get_mut(uri.as_str())
                     && doc.version == version
                 {

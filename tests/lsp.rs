@@ -1391,3 +1391,57 @@ fn lsp_answers_every_corpus_file_and_hostile_text() {
     }
     assert_eq!(lsp.shutdown(), 0);
 }
+
+/// The lens reads the case files again when they change on disk (the
+/// next version of the policy shows it), and says when one does not parse.
+#[test]
+fn lsp_code_lens_follows_case_files_on_disk() {
+    let dir = std::env::temp_dir().join(format!("tollgate-lens-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("ampere.policy");
+    std::fs::write(&policy, ampere()).unwrap();
+    let account = root().join("examples/paused-zero-credits.json");
+    let case = |name: &str, outcome: &str| {
+        format!(
+            "[[case]]\nname = \"{name}\"\naccount = \"{}\"\nrole = \"member\"\naction = \"send_message\"\noutcome = \"{outcome}\"\n\n",
+            account.display()
+        )
+    };
+    let cases = dir.join("ampere.tests.toml");
+    std::fs::write(
+        &cases,
+        format!("policy = \"ampere.policy\"\n\n{}", case("denied", "deny")),
+    )
+    .unwrap();
+    let uri = format!("file://{}", policy.display());
+    let text = ampere();
+    let mut lsp = Lsp::start();
+    lsp.open(&uri, &text);
+    let billable = |titles: Vec<String>| titles[1].split_once(' ').unwrap().1.to_owned();
+    assert_eq!(billable(lens_titles(&mut lsp, &uri)), "1 case passes");
+    std::fs::write(
+        &cases,
+        format!(
+            "policy = \"ampere.policy\"\n\n{}{}",
+            case("denied", "deny"),
+            case("wrongly allowed", "allow")
+        ),
+    )
+    .unwrap();
+    // Same version: the answer of that version.
+    assert_eq!(billable(lens_titles(&mut lsp, &uri)), "1 case passes");
+    lsp.change(&uri, 2, json!([{ "text": format!("{text}\n") }]));
+    assert_eq!(billable(lens_titles(&mut lsp, &uri)), "1 of 2 cases pass");
+    std::fs::write(&cases, "policy = \"ampere.policy\"\n[[case]\n").unwrap();
+    lsp.change(&uri, 3, json!([{ "text": text }]));
+    assert_eq!(
+        lens_titles(&mut lsp, &uri),
+        [
+            "134:0-2 no cases · 1 case file does not parse",
+            "147:0-2 no cases · 1 case file does not parse"
+        ]
+    );
+    assert_eq!(lsp.shutdown(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

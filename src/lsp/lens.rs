@@ -9,12 +9,16 @@
 //! action), or when its ledger operation is the one the block is `on`.
 //!
 //! The work is bounded: at most [`MAX_CASE_FILES`] files of at most
-//! `MAX_CASE_FILE_BYTES` (1 MB) each, at most [`MAX_CASES`] cases; the
-//! server computes the lenses once per document version.
+//! `MAX_CASE_FILE_BYTES` (1 MB) each and [`MAX_CASE_BYTES`] in all, at
+//! most [`MAX_CASES`] cases run; a case file is parsed again only when its
+//! size or modification time changes ([`CaseCache`]), and the server
+//! computes the lenses once per document version.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::Policy;
 use crate::ast::{ItemKind, OnTarget};
@@ -26,6 +30,23 @@ pub const MAX_CASE_FILES: usize = 32;
 
 /// Most cases run for one policy version.
 pub const MAX_CASES: usize = 2_000;
+
+/// Most bytes of case files read for one policy.
+pub const MAX_CASE_BYTES: u64 = 4 << 20;
+
+/// Most case files the cache remembers; past it, it starts again.
+const MAX_CACHED_FILES: usize = 256;
+
+/// Case files read before: by path, with the size and modification time
+/// they had, and what they parsed to (`None`: they did not).
+#[derive(Default)]
+pub struct CaseCache {
+    files: HashMap<PathBuf, Cached>,
+}
+
+/// A case file's size and modification time when read, and what it
+/// parsed to.
+type Cached = (u64, Option<SystemTime>, Option<Arc<CaseFile>>);
 
 /// One lens: where it stands (the `on` keyword) and what it says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +76,7 @@ struct Ran {
 }
 
 /// The lenses of a policy's text; `path` is its file, when it is one.
-pub fn lenses(name: &str, text: &str, path: Option<&Path>) -> Vec<Lens> {
+pub fn lenses(name: &str, text: &str, path: Option<&Path>, cache: &mut CaseCache) -> Vec<Lens> {
     let source = Source::new(name, text);
     let parsed = crate::parse::parse(&source);
     let mut categories: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -98,7 +119,7 @@ pub fn lenses(name: &str, text: &str, path: Option<&Path>) -> Vec<Lens> {
     if blocks.is_empty() {
         return Vec::new();
     }
-    let found = path.map(case_files).unwrap_or_default();
+    let (found, broken) = path.map(|p| case_files(p, cache)).unwrap_or_default();
     let policy = if found.is_empty() {
         None
     } else {
@@ -114,6 +135,7 @@ pub fn lenses(name: &str, text: &str, path: Option<&Path>) -> Vec<Lens> {
                     let n = found
                         .iter()
                         .flat_map(|f| &f.cases)
+                        .take(MAX_CASES)
                         .filter(|c| touches_unchecked(&t, c))
                         .count();
                     (0, 0, format!("{n} cases not run: the policy has errors"))
@@ -129,6 +151,11 @@ pub fn lenses(name: &str, text: &str, path: Option<&Path>) -> Vec<Lens> {
                     };
                     (mine.len(), passing, title)
                 }
+            };
+            let title = match broken {
+                0 => title,
+                1 => format!("{title} · 1 case file does not parse"),
+                n => format!("{title} · {n} case files do not parse"),
             };
             Lens {
                 span,
@@ -161,14 +188,15 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The case files in the policy's folder written for it; files that do
-/// not parse are left out (`tollgate test` reports them).
-fn case_files(policy: &Path) -> Vec<CaseFile> {
+/// The case files in the policy's folder written for it, and how many
+/// files there do not parse (or are too large): those are left out, and
+/// `tollgate test` says why.
+fn case_files(policy: &Path, cache: &mut CaseCache) -> (Vec<Arc<CaseFile>>, usize) {
     let Some(dir) = policy.parent() else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -180,26 +208,40 @@ fn case_files(policy: &Path) -> Vec<CaseFile> {
         .collect();
     paths.sort();
     paths.truncate(MAX_CASE_FILES);
+    if cache.files.len() > MAX_CACHED_FILES {
+        cache.files.clear();
+    }
     let mut files = Vec::new();
-    let mut count = 0;
+    let mut broken = 0;
+    let mut bytes = 0;
     for path in paths {
-        let Some(text) = read_capped(&path, cases::MAX_CASE_FILE_BYTES) else {
+        let Ok(meta) = std::fs::metadata(&path) else {
             continue;
         };
-        let Ok(mut file) = cases::parse(&path, &text) else {
-            continue;
-        };
-        if !same_file(&file.policy, policy) {
-            continue;
-        }
-        file.cases.truncate(MAX_CASES - count);
-        count += file.cases.len();
-        files.push(file);
-        if count >= MAX_CASES {
+        let (len, modified) = (meta.len(), meta.modified().ok());
+        bytes += len.min(cases::MAX_CASE_FILE_BYTES as u64 + 1);
+        if bytes > MAX_CASE_BYTES {
             break;
         }
+        let file = match cache.files.get(&path) {
+            Some((l, m, file)) if *l == len && *m == modified => file.clone(),
+            _ => {
+                let file = read_capped(&path, cases::MAX_CASE_FILE_BYTES)
+                    .and_then(|text| cases::parse(&path, &text).ok())
+                    .map(Arc::new);
+                cache
+                    .files
+                    .insert(path.clone(), (len, modified, file.clone()));
+                file
+            }
+        };
+        match file {
+            Some(file) if same_file(&file.policy, policy) => files.push(file),
+            Some(_) => {}
+            None => broken += 1,
+        }
     }
-    files
+    (files, broken)
 }
 
 fn operation(request: &CaseRequest) -> Option<&'static str> {
@@ -212,10 +254,13 @@ fn operation(request: &CaseRequest) -> Option<&'static str> {
     }
 }
 
-fn run_all(policy: &Policy, files: &[CaseFile]) -> Vec<Ran> {
+fn run_all(policy: &Policy, files: &[Arc<CaseFile>]) -> Vec<Ran> {
     let mut ran = Vec::new();
     for file in files {
         for case in &file.cases {
+            if ran.len() >= MAX_CASES {
+                return ran;
+            }
             let (role, action) = match &case.request {
                 CaseRequest::Decide { role, action } => (Some(role.clone()), Some(action.clone())),
                 _ => (None, None),
