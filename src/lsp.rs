@@ -11,9 +11,12 @@
 //! never sent, gets an empty answer, never an error: the session goes on.
 
 pub mod analysis;
+pub mod command;
 pub mod complete;
 pub mod features;
 pub mod index;
+#[cfg(feature = "cli")]
+pub mod lens;
 pub mod reuse;
 pub mod text;
 pub mod tokens;
@@ -43,6 +46,8 @@ pub fn run() -> std::io::Result<()> {
             state: Mutex::new(State {
                 encoding: Encoding::Utf16,
                 docs: HashMap::new(),
+                #[cfg(feature = "cli")]
+                cases: lens::CaseCache::default(),
             }),
         });
         // One request at a time: a change is applied before the next
@@ -63,6 +68,9 @@ struct Backend {
 struct State {
     encoding: Encoding,
     docs: HashMap<String, Doc>,
+    /// Case files read for code lenses.
+    #[cfg(feature = "cli")]
+    cases: lens::CaseCache,
 }
 
 /// An open document.
@@ -71,6 +79,9 @@ struct Doc {
     analysis: Arc<Analysis>,
     /// The items of the last parse, for the next.
     reuse: reuse::Reuse,
+    /// The code lenses of this version, once asked for.
+    #[cfg(feature = "cli")]
+    lenses: Option<Arc<Vec<lens::Lens>>>,
 }
 
 /// The name diagnostics give a document: its path when it is a file.
@@ -128,6 +139,10 @@ impl Backend {
                     doc.version = version;
                     doc.analysis = Arc::clone(&analysis);
                     doc.reuse = reuse;
+                    #[cfg(feature = "cli")]
+                    {
+                        doc.lenses = None;
+                    }
                 }
                 None => {
                     state.docs.insert(
@@ -136,6 +151,8 @@ impl Backend {
                             version,
                             analysis: Arc::clone(&analysis),
                             reuse,
+                            #[cfg(feature = "cli")]
+                            lenses: None,
                         },
                     );
                 }
@@ -337,6 +354,13 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![command::DECIDE.to_owned()],
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                }),
+                code_lens_provider: cfg!(feature = "cli").then_some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
                 semantic_tokens_provider: Some(
                     SemanticTokensServerCapabilities::SemanticTokensOptions(
                         SemanticTokensOptions {
@@ -604,5 +628,82 @@ impl LanguageServer for Backend {
             range: range(&a, whole, enc),
             new_text: formatted,
         }]))
+    }
+
+    #[cfg(feature = "cli")]
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri;
+        let (a, enc, version, cached) = {
+            let state = self.state();
+            let Some(doc) = state.docs.get(uri.as_str()) else {
+                return Ok(None);
+            };
+            (
+                Arc::clone(&doc.analysis),
+                state.encoding,
+                doc.version,
+                doc.lenses.clone(),
+            )
+        };
+        let lenses = match cached {
+            Some(l) => l,
+            None => {
+                let path = uri.to_file_path().map(|p| p.into_owned());
+                let mut cache = std::mem::take(&mut self.state().cases);
+                let l = Arc::new(lens::lenses(
+                    &doc_name(&uri),
+                    a.src(),
+                    path.as_deref(),
+                    &mut cache,
+                ));
+                self.state().cases = cache;
+                if let Some(doc) = self.state().docs.get_mut(uri.as_str())
+                    && doc.version == version
+                {
+                    doc.lenses = Some(Arc::clone(&l));
+                }
+                l
+            }
+        };
+        Ok(Some(
+            lenses
+                .iter()
+                .map(|l| CodeLens {
+                    range: range(&a, l.span, enc),
+                    // Shown, not clicked: an empty command runs nothing.
+                    command: Some(Command {
+                        title: l.title.clone(),
+                        command: String::new(),
+                        arguments: None,
+                    }),
+                    data: None,
+                })
+                .collect(),
+        ))
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command != command::DECIDE {
+            return Err(Error::invalid_params(format!(
+                "unknown command `{}`; this server runs `{}`",
+                params.command,
+                command::DECIDE
+            )));
+        }
+        let args = command::DecideArgs::from_arguments(&params.arguments)
+            .map_err(Error::invalid_params)?;
+        let Ok(uri) = args.uri.parse::<Uri>() else {
+            return Err(Error::invalid_params(format!(
+                "`{}` is not a document URI",
+                args.uri
+            )));
+        };
+        let Some((a, _)) = self.get(&uri) else {
+            return Err(Error::invalid_params(format!("`{}` is not open", args.uri)));
+        };
+        let path = uri.to_file_path().map(|p| p.into_owned());
+        command::decide(&doc_name(&uri), a.src(), path.as_deref(), &args)
+            .map(Some)
+            .map_err(Error::invalid_params)
     }
 }

@@ -494,6 +494,13 @@ fn lsp_hover_says_what_a_name_is() {
         hovers.push(json!({ "at": needle, "hover": h }));
     }
     insta::assert_json_snapshot!("lsp_hover", hovers);
+    // A declaration's hover stops at its last token, before the comments
+    // that follow it.
+    let member = pos(&text, "permit member", 0, "permit ".len() as u32 + 1);
+    let h = lsp.at("textDocument/hover", URI, member, json!({}));
+    let h = h["contents"]["value"].as_str().unwrap();
+    assert!(h.contains("```tollgate\nrole member\n```"), "{h}");
+    assert!(!h.contains("What people do"), "{h}");
     // Nothing at a keyword, a blank, or past the end.
     let kw = pos(&text, "permit owner", 0, 1);
     assert_eq!(
@@ -794,6 +801,20 @@ fn lsp_positions_past_the_end_and_unknown_documents_answer_empty() {
         json!({ "textDocument": { "uri": URI }, "range": range_json((90, 0), (99, 0)), "context": { "diagnostics": [] } }),
     );
     assert_eq!(r, json!([]));
+    // Whole-document requests about a document never opened: nothing.
+    for method in [
+        "textDocument/documentSymbol",
+        "textDocument/foldingRange",
+        "textDocument/semanticTokens/full",
+        "textDocument/codeLens",
+        "textDocument/formatting",
+    ] {
+        let r = lsp.call(
+            method,
+            json!({ "textDocument": { "uri": "file:///nowhere.policy" }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        );
+        assert!(r.is_null(), "{method}: {r}");
+    }
     // An edit past the end appends, as the protocol says.
     let d = lsp.change(
         URI,
@@ -1082,4 +1103,387 @@ fn lsp_semantic_tokens_of_a_long_line_come_quickly() {
     let expected = line.rfind('a').unwrap() - "😀".len() + 2;
     assert_eq!(last, Some(expected as u64));
     assert_eq!(lsp.shutdown(), 0);
+}
+
+/// The lens titles of a document, with the line each stands on.
+fn lens_titles(lsp: &mut Lsp, uri: &str) -> Vec<String> {
+    let lenses = lsp.call(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    lenses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}:{}-{} {}",
+                l["range"]["start"]["line"],
+                l["range"]["start"]["character"],
+                l["range"]["end"]["character"],
+                l["command"]["title"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The code lens above each `on` block counts the cases of
+/// `ampere.tests.toml` that touch it, run against the text being edited.
+#[test]
+fn lsp_code_lens_runs_the_cases_of_each_block() {
+    let path = root().join("policies/ampere.policy");
+    let uri = format!("file://{}", path.display());
+    let text = ampere();
+    let mut lsp = Lsp::start();
+    assert_eq!(
+        lsp.init["capabilities"]["codeLensProvider"],
+        json!({ "resolveProvider": false })
+    );
+    lsp.open(&uri, &text);
+    let clean = lens_titles(&mut lsp, &uri);
+    insta::assert_json_snapshot!("lsp_code_lens", clean);
+    // Asked again for the same version: the same answer (from the cache).
+    assert_eq!(lens_titles(&mut lsp, &uri), clean);
+    // An edit that changes what `billable` decides fails cases there.
+    let at = pos(&text, "deny debt_outstanding when debt > 0", 0, 0);
+    let end = (
+        at.0,
+        at.1 + "deny debt_outstanding when debt > 0".len() as u32,
+    );
+    lsp.change(
+        &uri,
+        2,
+        json!([{ "range": range_json(at, end), "text": "deny debt_outstanding when debt >= 0" }]),
+    );
+    let edited = lens_titles(&mut lsp, &uri);
+    assert_ne!(edited, clean);
+    insta::assert_json_snapshot!("lsp_code_lens_after_edit", edited);
+    // A policy with errors runs nothing and says so.
+    let broken = text.replace("permit member to", "permit membr to");
+    lsp.change(&uri, 3, json!([{ "text": broken }]));
+    let titles = lens_titles(&mut lsp, &uri);
+    assert!(
+        titles
+            .iter()
+            .all(|t| t.contains("not run: the policy has errors")),
+        "{titles:?}"
+    );
+    // A policy with no case files beside it has no cases.
+    let elsewhere = "file:///nowhere/ampere.policy";
+    lsp.open(elsewhere, &text);
+    let titles = lens_titles(&mut lsp, elsewhere);
+    assert_eq!(titles.len(), clean.len());
+    assert!(
+        titles.iter().all(|t| t.ends_with(" no cases")),
+        "{titles:?}"
+    );
+    assert_eq!(lsp.shutdown(), 0);
+}
+
+/// `tollgate.decide` decides an example snapshot against the policy as it
+/// stands in the editor: the same JSON `tollgate decide` prints for the
+/// saved file, and a different one once the text changes.
+#[test]
+fn lsp_decide_command_evaluates_a_snapshot() {
+    let path = root().join("policies/ampere.policy");
+    let uri = format!("file://{}", path.display());
+    let text = ampere();
+    let mut lsp = Lsp::start();
+    assert_eq!(
+        lsp.init["capabilities"]["executeCommandProvider"]["commands"],
+        json!(["tollgate.decide"])
+    );
+    lsp.open(&uri, &text);
+    let decide = |lsp: &mut Lsp, args: Value| {
+        lsp.request(
+            "workspace/executeCommand",
+            json!({ "command": "tollgate.decide", "arguments": [args] }),
+        )
+    };
+    for (snapshot, role, action) in [
+        (
+            "../examples/paused-zero-credits.json",
+            "member",
+            "send_message",
+        ),
+        (
+            "../examples/ended-subscription-locked.toml",
+            "owner",
+            "buy_credits",
+        ),
+        ("../examples/dispute-debt.json", "member", "view_usage"),
+    ] {
+        let answer = decide(
+            &mut lsp,
+            json!({ "uri": uri, "snapshot": snapshot, "role": role, "action": action }),
+        );
+        let cli = crate::util::tollgate(&[
+            "decide",
+            &path.display().to_string(),
+            "--snapshot",
+            &snapshot.replace("../", ""),
+            "--role",
+            role,
+            "--action",
+            action,
+        ]);
+        let want: Value = serde_json::from_slice(&cli.stdout).unwrap();
+        assert_eq!(answer["result"], want, "{snapshot} {role} {action}");
+    }
+    let zero = json!({
+        "uri": uri,
+        "snapshot": "../examples/paused-zero-credits.json",
+        "role": "member",
+        "action": "send_message",
+    });
+    let before = decide(&mut lsp, zero.clone());
+    assert_eq!(before["result"]["outcome"], "deny", "{before}");
+    // The rule's source names the file by its path: the crate root is cut
+    // for the snapshot.
+    let shown = before["result"]
+        .to_string()
+        .replace(&format!("{}/", root().display()), "");
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    insta::assert_json_snapshot!("lsp_decide_command", shown);
+    // The unsaved text is what decides: without the rule, the request is
+    // no longer denied for having no credits.
+    let at = pos(&text, "state paused when usable == 0", 0, 0);
+    let end = (at.0, at.1 + "state paused when usable == 0".len() as u32);
+    lsp.change(
+        &uri,
+        2,
+        json!([{ "range": range_json(at, end), "text": "state paused when usable < 0" }]),
+    );
+    let after = decide(&mut lsp, zero.clone());
+    assert_ne!(after["result"], before["result"], "{after}");
+    assert_ne!(after["result"]["state"], "paused", "{after}");
+    // Every failure is an error answer that says why; the session goes on.
+    let mut bad_role = zero.clone();
+    bad_role["role"] = json!("membr");
+    let mut missing = zero.clone();
+    missing["snapshot"] = json!("no/such.json");
+    let mut not_open = zero.clone();
+    not_open["uri"] = json!("file:///nowhere.policy");
+    for (args, says) in [
+        (bad_role, "membr"),
+        (missing, "cannot read"),
+        (not_open, "is not open"),
+        (json!({ "uri": uri }), "missing field"),
+    ] {
+        let r = decide(&mut lsp, args);
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{says}: {r}");
+    }
+    let r = lsp.request(
+        "workspace/executeCommand",
+        json!({ "command": "tollgate.other", "arguments": [] }),
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown command")
+    );
+    lsp.change(
+        &uri,
+        3,
+        json!([{ "text": text.replace("permit member to", "permit membr to") }]),
+    );
+    let r = decide(&mut lsp, zero);
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1 error(s)"), "{r}");
+    assert_eq!(lsp.shutdown(), 0);
+}
+
+/// Every file of `tests/corpus/` (policies, and the JSON and TOML snapshots
+/// the other suites feed the binary, which an editor may well open as a
+/// policy by mistake) and a few hostile texts: opened, asked every
+/// question (the code lens and the command too) at their start, middle,
+/// end and past it, edited, and asked again. Every answer comes, and the
+/// server lives to shut down.
+#[test]
+fn lsp_answers_every_corpus_file_and_hostile_text() {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let corpus = root().join("tests/corpus");
+    let mut dirs = vec![corpus];
+    while let Some(dir) = dirs.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                texts.push((
+                    p.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    assert!(texts.len() >= 100, "{} corpus files", texts.len());
+    let hostile = [
+        String::new(),
+        "\u{feff}".to_owned(),
+        "\0\0\0".to_owned(),
+        "policy p\r\nrole r\r\npermit r to all\r\non all {\r\n}\r\n".to_owned(),
+        format!(
+            "policy p\nlet x = {}1{}\n",
+            "(".repeat(5_000),
+            ")".repeat(5_000)
+        ),
+        format!("policy p\nlet x = {}\n", "not ".repeat(5_000)),
+        format!("policy p\n// {}\n", "é😀".repeat(20_000)),
+        format!("{}\n", "on all {".repeat(2_000)),
+        "policy p\nrole r\npermit r to all\non all { deny x when ".to_owned(),
+        "\"".repeat(1_000),
+    ];
+    for (i, h) in hostile.iter().enumerate() {
+        texts.push((format!("hostile {i}"), h.clone()));
+    }
+    let mut lsp = Lsp::start();
+    for (f, (name, text)) in texts.iter().enumerate() {
+        let uri = format!("file:///corpus/{f}.policy");
+        lsp.open(&uri, text);
+        let lines = text.split('\n').count() as u32;
+        let last = text
+            .rsplit('\n')
+            .next()
+            .unwrap_or("")
+            .encode_utf16()
+            .count() as u32;
+        let ask = |lsp: &mut Lsp, version: i64| {
+            for p in [
+                (0, 0),
+                (lines / 2, 3),
+                (lines - 1, last),
+                (lines + 5, 0),
+                (0, 100_000),
+            ] {
+                for method in [
+                    "textDocument/hover",
+                    "textDocument/definition",
+                    "textDocument/completion",
+                    "textDocument/prepareRename",
+                ] {
+                    lsp.at(method, &uri, p, json!({}));
+                }
+                lsp.at(
+                    "textDocument/references",
+                    &uri,
+                    p,
+                    json!({ "context": { "includeDeclaration": true } }),
+                );
+                let r = lsp.request(
+                    "textDocument/rename",
+                    json!({ "textDocument": { "uri": uri }, "position": { "line": p.0, "character": p.1 }, "newName": "renamed" }),
+                );
+                assert!(
+                    r.get("result").is_some() || r.get("error").is_some(),
+                    "{name}: {r}"
+                );
+            }
+            for method in [
+                "textDocument/documentSymbol",
+                "textDocument/foldingRange",
+                "textDocument/semanticTokens/full",
+                "textDocument/codeLens",
+            ] {
+                lsp.call(method, json!({ "textDocument": { "uri": uri } }));
+            }
+            lsp.call(
+                "textDocument/formatting",
+                json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+            );
+            lsp.call(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": uri }, "range": range_json((0, 0), (lines + 9, 0)), "context": { "diagnostics": [] } }),
+            );
+            let r = lsp.request(
+                "workspace/executeCommand",
+                json!({ "command": "tollgate.decide", "arguments": [{
+                    "uri": uri, "snapshot": "examples/paused-zero-credits.json",
+                    "role": "member", "action": "send_message" }] }),
+            );
+            assert!(
+                r.get("result").is_some() || r.get("error").is_some(),
+                "{name} v{version}: {r}"
+            );
+        };
+        ask(&mut lsp, 1);
+        // Edits at the middle, the end and past it.
+        lsp.change(
+            &uri,
+            2,
+            json!([{ "range": range_json((lines / 2, 0), (lines / 2, 5)), "text": "on all {\n" }]),
+        );
+        lsp.change(
+            &uri,
+            3,
+            json!([{ "range": range_json((lines + 3, 0), (lines + 9, 9)), "text": "\n}" }]),
+        );
+        ask(&mut lsp, 3);
+        lsp.notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": uri } }),
+        );
+    }
+    assert_eq!(lsp.shutdown(), 0);
+}
+
+/// The lens reads the case files again when they change on disk (the
+/// next version of the policy shows it), and says when one does not parse.
+#[test]
+fn lsp_code_lens_follows_case_files_on_disk() {
+    let dir = std::env::temp_dir().join(format!("tollgate-lens-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("ampere.policy");
+    std::fs::write(&policy, ampere()).unwrap();
+    let account = root().join("examples/paused-zero-credits.json");
+    let case = |name: &str, outcome: &str| {
+        format!(
+            "[[case]]\nname = \"{name}\"\naccount = \"{}\"\nrole = \"member\"\naction = \"send_message\"\noutcome = \"{outcome}\"\n\n",
+            account.display()
+        )
+    };
+    let cases = dir.join("ampere.tests.toml");
+    std::fs::write(
+        &cases,
+        format!("policy = \"ampere.policy\"\n\n{}", case("denied", "deny")),
+    )
+    .unwrap();
+    let uri = format!("file://{}", policy.display());
+    let text = ampere();
+    let mut lsp = Lsp::start();
+    lsp.open(&uri, &text);
+    let billable = |titles: Vec<String>| titles[1].split_once(' ').unwrap().1.to_owned();
+    assert_eq!(billable(lens_titles(&mut lsp, &uri)), "1 case passes");
+    std::fs::write(
+        &cases,
+        format!(
+            "policy = \"ampere.policy\"\n\n{}{}",
+            case("denied", "deny"),
+            case("wrongly allowed", "allow")
+        ),
+    )
+    .unwrap();
+    // Same version: the answer of that version.
+    assert_eq!(billable(lens_titles(&mut lsp, &uri)), "1 case passes");
+    lsp.change(&uri, 2, json!([{ "text": format!("{text}\n") }]));
+    assert_eq!(billable(lens_titles(&mut lsp, &uri)), "1 of 2 cases pass");
+    std::fs::write(&cases, "policy = \"ampere.policy\"\n[[case]\n").unwrap();
+    lsp.change(&uri, 3, json!([{ "text": text }]));
+    assert_eq!(
+        lens_titles(&mut lsp, &uri),
+        [
+            "134:0-2 no cases · 1 case file does not parse",
+            "147:0-2 no cases · 1 case file does not parse"
+        ]
+    );
+    assert_eq!(lsp.shutdown(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,6 +21,7 @@ mod fmt;
 mod io;
 mod ledger;
 mod lsp;
+mod lsp_neovim;
 mod second_edition_edges;
 mod serve;
 mod native {

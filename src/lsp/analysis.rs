@@ -34,16 +34,11 @@ impl Analysis {
         let source = Source::new(name, text.as_str());
         let parsed = reuse.parse(&source);
         let mut index = Index::build(&parsed.policy);
-        // A declaration's span can end past the whitespace after it (the
-        // grammar reads whitespace between tokens): end it at its last token.
-        let bytes = text.as_str().as_bytes();
+        // A declaration's span can end past the whitespace and comments
+        // after it (the grammar reads them between tokens): end it at its
+        // last token.
         for d in &mut index.decls {
-            let mut end = d.span.end as usize;
-            while end > d.span.start as usize
-                && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace)
-            {
-                end -= 1;
-            }
+            let end = trim_end(text.as_str(), d.span.start as usize, d.span.end as usize);
             d.span = Span::new(d.span.start as usize, end);
         }
         let diagnostics = crate::analyze_parsed(source, parsed).diagnostics;
@@ -85,5 +80,33 @@ impl Analysis {
     /// The text a span covers.
     pub fn slice(&self, span: Span) -> &str {
         self.src().get(span.range()).unwrap_or("")
+    }
+}
+
+/// The end of `src[start..end]` without trailing whitespace and without
+/// trailing lines that hold only a `//` comment (never the first line,
+/// which holds the declaration's keyword).
+fn trim_end(src: &str, start: usize, end: usize) -> usize {
+    let bytes = src.as_bytes();
+    let mut end = end.min(src.len());
+    loop {
+        while end > start && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
+            end -= 1;
+        }
+        let Some(last) = src.get(start..end) else {
+            return end;
+        };
+        let Some(nl) = last.rfind('\n') else {
+            return end;
+        };
+        let line_start = start + nl + 1;
+        if src
+            .get(line_start..end)
+            .is_some_and(|l| l.trim_start().starts_with("//"))
+        {
+            end = line_start;
+        } else {
+            return end;
+        }
     }
 }
