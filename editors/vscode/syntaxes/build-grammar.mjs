@@ -154,7 +154,7 @@ const grammar = {
             4: {
               patterns: [
                 { match: ",", name: S("punctuation.separator.comma") },
-                { match: `\\b${NAME}\\b`, name: S("entity.name.tag.access") },
+                { match: `\\b${NAME}\\b`, name: S("entity.name.type.access") },
               ],
             },
             5: { name: S("keyword.other.access") },
@@ -322,7 +322,7 @@ const grammar = {
           match: `\\b(for)\\s+(${NAME})\\s+(access)\\b`,
           captures: {
             1: { name: S("keyword.other.for") },
-            2: { name: S("entity.name.tag.access") },
+            2: { name: S("entity.name.type.access") },
             3: { name: S("keyword.other.access") },
           },
         },
