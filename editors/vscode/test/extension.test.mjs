@@ -1,7 +1,7 @@
 // The bundled client (out/extension.js) under a stand-in `vscode` module:
 // what a user sees when `tollgate` is missing, and that with a binary it
 // starts `<tollgate.path> lsp` over stdio and speaks LSP to it (the server
-// here is test/fixtures/fake-lsp.mjs; the real `tollgate lsp` has its own
+// here is editors/test/fake-lsp.mjs; the real `tollgate lsp` has its own
 // tests). VS Code itself cannot be downloaded here, so its API is stubbed:
 // only what the client calls.
 import { test } from "node:test";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
-const fakeServer = fileURLToPath(new URL("./fixtures/fake-lsp.mjs", import.meta.url));
+const fakeServer = fileURLToPath(new URL("../../test/fake-lsp.mjs", import.meta.url));
 
 /** A stub that answers any property or call with itself, for the API corners the client only touches. */
 function anything(name = "stub") {
