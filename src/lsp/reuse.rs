@@ -18,6 +18,13 @@ use crate::diagnostic::Diagnostic;
 use crate::parse::{ItemParse, Parsed};
 use crate::span::{Source, Span};
 
+/// Documents larger than this are parsed whole after every edit, and
+/// nothing is kept. A syntax tree can hold 50 bytes per byte of dense
+/// text, and the cache is a second copy of it: an 8 MB policy of list
+/// items held 1.4 GB. Real policies are a few KB; the 10,000-line
+/// benchmark is 238 KB.
+const MAX_REUSE_BYTES: usize = 1 << 20;
+
 /// The items of a document's last parse, by their text.
 #[derive(Debug, Default)]
 pub struct Reuse {
@@ -31,6 +38,9 @@ impl Reuse {
     /// the document.
     pub fn parse(&mut self, source: &Source) -> Parsed {
         let old = std::mem::take(&mut self.items);
+        if source.text().len() > MAX_REUSE_BYTES {
+            return crate::parse::parse(source);
+        }
         let mut kept: HashMap<Box<str>, ItemParse> = HashMap::with_capacity(old.len());
         let mut fresh: Vec<(Box<str>, ItemParse)> = Vec::new();
         let parsed = crate::parse::parse_reusing(
