@@ -41,7 +41,7 @@
 # SNAPSHOT, ROLE, ACTION, OUT (where outputs go; default
 # target/serve-load/DATE), SKIP_BUILD=1, PERF=1, FAIL_ON_MISS=1 (exit 1 when
 # a target is missed), OVERLOAD_BATCH=1 (also the overload run with batch
-# bodies: it takes a gigabyte of memory today).
+# bodies: a few hundred MB of memory; docs/performance.md has figures).
 
 set -euo pipefail
 
