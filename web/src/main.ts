@@ -246,7 +246,23 @@ function setFormat(format: string) {
   snapshotView.dispatch({ effects: snapshotLanguage.reconfigure(formatSelect.value === "json" ? json() : []) });
 }
 
+// Once the page has started, every change is kept in the address bar (the
+// same fragment a share link carries), so a reload or the back button after
+// leaving keeps the work; nothing goes to the server.
+let started = false;
+let urlFollows = false;
+
+async function keepInUrl() {
+  try {
+    const url = location.href.split("#")[0] + (await encode(state()));
+    if (url !== location.href) window.history.replaceState(null, "", url);
+  } catch {
+    // The state could not be compressed: the address bar keeps the last one.
+  }
+}
+
 function schedule(delay = 300) {
+  if (started) urlFollows = true;
   window.clearTimeout(timer);
   timer = window.setTimeout(() => { timer = undefined; evaluate(); }, delay);
 }
@@ -301,6 +317,7 @@ async function evaluate(retried = false) {
     last = answer;
     if (answer.description) lastDescription = answer.description;
     render(answer);
+    if (urlFollows) void keepInUrl();
     showDiagnostics(policyView, answer.policy, $("policy-problems"));
     showDiagnostics(snapshotView, answer.snapshot, $("snapshot-problems"));
     const summary = summarize(answer);
@@ -599,6 +616,7 @@ async function start() {
     wanted = first ? { role: first.role, action: first.action } : { role: "member", action: "send_message" };
   }
   await evaluate();
+  started = true;
   document.body.dataset.ready = "true";
 }
 start();

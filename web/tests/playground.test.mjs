@@ -324,6 +324,24 @@ test("a share link restores everything in a new browser context", async () => {
   await fresh.context().close();
 });
 
+test("edits are kept in the address bar: a reload brings them back", async () => {
+  const page = await openPage(browser, server.url);
+  assert.equal(new URL(page.url()).hash, "", "an unedited page keeps a plain address");
+  await typeOver(page, "policyView", "/// Ampere's billing rules.", "/// Ampere's billing rules, kept across a reload.");
+  await page.selectOption("#role", "owner");
+  await settled(page);
+  await page.waitForFunction(() => location.hash.startsWith("#share="));
+  const edited = await editorText(page, "policyView");
+  const decision = await shownDecision(page, 0);
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  await settled(page);
+  assert.equal(await editorText(page, "policyView"), edited);
+  assert.equal(await page.inputValue("#role"), "owner");
+  assert.deepEqual(await shownDecision(page, 0), decision);
+  await page.context().close();
+});
+
 test("a share link made outside the page (deflate-raw, base64url) opens; an undeclared role stays, marked", async () => {
   const state = {
     v: 1, policy: repoFile("policies/ampere.policy"), snapshot: repoFile("examples/dispute-debt.json"),
