@@ -385,187 +385,191 @@ impl Policy {
     pub fn without_spans(&self) -> Policy {
         let mut p = self.clone();
         for item in &mut p.items {
-            item.erase_spans();
+            item.map_spans(&|_| Span::default());
         }
         p
     }
 }
 
-/// Nodes whose spans [`Policy::without_spans`] erases.
-trait EraseSpans {
-    fn erase_spans(&mut self);
+/// Nodes whose every span can be rewritten: [`Policy::without_spans`]
+/// erases them, and the language server moves a reused item's spans to
+/// where the item now starts. One walk, so a new span field is either
+/// covered for both or fails both.
+pub(crate) trait MapSpans {
+    /// Replaces each span `s` in the node with `f(s)`.
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span);
 }
 
-impl<T: EraseSpans> EraseSpans for Vec<T> {
-    fn erase_spans(&mut self) {
-        self.iter_mut().for_each(EraseSpans::erase_spans);
+impl<T: MapSpans> MapSpans for Vec<T> {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.iter_mut().for_each(|x| x.map_spans(f));
     }
 }
 
-impl<T: EraseSpans> EraseSpans for Option<T> {
-    fn erase_spans(&mut self) {
+impl<T: MapSpans> MapSpans for Option<T> {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
         if let Some(x) = self {
-            x.erase_spans();
+            x.map_spans(f);
         }
     }
 }
 
-impl EraseSpans for Span {
-    fn erase_spans(&mut self) {
-        *self = Span::default();
+impl MapSpans for Span {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        *self = f(*self);
     }
 }
 
-impl EraseSpans for Ident {
-    fn erase_spans(&mut self) {
-        self.span.erase_spans();
+impl MapSpans for Ident {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.span.map_spans(f);
     }
 }
 
-impl EraseSpans for Item {
-    fn erase_spans(&mut self) {
-        self.span.erase_spans();
+impl MapSpans for Item {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.span.map_spans(f);
         match &mut self.kind {
-            ItemKind::Policy(name) => name.erase_spans(),
+            ItemKind::Policy(name) => name.map_spans(f),
             ItemKind::Role { name, access } => {
-                name.erase_spans();
-                access.erase_spans();
+                name.map_spans(f);
+                access.map_spans(f);
             }
             ItemKind::Actions { category, actions } => {
-                category.erase_spans();
-                actions.erase_spans();
+                category.map_spans(f);
+                actions.map_spans(f);
             }
-            ItemKind::Credits(kinds) | ItemKind::Debts(kinds) => kinds.erase_spans(),
+            ItemKind::Credits(kinds) | ItemKind::Debts(kinds) => kinds.map_spans(f),
             ItemKind::Enum { name, values } => {
-                name.erase_spans();
-                values.erase_spans();
+                name.map_spans(f);
+                values.map_spans(f);
             }
-            ItemKind::Field(f) => {
-                f.path.erase_spans();
-                f.ty.erase_spans();
-                f.default.erase_spans();
+            ItemKind::Field(field) => {
+                field.path.map_spans(f);
+                field.ty.map_spans(f);
+                field.default.map_spans(f);
             }
             ItemKind::Permit { role, to, except } => {
-                role.erase_spans();
+                role.map_spans(f);
                 match to {
-                    PermitTargets::All(span) => span.erase_spans(),
-                    PermitTargets::Names(names) => names.erase_spans(),
+                    PermitTargets::All(span) => span.map_spans(f),
+                    PermitTargets::Names(names) => names.map_spans(f),
                 }
-                except.erase_spans();
+                except.map_spans(f);
             }
             ItemKind::Lock(lock) => {
-                lock.kinds.erase_spans();
-                lock.when.erase_spans();
-                lock.message.erase_spans();
-                lock.may_settle.erase_spans();
+                lock.kinds.map_spans(f);
+                lock.when.map_spans(f);
+                lock.message.map_spans(f);
+                lock.may_settle.map_spans(f);
             }
             ItemKind::Spend { kinds, order } => {
-                kinds.erase_spans();
-                order.erase_spans();
+                kinds.map_spans(f);
+                order.map_spans(f);
             }
             ItemKind::Settle(settle) => {
-                settle.kinds.erase_spans();
-                settle.order.erase_spans();
+                settle.kinds.map_spans(f);
+                settle.order.map_spans(f);
                 for source in &mut settle.sources {
-                    source.debt_kind.erase_spans();
-                    source.from.erase_spans();
-                    source.only.erase_spans();
+                    source.debt_kind.map_spans(f);
+                    source.from.map_spans(f);
+                    source.only.map_spans(f);
                 }
             }
             ItemKind::Let { name, value } => {
-                name.erase_spans();
-                value.erase_spans();
+                name.map_spans(f);
+                value.map_spans(f);
             }
             ItemKind::Step { name, message } => {
-                name.erase_spans();
-                message.erase_spans();
+                name.map_spans(f);
+                message.map_spans(f);
             }
             ItemKind::State { name, when } => {
-                name.erase_spans();
-                when.erase_spans();
+                name.map_spans(f);
+                when.map_spans(f);
             }
             ItemKind::On(block) => {
                 for target in &mut block.targets {
                     match target {
-                        OnTarget::Forbidden(span) | OnTarget::All(span) => span.erase_spans(),
-                        OnTarget::Name(name) => name.erase_spans(),
+                        OnTarget::Forbidden(span) | OnTarget::All(span) => span.map_spans(f),
+                        OnTarget::Name(name) => name.map_spans(f),
                     }
                 }
-                block.rules.erase_spans();
+                block.rules.map_spans(f);
             }
             ItemKind::Shortfall(s) => {
-                s.operation.erase_spans();
-                s.becomes.erase_spans();
-                s.when.erase_spans();
+                s.operation.map_spans(f);
+                s.becomes.map_spans(f);
+                s.when.map_spans(f);
             }
             ItemKind::Expire { kinds, after } => {
-                kinds.erase_spans();
-                after.erase_spans();
+                kinds.map_spans(f);
+                after.map_spans(f);
             }
         }
     }
 }
 
-impl EraseSpans for SortKey {
-    fn erase_spans(&mut self) {
-        self.field.erase_spans();
+impl MapSpans for SortKey {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.field.map_spans(f);
     }
 }
 
-impl EraseSpans for Rule {
-    fn erase_spans(&mut self) {
-        self.span.erase_spans();
-        self.code.erase_spans();
-        self.when.erase_spans();
-        self.message.erase_spans();
+impl MapSpans for Rule {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.span.map_spans(f);
+        self.code.map_spans(f);
+        self.when.map_spans(f);
+        self.message.map_spans(f);
         for clause in &mut self.steps {
-            clause.span.erase_spans();
+            clause.span.map_spans(f);
             match &mut clause.audience {
                 Audience::Everyone => {}
-                Audience::Access(name) => name.erase_spans(),
-                Audience::Others(span) => span.erase_spans(),
+                Audience::Access(name) => name.map_spans(f),
+                Audience::Others(span) => span.map_spans(f),
             }
             for step in &mut clause.steps {
-                step.span.erase_spans();
-                step.step.erase_spans();
-                step.when.erase_spans();
+                step.span.map_spans(f);
+                step.step.map_spans(f);
+                step.when.map_spans(f);
             }
         }
         for param in &mut self.params {
-            param.name.erase_spans();
-            param.value.erase_spans();
+            param.name.map_spans(f);
+            param.value.map_spans(f);
         }
     }
 }
 
-impl EraseSpans for Template {
-    fn erase_spans(&mut self) {
-        self.span.erase_spans();
+impl MapSpans for Template {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.span.map_spans(f);
         for part in &mut self.parts {
             if let TemplatePart::Value(v) = part {
-                v.span.erase_spans();
-                v.path.erase_spans();
-                v.format.erase_spans();
+                v.span.map_spans(f);
+                v.path.map_spans(f);
+                v.format.map_spans(f);
             }
         }
     }
 }
 
-impl EraseSpans for Path {
-    fn erase_spans(&mut self) {
-        self.segments.iter_mut().for_each(EraseSpans::erase_spans);
+impl MapSpans for Path {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.segments.iter_mut().for_each(|x| x.map_spans(f));
     }
 }
 
-impl EraseSpans for Expr {
+impl MapSpans for Expr {
     /// With a stack of its own rather than recursion: the walk needs no
     /// depth bound beyond the tree's size.
-    fn erase_spans(&mut self) {
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
         let mut todo: Vec<&mut Expr> = vec![self];
         while let Some(e) = todo.pop() {
-            e.span.erase_spans();
+            e.span.map_spans(f);
             match &mut e.kind {
-                ExprKind::Path(p) => p.erase_spans(),
+                ExprKind::Path(p) => p.map_spans(f),
                 ExprKind::Unary(_, x) => todo.push(x),
                 ExprKind::Binary(_, a, b) => {
                     todo.push(a);
@@ -575,16 +579,16 @@ impl EraseSpans for Expr {
                     todo.push(value);
                     match set.as_mut() {
                         InSet::List(items) => todo.extend(items.iter_mut()),
-                        InSet::Names(names) => names.iter_mut().for_each(EraseSpans::erase_spans),
-                        InSet::Named(p) => p.erase_spans(),
+                        InSet::Names(names) => names.iter_mut().for_each(|x| x.map_spans(f)),
+                        InSet::Named(p) => p.map_spans(f),
                     }
                 }
                 ExprKind::Aggregate { op, filter, .. } => {
                     if let Aggregate::Sum(field) = op {
-                        field.erase_spans();
+                        field.map_spans(f);
                     }
-                    if let Some(f) = filter {
-                        todo.push(f);
+                    if let Some(x) = filter {
+                        todo.push(x);
                     }
                 }
                 ExprKind::Number(_)

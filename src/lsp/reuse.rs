@@ -10,10 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::ast::{
-    Aggregate, Audience, Expr, ExprKind, Ident, InSet, Item, ItemKind, OnTarget, Path,
-    PermitTargets, Template, TemplatePart,
-};
+use crate::ast::MapSpans;
 use crate::diagnostic::Diagnostic;
 use crate::parse::{ItemParse, Parsed};
 use crate::span::{Source, Span};
@@ -77,7 +74,7 @@ fn moved(mut p: ItemParse, start: usize, forward: bool) -> ItemParse {
         }
     };
     if let Some(item) = p.0.as_mut() {
-        item_spans(item, &by);
+        item.map_spans(&by);
     }
     for d in &mut p.1 {
         diagnostic_spans(d, &by);
@@ -89,196 +86,6 @@ fn diagnostic_spans(d: &mut Diagnostic, f: &dyn Fn(Span) -> Span) {
     d.span = f(d.span);
     for l in &mut d.related {
         l.span = f(l.span);
-    }
-}
-
-fn ident(i: &mut Ident, f: &dyn Fn(Span) -> Span) {
-    i.span = f(i.span);
-}
-
-fn idents(list: &mut [Ident], f: &dyn Fn(Span) -> Span) {
-    for i in list {
-        ident(i, f);
-    }
-}
-
-fn path(p: &mut Path, f: &dyn Fn(Span) -> Span) {
-    idents(&mut p.segments, f);
-}
-
-fn template(t: &mut Template, f: &dyn Fn(Span) -> Span) {
-    t.span = f(t.span);
-    for part in &mut t.parts {
-        if let TemplatePart::Value(v) = part {
-            v.span = f(v.span);
-            path(&mut v.path, f);
-            if let Some(fmt) = v.format.as_mut() {
-                ident(fmt, f);
-            }
-        }
-    }
-}
-
-/// Every span of an expression, with a stack of its own rather than
-/// recursion.
-fn expr(e: &mut Expr, f: &dyn Fn(Span) -> Span) {
-    let mut todo: Vec<&mut Expr> = vec![e];
-    while let Some(e) = todo.pop() {
-        e.span = f(e.span);
-        match &mut e.kind {
-            ExprKind::Path(p) => path(p, f),
-            ExprKind::Unary(_, x) => todo.push(x),
-            ExprKind::Binary(_, a, b) => {
-                todo.push(a);
-                todo.push(b);
-            }
-            ExprKind::In { value, set, .. } => {
-                todo.push(value);
-                match set.as_mut() {
-                    InSet::List(items) => todo.extend(items.iter_mut()),
-                    InSet::Names(names) => idents(names, f),
-                    InSet::Named(p) => path(p, f),
-                }
-            }
-            ExprKind::Aggregate { op, filter, .. } => {
-                if let Aggregate::Sum(field) = op {
-                    ident(field, f);
-                }
-                if let Some(x) = filter {
-                    todo.push(x);
-                }
-            }
-            ExprKind::Number(_)
-            | ExprKind::Duration(_)
-            | ExprKind::Months(_)
-            | ExprKind::Text(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Invalid => {}
-        }
-    }
-}
-
-fn item_spans(item: &mut Item, f: &dyn Fn(Span) -> Span) {
-    item.span = f(item.span);
-    match &mut item.kind {
-        ItemKind::Policy(name) => ident(name, f),
-        ItemKind::Role { name, access } => {
-            ident(name, f);
-            idents(access, f);
-        }
-        ItemKind::Actions { category, actions } => {
-            ident(category, f);
-            idents(actions, f);
-        }
-        ItemKind::Credits(kinds) | ItemKind::Debts(kinds) => idents(kinds, f),
-        ItemKind::Enum { name, values } => {
-            ident(name, f);
-            idents(values, f);
-        }
-        ItemKind::Field(d) => {
-            path(&mut d.path, f);
-            ident(&mut d.ty, f);
-            if let Some(x) = d.default.as_mut() {
-                expr(x, f);
-            }
-        }
-        ItemKind::Permit { role, to, except } => {
-            ident(role, f);
-            match to {
-                PermitTargets::All(s) => *s = f(*s),
-                PermitTargets::Names(names) => idents(names, f),
-            }
-            idents(except, f);
-        }
-        ItemKind::Lock(lock) => {
-            idents(&mut lock.kinds, f);
-            expr(&mut lock.when, f);
-            if let Some(t) = lock.message.as_mut() {
-                template(t, f);
-            }
-            idents(&mut lock.may_settle, f);
-        }
-        ItemKind::Spend { kinds, order } => {
-            idents(kinds, f);
-            for k in order {
-                ident(&mut k.field, f);
-            }
-        }
-        ItemKind::Settle(s) => {
-            idents(&mut s.kinds, f);
-            for k in &mut s.order {
-                ident(&mut k.field, f);
-            }
-            for src in &mut s.sources {
-                ident(&mut src.debt_kind, f);
-                idents(&mut src.from, f);
-                idents(&mut src.only, f);
-            }
-        }
-        ItemKind::Let { name, value } => {
-            ident(name, f);
-            expr(value, f);
-        }
-        ItemKind::Step { name, message } => {
-            ident(name, f);
-            if let Some(t) = message.as_mut() {
-                template(t, f);
-            }
-        }
-        ItemKind::State { name, when } => {
-            ident(name, f);
-            if let Some(x) = when.as_mut() {
-                expr(x, f);
-            }
-        }
-        ItemKind::On(block) => {
-            for t in &mut block.targets {
-                match t {
-                    OnTarget::Forbidden(s) | OnTarget::All(s) => *s = f(*s),
-                    OnTarget::Name(n) => ident(n, f),
-                }
-            }
-            for rule in &mut block.rules {
-                rule.span = f(rule.span);
-                ident(&mut rule.code, f);
-                if let Some(x) = rule.when.as_mut() {
-                    expr(x, f);
-                }
-                if let Some(t) = rule.message.as_mut() {
-                    template(t, f);
-                }
-                for clause in &mut rule.steps {
-                    clause.span = f(clause.span);
-                    match &mut clause.audience {
-                        Audience::Everyone => {}
-                        Audience::Access(a) => ident(a, f),
-                        Audience::Others(s) => *s = f(*s),
-                    }
-                    for step in &mut clause.steps {
-                        step.span = f(step.span);
-                        ident(&mut step.step, f);
-                        if let Some(x) = step.when.as_mut() {
-                            expr(x, f);
-                        }
-                    }
-                }
-                for p in &mut rule.params {
-                    ident(&mut p.name, f);
-                    expr(&mut p.value, f);
-                }
-            }
-        }
-        ItemKind::Shortfall(s) => {
-            ident(&mut s.operation, f);
-            ident(&mut s.becomes, f);
-            if let Some(x) = s.when.as_mut() {
-                expr(x, f);
-            }
-        }
-        ItemKind::Expire { kinds, after } => {
-            idents(kinds, f);
-            expr(after, f);
-        }
     }
 }
 
