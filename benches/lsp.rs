@@ -27,25 +27,15 @@ use serde_json::{Value, json};
 use tollgate::lsp::analysis::Analysis;
 use tollgate::lsp::text::Text;
 
+mod common {
+    pub mod generated;
+}
+
 /// A policy of about `lines` lines: the declarations of a real policy,
 /// then `on` blocks of rules with conditions, messages and steps.
 pub fn policy(lines: usize) -> String {
-    let mut p = String::from(
-        "/// Generated for the language server benchmark.\npolicy generated\n\
-         role owner with billing access\nrole member\n\
-         credits included, purchased\ndebts overrun\n\
-         spend included, purchased by expires_at, granted_at, id\n\
-         settle overrun by created_at, id {\n  overrun from usable\n}\n\
-         enum tier: free, pro, enterprise\nfield plan.tier: tier default free\n\
-         field settings.limit: optional decimal\n\
-         let limit = settings.limit ?? 100\n\
-         step upgrade \"Upgrade the plan.\"\nstep ask \"Ask an owner.\"\n\
-         state debt when debt > 0\nstate low when usable <= limit\nstate ok otherwise\n",
-    );
-    for c in 0..10 {
-        let _ = writeln!(p, "actions cat{c}: act{c}a, act{c}b");
-    }
-    p.push_str("permit owner to all\npermit member to all\n");
+    let mut p = String::from("/// Generated for the language server benchmark.\n");
+    p.push_str(&common::generated::declarations());
     let mut n = 0;
     while p.lines().count() < lines {
         let _ = writeln!(p, "\n/// Block {n}.\non cat{} {{", n % 10);

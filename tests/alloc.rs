@@ -182,52 +182,10 @@ fn a_toml_snapshot_costs_what_its_json_costs(policy: &tollgate::Policy) {
     }
 }
 
-/// Rules in one `on` block at most, as in the compile benchmark.
-const RULES_PER_BLOCK: usize = 50;
-
-/// The compile benchmark's policy: `rules` deny and warn rules over 10
-/// action categories, each with a condition, a message and steps, in `on`
-/// blocks of at most [`RULES_PER_BLOCK`] rules.
-fn generated(rules: usize) -> String {
-    let mut p = String::from(
-        "policy generated\nrole owner with billing access\nrole member\n\
-         credits included, purchased\ndebts overrun\n\
-         spend included, purchased by expires_at, granted_at, id\n\
-         settle overrun by created_at, id {\n  overrun from usable\n}\n\
-         enum tier: free, pro, enterprise\nfield plan.tier: tier default free\n\
-         field settings.limit: optional decimal\n\
-         let limit = settings.limit ?? 100\n\
-         step upgrade \"Upgrade the plan.\"\nstep ask \"Ask an owner.\"\n\
-         state debt when debt > 0\nstate low when usable <= limit\nstate ok otherwise\n",
-    );
-    for c in 0..10 {
-        let _ = writeln!(p, "actions cat{c}: act{c}a, act{c}b");
-    }
-    p.push_str("permit owner to all\npermit member to all\n");
-    let blocks = rules.div_ceil(RULES_PER_BLOCK).max(10);
-    let mut n = 0;
-    for b in 0..blocks {
-        let _ = writeln!(p, "on cat{} {{", b % 10);
-        for _ in 0..rules.div_ceil(blocks) {
-            if n == rules {
-                break;
-            }
-            let kind = if n % 4 == 3 { "warn" } else { "deny" };
-            let _ = writeln!(
-                p,
-                "  {kind} rule{n} when usable < {n} and plan.tier in [pro, enterprise] or debt > limit * {n} {{\n    \
-                 message \"Rule {n}: only {{usable}} credits.\""
-            );
-            if kind == "deny" {
-                p.push_str("    steps for billing access {\n      upgrade when debt > 1\n    }\n    steps for others {\n      ask\n    }\n");
-            }
-            p.push_str("  }\n");
-            n += 1;
-        }
-        p.push_str("}\n");
-    }
-    p
-}
+/// The compile benchmark's policies, from the same code.
+#[path = "../benches/common/generated.rs"]
+mod generated;
+use generated::generated;
 
 /// Reading a policy, from text to program, holds a small multiple of the
 /// text at any one time: the syntax tree, the checked policy and the
