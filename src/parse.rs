@@ -53,7 +53,7 @@ use grammar::{PolicyParser, Rule};
 /// A parsed policy: the tree, the comments (for the formatter), and every
 /// syntax problem found. The tree holds whatever parsed; items with errors
 /// are left out.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Parsed {
     pub policy: ast::Policy,
     pub comments: Vec<Span>,
@@ -65,12 +65,7 @@ pub struct Parsed {
 /// Parses a policy source. Never fails: problems come back as diagnostics.
 pub fn parse(source: &Source) -> Parsed {
     let text = source.text();
-    let mut parsed = Parsed {
-        policy: ast::Policy::default(),
-        comments: Vec::new(),
-        diagnostics: Vec::new(),
-        incomplete: false,
-    };
+    let mut parsed = Parsed::default();
     if text.len() > MAX_POLICY_BYTES {
         parsed.diagnostics.push(
             Diagnostic::new(
@@ -112,13 +107,7 @@ pub(crate) fn parse_reusing(
     if text.len() > MAX_POLICY_BYTES {
         return parse(source);
     }
-    let parsed = Parsed {
-        policy: ast::Policy::default(),
-        comments: Vec::new(),
-        diagnostics: Vec::new(),
-        incomplete: false,
-    };
-    parse_items(text, parsed, reuse, parsed_one)
+    parse_items(text, Parsed::default(), reuse, parsed_one)
 }
 
 /// Scans `text` into items and parses each into `parsed` (see
