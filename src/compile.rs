@@ -171,6 +171,9 @@ pub struct Program {
     /// whose condition holds.
     pub charge_shortfall: Vec<ShortfallLine>,
     pub refund_shortfall: Vec<ShortfallLine>,
+    /// The policy's `assert` items, for `tollgate verify`. Deciding never
+    /// reads them.
+    pub assertions: Vec<Assertion>,
     nodes: Vec<Node>,
     /// Items of `in [...]` lists.
     lists: Vec<NodeId>,
@@ -309,6 +312,68 @@ pub struct Rule {
     pub span: Span,
     /// `file:line:col`, as decisions cite the rule.
     pub location: String,
+}
+
+/// A property the policy claims for every account (`assert`): for every
+/// request of `roles` × `actions`, on every account where `when` holds, the
+/// decision satisfies `claim`.
+#[derive(Debug)]
+pub struct Assertion {
+    pub name: String,
+    /// The roles it covers, in policy order: all of them when it names none.
+    pub roles: Vec<RoleId>,
+    /// The actions it covers, in policy order: all of them when it names none.
+    pub actions: Vec<ActionId>,
+    /// Where the claim must hold (`when`); everywhere when `None`. Read in
+    /// a request's context, like a rule's condition.
+    pub when: Option<NodeId>,
+    pub claim: Claim,
+    pub span: Span,
+    /// `file:line:col`, as reports cite the assertion.
+    pub location: String,
+}
+
+/// What an assertion claims of a decision. Nesting is bounded by the
+/// parser's expression depth limit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    Fact(Fact),
+    /// `never c`
+    Not(Box<Claim>),
+    And(Box<Claim>, Box<Claim>),
+    Or(Box<Claim>, Box<Claim>),
+    /// `a implies b`
+    Implies(Box<Claim>, Box<Claim>),
+}
+
+/// One thing a decision can say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// `allow`: the outcome is allow.
+    Allow,
+    /// `deny`: the outcome is deny.
+    Deny,
+    /// `deny CODE`: a reason has this code (a deny rule's code, or
+    /// `not_permitted`).
+    Reason(String),
+    /// `permitted`: the role is permitted the action.
+    Permitted,
+    /// `state NAME`: the balance is in this state.
+    State(StateId),
+    /// `step CODE`: the next steps include this one.
+    Step(StepId),
+    /// `steps only [A, B]`: every next step is one of these (or there are none).
+    StepsOnly(Vec<StepId>),
+    /// `some step`: there is at least one next step.
+    SomeStep,
+    /// `warn CODE`: a warning has this code.
+    Warning(String),
+    /// `some warn`
+    SomeWarning,
+    /// `effect CODE`: an effect has this code.
+    Effect(String),
+    /// `some effect`
+    SomeEffect,
 }
 
 /// Who a `steps` clause speaks to.
@@ -963,6 +1028,7 @@ pub(crate) fn compile_within(
         steps,
         action_rules,
         forbidden_rules,
+        assertions: Vec::new(),
         operation_rules,
         charge_shortfall,
         refund_shortfall,
