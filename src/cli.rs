@@ -14,6 +14,7 @@ mod render;
 mod serve;
 mod snippet;
 mod test;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -68,6 +69,8 @@ enum Command {
     Fmt(fmt::FmtArgs),
     /// Show which decisions a policy change alters.
     Diff(diff::DiffArgs),
+    /// Prove a policy's assertions for every account, or find a counterexample.
+    Verify(verify::VerifyArgs),
     /// Serve decisions over HTTP (docs/server.md).
     Serve(serve::ServeArgs),
     /// Run the language server on standard input and output (docs/editors.md).
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(&a),
         Command::Fmt(a) => fmt::run(&a),
         Command::Diff(a) => diff::run(&a),
+        Command::Verify(a) => verify::run(&a),
         Command::Serve(a) => serve::run(&a),
         Command::Lsp(a) => lsp::run(&a),
     };

@@ -67,6 +67,11 @@ macro_rules! ids {
                 })
             }
 
+            /// The id of the entry at `index`, if it fits the id's width.
+            pub fn from_index(index: usize) -> Option<$name> {
+                <$int>::try_from(index).ok().map($name)
+            }
+
             /// The entry's position in its table.
             #[inline(always)]
             pub fn index(self) -> usize {

@@ -63,6 +63,12 @@ pub mod serve;
 #[doc(hidden)]
 pub mod lsp;
 
+// `tollgate verify` and `diff --exhaustive`: they start an SMT solver
+// process, so they come only with this feature (the command line's).
+#[cfg(feature = "verify")]
+#[doc(hidden)]
+pub mod verify;
+
 pub mod amount;
 pub mod limits;
 

@@ -150,6 +150,12 @@ impl Policy {
     /// The compiled program, for the command line's `diff` and `test` and
     /// the server's description of a policy.
     #[cfg(any(feature = "cli", feature = "serve"))]
+    /// The compiled program to change, while this is its only holder (tests).
+    #[cfg(test)]
+    pub(crate) fn program_mut(&mut self) -> Option<&mut Program> {
+        Arc::get_mut(&mut self.program)
+    }
+
     pub(crate) fn program(&self) -> &Program {
         &self.program
     }

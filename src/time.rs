@@ -39,6 +39,11 @@ impl Timestamp {
         self.seconds
     }
 
+    /// The nanoseconds past [`Timestamp::unix_seconds`].
+    pub fn nanos(self) -> u32 {
+        self.nanos
+    }
+
     /// The instant `seconds` (and `nanos`) after 1970-01-01T00:00:00Z, if it falls in years 0–9999.
     pub fn from_unix(seconds: i64, nanos: u32) -> Option<Timestamp> {
         let in_range = (MIN_SECONDS..=MAX_SECONDS).contains(&seconds);

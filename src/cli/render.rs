@@ -366,14 +366,14 @@ fn github_line(source: &Source, at: &mut Locator<'_>, d: &Diagnostic) -> String 
 }
 
 /// GitHub's escaping for a workflow command's message.
-fn escape_data(s: &str) -> String {
+pub(super) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// GitHub's escaping for a workflow command's property value.
-fn escape_property(s: &str) -> String {
+pub(super) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

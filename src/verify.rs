@@ -1,0 +1,353 @@
+//! Proofs over every account: `tollgate verify` proves a policy's
+//! assertions, `tollgate diff --exhaustive` finds every kind of account two
+//! policies decide differently.
+//!
+//! Each question about one request (a role and an action) is a formula
+//! over the account's variables ([`encode`]) handed to an SMT solver
+//! ([`solver`]). An unsatisfiable formula is a proof; a model is turned
+//! into a snapshot ([`concrete`]) and decided again by the real evaluator
+//! before anything is printed, so a wrong counterexample is an internal
+//! error, never an answer. `docs/verification.md` gives the encoding.
+
+pub mod concrete;
+pub mod describe;
+pub mod encode;
+pub mod solver;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::Policy;
+use crate::compile::{ActionId, Claim, Fact, Program, RoleId};
+use encode::{Encoder, SymDecision, Universe, and_all, or_all};
+use solver::{Sat, Solver, SolverError};
+
+/// Most regions listed for one request by `diff --exhaustive`; past it the
+/// request is marked as having more. Each region costs a few solver calls
+/// per atom, and a reader needs the first few to see the change.
+pub const MAX_REGIONS_PER_REQUEST: usize = 16;
+
+/// Why verifying could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Solver(#[from] SolverError),
+    #[error(transparent)]
+    Encode(#[from] encode::EncodeError),
+    /// A counterexample or witness that the evaluator does not confirm.
+    #[error("internal error: {0}")]
+    Unconfirmed(String),
+}
+
+/// What became of one assertion.
+#[derive(Debug)]
+pub enum Verdict {
+    /// It holds on every account, for every request it covers.
+    Proven,
+    /// It fails on this account.
+    Refuted(Box<Counterexample>),
+    /// The solver found an account only through an over-approximation
+    /// (an aggregate over grants, calendar months) and the evaluator does
+    /// not confirm it: neither proven nor refuted.
+    Unknown(String),
+}
+
+/// An account and request on which an assertion fails, confirmed by the
+/// evaluator.
+#[derive(Debug)]
+pub struct Counterexample {
+    pub role: String,
+    pub action: String,
+    /// The snapshot, as JSON that `tollgate decide` reads.
+    pub snapshot: String,
+    /// The decision the evaluator makes on it, as `decide` prints it.
+    pub decision: String,
+}
+
+/// One assertion's result.
+#[derive(Debug)]
+pub struct AssertionResult {
+    pub name: String,
+    pub location: String,
+    pub line: u32,
+    pub column: u32,
+    /// Requests (role × action) it covers.
+    pub requests: usize,
+    pub verdict: Verdict,
+}
+
+/// Every assertion of a policy, in policy order.
+pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, VerifyError> {
+    let p = policy.program();
+    let mut out = Vec::new();
+    if p.assertions.is_empty() {
+        return Ok(out);
+    }
+    let mut universe = Universe::new(&[p])?;
+    let mut solver = Solver::start(limit)?;
+    solver.send(&universe.declarations())?;
+    // The same query text has the same answer: most requests share rules.
+    let mut proven: HashSet<String> = HashSet::new();
+    for a in &p.assertions {
+        let at = p.source.line_col(a.span.start);
+        let (line, column) = (at.line, at.col);
+        let mut verdict = Verdict::Proven;
+        'requests: for &role in &a.roles {
+            for &action in &a.actions {
+                let conditions: Vec<_> = a.when.into_iter().collect();
+                let (d, when) =
+                    Encoder::new(&mut universe, p, 0, (role, action)).decision(&conditions)?;
+                let when = when.into_iter().next().unwrap_or_else(|| "true".to_owned());
+                let approximate = d.approximate;
+                let query = format!(
+                    "{}(assert {})\n(assert (not {}))\n",
+                    d.defs,
+                    when,
+                    claim_term(&a.claim, &d, p)
+                );
+                if proven.contains(&query) {
+                    continue;
+                }
+                solver.send("(push 1)\n")?;
+                solver.send(&query)?;
+                let answer = solver.check()?;
+                if answer == Sat::Unsat {
+                    solver.send("(pop 1)\n")?;
+                    proven.insert(query);
+                    continue;
+                }
+                let values = solver.values(&universe.model_terms())?;
+                solver.send("(pop 1)\n")?;
+                let confirmed =
+                    concrete::counterexample(policy, &universe, &values, role, action, a)?;
+                verdict = match confirmed {
+                    Some(c) => Verdict::Refuted(Box::new(c)),
+                    None if approximate => Verdict::Unknown(format!(
+                        "the solver's counterexample for `{}` → `{}` relies on a count or sum over grants or calendar months, which the encoding over-approximates, and the evaluator does not confirm it",
+                        role_name(p, role),
+                        action_name(p, action)
+                    )),
+                    None => {
+                        return Err(VerifyError::Unconfirmed(format!(
+                            "the counterexample to `{}` for `{}` → `{}` does not reproduce in the evaluator; please report this",
+                            a.name,
+                            role_name(p, role),
+                            action_name(p, action)
+                        )));
+                    }
+                };
+                break 'requests;
+            }
+        }
+        out.push(AssertionResult {
+            name: a.name.clone(),
+            location: a.location.clone(),
+            line,
+            column,
+            requests: a.roles.len() * a.actions.len(),
+            verdict,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn role_name(p: &Program, r: RoleId) -> &str {
+    p.role(r).map_or("?", |r| r.name.as_str())
+}
+
+pub(crate) fn action_name(p: &Program, a: ActionId) -> &str {
+    p.action(a).map_or("?", |a| a.name.as_str())
+}
+
+/// The claim as a term over the decision's terms.
+fn claim_term(c: &Claim, d: &SymDecision, p: &Program) -> String {
+    match c {
+        Claim::Fact(f) => fact_term(f, d, p),
+        Claim::Not(a) => format!("(not {})", claim_term(a, d, p)),
+        Claim::And(a, b) => format!("(and {} {})", claim_term(a, d, p), claim_term(b, d, p)),
+        Claim::Or(a, b) => format!("(or {} {})", claim_term(a, d, p), claim_term(b, d, p)),
+        Claim::Implies(a, b) => format!("(=> {} {})", claim_term(a, d, p), claim_term(b, d, p)),
+    }
+}
+
+fn with_code<'a>(
+    slots: &'a [(String, String)],
+    code: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    slots
+        .iter()
+        .filter(move |(c, _)| c == code)
+        .map(|(_, t)| t.clone())
+}
+
+fn step_code(p: &Program, id: crate::compile::StepId) -> &str {
+    p.step(id).map_or("", |s| s.code.as_str())
+}
+
+fn fact_term(f: &Fact, d: &SymDecision, p: &Program) -> String {
+    match f {
+        Fact::Allow => format!("(not {})", d.deny),
+        Fact::Deny => d.deny.clone(),
+        Fact::Reason(code) => or_all(with_code(&d.reasons, code)),
+        Fact::Permitted => d.permitted.to_string(),
+        Fact::State(id) => d
+            .states
+            .get(id.index())
+            .map_or_else(|| "false".to_owned(), |(_, t)| t.clone()),
+        Fact::Step(id) => or_all(with_code(&d.steps, step_code(p, *id))),
+        Fact::StepsOnly(ids) => {
+            let allowed: Vec<&str> = ids.iter().map(|&i| step_code(p, i)).collect();
+            and_all(
+                d.steps
+                    .iter()
+                    .filter(|(c, _)| !allowed.contains(&c.as_str()))
+                    .map(|(_, t)| format!("(not {t})")),
+            )
+        }
+        Fact::SomeStep => or_all(d.steps.iter().map(|(_, t)| t.clone())),
+        Fact::Warning(code) => or_all(with_code(&d.warnings, code)),
+        Fact::SomeWarning => or_all(d.warnings.iter().map(|(_, t)| t.clone())),
+        Fact::Effect(code) => or_all(
+            d.effects
+                .iter()
+                .filter(|e| &e.code == code)
+                .map(|e| e.when.clone()),
+        ),
+        Fact::SomeEffect => or_all(d.effects.iter().map(|e| e.when.clone())),
+    }
+}
+
+/// Whether a decision the evaluator made satisfies a claim.
+pub(crate) fn claim_holds(
+    c: &Claim,
+    d: &crate::Decision<'_>,
+    p: &Program,
+    permitted: bool,
+) -> bool {
+    match c {
+        Claim::Fact(f) => fact_holds(f, d, p, permitted),
+        Claim::Not(a) => !claim_holds(a, d, p, permitted),
+        Claim::And(a, b) => claim_holds(a, d, p, permitted) && claim_holds(b, d, p, permitted),
+        Claim::Or(a, b) => claim_holds(a, d, p, permitted) || claim_holds(b, d, p, permitted),
+        Claim::Implies(a, b) => !claim_holds(a, d, p, permitted) || claim_holds(b, d, p, permitted),
+    }
+}
+
+fn fact_holds(f: &Fact, d: &crate::Decision<'_>, p: &Program, permitted: bool) -> bool {
+    use crate::Outcome;
+    match f {
+        Fact::Allow => d.outcome() == Outcome::Allow,
+        Fact::Deny => d.outcome() == Outcome::Deny,
+        Fact::Reason(code) => d.reason_codes().any(|c| c == code),
+        Fact::Permitted => permitted,
+        Fact::State(id) => p
+            .states
+            .get(id.index())
+            .is_some_and(|s| s.name == d.state()),
+        Fact::Step(id) => d.next_step_codes().any(|c| c == step_code(p, *id)),
+        Fact::StepsOnly(ids) => d
+            .next_step_codes()
+            .all(|c| ids.iter().any(|&i| step_code(p, i) == c)),
+        Fact::SomeStep => d.next_step_codes().next().is_some(),
+        Fact::Warning(code) => d.warning_codes().any(|c| c == code),
+        Fact::SomeWarning => d.warning_codes().next().is_some(),
+        Fact::Effect(code) => d.effect_codes().any(|c| c == code),
+        Fact::SomeEffect => d.effect_codes().next().is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Assertion, StepId};
+
+    fn ampere_with(claims: Vec<(&str, Vec<&str>, Vec<&str>, Claim)>) -> Policy {
+        let text = include_str!("../policies/ampere.policy");
+        let mut policy = Policy::from_source("ampere.policy", text).unwrap();
+        let p = policy.program_mut().unwrap();
+        for (name, roles, actions, claim) in claims {
+            let roles = if roles.is_empty() {
+                (0..p.roles.len())
+                    .map(|i| RoleId::from_index(i).unwrap())
+                    .collect()
+            } else {
+                roles.iter().map(|r| p.role_by_name(r).unwrap()).collect()
+            };
+            let actions = if actions.is_empty() {
+                (0..p.actions.len())
+                    .map(|i| ActionId::from_index(i).unwrap())
+                    .collect()
+            } else {
+                actions
+                    .iter()
+                    .map(|a| p.action_by_name(a).unwrap())
+                    .collect()
+            };
+            p.assertions.push(Assertion {
+                name: name.to_owned(),
+                roles,
+                actions,
+                when: None,
+                claim,
+                span: crate::span::Span::new(0, 0),
+                location: "ampere.policy:1:1".to_owned(),
+            });
+        }
+        policy
+    }
+
+    fn step(p: &Policy, code: &str) -> StepId {
+        let i = (0..200)
+            .find(|&i| {
+                p.program()
+                    .step(StepId::from_index(i).unwrap())
+                    .is_some_and(|s| s.code == code)
+            })
+            .unwrap();
+        StepId::from_index(i).unwrap()
+    }
+
+    #[test]
+    fn proves_and_refutes_on_ampere() {
+        let probe = ampere_with(vec![]);
+        let ask = step(&probe, "ask_billing_admin");
+        let ask_owner = step(&probe, "ask_owner");
+        let buy = step(&probe, "buy_credits");
+        let policy = ampere_with(vec![
+            (
+                "members_only_ask",
+                vec!["member"],
+                vec![],
+                Claim::Fact(Fact::StepsOnly(vec![ask, ask_owner])),
+            ),
+            (
+                "free_is_free",
+                vec![],
+                vec!["view_history", "browse_dashboard"],
+                Claim::Fact(Fact::Allow),
+            ),
+            (
+                "owners_never_buy",
+                vec!["owner"],
+                vec!["send_message"],
+                Claim::Not(Box::new(Claim::Fact(Fact::Step(buy)))),
+            ),
+        ]);
+        let results = verify(&policy, Duration::from_secs(30)).unwrap();
+        assert!(
+            matches!(results[0].verdict, Verdict::Proven),
+            "{:?}",
+            results[0]
+        );
+        assert!(
+            matches!(results[1].verdict, Verdict::Proven),
+            "{:?}",
+            results[1]
+        );
+        let Verdict::Refuted(c) = &results[2].verdict else {
+            panic!("{:?}", results[2]);
+        };
+        assert!(c.decision.contains("buy_credits"), "{}", c.decision);
+        eprintln!("{}\n{}", c.snapshot, c.decision);
+    }
+}

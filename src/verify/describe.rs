@@ -1,0 +1,258 @@
+//! Compiled expressions written back as policy text, for describing the
+//! accounts a difference affects (`usable > 0 and subscription.status ==
+//! past_due`).
+
+use crate::compile::{Const, Node, NodeId, NumOperand, Program, Total};
+use crate::decide::eval::{ReadKey, format_duration, format_months, read_name};
+use crate::lang::{AggregateOp, Base, BinaryOp, Builtin, EnumRef};
+
+/// Deepest expression written out in full; deeper parts are `…`. Atoms are
+/// comparisons, a few levels deep.
+const MAX_DEPTH: usize = 24;
+
+/// The policy text of node `id`.
+pub fn node(p: &Program, id: NodeId) -> String {
+    write(p, id, None, 0)
+}
+
+/// The negation of an atom's text, as a reader would write it.
+pub fn negated(p: &Program, id: NodeId) -> String {
+    let flip = |op: BinaryOp| match op {
+        BinaryOp::Eq => Some(BinaryOp::Ne),
+        BinaryOp::Ne => Some(BinaryOp::Eq),
+        BinaryOp::Lt => Some(BinaryOp::Ge),
+        BinaryOp::Le => Some(BinaryOp::Gt),
+        BinaryOp::Gt => Some(BinaryOp::Le),
+        BinaryOp::Ge => Some(BinaryOp::Lt),
+        _ => None,
+    };
+    match p.node(id) {
+        Some(Node::CmpTotal { op, total, micros }) => {
+            if let Some(op) = flip(*op) {
+                return format!(
+                    "{} {} {}",
+                    total_name(p, *total),
+                    op.symbol(),
+                    micros_text(*micros)
+                );
+            }
+        }
+        Some(Node::CmpNum { op, a, b }) => {
+            if let Some(op) = flip(*op) {
+                return format!("{} {} {}", num(p, *a, 0), op.symbol(), num(p, *b, 0));
+            }
+        }
+        Some(Node::Binary(op, a, b)) => {
+            if let Some(op) = flip(*op) {
+                return format!(
+                    "{} {} {}",
+                    write(p, *a, None, 1),
+                    op.symbol(),
+                    write(p, *b, None, 1)
+                );
+            }
+        }
+        Some(Node::EnumTest {
+            slot,
+            default: _,
+            mask,
+        }) => {
+            if let Some(f) = p.field(*slot) {
+                if let Base::Enum(EnumRef::User(e)) = f.ty {
+                    if let Some(e) = p.enums.get(e.index()) {
+                        let values: Vec<&str> = e
+                            .values
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i >= 64 || mask & (1u64 << i) == 0)
+                            .map(|(_, v)| v.as_str())
+                            .collect();
+                        return enum_set(&f.dotted(), &values);
+                    }
+                }
+            }
+        }
+        Some(Node::In {
+            value,
+            items,
+            negated,
+        }) => {
+            let v = write(p, *value, None, 1);
+            let hint = enum_hint(p, *value);
+            let items: Vec<String> = p
+                .list(*items)
+                .unwrap_or(&[])
+                .iter()
+                .map(|&i| write(p, i, hint, 1))
+                .collect();
+            let not = if *negated { "" } else { "not " };
+            return format!("{v} {not}in [{}]", items.join(", "));
+        }
+        Some(Node::Field { .. } | Node::Let { .. }) => return format!("not {}", node(p, id)),
+        _ => {}
+    }
+    format!("not ({})", node(p, id))
+}
+
+fn enum_set(name: &str, values: &[&str]) -> String {
+    match values {
+        [one] => format!("{name} == {one}"),
+        _ => format!("{name} in [{}]", values.join(", ")),
+    }
+}
+
+fn total_name(p: &Program, t: Total) -> String {
+    read_name(p, ReadKey::Builtin(t.builtin())).unwrap_or_else(|_| "?".to_owned())
+}
+
+fn micros_text(m: i64) -> String {
+    rust_decimal::Decimal::try_from_i128_with_scale(i128::from(m), 6)
+        .map(crate::amount::format)
+        .unwrap_or_else(|_| m.to_string())
+}
+
+fn enum_hint(p: &Program, id: NodeId) -> Option<EnumRef> {
+    match p.node(id)? {
+        Node::Field { slot, .. } => match p.field(*slot)?.ty {
+            Base::Enum(e) => Some(e),
+            _ => None,
+        },
+        Node::Builtin(Builtin::Role) => Some(EnumRef::Role),
+        Node::Builtin(Builtin::Action) => Some(EnumRef::Action),
+        Node::Let { root, .. } => enum_hint(p, *root),
+        Node::Default(a, _) => enum_hint(p, *a),
+        _ => None,
+    }
+}
+
+fn enum_name(p: &Program, e: Option<EnumRef>, i: u32) -> String {
+    let name = match e {
+        Some(e) => p.enum_value(e, i).map(str::to_owned),
+        None => None,
+    };
+    name.unwrap_or_else(|| format!("#{i}"))
+}
+
+fn num(p: &Program, o: NumOperand, depth: usize) -> String {
+    match o {
+        NumOperand::Const(d) => crate::amount::format(d),
+        NumOperand::Builtin(b) => read_name(p, ReadKey::Builtin(b)).unwrap_or_default(),
+        NumOperand::Field { slot, .. } => read_name(p, ReadKey::Field(slot)).unwrap_or_default(),
+        NumOperand::Node(id) => write(p, id, None, depth + 1),
+    }
+}
+
+fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize) -> String {
+    if depth > MAX_DEPTH {
+        return "…".to_owned();
+    }
+    let Some(n) = p.node(id) else {
+        return "?".to_owned();
+    };
+    let sub = |x: NodeId| write(p, x, None, depth + 1);
+    let paren = |x: NodeId| {
+        let text = sub(x);
+        match p.node(x) {
+            Some(Node::And(..) | Node::Or(..)) => format!("({text})"),
+            _ => text,
+        }
+    };
+    match n {
+        Node::Const(c) => match c {
+            Const::Bool(b) => b.to_string(),
+            Const::Decimal(d) => crate::amount::format(*d),
+            Const::Time(t) => t.to_string(),
+            Const::Duration(s) => format_duration(*s),
+            Const::Months(m) => format_months(*m),
+            Const::Text(s) => format!("{s:?}"),
+            Const::Enum(i) => enum_name(p, hint, *i),
+        },
+        Node::Field { slot, .. } => read_name(p, ReadKey::Field(*slot)).unwrap_or_default(),
+        Node::Let { index, .. } => read_name(p, ReadKey::Let(*index)).unwrap_or_default(),
+        Node::Builtin(b) => read_name(p, ReadKey::Builtin(*b)).unwrap_or_default(),
+        Node::Item(_) | Node::OpGrant(_) | Node::Before(_) => "…".to_owned(),
+        Node::Not(a) => format!("not {}", paren(*a)),
+        Node::Neg(a) => format!("-{}", sub(*a)),
+        Node::And(a, b) => format!("{} and {}", paren(*a), paren(*b)),
+        Node::Or(a, b) => format!("{} or {}", sub(*a), sub(*b)),
+        Node::Default(a, b) => format!("{} ?? {}", sub(*a), sub(*b)),
+        Node::Binary(op, a, b) => {
+            let hint = enum_hint(p, *a).or_else(|| enum_hint(p, *b));
+            format!(
+                "{} {} {}",
+                write(p, *a, hint, depth + 1),
+                op.symbol(),
+                write(p, *b, hint, depth + 1)
+            )
+        }
+        Node::In {
+            value,
+            items,
+            negated,
+        } => {
+            let hint = enum_hint(p, *value);
+            let items: Vec<String> = p
+                .list(*items)
+                .unwrap_or(&[])
+                .iter()
+                .map(|&i| write(p, i, hint, depth + 1))
+                .collect();
+            let not = if *negated { "not " } else { "" };
+            format!("{} {not}in [{}]", sub(*value), items.join(", "))
+        }
+        Node::InCategory {
+            value,
+            category,
+            negated,
+        } => {
+            let not = if *negated { "not " } else { "" };
+            let cat = p
+                .categories
+                .get(category.index())
+                .cloned()
+                .unwrap_or_default();
+            format!("{} {not}in {cat}", sub(*value))
+        }
+        Node::Aggregate { op, of, .. } => match op {
+            AggregateOp::Count => format!("count of {} where …", of.keyword()),
+            AggregateOp::Sum(_) => format!("sum of {} where …", of.keyword()),
+        },
+        Node::CmpNum { op, a, b } => {
+            format!(
+                "{} {} {}",
+                num(p, *a, depth),
+                op.symbol(),
+                num(p, *b, depth)
+            )
+        }
+        Node::CmpTotal { op, total, micros } => {
+            format!(
+                "{} {} {}",
+                total_name(p, *total),
+                op.symbol(),
+                micros_text(*micros)
+            )
+        }
+        Node::EnumTest { slot, mask, .. } => {
+            let Some(f) = p.field(*slot) else {
+                return "?".to_owned();
+            };
+            let values: Vec<&str> = match f.ty {
+                Base::Enum(EnumRef::User(e)) => p
+                    .enums
+                    .get(e.index())
+                    .map(|e| {
+                        e.values
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i < 64 && mask & (1u64 << i) != 0)
+                            .map(|(_, v)| v.as_str())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            enum_set(&f.dotted(), &values)
+        }
+    }
+}
