@@ -11,6 +11,7 @@
 
 pub mod concrete;
 pub mod describe;
+pub mod diff;
 pub mod encode;
 pub mod solver;
 
@@ -116,7 +117,7 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
                     proven.insert(query);
                     continue;
                 }
-                let values = solver.values(&universe.model_terms())?;
+                let (values, _) = small_model(&mut solver, &universe, &[])?;
                 solver.send("(pop 1)\n")?;
                 let confirmed =
                     concrete::counterexample(policy, &universe, &values, role, action, a)?;
@@ -149,6 +150,34 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
         });
     }
     Ok(out)
+}
+
+/// The model of the last satisfiable check, made small where it can be:
+/// totals and decimal fields of at most a million credits, else of one
+/// amount's limit, else as the solver found them. Call right after a
+/// `sat`, inside the query's scope.
+pub(crate) fn small_model(
+    solver: &mut Solver,
+    u: &Universe,
+    extra: &[String],
+) -> Result<(Vec<solver::Sexp>, Vec<solver::Sexp>), VerifyError> {
+    let bounds = [
+        (1_000_000, true),
+        (1_000_000, false),
+        (i128::from(crate::amount::MAX_WHOLE), false),
+    ];
+    for (whole, pin_now) in bounds {
+        solver.send(&format!("(push 1)\n(assert {})\n", u.small(whole, pin_now)))?;
+        if solver.check()? == Sat::Sat {
+            let values = solver.values(&u.model_terms())?;
+            let extra = solver.values(extra)?;
+            solver.send("(pop 1)\n")?;
+            return Ok((values, extra));
+        }
+        solver.send("(pop 1)\n")?;
+    }
+    solver.check()?;
+    Ok((solver.values(&u.model_terms())?, solver.values(extra)?))
 }
 
 pub(crate) fn role_name(p: &Program, r: RoleId) -> &str {

@@ -13,6 +13,8 @@ use super::load::{self, Loaded};
 use super::out::{self, Stop};
 use super::{Exit, OutputFormat};
 
+mod exhaustive;
+
 #[derive(clap::Args, Debug)]
 pub struct DiffArgs {
     /// The policy as it is.
@@ -23,6 +25,19 @@ pub struct DiffArgs {
     /// each case's account, is decided under both policies.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     cases: Vec<PathBuf>,
+    /// Compare on every account the snapshot format admits, not on cases:
+    /// each kind of account decided differently, described in policy terms,
+    /// with a witness snapshot (docs/verification.md). Needs `z3`.
+    #[arg(long, conflicts_with = "cases")]
+    exhaustive: bool,
+    /// Seconds the solver may take, with `--exhaustive`, before the run gives up (exit 2).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "exhaustive"
+    )]
+    timeout: u64,
     /// A reading for people (the default), or JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     format: OutputFormat,
@@ -104,6 +119,9 @@ pub fn run(args: &DiffArgs) -> Exit {
         Loaded::Ok(p) => p,
         Loaded::Failed(_) => return Exit::BadInput,
     };
+    if args.exhaustive {
+        return exhaustive::run(args, &old, &new);
+    }
     let roles = union(names(&old, Side::Roles), names(&new, Side::Roles));
     let actions = union(names(&old, Side::Actions), names(&new, Side::Actions));
     let mut report = Report {

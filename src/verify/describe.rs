@@ -10,13 +10,14 @@ use crate::lang::{AggregateOp, Base, BinaryOp, Builtin, EnumRef};
 /// comparisons, a few levels deep.
 const MAX_DEPTH: usize = 24;
 
-/// The policy text of node `id`.
-pub fn node(p: &Program, id: NodeId) -> String {
-    write(p, id, None, 0)
+/// The policy text of node `id`; with `inline`, each `let` is written as
+/// its expression (two policies may define one name differently).
+pub fn node(p: &Program, id: NodeId, inline: bool) -> String {
+    write(p, id, None, 0, inline)
 }
 
 /// The negation of an atom's text, as a reader would write it.
-pub fn negated(p: &Program, id: NodeId) -> String {
+pub fn negated(p: &Program, id: NodeId, inline: bool) -> String {
     let flip = |op: BinaryOp| match op {
         BinaryOp::Eq => Some(BinaryOp::Ne),
         BinaryOp::Ne => Some(BinaryOp::Eq),
@@ -39,16 +40,21 @@ pub fn negated(p: &Program, id: NodeId) -> String {
         }
         Some(Node::CmpNum { op, a, b }) => {
             if let Some(op) = flip(*op) {
-                return format!("{} {} {}", num(p, *a, 0), op.symbol(), num(p, *b, 0));
+                return format!(
+                    "{} {} {}",
+                    num(p, *a, 0, inline),
+                    op.symbol(),
+                    num(p, *b, 0, inline)
+                );
             }
         }
         Some(Node::Binary(op, a, b)) => {
             if let Some(op) = flip(*op) {
                 return format!(
                     "{} {} {}",
-                    write(p, *a, None, 1),
+                    write(p, *a, None, 1, inline),
                     op.symbol(),
-                    write(p, *b, None, 1)
+                    write(p, *b, None, 1, inline)
                 );
             }
         }
@@ -77,21 +83,23 @@ pub fn negated(p: &Program, id: NodeId) -> String {
             items,
             negated,
         }) => {
-            let v = write(p, *value, None, 1);
+            let v = write(p, *value, None, 1, inline);
             let hint = enum_hint(p, *value);
             let items: Vec<String> = p
                 .list(*items)
                 .unwrap_or(&[])
                 .iter()
-                .map(|&i| write(p, i, hint, 1))
+                .map(|&i| write(p, i, hint, 1, inline))
                 .collect();
             let not = if *negated { "" } else { "not " };
             return format!("{v} {not}in [{}]", items.join(", "));
         }
-        Some(Node::Field { .. } | Node::Let { .. }) => return format!("not {}", node(p, id)),
+        Some(Node::Field { .. } | Node::Let { .. }) if !inline => {
+            return format!("not {}", node(p, id, inline));
+        }
         _ => {}
     }
-    format!("not ({})", node(p, id))
+    format!("not ({})", node(p, id, inline))
 }
 
 fn enum_set(name: &str, values: &[&str]) -> String {
@@ -133,23 +141,23 @@ fn enum_name(p: &Program, e: Option<EnumRef>, i: u32) -> String {
     name.unwrap_or_else(|| format!("#{i}"))
 }
 
-fn num(p: &Program, o: NumOperand, depth: usize) -> String {
+fn num(p: &Program, o: NumOperand, depth: usize, inline: bool) -> String {
     match o {
         NumOperand::Const(d) => crate::amount::format(d),
         NumOperand::Builtin(b) => read_name(p, ReadKey::Builtin(b)).unwrap_or_default(),
         NumOperand::Field { slot, .. } => read_name(p, ReadKey::Field(slot)).unwrap_or_default(),
-        NumOperand::Node(id) => write(p, id, None, depth + 1),
+        NumOperand::Node(id) => write(p, id, None, depth + 1, inline),
     }
 }
 
-fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize) -> String {
+fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize, inline: bool) -> String {
     if depth > MAX_DEPTH {
         return "…".to_owned();
     }
     let Some(n) = p.node(id) else {
         return "?".to_owned();
     };
-    let sub = |x: NodeId| write(p, x, None, depth + 1);
+    let sub = |x: NodeId| write(p, x, None, depth + 1, inline);
     let paren = |x: NodeId| {
         let text = sub(x);
         match p.node(x) {
@@ -168,6 +176,10 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize) -> String
             Const::Enum(i) => enum_name(p, hint, *i),
         },
         Node::Field { slot, .. } => read_name(p, ReadKey::Field(*slot)).unwrap_or_default(),
+        Node::Let { root, .. } if inline => match p.node(*root) {
+            Some(Node::Field { .. } | Node::Builtin(_) | Node::Const(_)) => sub(*root),
+            _ => format!("({})", sub(*root)),
+        },
         Node::Let { index, .. } => read_name(p, ReadKey::Let(*index)).unwrap_or_default(),
         Node::Builtin(b) => read_name(p, ReadKey::Builtin(*b)).unwrap_or_default(),
         Node::Item(_) | Node::OpGrant(_) | Node::Before(_) => "…".to_owned(),
@@ -180,9 +192,9 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize) -> String
             let hint = enum_hint(p, *a).or_else(|| enum_hint(p, *b));
             format!(
                 "{} {} {}",
-                write(p, *a, hint, depth + 1),
+                write(p, *a, hint, depth + 1, inline),
                 op.symbol(),
-                write(p, *b, hint, depth + 1)
+                write(p, *b, hint, depth + 1, inline)
             )
         }
         Node::In {
@@ -195,7 +207,7 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize) -> String
                 .list(*items)
                 .unwrap_or(&[])
                 .iter()
-                .map(|&i| write(p, i, hint, depth + 1))
+                .map(|&i| write(p, i, hint, depth + 1, inline))
                 .collect();
             let not = if *negated { "not " } else { "" };
             format!("{} {not}in [{}]", sub(*value), items.join(", "))
@@ -220,9 +232,9 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize) -> String
         Node::CmpNum { op, a, b } => {
             format!(
                 "{} {} {}",
-                num(p, *a, depth),
+                num(p, *a, depth, inline),
                 op.symbol(),
-                num(p, *b, depth)
+                num(p, *b, depth, inline)
             )
         }
         Node::CmpTotal { op, total, micros } => {

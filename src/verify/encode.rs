@@ -268,6 +268,30 @@ impl Universe {
                 .all(|k| k.index.get(1).is_none_or(Option::is_none))
     }
 
+    /// Bounds under which a model makes a small snapshot: every total at
+    /// most `whole` credits, so one grant or debt holds it.
+    pub fn small(&self, whole: i128, pin_now: bool) -> String {
+        let b = whole * MICROS;
+        let mut terms = Vec::new();
+        if pin_now {
+            // 2026-01-01T00:00:00Z: a counterexample reads better at a
+            // plausible instant than at the solver's favourite, year 9999.
+            terms.push(format!("(= now {})", 1_767_225_600 * NANOS));
+        }
+        for k in 0..self.credit_kinds.len() {
+            terms.push(format!("(<= n{k} {b}) (<= e{k} {b})"));
+        }
+        for j in 0..self.debt_kinds.len() {
+            terms.push(format!("(<= d{j} {b})"));
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            if f.base == Base::Decimal {
+                terms.push(format!("(<= f{i} {b})"));
+            }
+        }
+        format!("(and true {})", terms.join(" "))
+    }
+
     /// The variables a model must give to build a snapshot.
     pub fn model_terms(&self) -> Vec<String> {
         let mut terms = vec!["now".to_owned(), "acct".to_owned()];
@@ -404,8 +428,21 @@ pub struct SymDecision {
     pub effects: Vec<SymEffect>,
     /// Whether an aggregate or a calendar-month sum was over-approximated.
     pub approximate: bool,
-    /// Atoms of the conditions, for describing regions: term and text.
-    pub atoms: Vec<(String, String)>,
+    /// Atoms of the conditions, for describing regions.
+    pub atoms: Vec<Atom>,
+}
+
+/// A comparison or test in a condition: its term, and how the policy
+/// writes it and its negation.
+#[derive(Debug, Clone)]
+pub struct Atom {
+    pub term: String,
+    pub text: String,
+    pub negated: String,
+    /// The same with each `let` written out, for when two policies define
+    /// one name differently.
+    pub text_inline: String,
+    pub negated_inline: String,
 }
 
 /// An effect rule: its code, when it fires, and each parameter's name and
@@ -428,7 +465,7 @@ pub struct Encoder<'a> {
     memo: HashMap<NodeId, Term>,
     fresh: usize,
     approximate: bool,
-    atoms: Vec<(String, String)>,
+    atoms: Vec<Atom>,
     collecting_atoms: bool,
 }
 
@@ -768,9 +805,14 @@ impl<'a> Encoder<'a> {
     }
 
     fn atom(&mut self, term: &str, id: NodeId) {
-        if self.collecting_atoms && !self.atoms.iter().any(|(t, _)| t == term) {
-            let text = super::describe::node(self.p, id);
-            self.atoms.push((term.to_owned(), text));
+        if self.collecting_atoms && !self.atoms.iter().any(|a| a.term == term) {
+            self.atoms.push(Atom {
+                term: term.to_owned(),
+                text: super::describe::node(self.p, id, false),
+                negated: super::describe::negated(self.p, id, false),
+                text_inline: super::describe::node(self.p, id, true),
+                negated_inline: super::describe::negated(self.p, id, true),
+            });
         }
     }
 

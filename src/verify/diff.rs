@@ -1,0 +1,611 @@
+//! `diff --exhaustive`: every kind of account two policies decide
+//! differently, for every request both know.
+//!
+//! For each role and action, "the decisions differ" is one formula over the
+//! account. While it is satisfiable, the model's truth values of the
+//! policies' atoms (each comparison and enum test, as the policy writes
+//! it) make a cube; literals are dropped while the cube still implies a
+//! difference, the cube is reported as a region, and excluded from the
+//! next round. When the formula is unsatisfiable, the regions cover every
+//! difference: nothing is sampled.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::compile::{ActionId, RoleId};
+use crate::{Decision, Policy};
+
+use super::encode::{Encoder, SymDecision, Universe, and_all, or_all};
+use super::solver::{Sat, Solver};
+use super::{MAX_REGIONS_PER_REQUEST, VerifyError, concrete};
+
+/// A kind of account some requests are decided differently on.
+#[derive(Debug)]
+pub struct Region {
+    /// The requests, as role and action names, in policy order.
+    pub requests: Vec<(String, String)>,
+    /// The accounts: conditions in policy terms that all hold.
+    pub conditions: Vec<String>,
+    /// Whether every account in the region is decided differently; `false`
+    /// when only some are (an effect's amount that changes on part of it).
+    pub exact: bool,
+    /// What changes, on the witness.
+    pub changes: Vec<Change>,
+    pub witness: Witness,
+    /// More regions exist for these requests than were listed.
+    pub more: bool,
+}
+
+/// One part of a decision that changes: `state`, `outcome`, ...
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub part: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+/// An account in a region, and both decisions on it.
+#[derive(Debug)]
+pub struct Witness {
+    pub role: String,
+    pub action: String,
+    pub snapshot: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// Everything `diff --exhaustive` found.
+#[derive(Debug, Default)]
+pub struct ExhaustiveDiff {
+    pub regions: Vec<Region>,
+    /// Roles and actions one policy has and the other does not: their
+    /// requests cannot be compared.
+    pub only_old: Vec<String>,
+    pub only_new: Vec<String>,
+    /// Requests compared.
+    pub requests: usize,
+    /// Solver checks made.
+    pub checks: usize,
+}
+
+/// What a decision says, as `diff` compares it: no messages.
+#[derive(Debug, PartialEq)]
+struct Summary {
+    outcome: String,
+    state: String,
+    reasons: Vec<String>,
+    steps: Vec<String>,
+    warnings: Vec<String>,
+    effects: Vec<String>,
+}
+
+fn summary(d: &Decision<'_>) -> Result<Summary, VerifyError> {
+    let effects = d
+        .effects()
+        .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?
+        .into_iter()
+        .map(|e| {
+            let params: Vec<String> = e.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            if params.is_empty() {
+                e.code
+            } else {
+                format!("{} ({})", e.code, params.join(", "))
+            }
+        })
+        .collect();
+    Ok(Summary {
+        outcome: d.outcome().as_str().to_owned(),
+        state: d.state().to_owned(),
+        reasons: d.reason_codes().map(str::to_owned).collect(),
+        steps: d.next_step_codes().map(str::to_owned).collect(),
+        warnings: d.warning_codes().map(str::to_owned).collect(),
+        effects,
+    })
+}
+
+fn changes(old: &Summary, new: &Summary) -> Vec<Change> {
+    let list = |v: &[String]| format!("[{}]", v.join(", "));
+    let mut out = Vec::new();
+    let mut push = |part: &'static str, a: String, b: String| {
+        if a != b {
+            out.push(Change {
+                part,
+                old: a,
+                new: b,
+            });
+        }
+    };
+    push("outcome", old.outcome.clone(), new.outcome.clone());
+    push("state", old.state.clone(), new.state.clone());
+    push("reasons", list(&old.reasons), list(&new.reasons));
+    push("next steps", list(&old.steps), list(&new.steps));
+    push("warnings", list(&old.warnings), list(&new.warnings));
+    push("effects", list(&old.effects), list(&new.effects));
+    out
+}
+
+/// Compares two policies on every account.
+pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDiff, VerifyError> {
+    let (pa, pb) = (old.program(), new.program());
+    let mut u = Universe::new(&[pa, pb])?;
+    let mut solver = Solver::start(limit)?;
+    solver.send(&u.declarations())?;
+    let mut report = ExhaustiveDiff::default();
+    for r in &pa.roles {
+        if pb.role_by_name(&r.name).is_none() {
+            report.only_old.push(format!("role {}", r.name));
+        }
+    }
+    for a in &pa.actions {
+        if pb.action_by_name(&a.name).is_none() {
+            report.only_old.push(format!("action {}", a.name));
+        }
+    }
+    for r in &pb.roles {
+        if pa.role_by_name(&r.name).is_none() {
+            report.only_new.push(format!("role {}", r.name));
+        }
+    }
+    for a in &pb.actions {
+        if pa.action_by_name(&a.name).is_none() {
+            report.only_new.push(format!("action {}", a.name));
+        }
+    }
+    // Requests whose formulas are the same text share their regions.
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+    for (ri, r) in pa.roles.iter().enumerate() {
+        let Some(rb) = pb.role_by_name(&r.name) else {
+            continue;
+        };
+        let ra = RoleId::from_index(ri).ok_or_else(|| internal("role id"))?;
+        for (ai, a) in pa.actions.iter().enumerate() {
+            let Some(ab) = pb.action_by_name(&a.name) else {
+                continue;
+            };
+            let aa = ActionId::from_index(ai).ok_or_else(|| internal("action id"))?;
+            report.requests += 1;
+            let (da, _) = Encoder::new(&mut u, pa, 0, (ra, aa)).decision(&[])?;
+            let (db, _) = Encoder::new(&mut u, pb, 1, (rb, ab)).decision(&[])?;
+            let differ = difference(&da, &db);
+            let query = format!(
+                "{}{}(define-fun differ () Bool {differ})\n",
+                da.defs, db.defs
+            );
+            let request = (r.name.clone(), a.name.clone());
+            if let Some(regions) = seen.get(&query) {
+                for &i in regions {
+                    if let Some(region) = report.regions.get_mut(i) {
+                        region.requests.push(request.clone());
+                    }
+                }
+                continue;
+            }
+            let found = regions_of(
+                &mut solver,
+                &u,
+                (old, new),
+                &query,
+                (&da, &db),
+                ((ra, aa), (rb, ab)),
+            )?;
+            let mut indices = Vec::new();
+            for mut region in found {
+                region.requests.push(request.clone());
+                indices.push(report.regions.len());
+                report.regions.push(region);
+            }
+            seen.insert(query, indices);
+        }
+    }
+    report.checks = solver.checks;
+    merge_same(&mut report.regions);
+    Ok(report)
+}
+
+/// Regions with the same conditions and changes are one region for more
+/// requests.
+fn merge_same(regions: &mut Vec<Region>) {
+    let mut out: Vec<Region> = Vec::new();
+    for r in regions.drain(..) {
+        match out
+            .iter_mut()
+            .find(|o| o.conditions == r.conditions && o.changes == r.changes)
+        {
+            Some(o) => {
+                o.requests.extend(r.requests);
+                o.more |= r.more;
+            }
+            None => out.push(r),
+        }
+    }
+    *regions = out;
+}
+
+fn internal(what: &str) -> VerifyError {
+    VerifyError::Unconfirmed(format!("inconsistent policy ({what})"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn regions_of(
+    solver: &mut Solver,
+    u: &Universe,
+    (old, new): (&Policy, &Policy),
+    query: &str,
+    (da, db): (&SymDecision, &SymDecision),
+    ((ra, aa), (rb, ab)): ((RoleId, ActionId), (RoleId, ActionId)),
+) -> Result<Vec<Region>, VerifyError> {
+    let mut atoms: Vec<super::encode::Atom> = Vec::new();
+    for a in da.atoms.iter().chain(&db.atoms) {
+        if !atoms.iter().any(|x| x.term == a.term) {
+            atoms.push(a.clone());
+        }
+    }
+    // One text for two different terms: a name the policies define
+    // differently. Those atoms are written out in full.
+    let texts: Vec<String> = atoms.iter().map(|a| a.text.clone()).collect();
+    for (i, a) in atoms.iter_mut().enumerate() {
+        let clash = texts
+            .iter()
+            .enumerate()
+            .any(|(j, t)| j != i && (*t == a.text || *t == a.negated));
+        if clash {
+            a.text = a.text_inline.clone();
+            a.negated = a.negated_inline.clone();
+        }
+    }
+    let atom_terms: Vec<String> = atoms.iter().map(|a| a.term.clone()).collect();
+    let approximate = da.approximate || db.approximate;
+    solver.send("(push 1)\n")?;
+    solver.send(query)?;
+    let mut regions = Vec::new();
+    let mut blocked: Vec<String> = Vec::new();
+    loop {
+        solver.send("(push 1)\n(assert differ)\n")?;
+        for b in &blocked {
+            solver.send(&format!("(assert (not {b}))\n"))?;
+        }
+        if solver.check()? == Sat::Unsat {
+            solver.send("(pop 1)\n")?;
+            break;
+        }
+        if regions.len() == MAX_REGIONS_PER_REQUEST {
+            solver.send("(pop 1)\n")?;
+            if let Some(last) = regions.last_mut() {
+                let last: &mut Region = last;
+                last.more = true;
+            }
+            break;
+        }
+        let (values, truths) = super::small_model(solver, u, &atom_terms)?;
+        solver.send("(pop 1)\n")?;
+        let literal = |i: usize, holds: bool| -> String {
+            let t = atom_terms.get(i).cloned().unwrap_or_default();
+            if holds { t } else { format!("(not {t})") }
+        };
+        let mut keep: Vec<(usize, bool)> = truths
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.bool().map(|b| (i, b)))
+            .collect();
+        // Drop literals while the rest still implies a difference, the
+        // last-read first: what remains leans on the states and early
+        // rules, the conditions a reader knows best.
+        let mut i = keep.len();
+        while i > 0 {
+            i -= 1;
+            let candidate: Vec<(usize, bool)> = keep
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, l)| *l)
+                .collect();
+            let cube = and_all(candidate.iter().map(|&(a, b)| literal(a, b)));
+            solver.send(&format!(
+                "(push 1)\n(assert (not differ))\n(assert {cube})\n"
+            ))?;
+            let implies = solver.check()? == Sat::Unsat;
+            solver.send("(pop 1)\n")?;
+            if implies {
+                keep = candidate;
+            }
+        }
+        let cube = and_all(keep.iter().map(|&(a, b)| literal(a, b)));
+        solver.send(&format!(
+            "(push 1)\n(assert (not differ))\n(assert {cube})\n"
+        ))?;
+        let exact = solver.check()? == Sat::Unsat;
+        solver.send("(pop 1)\n")?;
+        blocked.push(cube);
+        let conditions: Vec<String> = keep
+            .iter()
+            .filter_map(|&(a, b)| {
+                atoms
+                    .get(a)
+                    .map(|x| if b { x.text.clone() } else { x.negated.clone() })
+            })
+            .collect();
+        let witness = witness(old, new, u, &values, (ra, aa), (rb, ab), approximate)?;
+        let Some((witness, changes)) = witness else {
+            continue;
+        };
+        regions.push(Region {
+            requests: Vec::new(),
+            conditions: if conditions.is_empty() {
+                vec!["every account".to_owned()]
+            } else {
+                dedup(conditions)
+            },
+            exact,
+            changes,
+            witness,
+            more: false,
+        });
+    }
+    solver.send("(pop 1)\n")?;
+    Ok(regions)
+}
+
+fn dedup(v: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in v {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The model as a snapshot both policies accept, with both decisions,
+/// which must differ. `None` for a model that exists only through an
+/// over-approximation and that the evaluator does not confirm.
+#[allow(clippy::too_many_arguments)]
+fn witness(
+    old: &Policy,
+    new: &Policy,
+    u: &Universe,
+    values: &[super::solver::Sexp],
+    (ra, aa): (RoleId, ActionId),
+    (rb, ab): (RoleId, ActionId),
+    approximate: bool,
+) -> Result<Option<(Witness, Vec<Change>)>, VerifyError> {
+    let pa = old.program();
+    let account = concrete::account(pa, 0, u, values)?;
+    let (_, account) = concrete::validated(old, &account)?;
+    let differs = |acc: &crate::Account| -> Result<bool, VerifyError> {
+        let (json, _) = concrete::validated(old, acc)?;
+        let Ok(in_new) = new.snapshot_from_json(&json) else {
+            return Ok(false);
+        };
+        let (Ok(x), Ok(y)) = (
+            old.decide(
+                acc,
+                &crate::decide::Request {
+                    role: ra,
+                    action: aa,
+                },
+            ),
+            new.decide(
+                &in_new,
+                &crate::decide::Request {
+                    role: rb,
+                    action: ab,
+                },
+            ),
+        ) else {
+            return Ok(false);
+        };
+        Ok(summary(&x)? != summary(&y)?)
+    };
+    if !differs(&account)? {
+        if approximate {
+            return Ok(None);
+        }
+        return Err(VerifyError::Unconfirmed(format!(
+            "a witness for `{}` → `{}` is decided alike by both policies; please report this",
+            super::role_name(pa, ra),
+            super::action_name(pa, aa)
+        )));
+    }
+    let small = concrete::shrink(old, account, &differs)?;
+    let (snapshot, small) = concrete::validated(old, &small)?;
+    let in_new = new
+        .snapshot_from_json(&snapshot)
+        .map_err(|_| internal("a witness the new policy rejects"))?;
+    let x = old
+        .decide(
+            &small,
+            &crate::decide::Request {
+                role: ra,
+                action: aa,
+            },
+        )
+        .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
+    let y = new
+        .decide(
+            &in_new,
+            &crate::decide::Request {
+                role: rb,
+                action: ab,
+            },
+        )
+        .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
+    let changes = changes(&summary(&x)?, &summary(&y)?);
+    let json = |d: &Decision<'_>| {
+        d.to_json_pretty()
+            .map_err(|e| VerifyError::Unconfirmed(e.to_string()))
+    };
+    Ok(Some((
+        Witness {
+            role: super::role_name(pa, ra).to_owned(),
+            action: super::action_name(pa, aa).to_owned(),
+            snapshot,
+            old: json(&x)?,
+            new: json(&y)?,
+        },
+        changes,
+    )))
+}
+
+/// "The two decisions differ", as the `diff` compares them.
+fn difference(a: &SymDecision, b: &SymDecision) -> String {
+    let mut parts = vec![xor(&a.deny, &b.deny)];
+    let mut states: Vec<&str> = a.states.iter().map(|(n, _)| n.as_str()).collect();
+    for (n, _) in &b.states {
+        if !states.contains(&n.as_str()) {
+            states.push(n);
+        }
+    }
+    for s in states {
+        let of = |d: &SymDecision| {
+            d.states
+                .iter()
+                .find(|(n, _)| n == s)
+                .map_or_else(|| "false".to_owned(), |(_, t)| t.clone())
+        };
+        parts.push(xor(&of(a), &of(b)));
+    }
+    list_difference(&mut parts, &a.reasons, &b.reasons);
+    list_difference(&mut parts, &a.steps, &b.steps);
+    list_difference(&mut parts, &a.warnings, &b.warnings);
+    let ea: Vec<(String, String)> = a
+        .effects
+        .iter()
+        .map(|e| (e.code.clone(), e.when.clone()))
+        .collect();
+    let eb: Vec<(String, String)> = b
+        .effects
+        .iter()
+        .map(|e| (e.code.clone(), e.when.clone()))
+        .collect();
+    list_difference(&mut parts, &ea, &eb);
+    // An effect both give, with a parameter of another value (the first
+    // rule with the code that fires gives it).
+    let mut codes: Vec<&str> = a.effects.iter().map(|e| e.code.as_str()).collect();
+    codes.dedup();
+    for code in codes {
+        let present = |d: &SymDecision| {
+            or_all(
+                d.effects
+                    .iter()
+                    .filter(|e| e.code == code)
+                    .map(|e| e.when.clone()),
+            )
+        };
+        let (pa, pb) = (present(a), present(b));
+        if pb == "false" {
+            continue;
+        }
+        let names: Vec<&str> = a
+            .effects
+            .iter()
+            .filter(|e| e.code == code)
+            .flat_map(|e| e.params.iter().map(|(n, _)| n.as_str()))
+            .chain(
+                b.effects
+                    .iter()
+                    .filter(|e| e.code == code)
+                    .flat_map(|e| e.params.iter().map(|(n, _)| n.as_str())),
+            )
+            .collect();
+        let mut done: Vec<&str> = Vec::new();
+        for name in names {
+            if done.contains(&name) {
+                continue;
+            }
+            done.push(name);
+            let value = |d: &SymDecision| -> Option<String> {
+                let mut chain: Option<String> = None;
+                let firing: Vec<(&String, Option<&String>)> = d
+                    .effects
+                    .iter()
+                    .filter(|e| e.code == code)
+                    .map(|e| {
+                        (
+                            &e.when,
+                            e.params.iter().find(|(n, _)| n == name).map(|(_, v)| v),
+                        )
+                    })
+                    .collect();
+                for (when, v) in firing.into_iter().rev() {
+                    let v = v?.clone();
+                    chain = Some(match chain {
+                        None => v,
+                        Some(rest) => format!("(ite {when} {v} {rest})"),
+                    });
+                }
+                chain
+            };
+            let both = format!("(and {pa} {pb})");
+            match (value(a), value(b)) {
+                (Some(va), Some(vb)) => parts.push(format!("(and {both} (not (= {va} {vb})))")),
+                _ => parts.push(both),
+            }
+        }
+    }
+    or_all(parts)
+}
+
+fn xor(a: &str, b: &str) -> String {
+    if a == b {
+        "false".to_owned()
+    } else {
+        format!("(xor {a} {b})")
+    }
+}
+
+/// Differences between two ordered lists of codes, each slot present under
+/// a condition: a code in one and not the other, a code given a different
+/// number of times, or two codes in another order.
+fn list_difference(parts: &mut Vec<String>, a: &[(String, String)], b: &[(String, String)]) {
+    let mut codes: Vec<&str> = Vec::new();
+    for (c, _) in a.iter().chain(b) {
+        if !codes.contains(&c.as_str()) {
+            codes.push(c);
+        }
+    }
+    let present = |l: &[(String, String)], code: &str| {
+        or_all(l.iter().filter(|(c, _)| c == code).map(|(_, t)| t.clone()))
+    };
+    let count = |l: &[(String, String)], code: &str| {
+        let terms: Vec<String> = l
+            .iter()
+            .filter(|(c, _)| c == code)
+            .map(|(_, t)| format!("(ite {t} 1 0)"))
+            .collect();
+        match terms.len() {
+            0 => "0".to_owned(),
+            1 => terms.concat(),
+            _ => format!("(+ {})", terms.join(" ")),
+        }
+    };
+    let first = |l: &[(String, String)], code: &str| {
+        let mut chain = "-1".to_owned();
+        for (i, (c, t)) in l.iter().enumerate().rev() {
+            if c == code {
+                chain = format!("(ite {t} {i} {chain})");
+            }
+        }
+        chain
+    };
+    for &c in &codes {
+        parts.push(xor(&present(a, c), &present(b, c)));
+        let (ca, cb) = (count(a, c), count(b, c));
+        if ca != cb {
+            parts.push(format!("(not (= {ca} {cb}))"));
+        }
+    }
+    for (i, &x) in codes.iter().enumerate() {
+        for &y in codes.iter().skip(i + 1) {
+            let before = |l: &[(String, String)]| {
+                format!(
+                    "(and {} {} (< {} {}))",
+                    present(l, x),
+                    present(l, y),
+                    first(l, x),
+                    first(l, y)
+                )
+            };
+            parts.push(xor(&before(a), &before(b)));
+        }
+    }
+}
