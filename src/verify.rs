@@ -13,6 +13,7 @@ pub mod concrete;
 pub mod describe;
 pub mod diff;
 pub mod encode;
+pub mod lints;
 pub mod solver;
 
 use std::collections::HashSet;

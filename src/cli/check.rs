@@ -17,6 +17,14 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too, as CI should.
     #[arg(long)]
     deny_warnings: bool,
+    /// Also prove which rules never fire, which states are never reached
+    /// and which step conditions are constant, on every account (needs
+    /// `z3`; docs/verification.md).
+    #[arg(long)]
+    prove: bool,
+    /// Seconds the solver may take per policy, with `--prove` (exit 2 past it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "prove")]
+    timeout: u64,
 }
 
 pub fn run(args: &CheckArgs) -> Exit {
@@ -33,7 +41,30 @@ pub fn run(args: &CheckArgs) -> Exit {
             }
         };
         let analysis = crate::check_owned(&name, bytes);
-        let d = &analysis.diagnostics;
+        let proved;
+        let d = match (&analysis.program, args.prove) {
+            (Some(program), true) => {
+                let limit = std::time::Duration::from_secs(args.timeout);
+                match crate::verify::lints::lints(program, limit) {
+                    Ok(found) => {
+                        let d = &analysis.diagnostics;
+                        // The checker's own finding at a place comes first.
+                        let fresh = found.into_iter().filter(|f| {
+                            !d.items.iter().any(|x| x.code == f.code && x.span == f.span)
+                        });
+                        let items = d.items.iter().cloned().chain(fresh).collect();
+                        proved = crate::Diagnostics::new(d.source.clone(), items);
+                        &proved
+                    }
+                    Err(e) => {
+                        out.io_error(&name, &e.to_string());
+                        exit = exit.max(Exit::BadInput);
+                        continue;
+                    }
+                }
+            }
+            _ => &analysis.diagnostics,
+        };
         if d.has_errors() || args.deny_warnings && d.warning_count() > 0 {
             exit = exit.max(Exit::Failed);
         }

@@ -428,6 +428,11 @@ pub struct SymDecision {
     pub effects: Vec<SymEffect>,
     /// Whether an aggregate or a calendar-month sum was over-approximated.
     pub approximate: bool,
+    /// Each rule that applies: when its condition holds, and when it shows
+    /// in the decision (a plain `warn` only on an allowed request).
+    pub rules: Vec<RuleFiring>,
+    /// Each step a reason offers, and its own condition.
+    pub offers: Vec<Offer>,
     /// Atoms of the conditions, for describing regions.
     pub atoms: Vec<Atom>,
 }
@@ -443,6 +448,24 @@ pub struct Atom {
     /// one name differently.
     pub text_inline: String,
     pub negated_inline: String,
+}
+
+/// A rule's condition and when it shows in the decision.
+#[derive(Debug)]
+pub struct RuleFiring {
+    pub rule: crate::compile::RuleId,
+    pub holds: String,
+    pub shows: String,
+}
+
+/// A step a reason offers: the rule, the step's place in the rule, when the
+/// reason is given, and the step's own condition (`None`: always).
+#[derive(Debug)]
+pub struct Offer {
+    pub rule: crate::compile::RuleId,
+    pub span: crate::span::Span,
+    pub reason: String,
+    pub when: Option<String>,
 }
 
 /// An effect rule: its code, when it fires, and each parameter's name and
@@ -556,6 +579,11 @@ impl<'a> Encoder<'a> {
             }
             let c = self.when(rule.when)?;
             let name = self.define(&format!("deny{}", id.index()), "Bool", &c);
+            d.rules.push(RuleFiring {
+                rule: id,
+                holds: name.clone(),
+                shows: name.clone(),
+            });
             if rule.on_forbidden {
                 explains_forbidden.push(name.clone());
             }
@@ -565,9 +593,15 @@ impl<'a> Encoder<'a> {
                 Audience::Access(a) => role_access.contains(&a),
             });
             if let Some(clause) = clause {
-                for &(step, when, _) in &clause.steps {
+                for &(step, when, span) in &clause.steps {
                     let offered = self.when(when)?;
                     let code = p.step(step).ok_or_else(|| bug("step"))?.code.clone();
+                    d.offers.push(Offer {
+                        rule: id,
+                        span,
+                        reason: name.clone(),
+                        when: when.is_some().then(|| offered.clone()),
+                    });
                     step_offers.push((code, and_all([name.clone(), offered])));
                 }
             }
@@ -591,10 +625,15 @@ impl<'a> Encoder<'a> {
                 RuleKind::Warn => {
                     let c = self.when(rule.when)?;
                     let gate = if rule.even_if_denied {
-                        c
+                        c.clone()
                     } else {
-                        and_all([format!("(not {deny})"), c])
+                        and_all([format!("(not {deny})"), c.clone()])
                     };
+                    d.rules.push(RuleFiring {
+                        rule: id,
+                        holds: c,
+                        shows: gate.clone(),
+                    });
                     d.warnings.push((rule.code.clone(), gate));
                 }
                 RuleKind::Effect => {
@@ -615,6 +654,11 @@ impl<'a> Encoder<'a> {
                         };
                         params.push((name.clone(), v));
                     }
+                    d.rules.push(RuleFiring {
+                        rule: id,
+                        holds: c.clone(),
+                        shows: c.clone(),
+                    });
                     d.effects.push(SymEffect {
                         code: rule.code.clone(),
                         when: c,
