@@ -86,6 +86,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "state",
     "step",
     "on",
+    "assert",
 ];
 
 /// Where the line holding `at` begins.
