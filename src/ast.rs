@@ -184,9 +184,11 @@ impl Fact {
     /// The names the fact writes, with where.
     pub fn names(&self) -> &[Ident] {
         match self {
-            Fact::Reason(n) | Fact::State(n) | Fact::Step(n) | Fact::Warning(n) | Fact::Effect(n) => {
-                std::slice::from_ref(n)
-            }
+            Fact::Reason(n)
+            | Fact::State(n)
+            | Fact::Step(n)
+            | Fact::Warning(n)
+            | Fact::Effect(n) => std::slice::from_ref(n),
             Fact::StepsOnly(names) => names,
             _ => &[],
         }

@@ -173,6 +173,10 @@ pub struct Program {
     pub refund_shortfall: Vec<ShortfallLine>,
     /// The policy's `assert` items, for `tollgate verify`. Deciding never
     /// reads them.
+    #[allow(
+        dead_code,
+        reason = "read by `tollgate verify`, built against this IR apart (#16)"
+    )]
     pub assertions: Vec<Assertion>,
     nodes: Vec<Node>,
     /// Items of `in [...]` lists.
@@ -318,6 +322,10 @@ pub struct Rule {
 /// request of `roles` × `actions`, on every account where `when` holds, the
 /// decision satisfies `claim`.
 #[derive(Debug)]
+#[allow(
+    dead_code,
+    reason = "read by `tollgate verify`, built against this IR apart (#16)"
+)]
 pub struct Assertion {
     pub name: String,
     /// The roles it covers, in policy order: all of them when it names none.
@@ -933,6 +941,37 @@ pub(crate) fn compile_within(
     };
     let charge_shortfall = shortfall(&checked.charge_shortfall)?;
     let refund_shortfall = shortfall(&checked.refund_shortfall)?;
+
+    // Compiled for `tollgate verify`; no decision reads them.
+    let mut assertions = Vec::with_capacity(checked.assertions.len());
+    for a in &checked.assertions {
+        let missing = |what: &str| {
+            CompileError::internal(&format!("an assertion's {what} is missing"), a.span)
+        };
+        let mut covered_roles = Vec::with_capacity(a.roles.len());
+        for &r in &a.roles {
+            if r >= roles.len() {
+                return Err(missing("role"));
+            }
+            covered_roles.push(RoleId::new(r, a.span)?);
+        }
+        let mut covered_actions = Vec::with_capacity(a.actions.len());
+        for &x in &a.actions {
+            if x >= actions.len() {
+                return Err(missing("action"));
+            }
+            covered_actions.push(ActionId::new(x, a.span)?);
+        }
+        assertions.push(Assertion {
+            name: a.name.clone(),
+            roles: covered_roles,
+            actions: covered_actions,
+            when: a.when.as_ref().map(|w| c.expr(w)).transpose()?,
+            claim: claim(&a.claim, checked, a.span)?,
+            span: a.span,
+            location: checked.source.location(a.span),
+        });
+    }
     let mut settle_only = Vec::with_capacity(debt_count);
     for d in 0..debt_count {
         let only = checked.settle.only.get(d).map_or(&[][..], Vec::as_slice);
@@ -1028,7 +1067,7 @@ pub(crate) fn compile_within(
         steps,
         action_rules,
         forbidden_rules,
-        assertions: Vec::new(),
+        assertions,
         operation_rules,
         charge_shortfall,
         refund_shortfall,
@@ -1036,6 +1075,65 @@ pub(crate) fn compile_within(
         lists: c.lists,
         role_index,
         action_index,
+    })
+}
+
+/// An assertion's claim with its states and steps as ids. Recursion is
+/// bounded by the parser's depth limit on claims.
+fn claim(c: &ir::Claim, checked: &Checked, span: Span) -> Result<Claim, CompileError> {
+    let step = |s: usize| {
+        if s >= checked.steps.len() {
+            return Err(CompileError::internal(
+                "an assertion's step is missing",
+                span,
+            ));
+        }
+        StepId::new(s, span)
+    };
+    let both = |a: &ir::Claim, b: &ir::Claim| -> Result<(Box<Claim>, Box<Claim>), CompileError> {
+        Ok((
+            Box::new(claim(a, checked, span)?),
+            Box::new(claim(b, checked, span)?),
+        ))
+    };
+    Ok(match c {
+        ir::Claim::Not(x) => Claim::Not(Box::new(claim(x, checked, span)?)),
+        ir::Claim::And(a, b) => {
+            let (a, b) = both(a, b)?;
+            Claim::And(a, b)
+        }
+        ir::Claim::Or(a, b) => {
+            let (a, b) = both(a, b)?;
+            Claim::Or(a, b)
+        }
+        ir::Claim::Implies(a, b) => {
+            let (a, b) = both(a, b)?;
+            Claim::Implies(a, b)
+        }
+        ir::Claim::Fact(f) => Claim::Fact(match f {
+            ir::Fact::Allow => Fact::Allow,
+            ir::Fact::Deny => Fact::Deny,
+            ir::Fact::Reason(code) => Fact::Reason(code.clone()),
+            ir::Fact::Permitted => Fact::Permitted,
+            ir::Fact::State(s) => {
+                if *s >= checked.states.len() {
+                    return Err(CompileError::internal(
+                        "an assertion's state is missing",
+                        span,
+                    ));
+                }
+                Fact::State(StateId::new(*s, span)?)
+            }
+            ir::Fact::Step(s) => Fact::Step(step(*s)?),
+            ir::Fact::StepsOnly(steps) => {
+                Fact::StepsOnly(steps.iter().map(|&s| step(s)).collect::<Result<_, _>>()?)
+            }
+            ir::Fact::SomeStep => Fact::SomeStep,
+            ir::Fact::Warning(code) => Fact::Warning(code.clone()),
+            ir::Fact::SomeWarning => Fact::SomeWarning,
+            ir::Fact::Effect(code) => Fact::Effect(code.clone()),
+            ir::Fact::SomeEffect => Fact::SomeEffect,
+        }),
     })
 }
 
@@ -1120,6 +1218,7 @@ fn bounds(checked: &Checked) -> (usize, usize) {
         .iter()
         .chain(&checked.refund_shortfall);
     roots.extend(shortfalls.filter_map(|s| s.when.as_ref()));
+    roots.extend(checked.assertions.iter().filter_map(|a| a.when.as_ref()));
     let (mut nodes, mut items) = (0usize, 0usize);
     let mut listed = std::collections::HashSet::new();
     while let Some(e) = roots.pop() {

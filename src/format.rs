@@ -477,7 +477,11 @@ impl Printer<'_> {
         let on = (!a.actions.is_empty()).then(|| format!("on {}", names_text(&a.actions)));
         let claim = claim_text(&a.claim);
         let mut flat = head.clone();
-        for part in on.iter().cloned().chain(a.when.as_ref().map(|w| format!("when {}", expr(w)))) {
+        for part in on
+            .iter()
+            .cloned()
+            .chain(a.when.as_ref().map(|w| format!("when {}", expr(w))))
+        {
             flat.push(' ');
             flat.push_str(&part);
         }

@@ -566,7 +566,13 @@ impl Builder {
             }
             ItemKind::Assert(a) => {
                 let decl = d(self, "assert");
-                self.define(Kind::Assertion, a.name.name.clone(), a.name.span, decl, None);
+                self.define(
+                    Kind::Assertion,
+                    a.name.name.clone(),
+                    a.name.span,
+                    decl,
+                    None,
+                );
             }
         }
     }

@@ -133,8 +133,7 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
         // An assertion's claim may go on to an indented line that starts
         // with an item keyword (`state paused implies some step`): inside
         // one, only column 1 starts the next item.
-        let starts_item =
-            !is_doc && ITEM_KEYWORDS.contains(&word) && (!in_assert || indent == 0);
+        let starts_item = !is_doc && ITEM_KEYWORDS.contains(&word) && (!in_assert || indent == 0);
         let in_block = nest.brackets() > 0;
 
         // An item keyword starts an item at nesting 0, and in column 1 even
