@@ -2037,6 +2037,60 @@ on billable {
             .expect("the policy checks")
     }
 
+    /// Assertions reach the program with their names resolved to ids in
+    /// policy order, and deciding has nothing more to read.
+    #[test]
+    fn assertions_compile_to_ids_in_policy_order() {
+        let text = format!(
+            "{POLICY}role owner with billing access\nactions free: view, browse\npermit owner to all\n\
+             step buy \"Buy.\"\n\
+             assert a for owner, member on free, billable when usable > 0: state ok implies never deny broke\n\
+             assert b for billing access: never permitted implies deny not_permitted and steps only [buy]\n\
+             assert c: allow\n"
+        );
+        let program = compile(checked(&text)).expect("compiles");
+        let [a, b, c] = &program.assertions[..] else {
+            panic!("{:?}", program.assertions);
+        };
+        let names = |ids: &[RoleId]| {
+            ids.iter()
+                .map(|r| program.roles[r.index()].name.as_str())
+                .collect::<Vec<_>>()
+        };
+        let actions = |ids: &[ActionId]| {
+            ids.iter()
+                .map(|r| program.actions[r.index()].name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&a.roles), ["member", "owner"]);
+        assert_eq!(actions(&a.actions), ["run", "view", "browse"]);
+        assert!(a.when.is_some());
+        assert_eq!(a.location, "p.policy:22:1");
+        let ok = StateId::new(1, Span::default()).unwrap();
+        assert_eq!(
+            a.claim,
+            Claim::Implies(
+                Box::new(Claim::Fact(Fact::State(ok))),
+                Box::new(Claim::Not(Box::new(Claim::Fact(Fact::Reason(
+                    "broke".into()
+                )))))
+            )
+        );
+        assert_eq!(names(&b.roles), ["owner"]);
+        assert_eq!(b.actions.len(), 3);
+        let Claim::Implies(_, rhs) = &b.claim else {
+            panic!("{:?}", b.claim)
+        };
+        assert!(
+            matches!(&**rhs, Claim::And(_, s) if **s == Claim::Fact(Fact::StepsOnly(vec![StepId::new(0, Span::default()).unwrap()])))
+        );
+        assert_eq!((c.roles.len(), c.actions.len(), c.when), (2, 3, None));
+        // Nothing else changed: the same rules and nodes as without them.
+        let without = compile(checked(&text.replace("assert ", "// assert "))).expect("compiles");
+        assert_eq!(program.rules.len(), without.rules.len());
+        assert_eq!(program.action_rules, without.action_rules);
+    }
+
     /// Operands that a fused node does not read are dropped: each
     /// `usable == 0` of the policy is one `CmpTotal`, not three nodes.
     #[test]
