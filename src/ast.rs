@@ -84,6 +84,115 @@ pub enum ItemKind {
     Shortfall(ShortfallDecl),
     /// `expire purchased after 1y`
     Expire { kinds: Vec<Ident>, after: Expr },
+    /// `assert name for member on billable when debt > 0: deny debt_outstanding`
+    Assert(AssertDecl),
+}
+
+/// `assert NAME [for WHO, ...] [on WHAT, ...] [when EXPR]: CLAIM`: a
+/// property `tollgate verify` proves; deciding never reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssertDecl {
+    pub name: Ident,
+    /// Roles and access levels; empty for every role.
+    pub roles: Vec<Who>,
+    /// Actions and categories, `all` as a name; empty for every action.
+    pub actions: Vec<Ident>,
+    pub when: Option<Expr>,
+    pub claim: Claim,
+}
+
+/// One entry after an assertion's `for`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Who {
+    /// `member`
+    Role(Ident),
+    /// `billing access`: every role with that access level.
+    Access(Ident),
+}
+
+impl Who {
+    /// The name written, role or access level.
+    pub fn name(&self) -> &Ident {
+        match self {
+            Who::Role(n) | Who::Access(n) => n,
+        }
+    }
+}
+
+/// What an assertion claims of a decision. The tree is as deep as the
+/// parser's expression depth limit at most ([`crate::parse::MAX_EXPR_DEPTH`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    pub kind: ClaimKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClaimKind {
+    Fact(Fact),
+    /// `never c`
+    Not(Box<Claim>),
+    And(Box<Claim>, Box<Claim>),
+    Or(Box<Claim>, Box<Claim>),
+    /// `a implies b`
+    Implies(Box<Claim>, Box<Claim>),
+    /// Stands in for a claim the parser already reported.
+    Invalid,
+}
+
+/// One thing a decision can say, as written in a claim.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fact {
+    /// `allow`
+    Allow,
+    /// `deny`
+    Deny,
+    /// `deny CODE`
+    Reason(Ident),
+    /// `permitted`
+    Permitted,
+    /// `state NAME`
+    State(Ident),
+    /// `step CODE`
+    Step(Ident),
+    /// `steps only [A, B]`
+    StepsOnly(Vec<Ident>),
+    /// `some step`
+    SomeStep,
+    /// `warn CODE`
+    Warning(Ident),
+    /// `some warn`
+    SomeWarning,
+    /// `effect CODE`
+    Effect(Ident),
+    /// `some effect`
+    SomeEffect,
+}
+
+impl Claim {
+    /// The claims directly inside this one.
+    pub fn children(&self) -> Vec<&Claim> {
+        match &self.kind {
+            ClaimKind::Not(c) => vec![c],
+            ClaimKind::And(a, b) | ClaimKind::Or(a, b) | ClaimKind::Implies(a, b) => vec![a, b],
+            ClaimKind::Fact(_) | ClaimKind::Invalid => Vec::new(),
+        }
+    }
+}
+
+impl Fact {
+    /// The names the fact writes, with where.
+    pub fn names(&self) -> &[Ident] {
+        match self {
+            Fact::Reason(n)
+            | Fact::State(n)
+            | Fact::Step(n)
+            | Fact::Warning(n)
+            | Fact::Effect(n) => std::slice::from_ref(n),
+            Fact::StepsOnly(names) => names,
+            _ => &[],
+        }
+    }
 }
 
 /// `shortfall of charge is invoiced when billing.plan == monthly`
@@ -505,6 +614,49 @@ impl MapSpans for Item {
             ItemKind::Expire { kinds, after } => {
                 kinds.map_spans(f);
                 after.map_spans(f);
+            }
+            ItemKind::Assert(a) => {
+                a.name.map_spans(f);
+                for who in &mut a.roles {
+                    match who {
+                        Who::Role(n) | Who::Access(n) => n.map_spans(f),
+                    }
+                }
+                a.actions.map_spans(f);
+                a.when.map_spans(f);
+                a.claim.map_spans(f);
+            }
+        }
+    }
+}
+
+impl MapSpans for Claim {
+    /// With a stack of its own, like [`Expr`]'s walk.
+    fn map_spans(&mut self, f: &dyn Fn(Span) -> Span) {
+        let mut todo: Vec<&mut Claim> = vec![self];
+        while let Some(c) = todo.pop() {
+            c.span.map_spans(f);
+            match &mut c.kind {
+                ClaimKind::Not(x) => todo.push(x),
+                ClaimKind::And(a, b) | ClaimKind::Or(a, b) | ClaimKind::Implies(a, b) => {
+                    todo.push(a);
+                    todo.push(b);
+                }
+                ClaimKind::Fact(fact) => match fact {
+                    Fact::Reason(n)
+                    | Fact::State(n)
+                    | Fact::Step(n)
+                    | Fact::Warning(n)
+                    | Fact::Effect(n) => n.map_spans(f),
+                    Fact::StepsOnly(names) => names.map_spans(f),
+                    Fact::Allow
+                    | Fact::Deny
+                    | Fact::Permitted
+                    | Fact::SomeStep
+                    | Fact::SomeWarning
+                    | Fact::SomeEffect => {}
+                },
+                ClaimKind::Invalid => {}
             }
         }
     }

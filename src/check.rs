@@ -4,6 +4,7 @@
 //! policy as a whole (unused kinds, unreachable states). It reports all it
 //! finds in one run; the checked policy exists only when there is no error.
 
+mod assertions;
 mod cost;
 mod declare;
 mod errors;
@@ -160,6 +161,7 @@ const ACTION: &str = "action or category";
 const CREDIT: &str = "credit kind";
 const DEBT: &str = "debt kind";
 const STEP: &str = "step";
+const STATE: &str = "state";
 const FIELD: &str = "field";
 const NAME: &str = "name";
 const TYPE: &str = "type";
@@ -197,6 +199,7 @@ impl<'s> Checker<'s> {
                 blocks: Vec::new(),
                 charge_shortfall: Vec::new(),
                 refund_shortfall: Vec::new(),
+                assertions: Vec::new(),
             },
             let_spans: Vec::new(),
             access_spans: Vec::new(),
@@ -304,6 +307,8 @@ impl<'s> Checker<'s> {
         }
         self.states(policy);
         self.shortfalls(policy);
+        // After every state and rule: claims name them.
+        self.assertions(policy);
         self.operation_step_messages();
         self.report_work();
         self.finish(policy);

@@ -178,6 +178,10 @@ pub struct Program {
     pub refund_shortfall: Vec<ShortfallLine>,
     /// The policy's `assert` items, for `tollgate verify`. Deciding never
     /// reads them.
+    #[allow(
+        dead_code,
+        reason = "read by `tollgate verify`, built against this IR apart (#16)"
+    )]
     pub assertions: Vec<Assertion>,
     nodes: Vec<Node>,
     /// Items of `in [...]` lists.
@@ -323,6 +327,10 @@ pub struct Rule {
 /// request of `roles` × `actions`, on every account where `when` holds, the
 /// decision satisfies `claim`.
 #[derive(Debug)]
+#[allow(
+    dead_code,
+    reason = "read by `tollgate verify`, built against this IR apart (#16)"
+)]
 pub struct Assertion {
     pub name: String,
     /// The roles it covers, in policy order: all of them when it names none.
@@ -938,6 +946,37 @@ pub(crate) fn compile_within(
     };
     let charge_shortfall = shortfall(&checked.charge_shortfall)?;
     let refund_shortfall = shortfall(&checked.refund_shortfall)?;
+
+    // Compiled for `tollgate verify`; no decision reads them.
+    let mut assertions = Vec::with_capacity(checked.assertions.len());
+    for a in &checked.assertions {
+        let missing = |what: &str| {
+            CompileError::internal(&format!("an assertion's {what} is missing"), a.span)
+        };
+        let mut covered_roles = Vec::with_capacity(a.roles.len());
+        for &r in &a.roles {
+            if r >= roles.len() {
+                return Err(missing("role"));
+            }
+            covered_roles.push(RoleId::new(r, a.span)?);
+        }
+        let mut covered_actions = Vec::with_capacity(a.actions.len());
+        for &x in &a.actions {
+            if x >= actions.len() {
+                return Err(missing("action"));
+            }
+            covered_actions.push(ActionId::new(x, a.span)?);
+        }
+        assertions.push(Assertion {
+            name: a.name.clone(),
+            roles: covered_roles,
+            actions: covered_actions,
+            when: a.when.as_ref().map(|w| c.expr(w)).transpose()?,
+            claim: claim(&a.claim, checked, a.span)?,
+            span: a.span,
+            location: checked.source.location(a.span),
+        });
+    }
     let mut settle_only = Vec::with_capacity(debt_count);
     for d in 0..debt_count {
         let only = checked.settle.only.get(d).map_or(&[][..], Vec::as_slice);
@@ -1033,7 +1072,7 @@ pub(crate) fn compile_within(
         steps,
         action_rules,
         forbidden_rules,
-        assertions: Vec::new(),
+        assertions,
         operation_rules,
         charge_shortfall,
         refund_shortfall,
@@ -1041,6 +1080,65 @@ pub(crate) fn compile_within(
         lists: c.lists,
         role_index,
         action_index,
+    })
+}
+
+/// An assertion's claim with its states and steps as ids. Recursion is
+/// bounded by the parser's depth limit on claims.
+fn claim(c: &ir::Claim, checked: &Checked, span: Span) -> Result<Claim, CompileError> {
+    let step = |s: usize| {
+        if s >= checked.steps.len() {
+            return Err(CompileError::internal(
+                "an assertion's step is missing",
+                span,
+            ));
+        }
+        StepId::new(s, span)
+    };
+    let both = |a: &ir::Claim, b: &ir::Claim| -> Result<(Box<Claim>, Box<Claim>), CompileError> {
+        Ok((
+            Box::new(claim(a, checked, span)?),
+            Box::new(claim(b, checked, span)?),
+        ))
+    };
+    Ok(match c {
+        ir::Claim::Not(x) => Claim::Not(Box::new(claim(x, checked, span)?)),
+        ir::Claim::And(a, b) => {
+            let (a, b) = both(a, b)?;
+            Claim::And(a, b)
+        }
+        ir::Claim::Or(a, b) => {
+            let (a, b) = both(a, b)?;
+            Claim::Or(a, b)
+        }
+        ir::Claim::Implies(a, b) => {
+            let (a, b) = both(a, b)?;
+            Claim::Implies(a, b)
+        }
+        ir::Claim::Fact(f) => Claim::Fact(match f {
+            ir::Fact::Allow => Fact::Allow,
+            ir::Fact::Deny => Fact::Deny,
+            ir::Fact::Reason(code) => Fact::Reason(code.clone()),
+            ir::Fact::Permitted => Fact::Permitted,
+            ir::Fact::State(s) => {
+                if *s >= checked.states.len() {
+                    return Err(CompileError::internal(
+                        "an assertion's state is missing",
+                        span,
+                    ));
+                }
+                Fact::State(StateId::new(*s, span)?)
+            }
+            ir::Fact::Step(s) => Fact::Step(step(*s)?),
+            ir::Fact::StepsOnly(steps) => {
+                Fact::StepsOnly(steps.iter().map(|&s| step(s)).collect::<Result<_, _>>()?)
+            }
+            ir::Fact::SomeStep => Fact::SomeStep,
+            ir::Fact::Warning(code) => Fact::Warning(code.clone()),
+            ir::Fact::SomeWarning => Fact::SomeWarning,
+            ir::Fact::Effect(code) => Fact::Effect(code.clone()),
+            ir::Fact::SomeEffect => Fact::SomeEffect,
+        }),
     })
 }
 
@@ -1125,6 +1223,7 @@ fn bounds(checked: &Checked) -> (usize, usize) {
         .iter()
         .chain(&checked.refund_shortfall);
     roots.extend(shortfalls.filter_map(|s| s.when.as_ref()));
+    roots.extend(checked.assertions.iter().filter_map(|a| a.when.as_ref()));
     let (mut nodes, mut items) = (0usize, 0usize);
     let mut listed = std::collections::HashSet::new();
     while let Some(e) = roots.pop() {
@@ -1941,6 +2040,60 @@ on billable {
         crate::check::check(&source, parsed.policy)
             .checked
             .expect("the policy checks")
+    }
+
+    /// Assertions reach the program with their names resolved to ids in
+    /// policy order, and deciding has nothing more to read.
+    #[test]
+    fn assertions_compile_to_ids_in_policy_order() {
+        let text = format!(
+            "{POLICY}role owner with billing access\nactions free: view, browse\npermit owner to all\n\
+             step buy \"Buy.\"\n\
+             assert a for owner, member on free, billable when usable > 0: state ok implies never deny broke\n\
+             assert b for billing access: never permitted implies deny not_permitted and steps only [buy]\n\
+             assert c: allow\n"
+        );
+        let program = compile(checked(&text)).expect("compiles");
+        let [a, b, c] = &program.assertions[..] else {
+            panic!("{:?}", program.assertions);
+        };
+        let names = |ids: &[RoleId]| {
+            ids.iter()
+                .map(|r| program.roles[r.index()].name.as_str())
+                .collect::<Vec<_>>()
+        };
+        let actions = |ids: &[ActionId]| {
+            ids.iter()
+                .map(|r| program.actions[r.index()].name.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&a.roles), ["member", "owner"]);
+        assert_eq!(actions(&a.actions), ["run", "view", "browse"]);
+        assert!(a.when.is_some());
+        assert_eq!(a.location, "p.policy:22:1");
+        let ok = StateId::new(1, Span::default()).unwrap();
+        assert_eq!(
+            a.claim,
+            Claim::Implies(
+                Box::new(Claim::Fact(Fact::State(ok))),
+                Box::new(Claim::Not(Box::new(Claim::Fact(Fact::Reason(
+                    "broke".into()
+                )))))
+            )
+        );
+        assert_eq!(names(&b.roles), ["owner"]);
+        assert_eq!(b.actions.len(), 3);
+        let Claim::Implies(_, rhs) = &b.claim else {
+            panic!("{:?}", b.claim)
+        };
+        assert!(
+            matches!(&**rhs, Claim::And(_, s) if **s == Claim::Fact(Fact::StepsOnly(vec![StepId::new(0, Span::default()).unwrap()])))
+        );
+        assert_eq!((c.roles.len(), c.actions.len(), c.when), (2, 3, None));
+        // Nothing else changed: the same rules and nodes as without them.
+        let without = compile(checked(&text.replace("assert ", "// assert "))).expect("compiles");
+        assert_eq!(program.rules.len(), without.rules.len());
+        assert_eq!(program.action_rules, without.action_rules);
     }
 
     /// Operands that a fused node does not read are dropped: each

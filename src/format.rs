@@ -311,6 +311,7 @@ impl Printer<'_> {
                     expr(after)
                 ));
             }
+            ItemKind::Assert(a) => self.assertion(a),
         }
         self.trail(item.span.end);
     }
@@ -453,6 +454,65 @@ impl Printer<'_> {
             }
         }
         self.close_block(span.end);
+    }
+
+    /// `assert NAME for ... on ... when ...: CLAIM` on one line when it
+    /// fits; otherwise `assert NAME for ...` and then, one level in, the
+    /// `on` line, the `when` condition (broken as any condition is) ending
+    /// in `:`, and the claim, after the `:` when it fits there.
+    fn assertion(&mut self, a: &AssertDecl) {
+        let mut head = format!("assert {}", a.name.name);
+        if !a.roles.is_empty() {
+            let who: Vec<String> = a
+                .roles
+                .iter()
+                .map(|w| match w {
+                    Who::Role(n) => String::from(&*n.name),
+                    Who::Access(n) => format!("{} access", n.name),
+                })
+                .collect();
+            head.push_str(" for ");
+            head.push_str(&who.join(", "));
+        }
+        let on = (!a.actions.is_empty()).then(|| format!("on {}", names_text(&a.actions)));
+        let claim = claim_text(&a.claim);
+        let mut flat = head.clone();
+        for part in on
+            .iter()
+            .cloned()
+            .chain(a.when.as_ref().map(|w| format!("when {}", expr(w))))
+        {
+            flat.push(' ');
+            flat.push_str(&part);
+        }
+        flat.push_str(": ");
+        flat.push_str(&claim);
+        if self.indent().len() + flat.len() <= MAX_WIDTH {
+            self.line(&flat);
+            return;
+        }
+        self.line(&head);
+        self.depth += 1;
+        if let Some(on) = on {
+            self.line(&on);
+        }
+        if let Some(w) = &a.when {
+            self.conditional("when", w, None);
+        }
+        // The `:` ends the last line; the claim follows it there when it fits.
+        if self.out.ends_with('\n') {
+            self.out.pop();
+        }
+        let last_line = self.out.rsplit('\n').next().unwrap_or("").len();
+        if last_line + 2 + claim.len() <= MAX_WIDTH {
+            self.out.push_str(": ");
+            self.out.push_str(&claim);
+            self.out.push('\n');
+        } else {
+            self.out.push_str(":\n");
+            self.line(&claim);
+        }
+        self.depth -= 1;
     }
 
     fn on_block(&mut self, block: &OnBlock, span: Span) {
@@ -730,6 +790,57 @@ fn text(e: &Expr, last: bool) -> String {
                 None => format!("{head} of {}", of.keyword()),
             }
         }
+    }
+}
+
+// ───────────── Claims ─────────────
+//
+// Printing recurses once per level, which the lowering bounds as it does
+// expressions; brackets only where the tree needs them.
+
+/// How tightly a claim binds: 0 `implies`, 1 `or`, 2 `and`, 3 `never`, 4 a
+/// fact.
+fn claim_strength(c: &Claim) -> u8 {
+    match &c.kind {
+        ClaimKind::Implies(..) => 0,
+        ClaimKind::Or(..) => 1,
+        ClaimKind::And(..) => 2,
+        ClaimKind::Not(_) => 3,
+        ClaimKind::Fact(_) | ClaimKind::Invalid => 4,
+    }
+}
+
+/// A claim as canonical text.
+pub fn claim_text(c: &Claim) -> String {
+    // `min`: the weakest child printed bare.
+    let side = |x: &Claim, min: u8| {
+        if claim_strength(x) < min {
+            format!("({})", claim_text(x))
+        } else {
+            claim_text(x)
+        }
+    };
+    match &c.kind {
+        // `implies` does not chain; `and` and `or` group to the left.
+        ClaimKind::Implies(a, b) => format!("{} implies {}", side(a, 1), side(b, 1)),
+        ClaimKind::Or(a, b) => format!("{} or {}", side(a, 1), side(b, 2)),
+        ClaimKind::And(a, b) => format!("{} and {}", side(a, 2), side(b, 3)),
+        ClaimKind::Not(x) => format!("never {}", side(x, 3)),
+        ClaimKind::Invalid => String::new(),
+        ClaimKind::Fact(f) => match f {
+            Fact::Allow => "allow".to_owned(),
+            Fact::Deny => "deny".to_owned(),
+            Fact::Reason(n) => format!("deny {}", n.name),
+            Fact::Permitted => "permitted".to_owned(),
+            Fact::State(n) => format!("state {}", n.name),
+            Fact::Step(n) => format!("step {}", n.name),
+            Fact::StepsOnly(names) => format!("steps only [{}]", names_text(names)),
+            Fact::SomeStep => "some step".to_owned(),
+            Fact::Warning(n) => format!("warn {}", n.name),
+            Fact::SomeWarning => "some warn".to_owned(),
+            Fact::Effect(n) => format!("effect {}", n.name),
+            Fact::SomeEffect => "some effect".to_owned(),
+        },
     }
 }
 

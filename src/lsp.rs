@@ -248,6 +248,7 @@ fn symbol_kind(kind: Option<Kind>, keyword: &str) -> SymbolKind {
         Some(Kind::Step) => SymbolKind::FUNCTION,
         Some(Kind::State) => SymbolKind::STRUCT,
         Some(Kind::Rule) => SymbolKind::METHOD,
+        Some(Kind::Assertion) => SymbolKind::PROPERTY,
         None if keyword == "on" => SymbolKind::NAMESPACE,
         None => SymbolKind::PROPERTY,
     }

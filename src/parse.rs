@@ -241,6 +241,7 @@ pub const KEYWORDS: &[&str] = &[
     "all",
     "and",
     "asc",
+    "assert",
     "by",
     "count",
     "credits",

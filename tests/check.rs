@@ -18,7 +18,8 @@ fn corpus_diagnostics() {
         let expected = text
             .lines()
             .nth(1)
-            .and_then(|l| l.strip_prefix("// expect: "))
+            .and_then(|l| l.strip_prefix("// expect:"))
+            .map(str::trim)
             .unwrap_or_else(|| panic!("{name}: second line must be `// expect: <codes>`"));
 
         let json = tollgate_in(&dir, &["check", name, "--format", "json"]);

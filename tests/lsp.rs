@@ -1487,3 +1487,176 @@ fn lsp_code_lens_follows_case_files_on_disk() {
     assert_eq!(lsp.shutdown(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Assertions in the editor: outlined, hovered with their doc comment,
+/// their names linked (definition, references, rename), their words
+/// highlighted, and completion offering what fits where.
+#[test]
+fn lsp_assertions_are_symbols_and_their_names_link() {
+    let text =
+        std::fs::read_to_string(root().join("tests/corpus/check/assertions.policy")).unwrap();
+    let mut lsp = Lsp::start();
+    assert_eq!(lsp.open(URI, &text), Vec::<Value>::new());
+
+    let symbols = lsp.call(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": URI } }),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"empty_blocks_work"), "{names:?}");
+    assert!(names.contains(&"debt_blocks_billable_work"), "{names:?}");
+
+    let h = lsp.at(
+        "textDocument/hover",
+        URI,
+        pos(&text, "empty_blocks_work", 0, 1),
+        json!({}),
+    );
+    let h = h["contents"]["value"].as_str().unwrap();
+    assert!(h.starts_with("assertion `empty_blocks_work`"), "{h}");
+    assert!(h.contains("Work stops on an empty balance."), "{h}");
+
+    // A step named in a claim leads to its declaration.
+    let in_claim = pos(
+        &text,
+        "never step buy_credits",
+        0,
+        "never step ".len() as u32 + 1,
+    );
+    let def = lsp.at("textDocument/definition", URI, in_claim, json!({}));
+    assert_eq!(
+        def["range"]["start"]["line"],
+        pos(&text, "step buy_credits", 0, 0).0
+    );
+    // A state's references include the claims that name it.
+    let refs = lsp.at(
+        "textDocument/references",
+        URI,
+        pos(&text, "state paused when", 0, 7),
+        json!({ "context": { "includeDeclaration": false } }),
+    );
+    let lines: Vec<u64> = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [pos(&text, "state paused implies", 0, 0).0 as u64]);
+    // Renaming a deny rule's code renames it in the claims too, and renaming
+    // a role renames it after `for`.
+    let at = pos(&text, "deny no_credits when", 0, 6);
+    let edit = lsp.at(
+        "textDocument/rename",
+        URI,
+        at,
+        json!({ "newName": "out_of_credits" }),
+    );
+    let renamed = apply(&text, edit["changes"][URI].as_array().unwrap());
+    assert_eq!(renamed, text.replace("no_credits", "out_of_credits"));
+    let at = pos(&text, "role member", 0, 6);
+    let edit = lsp.at(
+        "textDocument/rename",
+        URI,
+        at,
+        json!({ "newName": "teammate" }),
+    );
+    let renamed = apply(&text, edit["changes"][URI].as_array().unwrap());
+    assert!(
+        renamed.contains("assert members_never_buy for teammate: never step"),
+        "{renamed}"
+    );
+    assert_eq!(
+        lsp.change(URI, 2, json!([{ "text": renamed }])),
+        Vec::<Value>::new()
+    );
+    lsp.change(URI, 3, json!([{ "text": text }]));
+
+    // The claim words are keywords where they stand.
+    let r = lsp.call(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": URI } }),
+    );
+    let data: Vec<u64> = r["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let legend = lsp.init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"].clone();
+    let lines: Vec<&str> = text.lines().collect();
+    let (mut line, mut col) = (0usize, 0usize);
+    let mut kinds = std::collections::BTreeMap::new();
+    for t in data.chunks(5) {
+        if t[0] > 0 {
+            line += t[0] as usize;
+            col = 0;
+        }
+        col += t[1] as usize;
+        let word = &lines[line][col..col + t[2] as usize];
+        kinds.insert(
+            word.to_owned(),
+            legend[t[3] as usize].as_str().unwrap().to_owned(),
+        );
+    }
+    for w in [
+        "assert",
+        "never",
+        "implies",
+        "some",
+        "permitted",
+        "allow",
+        "only",
+    ] {
+        assert_eq!(kinds.get(w).map(String::as_str), Some("keyword"), "{w}");
+    }
+    assert_eq!(kinds.get("paused").map(String::as_str), Some("type"));
+    assert_eq!(
+        kinds.get("members_never_buy").map(String::as_str),
+        Some("method")
+    );
+
+    // Completion, typed at the end of the file.
+    let mut version = 3;
+    let mut offered = Vec::new();
+    for (context, typed) in [
+        ("after the name", "\nassert x "),
+        ("after for", "\nassert x for "),
+        ("after a role", "\nassert x for member "),
+        ("after on", "\nassert x for member on "),
+        (
+            "after the colon",
+            "\nassert x on billable when usable > 0: ",
+        ),
+        ("after state", "\nassert x: state "),
+        ("after step", "\nassert x: never step "),
+        ("after deny", "\nassert x: permitted implies deny "),
+        ("after warn", "\nassert x: warn "),
+        ("after some", "\nassert x: some "),
+        (
+            "in steps only",
+            "\nassert x: steps only [ask_billing_admin, ",
+        ),
+        ("after a fact", "\nassert x: allow "),
+    ] {
+        version += 1;
+        let now = format!("{text}{typed}");
+        lsp.change(URI, version, json!([{ "text": now }]));
+        let line = now.matches('\n').count() as u32;
+        let col = now.rsplit('\n').next().unwrap().encode_utf16().count() as u32;
+        let items = lsp.at("textDocument/completion", URI, (line, col), json!({}));
+        let labels: Vec<&str> = items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap())
+            .collect();
+        offered.push(json!({ "context": context, "labels": labels }));
+    }
+    insta::assert_json_snapshot!("lsp_assertion_completion", offered);
+    assert_eq!(lsp.shutdown(), 0);
+}

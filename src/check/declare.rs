@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::expr::{self, Deps, Scope};
 use super::ir::*;
-use super::{ACTION, CREDIT, Checker, DEBT, Names, ROLE, STEP, TYPE, errors, span_of};
+use super::{ACTION, CREDIT, Checker, DEBT, Names, ROLE, STATE, STEP, TYPE, errors, span_of};
 use crate::ast::{self, ItemKind};
 use crate::span::Span;
 
@@ -457,6 +457,7 @@ impl Checker<'_> {
             CREDIT => &self.names.credit_kinds,
             DEBT => &self.names.debt_kinds,
             STEP => &self.names.steps,
+            STATE => &self.names.states,
             _ => return None,
         };
         if let Some(&i) = map.get(&*name.name) {
@@ -539,6 +540,7 @@ impl Checker<'_> {
             CREDIT => &self.names.credit_kinds,
             DEBT => &self.names.debt_kinds,
             STEP => &self.names.steps,
+            STATE => &self.names.states,
             _ => return Rc::from(Vec::new()),
         };
         let mut known: Vec<String> = map.keys().cloned().collect();

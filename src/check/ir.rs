@@ -41,6 +41,50 @@ pub struct Checked {
     pub charge_shortfall: Vec<ShortfallRule>,
     /// What a refund's used credits become: the first line that holds.
     pub refund_shortfall: Vec<ShortfallRule>,
+    /// The `assert` items, in source order; deciding never reads them.
+    pub assertions: Vec<Assertion>,
+}
+
+/// `assert ...`, checked: the roles and actions it covers as indices in
+/// policy order (every one when it names none), its condition typed, its
+/// claim's names resolved.
+#[derive(Clone, Debug)]
+pub struct Assertion {
+    pub name: String,
+    pub roles: Vec<usize>,
+    pub actions: Vec<usize>,
+    /// A condition in a request's scope, like a rule's.
+    pub when: Option<TExpr>,
+    pub claim: Claim,
+    /// The item, from `assert` to the end of the claim.
+    pub span: Span,
+}
+
+/// An assertion's claim; [`crate::compile::Claim`] with indices.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Claim {
+    Fact(Fact),
+    Not(Box<Claim>),
+    And(Box<Claim>, Box<Claim>),
+    Or(Box<Claim>, Box<Claim>),
+    Implies(Box<Claim>, Box<Claim>),
+}
+
+/// [`crate::compile::Fact`] with states and steps as indices.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fact {
+    Allow,
+    Deny,
+    Reason(String),
+    Permitted,
+    State(usize),
+    Step(usize),
+    StepsOnly(Vec<usize>),
+    SomeStep,
+    Warning(String),
+    SomeWarning,
+    Effect(String),
+    SomeEffect,
 }
 
 /// `shortfall of charge is invoiced when ...`

@@ -199,3 +199,47 @@ fn comments_between_docs_and_their_declaration_stay_there() {
     let out = crate::format::format(&Source::new("p", text)).unwrap();
     assert_eq!(out, text);
 }
+
+#[test]
+fn assertions_fit_one_line_or_break_before_on_and_when() {
+    let head = "policy p\nrole member\nactions billable: run\nstate ok otherwise\n";
+    let short = format!(
+        "{head}assert a   for member  on billable when usable>0 :  ( allow ) and never( deny )\n"
+    );
+    let out = format_soundly(&short);
+    assert!(
+        out.ends_with("assert a for member on billable when usable > 0: allow and never deny\n"),
+        "{out}"
+    );
+    let long = format!(
+        "{head}assert a_rather_long_assertion_name for member on billable when usable > 0 and debt == 0 and locked == 0: state ok implies never some warn\n"
+    );
+    let out = format_soundly(&long);
+    assert!(
+        out.ends_with("assert a_rather_long_assertion_name for member\n  on billable\n  when usable > 0 and debt == 0 and locked == 0: state ok implies never some warn\n"),
+        "{out}"
+    );
+    // A claim too long for the line of the `:` goes below it.
+    let claim = (0..12)
+        .map(|i| format!("warn w{i}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let out = format_soundly(&format!("{head}assert a when usable > 0: {claim}\n"));
+    assert!(
+        out.ends_with(&format!("assert a\n  when usable > 0:\n  {claim}\n")),
+        "{out}"
+    );
+    // A long condition breaks as any condition does, the `:` after it.
+    let cond = (0..8)
+        .map(|i| format!("usable > {i}00"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let out = format_soundly(&format!(
+        "{head}assert a: allow\nassert b when {cond}: allow\n"
+    ));
+    assert!(
+        out.contains("assert b\n  when usable > 0\n    and usable > 100\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("\n    and usable > 700: allow\n"), "{out}");
+}

@@ -86,6 +86,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "state",
     "step",
     "on",
+    "assert",
 ];
 
 /// Where the line holding `at` begins.
@@ -328,6 +329,13 @@ impl Collector<'_> {
         // last line start inside a block.
         let from = inner.map_or(0, |(_, i)| i + 1);
         let clause: Vec<&str> = toks.get(from..).unwrap_or(&[]).to_vec();
+        // An assertion's claim, after its `:`, is no expression.
+        if let (None, "assert", Some(colon)) =
+            (inner, keyword, clause.iter().position(|t| *t == ":"))
+        {
+            self.claim(clause.get(colon + 1..).unwrap_or(&[]));
+            return;
+        }
         if self.expression(toks, &clause) {
             return;
         }
@@ -727,7 +735,88 @@ impl Collector<'_> {
                 _ => {}
             },
             "state" if rest.len() == 1 => self.keywords(&["when", "otherwise"]),
+            "assert" => {
+                // The part of `for ... on ... when` the cursor is in.
+                let part = rest
+                    .iter()
+                    .rev()
+                    .find(|t| matches!(**t, "for" | "on" | "when"))
+                    .copied();
+                match (part, last) {
+                    (None, _) if rest.len() == 1 => self.keywords(&["for", "on", "when"]),
+                    (Some("for"), "for" | ",") => {
+                        self.names(Kind::Role);
+                        self.names(Kind::Access);
+                    }
+                    (Some("for"), "access") => self.keywords(&["on", "when"]),
+                    (Some("for"), _) => self.keywords(&["access", "on", "when"]),
+                    (Some("on"), "on" | ",") => {
+                        self.keywords(&["all"]);
+                        self.actions();
+                    }
+                    (Some("on"), _) => self.keywords(&["when"]),
+                    _ => {}
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// In an assertion's claim, `after` its `:`.
+    fn claim(&mut self, after: &[&str]) {
+        let last = after.last().copied().unwrap_or(":");
+        let before = after
+            .len()
+            .checked_sub(2)
+            .and_then(|i| after.get(i))
+            .copied();
+        if let Some(open) = unclosed_bracket(after) {
+            if after.get(open.wrapping_sub(1)) == Some(&"only") && matches!(last, "[" | ",") {
+                self.names(Kind::Step);
+            }
+            return;
+        }
+        match (before, last) {
+            (_, ":" | "and" | "or" | "implies" | "never" | "(") => self.keywords(&[
+                "allow",
+                "deny",
+                "permitted",
+                "state",
+                "step",
+                "steps",
+                "some",
+                "warn",
+                "effect",
+                "never",
+            ]),
+            (_, "some") => self.keywords(&["step", "warn", "effect"]),
+            (_, "steps") => self.keywords(&["only"]),
+            (_, "state") => self.names(Kind::State),
+            (Some("some"), "step" | "warn" | "effect") => self.keywords(&["and", "or", "implies"]),
+            (_, "step") => self.names(Kind::Step),
+            (_, "deny") => {
+                self.rule_codes("deny");
+                self.push("not_permitted", What::Builtin, "deny code");
+                self.keywords(&["and", "or", "implies"]);
+            }
+            (_, "warn" | "effect") => self.rule_codes(last),
+            _ => self.keywords(&["and", "or", "implies"]),
+        }
+    }
+
+    /// The codes of the `keyword` rules (`deny`, `warn`, `effect`), each once.
+    fn rule_codes(&mut self, keyword: &str) {
+        let ix = &self.a.index;
+        let mut found: Vec<String> = ix
+            .of_kind(Kind::Rule)
+            .filter(|(_, s)| ix.decls.get(s.decl).map(|d| d.keyword) == Some(keyword))
+            .map(|(_, s)| s.name.to_string())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        let detail = format!("{keyword} rule");
+        for n in found {
+            self.push(&n, What::Name(Kind::Rule), &detail);
         }
     }
 

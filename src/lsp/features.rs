@@ -167,7 +167,13 @@ fn symbol_hover(a: &Analysis, s: usize) -> Option<String> {
             };
             format!("{what} `{name}`\n\n{}", quoted(a, decl.span))
         }
-        Kind::Policy | Kind::Category | Kind::Enum | Kind::Let | Kind::Step | Kind::State => {
+        Kind::Policy
+        | Kind::Category
+        | Kind::Enum
+        | Kind::Let
+        | Kind::Step
+        | Kind::State
+        | Kind::Assertion => {
             format!("{} `{name}`\n\n{}", sym.kind.words(), quoted(a, decl.span))
         }
     };

@@ -52,6 +52,8 @@ pub enum Kind {
     State,
     /// A `deny`, `warn` or `effect` rule's code.
     Rule,
+    /// `assert name ...`
+    Assertion,
 }
 
 impl Kind {
@@ -73,6 +75,7 @@ impl Kind {
             Kind::Step => "step",
             Kind::State => "state",
             Kind::Rule => "rule",
+            Kind::Assertion => "assertion",
         }
     }
 }
@@ -327,6 +330,7 @@ impl Index {
                 Kind::Let => &Kind::Let,
                 Kind::Step => &Kind::Step,
                 Kind::State => &Kind::State,
+                Kind::Assertion => &Kind::Assertion,
                 _ => &Kind::Rule,
             }),
         };
@@ -560,6 +564,16 @@ impl Builder {
             ItemKind::Expire { .. } => {
                 d(self, "expire");
             }
+            ItemKind::Assert(a) => {
+                let decl = d(self, "assert");
+                self.define(
+                    Kind::Assertion,
+                    a.name.name.clone(),
+                    a.name.span,
+                    decl,
+                    None,
+                );
+            }
         }
     }
 
@@ -716,6 +730,59 @@ impl Builder {
                 }
                 self.expr(after, scope, None);
             }
+            ItemKind::Assert(a) => {
+                for who in &a.roles {
+                    match who {
+                        ast::Who::Role(n) => self.refer_name(Kind::Role, n),
+                        ast::Who::Access(n) => self.refer_name(Kind::Access, n),
+                    }
+                }
+                for n in &a.actions {
+                    self.refer_action(n);
+                }
+                if let Some(w) = &a.when {
+                    self.expr(w, scope, None);
+                }
+                self.claim(&a.claim);
+            }
+        }
+    }
+
+    /// The names an assertion's claim uses: states, steps, rule codes.
+    fn claim(&mut self, claim: &ast::Claim) {
+        let mut todo = vec![claim];
+        while let Some(c) = todo.pop() {
+            todo.extend(c.children());
+            let ast::ClaimKind::Fact(fact) = &c.kind else {
+                continue;
+            };
+            match fact {
+                ast::Fact::State(n) => self.refer_name(Kind::State, n),
+                ast::Fact::Step(n) => self.refer_name(Kind::Step, n),
+                ast::Fact::StepsOnly(names) => {
+                    for n in names {
+                        self.refer_name(Kind::Step, n);
+                    }
+                }
+                ast::Fact::Reason(n) => self.refer_rule("deny", n),
+                ast::Fact::Warning(n) => self.refer_rule("warn", n),
+                ast::Fact::Effect(n) => self.refer_rule("effect", n),
+                _ => {}
+            }
+        }
+    }
+
+    /// A use of the code of a `keyword` rule (`deny`, `warn`, `effect`):
+    /// the first rule of that kind with the code.
+    fn refer_rule(&mut self, keyword: &str, ident: &ast::Ident) {
+        let ix = &self.index;
+        let s = ix.symbols.iter().position(|s| {
+            s.kind == Kind::Rule
+                && s.name == ident.name
+                && ix.decls.get(s.decl).map(|d| d.keyword) == Some(keyword)
+        });
+        if let Some(s) = s {
+            self.refer(ident.span, s);
         }
     }
 

@@ -53,6 +53,7 @@ fn name_type(kind: Kind) -> u32 {
         Kind::State => 13,
         Kind::Rule => 14,
         Kind::Access => 15,
+        Kind::Assertion => 14,
     }
 }
 
@@ -68,7 +69,18 @@ pub struct Token {
 }
 
 /// Words that are keywords only where the language uses them.
-const CONTEXTUAL: &[&str] = &["after", "only", "even", "if", "denied"];
+const CONTEXTUAL: &[&str] = &[
+    "after",
+    "only",
+    "even",
+    "if",
+    "denied",
+    "never",
+    "implies",
+    "some",
+    "allow",
+    "permitted",
+];
 
 /// The tokens of the whole document, in order.
 pub fn tokens(a: &Analysis) -> Vec<Token> {

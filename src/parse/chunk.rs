@@ -47,6 +47,7 @@ pub const ITEM_KEYWORDS: &[&str] = &[
     "on",
     "shortfall",
     "expire",
+    "assert",
 ];
 
 /// One item's text: `start..end` in the file.
@@ -119,6 +120,8 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
     let mut only_docs = false;
     // Where the `///` lines just above this one start, inside a block.
     let mut docs_in_block: Option<usize> = None;
+    // The current chunk is an `assert` item.
+    let mut in_assert = false;
     let from = if text.starts_with(BOM) { BOM.len() } else { 0 };
 
     for (line_start, line) in lines(text, from) {
@@ -126,7 +129,11 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
         let rest = line.get(indent..).unwrap_or("");
         let is_doc = rest.starts_with("///");
         let is_blank = rest.trim().is_empty() || (rest.starts_with("//") && !is_doc);
-        let starts_item = !is_doc && ITEM_KEYWORDS.contains(&first_word(rest));
+        let word = first_word(rest);
+        // An assertion's claim may go on to an indented line that starts
+        // with an item keyword (`state paused implies some step`): inside
+        // one, only column 1 starts the next item.
+        let starts_item = !is_doc && ITEM_KEYWORDS.contains(&word) && (!in_assert || indent == 0);
         let in_block = nest.brackets() > 0;
 
         // An item keyword starts an item at nesting 0, and in column 1 even
@@ -150,7 +157,11 @@ pub fn scan(text: &str, max_nesting: usize) -> Scan {
             }
             current = Some(Chunk::at(start, text.len()));
             nest = Nesting::default();
+            in_assert = starts_item && word == "assert";
             only_docs = is_doc;
+        } else if starts_item && only_docs {
+            // The item below a chunk's doc comments.
+            in_assert = word == "assert";
         } else if current.is_none() && !is_blank {
             // Stray text before any item: still parsed, so it is reported.
             current = Some(Chunk::at(line_start, text.len()));
@@ -444,6 +455,20 @@ mod tests {
             texts(src),
             vec!["on billable {\n/// Why.\n  deny x\n", "role member\n"]
         );
+    }
+
+    #[test]
+    fn an_assertion_goes_on_over_indented_lines_whatever_their_first_word() {
+        let src = "/// Why.\nassert a\n  on billable\n  when x: state paused\n  implies\n  step buy\nstate ok\n";
+        assert_eq!(
+            texts(src),
+            vec![
+                "/// Why.\nassert a\n  on billable\n  when x: state paused\n  implies\n  step buy\n",
+                "state ok\n"
+            ]
+        );
+        // Other items still split at an indented item keyword.
+        assert_eq!(texts("role a\n  role b\n").len(), 2);
     }
 
     #[test]

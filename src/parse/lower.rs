@@ -177,6 +177,7 @@ impl<'d> Lower<'d> {
                     after: after.unwrap_or_else(|| invalid(span)),
                 }
             }
+            Rule::assert_decl => ItemKind::Assert(self.assertion(decl)?),
             _ => return None,
         };
         if self.keyword_as_name {
@@ -362,6 +363,221 @@ impl<'d> Lower<'d> {
             targets: exact(targets),
             rules: exact(rules),
         }
+    }
+
+    // ───────────── Assertions ─────────────
+
+    /// `assert NAME [for WHO, ...] [on WHAT, ...] [when EXPR]: CLAIM`
+    fn assertion(&mut self, decl: Pair<'_, Rule>) -> Option<AssertDecl> {
+        let mut name = None;
+        let mut roles = Vec::new();
+        let mut actions = Vec::new();
+        let mut when = None;
+        let mut claim = None;
+        for p in decl.into_inner() {
+            match p.as_rule() {
+                Rule::ident => name = Some(self.ident(p)),
+                Rule::assert_roles => {
+                    for who in p.into_inner() {
+                        let mut inner = who.into_inner();
+                        let Some(n) = find(&mut inner, Rule::ident) else {
+                            continue;
+                        };
+                        let n = self.ident(n);
+                        let access = inner.any(|w| w.as_rule() == Rule::kw_access);
+                        roles.push(if access { Who::Access(n) } else { Who::Role(n) });
+                    }
+                }
+                Rule::assert_actions => {
+                    for t in p.into_inner() {
+                        match t.as_rule() {
+                            // `on all`: the keyword stands as the name.
+                            Rule::kw_all => actions.push(self.word(&t)),
+                            Rule::ident => actions.push(self.ident(t)),
+                            _ => {}
+                        }
+                    }
+                }
+                Rule::expr => when = Some(self.expr(p)),
+                Rule::claim => {
+                    let span = self.span(&p);
+                    let (c, depth) = self.claim(p);
+                    claim = Some(if depth > MAX_EXPR_DEPTH {
+                        self.claim_too_deep(span)
+                    } else {
+                        c
+                    });
+                }
+                _ => {}
+            }
+        }
+        Some(AssertDecl {
+            name: name?,
+            roles: exact(roles),
+            actions: exact(actions),
+            when,
+            claim: claim?,
+        })
+    }
+
+    /// Reports a claim past [`MAX_EXPR_DEPTH`] and stands in for it, as
+    /// [`Lower::too_deep`] does for expressions.
+    fn claim_too_deep(&mut self, span: Span) -> Claim {
+        self.report(
+            Diagnostic::new(
+                Code::TooDeep,
+                span,
+                format!("claim nests deeper than {MAX_EXPR_DEPTH} levels"),
+            )
+            .help("split it into several assertions"),
+        );
+        Claim {
+            kind: ClaimKind::Invalid,
+            span,
+        }
+    }
+
+    /// Returns the claim and its depth. Recursion goes only through
+    /// parentheses, which the chunk scan bounds.
+    fn claim(&mut self, pair: Pair<'_, Rule>) -> (Claim, usize) {
+        let span = self.span(&pair);
+        let invalid = |span| {
+            (
+                Claim {
+                    kind: ClaimKind::Invalid,
+                    span,
+                },
+                REPORTED,
+            )
+        };
+        match pair.as_rule() {
+            // `a implies b`: one implication at most.
+            Rule::claim => {
+                let mut sides = Vec::with_capacity(2);
+                for p in pair.into_inner() {
+                    if p.as_rule() == Rule::claim_or {
+                        sides.push(self.claim(p));
+                    }
+                }
+                let mut sides = sides.into_iter();
+                match (sides.next(), sides.next()) {
+                    (Some(lhs), Some(rhs)) => {
+                        let (c, depth) = claim_binary(ClaimKind::Implies, lhs, rhs);
+                        self.claim_limit((c, depth), span)
+                    }
+                    (Some(one), None) => one,
+                    _ => invalid(span),
+                }
+            }
+            // `a or b and c`: `and` binds tighter, both left-associative.
+            Rule::claim_or => {
+                let mut ors: Option<(Claim, usize)> = None;
+                let mut ands: Option<(Claim, usize)> = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::kw_or => {
+                            if let Some(rhs) = ands.take() {
+                                ors = Some(claim_join(ClaimKind::Or, ors.take(), rhs));
+                            }
+                        }
+                        Rule::kw_and => {}
+                        _ => {
+                            let operand = self.claim(p);
+                            ands = Some(claim_join(ClaimKind::And, ands.take(), operand));
+                        }
+                    }
+                    if [&ors, &ands]
+                        .iter()
+                        .any(|c| c.as_ref().is_some_and(|c| c.1 > MAX_EXPR_DEPTH))
+                    {
+                        return (self.claim_too_deep(span), REPORTED);
+                    }
+                }
+                let whole = match (ors, ands) {
+                    (ors, Some(rhs)) => claim_join(ClaimKind::Or, ors, rhs),
+                    (Some(one), None) => one,
+                    (None, None) => invalid(span),
+                };
+                self.claim_limit(whole, span)
+            }
+            // `never never (a)`
+            Rule::claim_clause => {
+                let mut nevers = Vec::new();
+                let mut acc = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::kw_never => nevers.push(self.span(&p)),
+                        _ => acc = Some(self.claim(p)),
+                    }
+                }
+                if nevers.len() > MAX_EXPR_DEPTH {
+                    return (self.claim_too_deep(span), REPORTED);
+                }
+                let Some(mut acc) = acc else {
+                    return invalid(span);
+                };
+                for never in nevers.into_iter().rev() {
+                    let whole = never.to(acc.0.span);
+                    acc = (
+                        Claim {
+                            kind: ClaimKind::Not(Box::new(acc.0)),
+                            span: whole,
+                        },
+                        acc.1 + 1,
+                    );
+                }
+                self.claim_limit(acc, span)
+            }
+            Rule::fact => match self.fact(pair) {
+                Some(fact) => (
+                    Claim {
+                        kind: ClaimKind::Fact(fact),
+                        span,
+                    },
+                    1,
+                ),
+                None => invalid(span),
+            },
+            _ => invalid(span),
+        }
+    }
+
+    /// A claim deeper than the limit becomes an error.
+    fn claim_limit(&mut self, (c, depth): (Claim, usize), span: Span) -> (Claim, usize) {
+        if depth > MAX_EXPR_DEPTH {
+            (self.claim_too_deep(span), REPORTED)
+        } else {
+            (c, depth)
+        }
+    }
+
+    /// `allow`, `deny CODE`, `steps only [a, b]`, `some warn`, ...
+    fn fact(&mut self, pair: Pair<'_, Rule>) -> Option<Fact> {
+        let all = pair.clone().into_inner();
+        let mut inner = pair.into_inner();
+        let first = inner.next()?;
+        let second = inner.next();
+        let name = |l: &mut Self| second.clone().map(|p| l.ident(p));
+        Some(match first.as_rule() {
+            Rule::kw_allow => Fact::Allow,
+            Rule::kw_permitted => Fact::Permitted,
+            Rule::kw_deny => match name(self) {
+                Some(code) => Fact::Reason(code),
+                None => Fact::Deny,
+            },
+            Rule::kw_state => Fact::State(name(self)?),
+            Rule::kw_step => Fact::Step(name(self)?),
+            Rule::kw_warn => Fact::Warning(name(self)?),
+            Rule::kw_effect => Fact::Effect(name(self)?),
+            Rule::kw_steps => Fact::StepsOnly(self.idents(all)),
+            Rule::kw_some => match second.map(|p| p.as_rule()) {
+                Some(Rule::kw_step) => Fact::SomeStep,
+                Some(Rule::kw_warn) => Fact::SomeWarning,
+                Some(Rule::kw_effect) => Fact::SomeEffect,
+                _ => return None,
+            },
+            _ => return None,
+        })
     }
 
     // ───────────── Rules ─────────────
@@ -1036,6 +1252,35 @@ fn binary(op: BinaryOp, (lhs, l): (Expr, usize), (rhs, r): (Expr, usize)) -> (Ex
     let whole = lhs.span.to(rhs.span);
     let kind = ExprKind::Binary(op, Box::new(lhs), Box::new(rhs));
     (expr(kind, whole), l.max(r) + 1)
+}
+
+/// `lhs op rhs` of two claims, or `rhs` alone when there is nothing on the
+/// left yet.
+fn claim_join(
+    op: fn(Box<Claim>, Box<Claim>) -> ClaimKind,
+    lhs: Option<(Claim, usize)>,
+    rhs: (Claim, usize),
+) -> (Claim, usize) {
+    match lhs {
+        Some(lhs) => claim_binary(op, lhs, rhs),
+        None => rhs,
+    }
+}
+
+/// `lhs op rhs` of two claims, one level deeper than the deeper side.
+fn claim_binary(
+    op: fn(Box<Claim>, Box<Claim>) -> ClaimKind,
+    (lhs, l): (Claim, usize),
+    (rhs, r): (Claim, usize),
+) -> (Claim, usize) {
+    let span = lhs.span.to(rhs.span);
+    (
+        Claim {
+            kind: op(Box::new(lhs), Box::new(rhs)),
+            span,
+        },
+        l.max(r) + 1,
+    )
 }
 
 fn expr(kind: ExprKind, span: Span) -> Expr {

@@ -223,3 +223,145 @@ fn a_plain_list_item_is_one_pair() {
         "`not` is a keyword and cannot be used as a name"
     );
 }
+
+use crate::ast::{ClaimKind, Fact, MapSpans, Who};
+use crate::diagnostic::Code;
+
+/// The claim of the one `assert` in `text`, without its spans.
+fn claim_of(text: &str) -> crate::ast::Claim {
+    let parsed = parse_text(text);
+    assert_eq!(parsed.diagnostics, vec![], "{text}");
+    let Some(crate::ast::ItemKind::Assert(a)) = parsed.policy.items.last().map(|i| &i.kind) else {
+        panic!("no assertion in {text}");
+    };
+    let mut claim = a.claim.clone();
+    claim.map_spans(&|_| Span::default());
+    claim
+}
+
+#[test]
+fn assertions_parse_with_who_what_and_when() {
+    let text =
+        "policy p\nassert a for member, billing access on billable, all when debt > 0: deny x\n";
+    let parsed = parse_text(text);
+    assert_eq!(parsed.diagnostics, vec![]);
+    let Some(crate::ast::ItemKind::Assert(a)) = parsed.policy.items.get(1).map(|i| &i.kind) else {
+        panic!("{:?}", parsed.policy);
+    };
+    assert_eq!(&*a.name.name, "a");
+    assert!(
+        matches!(&a.roles[..], [Who::Role(m), Who::Access(b)] if &*m.name == "member" && &*b.name == "billing")
+    );
+    let actions: Vec<&str> = a.actions.iter().map(|n| &*n.name).collect();
+    assert_eq!(actions, ["billable", "all"]);
+    assert!(a.when.is_some());
+    assert!(matches!(&a.claim.kind, ClaimKind::Fact(Fact::Reason(x)) if &*x.name == "x"));
+    // Every name keeps where it was written.
+    assert_eq!(&text[a.roles[1].name().span.range()], "billing");
+}
+
+#[test]
+fn claims_bind_never_then_and_then_or_then_implies() {
+    use crate::format::claim_text;
+    let c = |claim: &str| claim_text(&claim_of(&format!("assert a: {claim}\n")));
+    // Printed with only the brackets the tree needs: the same tree.
+    assert_eq!(
+        c("never allow and deny or permitted implies some step"),
+        "never allow and deny or permitted implies some step"
+    );
+    let tree = claim_of("assert a: never allow and deny or permitted implies some step\n");
+    let ClaimKind::Implies(lhs, _) = &tree.kind else {
+        panic!("{tree:?}")
+    };
+    let ClaimKind::Or(and, _) = &lhs.kind else {
+        panic!("{lhs:?}")
+    };
+    assert!(matches!(&and.kind, ClaimKind::And(not, _) if matches!(not.kind, ClaimKind::Not(_))));
+    assert_eq!(c("never (allow and deny)"), "never (allow and deny)");
+    assert_eq!(
+        c("allow and (deny or permitted)"),
+        "allow and (deny or permitted)"
+    );
+    assert_eq!(
+        c("(allow implies deny) implies allow"),
+        "(allow implies deny) implies allow"
+    );
+    assert_eq!(c("((allow))"), "allow");
+    // `deny` is the outcome when a claim word follows it, a reason otherwise.
+    assert_eq!(c("deny and allow"), "deny and allow");
+    assert_eq!(c("deny implies deny x"), "deny implies deny x");
+    assert_eq!(
+        c(
+            "steps only [a, b] or some warn or some effect or warn w or effect e or state s or step t"
+        ),
+        "steps only [a, b] or some warn or some effect or warn w or effect e or state s or step t"
+    );
+    assert_eq!(c("steps only []"), "steps only []");
+}
+
+#[test]
+fn implies_does_not_chain() {
+    let parsed = parse_text("policy p\nassert a: allow implies deny implies allow\n");
+    assert!(
+        parsed.diagnostics.iter().any(|d| d.code == Code::Syntax),
+        "{:?}",
+        parsed.diagnostics
+    );
+}
+
+/// The claim words are keywords only in a claim: policies keep them as names.
+#[test]
+fn claim_words_stay_free_as_names() {
+    let text = "policy p\nrole some\nactions never: implies, allow, permitted\nstep only \"x\"\nlet a = some\nassert never_ok for some on never: never step only\n";
+    let parsed = parse_text(text);
+    assert_eq!(parsed.diagnostics, vec![]);
+    // `assert` itself is reserved.
+    let parsed = parse_text("policy p\nrole assert\n");
+    assert!(
+        parsed
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("keyword"))
+    );
+}
+
+#[test]
+fn an_assertion_spans_indented_lines() {
+    let text = "policy p\nassert a\n  for member\n  on billable\n  when debt > 0:\n  state paused\n  implies\n  step buy\nstate ok otherwise\n";
+    let parsed = parse_text(text);
+    assert_eq!(parsed.diagnostics, vec![]);
+    assert_eq!(parsed.policy.items.len(), 3);
+}
+
+#[test]
+fn claims_deeper_than_the_limit_are_refused_once() {
+    let text = format!(
+        "policy p\nassert a: {}allow\n",
+        "never ".repeat(MAX_EXPR_DEPTH + 1)
+    );
+    let parsed = parse_text(&text);
+    let deep: Vec<_> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::TooDeep)
+        .collect();
+    assert_eq!(deep.len(), 1, "{:?}", parsed.diagnostics);
+    let text = format!(
+        "policy p\nassert a: allow{}\n",
+        " and allow".repeat(MAX_EXPR_DEPTH + 1)
+    );
+    let parsed = parse_text(&text);
+    assert_eq!(
+        parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == Code::TooDeep)
+            .count(),
+        1
+    );
+    let text = format!(
+        "policy p\nassert a: {}allow\n",
+        "never ".repeat(MAX_EXPR_DEPTH - 1)
+    );
+    assert_eq!(parse_text(&text).diagnostics, vec![]);
+}

@@ -2,10 +2,10 @@
 import { StreamLanguage, StringStream } from "@codemirror/language";
 
 export const KEYWORDS = new Set(
-  ("access actions after all and asc by count credits debts default denied deny desc effect enum " +
-    "even except expire false field for forbidden from grants if in is let lock may message not of on " +
-    "only optional or others otherwise permit policy role settle shortfall spend state step steps sum " +
-    "to true warn when where with").split(" "),
+  ("access actions after all allow and asc assert by count credits debts default denied deny desc " +
+    "effect enum even except expire false field for forbidden from grants if implies in is let lock " +
+    "may message never not of on only optional or others otherwise permit permitted policy role " +
+    "settle shortfall some spend state step steps sum to true warn when where with").split(" "),
 );
 
 export const tollgate = StreamLanguage.define<null>({

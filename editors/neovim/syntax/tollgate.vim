@@ -31,11 +31,11 @@ syn match tollgateBuiltin "\<\%(usable\|locked\|expired\|debt\|settleable\|now\|
 syn match tollgateBuiltin "\<\%(before\|charge\|refund\|grant\)\>\ze\s*\."
 
 " Declaration keywords mid-line (a keyword where a name should be).
-syn match tollgateKeyword "\<\%(policy\|role\|actions\|credits\|debts\|enum\|field\|permit\|lock\|spend\|settle\|let\|step\|state\|on\|shortfall\|expire\)\>\%(\s*\.\)\@!"
+syn match tollgateKeyword "\<\%(policy\|role\|actions\|credits\|debts\|enum\|field\|permit\|lock\|spend\|settle\|let\|step\|state\|on\|shortfall\|expire\|assert\)\>\%(\s*\.\)\@!"
 
 " ── Declarations: a keyword at the start of a line, and the name it declares ──
-syn match tollgateDeclaration "^\s*\zs\<\%(policy\|role\|actions\|credits\|debts\|enum\|field\|permit\|lock\|spend\|settle\|let\|step\|state\|on\|shortfall\|expire\)\>"
-syn match tollgateDeclName "\%(^\s*\%(policy\|role\|actions\|enum\|let\|state\)\s\+\)\@<=\h\w*"
+syn match tollgateDeclaration "^\s*\zs\<\%(policy\|role\|actions\|credits\|debts\|enum\|field\|permit\|lock\|spend\|settle\|let\|step\|state\|on\|shortfall\|expire\|assert\)\>"
+syn match tollgateDeclName "\%(^\s*\%(policy\|role\|actions\|enum\|let\|state\|assert\)\s\+\)\@<=\h\w*"
 syn match tollgateStepName "\%(^\s*step\s\+\)\@<=\h\w*"
 syn match tollgateField "\%(^\s*field\s\+\)\@<=\h\w*\%(\.\h\w*\)*"
 syn match tollgateType "\%(:\s*\%(optional\s\+\)\=\)\@<=\<\%(decimal\|bool\|text\|time\|duration\)\>"
@@ -51,6 +51,9 @@ syn match tollgateRuleName "\%(\<\%(deny\|warn\|effect\)\s\+\)\@<=\%(when\>\)\@!
 syn match tollgateContext "\<after\>\ze\s*\d"
 syn match tollgateContext "\<only\>\ze\s\+\h"
 syn match tollgateContext "\<even\s\+if\s\+denied\>"
+" An assertion's claim: `never step buy`, `state paused implies some step`.
+syn match tollgateContext "\<\%(never\|implies\|permitted\|allow\)\>"
+syn match tollgateContext "\<some\>\ze\s\+\%(step\|warn\|effect\)\>"
 
 " ── Literals ──
 syn match tollgateNumber "\<\d\%(\d\|_\d\@=\)*\%(\.\d\+\)\=\>"

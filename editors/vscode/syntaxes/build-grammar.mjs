@@ -22,7 +22,7 @@ const pest = join(here, "..", "..", "..", "grammar", "policy.pest");
 /** Keywords that start a declaration at the start of a line. */
 const DECLARATIONS = [
   "policy", "role", "actions", "credits", "debts", "enum", "field", "permit", "lock",
-  "spend", "settle", "let", "step", "state", "on", "shortfall", "expire",
+  "spend", "settle", "let", "step", "state", "on", "shortfall", "expire", "assert",
 ];
 /** Rule kinds inside `on` blocks; each declares the rule's code. */
 const RULES = ["deny", "warn", "effect"];
@@ -38,7 +38,9 @@ const OTHER_KEYWORDS = [
   "grants", "is",
 ];
 /** Keywords only where the language uses them (`kw_after` ... in the pest grammar). */
-const CONTEXT_WORDS = ["after", "only", "even", "if", "denied"];
+/** The words of an assertion's claim, keywords only there. */
+const CLAIM_WORDS = ["never", "implies", "some", "allow", "permitted"];
+const CONTEXT_WORDS = ["after", "only", "even", "if", "denied", ...CLAIM_WORDS];
 
 /** The types a `field` may have besides an enum's name. */
 const TYPES = ["decimal", "bool", "text", "time", "duration"];
@@ -247,6 +249,58 @@ const grammar = {
               ],
             },
           },
+        },
+        {
+          // `assert name for member on billable when debt > 0: deny debt_outstanding`,
+          // going on over indented lines: it ends where a line starts in column 1.
+          name: S("meta.declaration.assert"),
+          begin: `^\\s*(assert)\\b(?:\\s+(${NAME}))?`,
+          beginCaptures: {
+            1: { name: S("storage.type.assert") },
+            2: { name: S("entity.name.function.assertion") },
+          },
+          end: "^(?=\\S)",
+          patterns: [
+            { include: "#comments" },
+            {
+              match: `\\b(for|,)\\s*(${NAME})\\s+(access)\\b`,
+              captures: {
+                1: { patterns: [{ match: "for", name: S("keyword.other.for") }, { include: "#punctuation" }] },
+                2: { name: S("entity.name.type.access") },
+                3: { name: S("keyword.other.access") },
+              },
+            },
+            {
+              match: `\\b(state)\\s+(${NAME})`,
+              captures: { 1: { name: S("keyword.other.state") }, 2: { name: S("entity.name.constant.state") } },
+            },
+            {
+              match: `\\b(step)\\s+(${NAME})`,
+              captures: { 1: { name: S("keyword.other.step") }, 2: { name: S("entity.name.function.step") } },
+            },
+            {
+              // `steps only [ask_billing_admin, ask_owner]`
+              begin: "\\b(steps)\\s+(only)\\s*(\\[)",
+              beginCaptures: {
+                1: { name: S("keyword.other.steps") },
+                2: { name: S("keyword.other.only") },
+                3: { name: S("punctuation.section.brackets.begin") },
+              },
+              end: "\\]",
+              endCaptures: { 0: { name: S("punctuation.section.brackets.end") } },
+              patterns: [
+                { include: "#comments" },
+                { match: ",", name: S("punctuation.separator.comma") },
+                { match: `\\b${NAME}\\b`, name: S("entity.name.function.step") },
+              ],
+            },
+            {
+              match: `\\b(some)\\s+(step|warn|effect)\\b`,
+              captures: { 1: { name: S("keyword.other.claim") }, 2: { patterns: [{ include: "#keywords" }] } },
+            },
+            { match: word(CLAIM_WORDS), name: S("keyword.other.claim") },
+            { include: "#expression" },
+          ],
         },
         {
           // `permit`, `lock`, `spend`, `settle`, `expire`: the rest of the
