@@ -205,7 +205,10 @@ impl Checker<'_> {
     }
 
     /// The code of some `kind` rule in the policy (`not_permitted` too,
-    /// for `deny`); reported with a suggestion when there is none.
+    /// for `deny`). A code no rule has is a warning, not an error: the fact
+    /// then never holds, which `tollgate verify` shows with a
+    /// counterexample. A policy whose rule was removed still loads, and
+    /// its assertions say what the removal broke.
     fn rule_code(&mut self, kind: RuleKind, code: &ast::Ident) -> Option<String> {
         let builtin = kind == RuleKind::Deny && &*code.name == NOT_PERMITTED;
         if builtin
@@ -221,7 +224,7 @@ impl Checker<'_> {
             .filter(|(k, _)| *k == kind)
             .map(|(_, c)| &**c)
             .collect();
-        if kind == RuleKind::Deny {
+        if kind == RuleKind::Deny && !known.contains(&NOT_PERMITTED) {
             known.push(NOT_PERMITTED);
         }
         known.sort_unstable();
@@ -231,18 +234,18 @@ impl Checker<'_> {
             None
         };
         let what = match kind {
-            RuleKind::Deny => "deny code",
-            RuleKind::Warn => "warn code",
-            RuleKind::Effect => "effect code",
+            RuleKind::Deny => "deny",
+            RuleKind::Warn => "warn",
+            RuleKind::Effect => "effect",
         };
         let listed: Vec<&str> = known
             .iter()
             .copied()
             .take(errors::MAX_LISTED_NAMES + 1)
             .collect();
-        let d = errors::unknown_name(what, code, guess, &listed, known.len());
+        let d = errors::fact_never_holds(what, code, guess, &listed, known.len());
         self.report(d);
-        None
+        Some(String::from(&*code.name))
     }
 }
 

@@ -250,6 +250,28 @@ pub(super) fn unknown_name(
     }
 }
 
+/// An assertion's `deny CODE` (or `warn`, `effect`) that no rule gives:
+/// the fact never holds.
+pub(super) fn fact_never_holds(
+    kind: &str,
+    code: &ast::Ident,
+    guess: Option<&str>,
+    listed: &[&str],
+    known: usize,
+) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::ConstantCondition,
+        code.span,
+        format!("no `{kind}` rule has the code `{}`", code.name),
+    )
+    .label("this fact never holds");
+    match guess {
+        Some(s) => d.did_you_mean(s),
+        None if known == 0 => d.help(format!("the policy has no `{kind}` rule")),
+        None => d.help(format!("the codes are {}", list_some_words(listed, known))),
+    }
+}
+
 /// [`list_words`] when only the first names are at hand: `total` says how
 /// many there are in all.
 pub(super) fn list_some_words(first: &[&str], total: usize) -> String {
