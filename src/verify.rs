@@ -181,6 +181,28 @@ pub(crate) fn small_model(
     Ok((solver.values(&u.model_terms())?, solver.values(extra)?))
 }
 
+/// The assertions the evaluator sees fail on `account`, as `name role
+/// action`: for testing what `verify` proved against decisions.
+pub fn violations(policy: &Policy, account: &crate::Account) -> Result<Vec<String>, VerifyError> {
+    let p = policy.program();
+    let mut out = Vec::new();
+    for a in &p.assertions {
+        for &role in &a.roles {
+            for &action in &a.actions {
+                if concrete::fails(policy, account, role, action, a)? {
+                    out.push(format!(
+                        "{} {} {}",
+                        a.name,
+                        role_name(p, role),
+                        action_name(p, action)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn role_name(p: &Program, r: RoleId) -> &str {
     p.role(r).map_or("?", |r| r.name.as_str())
 }

@@ -34,3 +34,4 @@ mod robustness;
 mod second_edition;
 mod snapshot_errors;
 mod util;
+mod verify;

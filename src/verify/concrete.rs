@@ -228,7 +228,7 @@ pub fn validated(policy: &Policy, account: &Account) -> Result<(String, Account)
 }
 
 /// Whether the evaluator sees the assertion fail on `account`.
-fn fails(
+pub(crate) fn fails(
     policy: &Policy,
     account: &Account,
     role: RoleId,

@@ -34,6 +34,54 @@ pub struct Region {
     pub witness: Witness,
     /// More regions exist for these requests than were listed.
     pub more: bool,
+    /// The conditions as nodes: which policy, the node, and whether it
+    /// holds, for [`Region::contains`].
+    pub literals: Vec<(usize, crate::compile::NodeId, bool)>,
+}
+
+impl Region {
+    /// Whether an account lies in the region, by the evaluator: each
+    /// literal read on the account under its own policy for `request`
+    /// (names of a role and an action both policies have).
+    pub fn contains(
+        &self,
+        old: &Policy,
+        new: &Policy,
+        account: &crate::Account,
+        request: (&str, &str),
+    ) -> Result<bool, VerifyError> {
+        let Ok(json) = concrete::validated(old, account).map(|(j, _)| j) else {
+            return Ok(false);
+        };
+        let in_new = new
+            .snapshot_from_json(&json)
+            .map_err(|_| internal("an account the new policy rejects"))?;
+        for &(side, node, holds) in &self.literals {
+            let (policy, acc) = if side == 0 {
+                (old, account)
+            } else {
+                (new, &in_new)
+            };
+            let p = policy.program();
+            let (Some(r), Some(a)) = (p.role_by_name(request.0), p.action_by_name(request.1))
+            else {
+                return Ok(false);
+            };
+            let ctx = crate::decide::eval::Ctx::new(p, acc, Some((r, a)))
+                .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
+            let value = ctx
+                .eval_bool(
+                    node,
+                    crate::decide::eval::Item::None,
+                    &mut crate::decide::eval::NoTrace,
+                )
+                .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
+            if value != holds {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// One part of a decision that changes: `state`, `outcome`, ...
@@ -207,10 +255,9 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
 fn merge_same(regions: &mut Vec<Region>) {
     let mut out: Vec<Region> = Vec::new();
     for r in regions.drain(..) {
-        match out
-            .iter_mut()
-            .find(|o| o.conditions == r.conditions && o.changes == r.changes)
-        {
+        match out.iter_mut().find(|o| {
+            o.conditions == r.conditions && o.changes == r.changes && o.literals == r.literals
+        }) {
             Some(o) => {
                 o.requests.extend(r.requests);
                 o.more |= r.more;
@@ -316,6 +363,10 @@ fn regions_of(
         let exact = solver.check()? == Sat::Unsat;
         solver.send("(pop 1)\n")?;
         blocked.push(cube);
+        let literals: Vec<(usize, crate::compile::NodeId, bool)> = keep
+            .iter()
+            .filter_map(|&(a, b)| atoms.get(a).map(|x| (x.side, x.node, b)))
+            .collect();
         let conditions: Vec<String> = keep
             .iter()
             .filter_map(|&(a, b)| {
@@ -339,6 +390,7 @@ fn regions_of(
             changes,
             witness,
             more: false,
+            literals,
         });
     }
     solver.send("(pop 1)\n")?;

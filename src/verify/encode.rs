@@ -448,6 +448,9 @@ pub struct Atom {
     /// one name differently.
     pub text_inline: String,
     pub negated_inline: String,
+    /// The node, and which policy's (0: the only or old one, 1: the new).
+    pub node: NodeId,
+    pub side: usize,
 }
 
 /// A rule's condition and when it shows in the decision.
@@ -856,6 +859,8 @@ impl<'a> Encoder<'a> {
                 negated: super::describe::negated(self.p, id, false),
                 text_inline: super::describe::node(self.p, id, true),
                 negated_inline: super::describe::negated(self.p, id, true),
+                node: id,
+                side: self.side,
             });
         }
     }

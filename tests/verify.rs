@@ -1,0 +1,448 @@
+//! `tollgate verify`, `diff --exhaustive` and `check --prove`: proofs over
+//! every account, and counterexamples that `tollgate decide` confirms.
+//!
+//! These need `z3`. Without it they fail under `CI=true` (`.ci/z3`
+//! installs it) and are skipped, loudly, elsewhere.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::util::{root, stderr, stdout, tollgate};
+
+fn z3_present() -> bool {
+    let present = Command::new("z3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`z3` is missing under CI=true: .ci/z3 installs it"
+        );
+        eprintln!(
+            "\n!!! SKIPPED: `z3` is not installed (apt-get install z3); under CI=true this fails !!!\n"
+        );
+    }
+    present
+}
+
+fn ampere() -> String {
+    std::fs::read_to_string(root().join("policies/ampere.policy")).unwrap()
+}
+
+/// A temporary policy file holding `text`.
+fn policy_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollgate-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.policy"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `text` with `from` replaced, which must occur.
+fn mutate(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the policy no longer has {from:?}");
+    text.replacen(from, to, 1)
+}
+
+#[test]
+fn verify_proves_every_ampere_assertion() {
+    if !z3_present() {
+        return;
+    }
+    let out = tollgate(&["verify", "policies/ampere.policy"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    insta::assert_snapshot!("verify_ampere", stdout(&out));
+    let json = tollgate(&["verify", "policies/ampere.policy", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["proven"], 14);
+    assert_eq!(doc["refuted"], 0);
+}
+
+/// Each refuted assertion's counterexample, decided again by `tollgate
+/// decide` on the same policy, gives exactly the decision verify printed.
+fn refutations_confirmed(policy: &PathBuf) -> Vec<(String, Value, Value)> {
+    let out = tollgate(&["verify", policy.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut refuted = Vec::new();
+    for a in doc["files"][0]["assertions"].as_array().unwrap() {
+        if a["result"] != "refuted" {
+            assert_eq!(a["result"], "proven", "{a}");
+            continue;
+        }
+        let c = &a["counterexample"];
+        let snapshot = policy.with_extension(format!("{}.json", a["name"].as_str().unwrap()));
+        std::fs::write(&snapshot, serde_json::to_string(&c["snapshot"]).unwrap()).unwrap();
+        let decided = tollgate(&[
+            "decide",
+            policy.to_str().unwrap(),
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--role",
+            c["role"].as_str().unwrap(),
+            "--action",
+            c["action"].as_str().unwrap(),
+        ]);
+        let decision: Value = serde_json::from_slice(&decided.stdout).unwrap();
+        assert_eq!(decision, c["decision"], "decide disagrees with verify");
+        refuted.push((
+            a["name"].as_str().unwrap().to_owned(),
+            c["snapshot"].clone(),
+            decision,
+        ));
+    }
+    refuted
+}
+
+fn codes(decision: &Value, part: &str) -> Vec<String> {
+    decision[part]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn dropping_a_deny_is_refuted_on_an_account_decide_confirms() {
+    if !z3_present() {
+        return;
+    }
+    let text = ampere();
+    let start = text
+        .find("  deny debt_outstanding when debt > 0 {")
+        .unwrap();
+    let end = text.find("  deny credits_locked").unwrap();
+    let broken = format!("{}{}", &text[..start], &text[end..]);
+    let refuted = refutations_confirmed(&policy_file("drop_deny", &broken));
+    let (_, snapshot, decision) = refuted
+        .iter()
+        .find(|(n, _, _)| n == "debt_blocks_billable_work")
+        .expect("debt_blocks_billable_work refuted");
+    assert!(!snapshot["debts"].as_array().unwrap().is_empty());
+    assert_ne!(decision["balance"]["debt"], "0");
+    assert!(!codes(decision, "reasons").contains(&"debt_outstanding".to_owned()));
+}
+
+#[test]
+fn widening_a_permission_is_refuted() {
+    if !z3_present() {
+        return;
+    }
+    let broken = mutate(
+        &ampere(),
+        "permit member to billable, free",
+        "permit member to billable, free, buy_credits",
+    );
+    let refuted = refutations_confirmed(&policy_file("widen", &broken));
+    let names: Vec<&str> = refuted.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names, ["members_cannot_manage_billing"]);
+    let (_, _, decision) = &refuted[0];
+    assert_eq!(decision["request"]["action"], "buy_credits");
+    assert!(!codes(decision, "reasons").contains(&"not_permitted".to_owned()));
+}
+
+#[test]
+fn changing_a_threshold_is_refuted() {
+    if !z3_present() {
+        return;
+    }
+    let broken = mutate(
+        &ampere(),
+        "deny no_usable_credits when usable == 0 and locked == 0",
+        "deny no_usable_credits when usable < 0 and locked == 0",
+    );
+    let refuted = refutations_confirmed(&policy_file("threshold", &broken));
+    let names: Vec<&str> = refuted.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "no_usable_credits_no_work",
+            "paused_billing_users_get_a_step"
+        ]
+    );
+    for (_, _, decision) in &refuted {
+        assert_eq!(decision["balance"]["usable"], "0");
+    }
+    assert_eq!(refuted[0].2["outcome"], "allow");
+}
+
+#[test]
+fn verify_without_the_solver_says_what_to_install() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["verify", "policies/ampere.policy"])
+        .current_dir(root())
+        .env("TOLLGATE_Z3", "/nonexistent/z3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot start the SMT solver `/nonexistent/z3`"),
+        "{err}"
+    );
+    assert!(err.contains("apt-get install z3"), "{err}");
+}
+
+#[test]
+fn verify_of_a_policy_without_assertions_or_with_errors() {
+    if !z3_present() {
+        return;
+    }
+    let out = tollgate(&["verify", "policies/messaging.policy"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("no assertions to verify"),
+        "{}",
+        stdout(&out)
+    );
+    let bad = policy_file("bad", "policy x\nrole");
+    let out = tollgate(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn verify_github_annotations_point_at_the_assertion() {
+    if !z3_present() {
+        return;
+    }
+    let broken = mutate(
+        &ampere(),
+        "permit member to billable, free",
+        "permit member to billable, free, buy_credits",
+    );
+    let path = policy_file("github", &broken);
+    let out = tollgate(&["verify", path.to_str().unwrap(), "--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("assert members_cannot_manage_billing"))
+        .unwrap()
+        + 1;
+    assert!(text.starts_with("::error file="), "{text}");
+    assert!(
+        text.contains(&format!(
+            ",line={line},col=1::assertion `members_cannot_manage_billing` is refuted"
+        )),
+        "{text}"
+    );
+}
+
+fn exhaustive(old: &str, new: &PathBuf) -> (Option<i32>, Value) {
+    let out = tollgate(&[
+        "diff",
+        old,
+        new.to_str().unwrap(),
+        "--exhaustive",
+        "--format",
+        "json",
+    ]);
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn exhaustive_diff_of_layout_only_changes_finds_nothing() {
+    if !z3_present() {
+        return;
+    }
+    let text = ampere();
+    // Comments, blank lines and the order of independent declarations.
+    let ask_admin = "step ask_billing_admin \"Ask an organization owner or billing admin to resolve the balance.\"\n";
+    let ask_owner = "step ask_owner \"Ask an organization owner: only owners can do this.\"\n";
+    let moved = mutate(
+        &text,
+        &format!("{ask_admin}{ask_owner}"),
+        &format!("{ask_owner}\n\n{ask_admin}"),
+    );
+    let moved = moved.replace("// ───", "// changed comment ───");
+    let moved = mutate(&moved, "enum payment_method: valid, missing, failed\n", "");
+    let moved = mutate(
+        &moved,
+        "enum subscription_status:",
+        "enum payment_method: valid, missing, failed\nenum subscription_status:",
+    );
+    let path = policy_file("layout", &moved);
+    let (code, doc) = exhaustive("policies/ampere.policy", &path);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["changed"], false);
+    assert_eq!(doc["requests_compared"], 66);
+    let human = tollgate(&[
+        "diff",
+        "policies/ampere.policy",
+        path.to_str().unwrap(),
+        "--exhaustive",
+    ]);
+    assert!(stdout(&human).contains("no decision changes on any account"));
+}
+
+/// The low-balance threshold moves from 100 to 200: exactly the accounts
+/// with no debt and usable credits above 100 and at most 200 (when no
+/// setting overrides it) change, and each witness shows it.
+#[test]
+fn exhaustive_diff_of_a_threshold_change_finds_the_band() {
+    if !z3_present() {
+        return;
+    }
+    let new = mutate(
+        &ampere(),
+        "settings.low_balance_threshold ?? 100",
+        "settings.low_balance_threshold ?? 200",
+    );
+    let path = policy_file("band", &new);
+    let (code, doc) = exhaustive("policies/ampere.policy", &path);
+    assert_eq!(code, Some(1), "{doc}");
+    let regions = doc["regions"].as_array().unwrap();
+    let summary: Vec<String> = regions
+        .iter()
+        .map(|r| {
+            let changes: Vec<String> = r["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}: {} -> {}",
+                        c["part"].as_str().unwrap(),
+                        c["old"].as_str().unwrap(),
+                        c["new"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            format!(
+                "{} requests where {} | {}",
+                r["requests"].as_array().unwrap().len(),
+                r["accounts"].as_str().unwrap(),
+                changes.join("; ")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("exhaustive_threshold", summary.join("\n"));
+    // Every witness, decided under each policy, is decided differently.
+    for r in regions {
+        let w = &r["witness"];
+        let snapshot = path.with_extension("witness.json");
+        std::fs::write(&snapshot, serde_json::to_string(&w["snapshot"]).unwrap()).unwrap();
+        let decide = |policy: &str| -> Value {
+            let out = tollgate(&[
+                "decide",
+                policy,
+                "--snapshot",
+                snapshot.to_str().unwrap(),
+                "--role",
+                w["role"].as_str().unwrap(),
+                "--action",
+                w["action"].as_str().unwrap(),
+            ]);
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let (old, new) = (
+            decide("policies/ampere.policy"),
+            decide(path.to_str().unwrap()),
+        );
+        assert_ne!(old["state"], new["state"]);
+        assert_eq!(old["state"], w["old"]["state"]);
+        assert_eq!(new["state"], w["new"]["state"]);
+        let usable: f64 = old["balance"]["usable"].as_str().unwrap().parse().unwrap();
+        assert!(usable > 100.0 && usable <= 200.0, "{usable}");
+    }
+}
+
+#[test]
+fn exhaustive_diff_reports_roles_only_one_policy_has() {
+    if !z3_present() {
+        return;
+    }
+    let new = mutate(&ampere(), "role member\n", "role member\nrole auditor\n");
+    let new = mutate(
+        &new,
+        "permit member to billable, free",
+        "permit member to billable, free\npermit auditor to free",
+    );
+    let path = policy_file("auditor", &new);
+    let (code, doc) = exhaustive("policies/ampere.policy", &path);
+    assert_eq!(code, Some(1));
+    assert_eq!(doc["only_new"], serde_json::json!(["role auditor"]));
+    assert_eq!(doc["regions"], serde_json::json!([]));
+}
+
+#[test]
+fn check_prove_finds_dead_rules_states_and_constant_steps() {
+    if !z3_present() {
+        return;
+    }
+    let text = mutate(
+        &ampere(),
+        "state ok otherwise",
+        "state never when usable < 0\nstate ok otherwise",
+    );
+    let text = mutate(
+        &text,
+        "  /// \"Treat that warning as a planning signal.\"",
+        "  warn hidden when usable == 0 and locked == 0 {\n    message \"never shown\"\n  }\n\n  /// \"Treat that warning as a planning signal.\"",
+    );
+    let text = mutate(
+        &text,
+        "      wait_for_settlement when settleable > 0\n",
+        "      wait_for_settlement when settleable > 0\n      ask_owner when debt <= 0\n",
+    );
+    let path = policy_file("lints", &text);
+    let plain = tollgate(&["check", path.to_str().unwrap()]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    let out = tollgate(&[
+        "check",
+        "--prove",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<String> = doc["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["code"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("check_prove", found.join("\n"));
+    let strict = tollgate(&[
+        "check",
+        "--prove",
+        "--deny-warnings",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(strict.status.code(), Some(1));
+    let clean = tollgate(&[
+        "check",
+        "--prove",
+        "--deny-warnings",
+        "policies/ampere.policy",
+    ]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+}
