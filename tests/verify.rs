@@ -4,7 +4,7 @@
 //! These need `z3`. Without it they fail under `CI=true` (`.ci/z3`
 //! installs it) and are skipped, loudly, elsewhere.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
@@ -71,7 +71,7 @@ fn verify_proves_every_ampere_assertion() {
 
 /// Each refuted assertion's counterexample, decided again by `tollgate
 /// decide` on the same policy, gives exactly the decision verify printed.
-fn refutations_confirmed(policy: &PathBuf) -> Vec<(String, Value, Value)> {
+fn refutations_confirmed(policy: &Path) -> Vec<(String, Value, Value)> {
     let out = tollgate(&["verify", policy.to_str().unwrap(), "--format", "json"]);
     assert_eq!(
         out.status.code(),
@@ -246,7 +246,7 @@ fn verify_github_annotations_point_at_the_assertion() {
     );
 }
 
-fn exhaustive(old: &str, new: &PathBuf) -> (Option<i32>, Value) {
+fn exhaustive(old: &str, new: &Path) -> (Option<i32>, Value) {
     let out = tollgate(&[
         "diff",
         old,
