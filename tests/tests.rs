@@ -35,3 +35,4 @@ mod second_edition;
 mod snapshot_errors;
 mod util;
 mod verify;
+mod verify_props;
