@@ -96,6 +96,7 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
         let mut verdict = Verdict::Proven;
         'requests: for &role in &a.roles {
             for &action in &a.actions {
+                solver.in_time()?;
                 let conditions: Vec<_> = a.when.into_iter().collect();
                 let (d, when) =
                     Encoder::new(&mut universe, p, 0, (role, action)).decision(&conditions)?;

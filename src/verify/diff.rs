@@ -212,6 +212,7 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
             };
             let aa = ActionId::from_index(ai).ok_or_else(|| internal("action id"))?;
             report.requests += 1;
+            solver.in_time()?;
             let (da, _) = Encoder::new(&mut u, pa, 0, (ra, aa)).decision(&[])?;
             let (db, _) = Encoder::new(&mut u, pb, 1, (rb, ab)).decision(&[])?;
             let differ = difference(&da, &db);

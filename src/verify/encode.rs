@@ -27,6 +27,10 @@ const NANOS: i128 = 1_000_000_000;
 const MIN_SECONDS: i128 = -62_167_219_200;
 const MAX_SECONDS: i128 = 253_402_300_799;
 
+/// Longest term written inline, in bytes; a longer one is defined once
+/// and named (see [`Encoder::node`]).
+const MAX_INLINE_TERM: usize = 160;
+
 /// Why a policy could not be encoded.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
@@ -869,7 +873,19 @@ impl<'a> Encoder<'a> {
         if let Some(t) = self.memo.get(&id) {
             return Ok(t.clone());
         }
-        let t = self.node_uncached(id, hint)?;
+        let mut t = self.node_uncached(id, hint)?;
+        // A long term is named once and referred to: a term repeated by
+        // its parents (`x in [...]`, `==` on an optional value) then costs
+        // its name, not its text, so the query grows linearly with the
+        // policy.
+        if t.v.len() > MAX_INLINE_TERM {
+            t.v = self.define(&format!("n{}", id.index()), smt_sort(t.sort), &t.v);
+        }
+        if let Some(present) = &t.present {
+            if present.len() > MAX_INLINE_TERM {
+                t.present = Some(self.define(&format!("n{}p", id.index()), "Bool", present));
+            }
+        }
         if !matches!(t.sort, Sort::Enum(None)) {
             self.memo.insert(id, t.clone());
         }

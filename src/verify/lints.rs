@@ -54,6 +54,7 @@ pub fn lints(p: &Program, limit: Duration) -> Result<Vec<Diagnostic>, VerifyErro
         let role = RoleId::from_index(ri).ok_or_else(|| internal("role"))?;
         for ai in 0..p.actions.len() {
             let action = ActionId::from_index(ai).ok_or_else(|| internal("action"))?;
+            solver.in_time()?;
             let (d, _) = Encoder::new(&mut u, p, 0, (role, action)).decision(&[])?;
             // Requests whose formulas are the same text have the same answers.
             let key = format!(

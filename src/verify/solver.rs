@@ -107,6 +107,17 @@ impl Solver {
         Ok(solver)
     }
 
+    /// `Err(Timeout)` once the run's time is up: the loops that build
+    /// queries call it, so a policy with millions of requests stops at the
+    /// limit instead of encoding them all.
+    pub fn in_time(&self) -> Result<(), SolverError> {
+        if Instant::now() >= self.deadline {
+            Err(SolverError::Timeout(self.limit_secs))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Sends commands that answer nothing.
     pub fn send(&mut self, commands: &str) -> Result<(), SolverError> {
         self.stdin
