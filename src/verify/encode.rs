@@ -834,7 +834,18 @@ impl<'a> Encoder<'a> {
                 "(and (>= {s} 0) (<= {s} {pre}_debt) (<= {s} (+ {pre}_usable {pre}_locked)))"
             );
             let _ = writeln!(self.defs, "(assert {bound})");
-            self.define("settleable", "Int", &s);
+            // While no lock holds, a simple settlement pays min(debt,
+            // usable) exactly, as the evaluator's fast path does.
+            let value = if p.simple_settlement {
+                let none_locked = format!("(not {})", or_all(lock_names.iter().cloned()));
+                format!(
+                    "(ite {none_locked} {} {s})",
+                    min(&format!("{pre}_debt"), &format!("{pre}_usable"))
+                )
+            } else {
+                s
+            };
+            self.define("settleable", "Int", &value);
         }
         for j in 0..p.debt_kinds.len() {
             let d = debts.get(j).cloned().unwrap_or_else(|| "0".to_owned());
