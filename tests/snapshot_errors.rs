@@ -378,10 +378,11 @@ fn a_snapshot_of_small_values_costs_a_small_multiple_of_its_size() {
             // The process itself, about 7 MB in a debug build since the
             // language server is linked in (`tollgate --version` peaks at
             // 10 MB, 0.7 MB more than before it, and this decide at 2 MB
-            // more), and the text, read once and copied for the error's
-            // snippet, on top of the tree.
+            // more; the prover, issue 16, added 0.7 MB more: 10.7 MB), and
+            // the text, read once and copied for the error's snippet, on
+            // top of the tree.
             assert!(
-                kb < 28 * size_kb + 10 * 1024,
+                kb < 28 * size_kb + 12 * 1024,
                 "{item}: peak {kb} KB for {size_kb} KB"
             );
         }

@@ -446,3 +446,49 @@ fn check_prove_finds_dead_rules_states_and_constant_steps() {
     ]);
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
 }
+
+#[test]
+fn exhaustive_diff_names_a_changed_effect_amount_and_a_widened_permission() {
+    if !z3_present() {
+        return;
+    }
+    let doubled = mutate(
+        &ampere(),
+        "    amount = auto_recharge.amount\n",
+        "    amount = auto_recharge.amount * 2\n",
+    );
+    let (code, doc) = exhaustive("policies/ampere.policy", &policy_file("doubled", &doubled));
+    assert_eq!(code, Some(1));
+    for r in doc["regions"].as_array().unwrap() {
+        assert_eq!(r["exact"], true, "{r}");
+        let accounts = r["accounts"].as_str().unwrap();
+        assert!(
+            accounts.contains("auto_recharge.amount != auto_recharge.amount * 2"),
+            "{accounts}"
+        );
+        assert!(accounts.contains("auto_recharge.enabled"), "{accounts}");
+        assert_eq!(r["changes"][0]["part"], "effects");
+        let (old, new) = (
+            &r["witness"]["old"]["effects"][0],
+            &r["witness"]["new"]["effects"][0],
+        );
+        let amount = |e: &Value| -> f64 { e["amount"].as_str().unwrap().parse().unwrap() };
+        assert_eq!(amount(new), 2.0 * amount(old));
+    }
+    let widened = mutate(
+        &ampere(),
+        "permit member to billable, free",
+        "permit member to billable, free, buy_credits",
+    );
+    let (code, doc) = exhaustive("policies/ampere.policy", &policy_file("widened", &widened));
+    assert_eq!(code, Some(1));
+    let regions = doc["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 1, "{doc}");
+    assert_eq!(regions[0]["accounts"], "every account");
+    assert_eq!(
+        regions[0]["requests"],
+        serde_json::json!([{ "role": "member", "action": "buy_credits" }])
+    );
+    assert_eq!(regions[0]["witness"]["old"]["outcome"], "deny");
+    assert_eq!(regions[0]["witness"]["new"]["outcome"], "allow");
+}

@@ -73,6 +73,10 @@ fn changes() -> &'static Vec<(Policy, ExhaustiveDiff)> {
                 "      enable_auto_recharge\n      buy_credits",
             ),
             (
+                "    amount = auto_recharge.amount\n",
+                "    amount = auto_recharge.amount * 2\n",
+            ),
+            (
                 "and billing.payment_method == valid",
                 "and billing.payment_method in [valid, failed]",
             ),

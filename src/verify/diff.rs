@@ -34,9 +34,8 @@ pub struct Region {
     pub witness: Witness,
     /// More regions exist for these requests than were listed.
     pub more: bool,
-    /// The conditions as nodes: which policy, the node, and whether it
-    /// holds, for [`Region::contains`].
-    pub literals: Vec<(usize, crate::compile::NodeId, bool)>,
+    /// The conditions, for [`Region::contains`].
+    pub literals: Vec<Literal>,
 }
 
 impl Region {
@@ -56,27 +55,43 @@ impl Region {
         let in_new = new
             .snapshot_from_json(&json)
             .map_err(|_| internal("an account the new policy rejects"))?;
-        for &(side, node, holds) in &self.literals {
-            let (policy, acc) = if side == 0 {
-                (old, account)
-            } else {
-                (new, &in_new)
-            };
+        let eval = |policy: &Policy, acc: &crate::Account, node| -> Result<String, VerifyError> {
             let p = policy.program();
             let (Some(r), Some(a)) = (p.role_by_name(request.0), p.action_by_name(request.1))
             else {
-                return Ok(false);
+                return Err(internal("a request the policies do not share"));
             };
             let ctx = crate::decide::eval::Ctx::new(p, acc, Some((r, a)))
                 .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
-            let value = ctx
-                .eval_bool(
+            let v = ctx
+                .eval(
                     node,
                     crate::decide::eval::Item::None,
                     &mut crate::decide::eval::NoTrace,
                 )
                 .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
-            if value != holds {
+            Ok(match v {
+                crate::value::Value::Decimal(d) => crate::amount::format(d),
+                other => format!("{other:?}"),
+            })
+        };
+        for literal in &self.literals {
+            let ok = match *literal {
+                Literal::Node { side, node, holds } => {
+                    let (policy, acc) = if side == 0 {
+                        (old, account)
+                    } else {
+                        (new, &in_new)
+                    };
+                    (eval(policy, acc, node)? == "Bool(true)") == holds
+                }
+                Literal::Differ {
+                    old: a,
+                    new: b,
+                    holds,
+                } => (eval(old, account, a)? != eval(new, &in_new, b)?) == holds,
+            };
+            if !ok {
                 return Ok(false);
             }
         }
@@ -215,7 +230,7 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
             solver.in_time()?;
             let (da, _) = Encoder::new(&mut u, pa, 0, (ra, aa)).decision(&[])?;
             let (db, _) = Encoder::new(&mut u, pb, 1, (rb, ab)).decision(&[])?;
-            let differ = difference(&da, &db);
+            let (differ, param_atoms) = difference((pa, pb), &da, &db);
             let query = format!(
                 "{}{}(define-fun differ () Bool {differ})\n",
                 da.defs, db.defs
@@ -234,7 +249,7 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
                 &u,
                 (old, new),
                 &query,
-                (&da, &db),
+                (&da, &db, param_atoms),
                 ((ra, aa), (rb, ab)),
             )?;
             let mut indices = Vec::new();
@@ -254,10 +269,17 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
 /// Regions with the same conditions and changes are one region for more
 /// requests.
 fn merge_same(regions: &mut Vec<Region>) {
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
     let mut out: Vec<Region> = Vec::new();
     for r in regions.drain(..) {
         match out.iter_mut().find(|o| {
-            o.conditions == r.conditions && o.changes == r.changes && o.literals == r.literals
+            sorted(&o.conditions) == sorted(&r.conditions)
+                && o.changes == r.changes
+                && o.exact == r.exact
         }) {
             Some(o) => {
                 o.requests.extend(r.requests);
@@ -279,33 +301,50 @@ fn regions_of(
     u: &Universe,
     (old, new): (&Policy, &Policy),
     query: &str,
-    (da, db): (&SymDecision, &SymDecision),
+    (da, db, param_atoms): (&SymDecision, &SymDecision, Vec<DiffAtom>),
     ((ra, aa), (rb, ab)): ((RoleId, ActionId), (RoleId, ActionId)),
 ) -> Result<Vec<Region>, VerifyError> {
-    let mut atoms: Vec<super::encode::Atom> = Vec::new();
+    let mut found: Vec<super::encode::Atom> = Vec::new();
     for a in da.atoms.iter().chain(&db.atoms) {
-        if !atoms.iter().any(|x| x.term == a.term) {
-            atoms.push(a.clone());
+        if !found.iter().any(|x| x.term == a.term) {
+            found.push(a.clone());
         }
     }
     // One text for two different terms: a name the policies define
     // differently. Those atoms are written out in full.
-    let texts: Vec<String> = atoms.iter().map(|a| a.text.clone()).collect();
-    for (i, a) in atoms.iter_mut().enumerate() {
-        let clash = texts
-            .iter()
-            .enumerate()
-            .any(|(j, t)| j != i && (*t == a.text || *t == a.negated));
-        if clash {
-            a.text = a.text_inline.clone();
-            a.negated = a.negated_inline.clone();
-        }
-    }
+    let texts: Vec<String> = found.iter().map(|a| a.text.clone()).collect();
+    let mut atoms: Vec<DiffAtom> = found
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let clash = texts
+                .iter()
+                .enumerate()
+                .any(|(j, t)| j != i && (*t == a.text || *t == a.negated));
+            let (text, negated) = if clash {
+                (a.text_inline.clone(), a.negated_inline.clone())
+            } else {
+                (a.text.clone(), a.negated.clone())
+            };
+            DiffAtom {
+                term: a.term.clone(),
+                text,
+                negated,
+                literal: Literal::Node {
+                    side: a.side,
+                    node: a.node,
+                    holds: true,
+                },
+                enum_test: a.enum_test.clone(),
+            }
+        })
+        .collect();
+    atoms.extend(param_atoms);
     let atom_terms: Vec<String> = atoms.iter().map(|a| a.term.clone()).collect();
     let approximate = da.approximate || db.approximate;
     solver.send("(push 1)\n")?;
     solver.send(query)?;
-    let mut regions = Vec::new();
+    let mut regions: Vec<(Region, String)> = Vec::new();
     let mut blocked: Vec<String> = Vec::new();
     loop {
         solver.send("(push 1)\n(assert differ)\n")?;
@@ -318,8 +357,7 @@ fn regions_of(
         }
         if regions.len() == MAX_REGIONS_PER_REQUEST {
             solver.send("(pop 1)\n")?;
-            if let Some(last) = regions.last_mut() {
-                let last: &mut Region = last;
+            if let Some((last, _)) = regions.last_mut() {
                 last.more = true;
             }
             break;
@@ -363,39 +401,119 @@ fn regions_of(
         ))?;
         let exact = solver.check()? == Sat::Unsat;
         solver.send("(pop 1)\n")?;
-        blocked.push(cube);
-        let literals: Vec<(usize, crate::compile::NodeId, bool)> = keep
+        blocked.push(cube.clone());
+        let literals: Vec<Literal> = keep
             .iter()
-            .filter_map(|&(a, b)| atoms.get(a).map(|x| (x.side, x.node, b)))
+            .filter_map(|&(a, b)| atoms.get(a).map(|x| x.literal.with(b)))
             .collect();
-        let conditions: Vec<String> = keep
-            .iter()
-            .filter_map(|&(a, b)| {
-                atoms
-                    .get(a)
-                    .map(|x| if b { x.text.clone() } else { x.negated.clone() })
-            })
-            .collect();
+        let conditions = describe_cube(&atoms, &keep);
         let witness = witness(old, new, u, &values, (ra, aa), (rb, ab), approximate)?;
         let Some((witness, changes)) = witness else {
             continue;
         };
-        regions.push(Region {
-            requests: Vec::new(),
-            conditions: if conditions.is_empty() {
-                vec!["every account".to_owned()]
-            } else {
-                dedup(conditions)
+        regions.push((
+            Region {
+                requests: Vec::new(),
+                conditions,
+                exact,
+                changes,
+                witness,
+                more: false,
+                literals,
             },
-            exact,
-            changes,
-            witness,
-            more: false,
-            literals,
-        });
+            cube,
+        ));
+    }
+    // A region inside another with the same change says nothing new: the
+    // cubes are minimal but not unique, and a later one can cover an
+    // earlier one.
+    let mut dropped = vec![false; regions.len()];
+    for i in 0..regions.len() {
+        for j in 0..regions.len() {
+            if i == j || dropped.get(j) == Some(&true) {
+                continue;
+            }
+            let (Some((ri, ci)), Some((rj, cj))) = (regions.get(i), regions.get(j)) else {
+                continue;
+            };
+            if ri.changes != rj.changes || ri.exact != rj.exact {
+                continue;
+            }
+            solver.send(&format!("(push 1)\n(assert {ci})\n(assert (not {cj}))\n"))?;
+            let inside = solver.check()? == Sat::Unsat;
+            solver.send("(pop 1)\n")?;
+            if inside {
+                if let Some(d) = dropped.get_mut(i) {
+                    *d = true;
+                }
+                break;
+            }
+        }
     }
     solver.send("(pop 1)\n")?;
-    Ok(regions)
+    let more = regions.last().is_some_and(|(r, _)| r.more);
+    let mut kept: Vec<Region> = regions
+        .into_iter()
+        .zip(dropped)
+        .filter(|(_, d)| !d)
+        .map(|((r, _), _)| r)
+        .collect();
+    if let Some(last) = kept.last_mut() {
+        last.more |= more;
+    }
+    Ok(kept)
+}
+
+/// A cube's literals as conditions, tests of one enum field joined into
+/// one (`status in [active, past_due]`, not two overlapping lists).
+fn describe_cube(atoms: &[DiffAtom], keep: &[(usize, bool)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut fields: Vec<(usize, String, Vec<String>, Vec<bool>)> = Vec::new();
+    for &(a, holds) in keep {
+        let Some(atom) = atoms.get(a) else {
+            continue;
+        };
+        match &atom.enum_test {
+            Some((field, values, allowed)) => {
+                let allowed: Vec<bool> = allowed.iter().map(|&x| x == holds).collect();
+                match fields
+                    .iter_mut()
+                    .find(|(_, f, v, _)| f == field && v == values)
+                {
+                    Some((_, _, _, now)) => {
+                        for (n, x) in now.iter_mut().zip(&allowed) {
+                            *n &= *x;
+                        }
+                    }
+                    None => {
+                        fields.push((out.len(), field.clone(), values.clone(), allowed));
+                        out.push(String::new());
+                    }
+                }
+            }
+            None => out.push(if holds {
+                atom.text.clone()
+            } else {
+                atom.negated.clone()
+            }),
+        }
+    }
+    for (at, field, values, allowed) in fields {
+        let names: Vec<&str> = values
+            .iter()
+            .zip(&allowed)
+            .filter(|(_, a)| **a)
+            .map(|(v, _)| v.as_str())
+            .collect();
+        let text = match names.as_slice() {
+            [one] => format!("{field} == {one}"),
+            _ => format!("{field} in [{}]", names.join(", ")),
+        };
+        if let Some(slot) = out.get_mut(at) {
+            *slot = text;
+        }
+    }
+    dedup(out)
 }
 
 fn dedup(v: Vec<String>) -> Vec<String> {
@@ -499,8 +617,16 @@ fn witness(
     )))
 }
 
-/// "The two decisions differ", as the `diff` compares them.
-fn difference(a: &SymDecision, b: &SymDecision) -> String {
+/// "The two decisions differ", as the `diff` compares them, and the
+/// comparisons of effect parameters it made, as atoms: a parameter's value
+/// is not a truth value of the policies' conditions, so a region must be
+/// able to say "and the amount changes".
+fn difference(
+    (old, new): (&crate::compile::Program, &crate::compile::Program),
+    a: &SymDecision,
+    b: &SymDecision,
+) -> (String, Vec<DiffAtom>) {
+    let mut param_atoms = Vec::new();
     let mut parts = vec![xor(&a.deny, &b.deny)];
     let mut states: Vec<&str> = a.states.iter().map(|(n, _)| n.as_str()).collect();
     for (n, _) in &b.states {
@@ -552,12 +678,12 @@ fn difference(a: &SymDecision, b: &SymDecision) -> String {
             .effects
             .iter()
             .filter(|e| e.code == code)
-            .flat_map(|e| e.params.iter().map(|(n, _)| n.as_str()))
+            .flat_map(|e| e.params.iter().map(|p| p.name.as_str()))
             .chain(
                 b.effects
                     .iter()
                     .filter(|e| e.code == code)
-                    .flat_map(|e| e.params.iter().map(|(n, _)| n.as_str())),
+                    .flat_map(|e| e.params.iter().map(|p| p.name.as_str())),
             )
             .collect();
         let mut done: Vec<&str> = Vec::new();
@@ -575,7 +701,7 @@ fn difference(a: &SymDecision, b: &SymDecision) -> String {
                     .map(|e| {
                         (
                             &e.when,
-                            e.params.iter().find(|(n, _)| n == name).map(|(_, v)| v),
+                            e.params.iter().find(|p| p.name == name).map(|p| &p.value),
                         )
                     })
                     .collect();
@@ -590,12 +716,78 @@ fn difference(a: &SymDecision, b: &SymDecision) -> String {
             };
             let both = format!("(and {pa} {pb})");
             match (value(a), value(b)) {
-                (Some(va), Some(vb)) => parts.push(format!("(and {both} (not (= {va} {vb})))")),
+                (Some(va), Some(vb)) => {
+                    let differs = format!("(not (= {va} {vb}))");
+                    parts.push(format!("(and {both} {differs})"));
+                    let node = |d: &SymDecision| {
+                        d.effects
+                            .iter()
+                            .filter(|e| e.code == code)
+                            .find_map(|e| e.params.iter().find(|p| p.name == name))
+                            .map(|p| p.node)
+                    };
+                    if let (Some(na), Some(nb)) = (node(a), node(b)) {
+                        let (ta, tb) = (
+                            super::describe::node(old, na, true),
+                            super::describe::node(new, nb, true),
+                        );
+                        param_atoms.push(DiffAtom {
+                            term: differs,
+                            text: format!("{ta} != {tb}"),
+                            negated: format!("{ta} == {tb}"),
+                            literal: Literal::Differ {
+                                old: na,
+                                new: nb,
+                                holds: true,
+                            },
+                            enum_test: None,
+                        });
+                    }
+                }
                 _ => parts.push(both),
             }
         }
     }
-    or_all(parts)
+    (or_all(parts), param_atoms)
+}
+
+/// An atom of a region's description.
+#[derive(Debug, Clone)]
+struct DiffAtom {
+    term: String,
+    text: String,
+    negated: String,
+    /// What it reads, with `holds: true`.
+    literal: Literal,
+    /// A test of an enum field: field, values, which make it true.
+    enum_test: Option<(String, Vec<String>, Vec<bool>)>,
+}
+
+/// One condition of a region, as the evaluator checks it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Literal {
+    /// A condition of one policy (0: old, 1: new) holds, or not.
+    Node {
+        side: usize,
+        node: crate::compile::NodeId,
+        holds: bool,
+    },
+    /// An effect parameter's expressions in the old and the new policy
+    /// differ (or not).
+    Differ {
+        old: crate::compile::NodeId,
+        new: crate::compile::NodeId,
+        holds: bool,
+    },
+}
+
+impl Literal {
+    fn with(self, holds: bool) -> Literal {
+        match self {
+            Literal::Node { side, node, .. } => Literal::Node { side, node, holds },
+            Literal::Differ { old, new, .. } => Literal::Differ { old, new, holds },
+        }
+    }
 }
 
 fn xor(a: &str, b: &str) -> String {

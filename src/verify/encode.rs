@@ -455,6 +455,9 @@ pub struct Atom {
     /// The node, and which policy's (0: the only or old one, 1: the new).
     pub node: NodeId,
     pub side: usize,
+    /// For a test of an enum field: the field, its values, and which of
+    /// them make the atom true, so a region can join two tests of one field.
+    pub enum_test: Option<(String, Vec<String>, Vec<bool>)>,
 }
 
 /// A rule's condition and when it shows in the decision.
@@ -481,7 +484,15 @@ pub struct Offer {
 pub struct SymEffect {
     pub code: String,
     pub when: String,
-    pub params: Vec<(String, String)>,
+    pub params: Vec<Param>,
+}
+
+/// An effect parameter: its name, its value's term, and its expression.
+#[derive(Debug)]
+pub struct Param {
+    pub name: String,
+    pub value: String,
+    pub node: NodeId,
 }
 
 /// Encodes one program's decisions.
@@ -659,7 +670,11 @@ impl<'a> Encoder<'a> {
                             Some(pr) => format!("(ite {pr} {} {zero})", t.v),
                             None => t.v,
                         };
-                        params.push((name.clone(), v));
+                        params.push(Param {
+                            name: name.clone(),
+                            value: v,
+                            node: *node,
+                        });
                     }
                     d.rules.push(RuleFiring {
                         rule: id,
@@ -876,8 +891,24 @@ impl<'a> Encoder<'a> {
                 negated_inline: super::describe::negated(self.p, id, true),
                 node: id,
                 side: self.side,
+                enum_test: self.enum_test(id),
             });
         }
+    }
+
+    fn enum_test(&self, id: NodeId) -> Option<(String, Vec<String>, Vec<bool>)> {
+        let Some(Node::EnumTest { slot, mask, .. }) = self.p.node(id) else {
+            return None;
+        };
+        let f = self.p.field(*slot)?;
+        let Base::Enum(EnumRef::User(e)) = f.ty else {
+            return None;
+        };
+        let values = self.p.enums.get(e.index())?.values.clone();
+        let allowed = (0..values.len())
+            .map(|i| i < 64 && mask & (1u64 << i) != 0)
+            .collect();
+        Some((f.dotted(), values, allowed))
     }
 
     fn node(&mut self, id: NodeId, hint: Option<EnumRef>) -> Result<Term, EncodeError> {

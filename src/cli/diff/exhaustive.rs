@@ -99,7 +99,11 @@ fn json(d: &ExhaustiveDiff, changed: bool) -> Report<'_> {
                         action: action.clone(),
                     })
                     .collect(),
-                accounts: r.conditions.join(" and "),
+                accounts: if r.conditions.is_empty() {
+                    "every account".to_owned()
+                } else {
+                    r.conditions.join(" and ")
+                },
                 conditions: r.conditions.clone(),
                 exact: r.exact,
                 more: r.more,
@@ -158,11 +162,19 @@ fn human(args: &DiffArgs, d: &ExhaustiveDiff) -> String {
 fn region(t: &mut String, n: usize, r: &Region, compared: usize) {
     let _ = writeln!(t);
     let some = if r.exact { "" } else { "some of the " };
-    let _ = writeln!(
-        t,
-        "{n}. on {some}accounts where {}",
-        r.conditions.join(" and ")
-    );
+    if r.conditions.is_empty() {
+        let _ = writeln!(
+            t,
+            "{n}. on {}every account",
+            if r.exact { "" } else { "some of " }
+        );
+    } else {
+        let _ = writeln!(
+            t,
+            "{n}. on {some}accounts where {}",
+            r.conditions.join(" and ")
+        );
+    }
     if r.requests.len() == compared {
         let _ = writeln!(t, "   requests: all {compared}");
     } else {
