@@ -16,7 +16,6 @@ pub mod encode;
 pub mod lints;
 pub mod solver;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::Policy;
@@ -89,26 +88,24 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
     let mut solver = Solver::start(limit)?;
     solver.send(&universe.declarations())?;
     // The same query text has the same answer: most requests share rules.
-    let mut proven: HashSet<String> = HashSet::new();
-    for a in &p.assertions {
+    let mut proven: Seen<(usize, RoleId, ActionId)> = Seen::new();
+    for (index, a) in p.assertions.iter().enumerate() {
         let at = p.source.line_col(a.span.start);
         let (line, column) = (at.line, at.col);
         let mut verdict = Verdict::Proven;
         'requests: for &role in &a.roles {
             for &action in &a.actions {
                 solver.in_time()?;
-                let conditions: Vec<_> = a.when.into_iter().collect();
-                let (d, when) =
-                    Encoder::new(&mut universe, p, 0, (role, action)).decision(&conditions)?;
-                let when = when.into_iter().next().unwrap_or_else(|| "true".to_owned());
-                let approximate = d.approximate;
-                let query = format!(
-                    "{}(assert {})\n(assert (not {}))\n",
-                    d.defs,
-                    when,
-                    claim_term(&a.claim, &d, p)
-                );
-                if proven.contains(&query) {
+                let (query, approximate) = assertion_query(&mut universe, p, a, role, action)?;
+                let again =
+                    |&(i, r, x): &(usize, RoleId, ActionId)| -> Result<String, VerifyError> {
+                        let a = p
+                            .assertions
+                            .get(i)
+                            .ok_or(VerifyError::Unconfirmed("an assertion".into()))?;
+                        Ok(assertion_query(&mut universe, p, a, r, x)?.0)
+                    };
+                if proven.find(&query, again)?.is_some() {
                     continue;
                 }
                 solver.send("(push 1)\n")?;
@@ -116,7 +113,7 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
                 let answer = solver.check()?;
                 if answer == Sat::Unsat {
                     solver.send("(pop 1)\n")?;
-                    proven.insert(query);
+                    proven.insert(&query, (index, role, action));
                     continue;
                 }
                 let (values, _) = small_model(&mut solver, &universe, &[])?;
@@ -152,6 +149,27 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
         });
     }
     Ok(out)
+}
+
+/// The query "the assertion fails for this request": its text, and whether
+/// the encoding over-approximates.
+fn assertion_query(
+    universe: &mut Universe,
+    p: &Program,
+    a: &crate::compile::Assertion,
+    role: RoleId,
+    action: ActionId,
+) -> Result<(String, bool), VerifyError> {
+    let conditions: Vec<_> = a.when.into_iter().collect();
+    let (d, when) = Encoder::new(universe, p, 0, (role, action)).decision(&conditions)?;
+    let when = when.into_iter().next().unwrap_or_else(|| "true".to_owned());
+    let query = format!(
+        "{}(assert {})\n(assert (not {}))\n",
+        d.defs,
+        when,
+        claim_term(&a.claim, &d, p)
+    );
+    Ok((query, d.approximate))
 }
 
 /// The model of the last satisfiable check, made small where it can be:
@@ -202,6 +220,49 @@ pub fn violations(policy: &Policy, account: &crate::Account) -> Result<Vec<Strin
         }
     }
     Ok(out)
+}
+
+/// Queries already answered, held as a hash and the key that built each:
+/// a policy of many requests would hold gigabytes of query text, and most
+/// requests share one. A hit is confirmed by building the key's text again
+/// and comparing, so a hash collision costs time, never a wrong answer.
+pub(crate) struct Seen<K> {
+    buckets: std::collections::HashMap<u64, Vec<K>>,
+}
+
+impl<K: Clone> Seen<K> {
+    pub(crate) fn new() -> Seen<K> {
+        Seen {
+            buckets: std::collections::HashMap::new(),
+        }
+    }
+
+    fn hash(text: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        h.finish()
+    }
+
+    /// The key of an earlier query with this text, if any.
+    pub(crate) fn find<E>(
+        &self,
+        text: &str,
+        mut rebuild: impl FnMut(&K) -> Result<String, E>,
+    ) -> Result<Option<K>, E> {
+        if let Some(keys) = self.buckets.get(&Self::hash(text)) {
+            for k in keys {
+                if rebuild(k)? == text {
+                    return Ok(Some(k.clone()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    pub(crate) fn insert(&mut self, text: &str, key: K) {
+        self.buckets.entry(Self::hash(text)).or_default().push(key);
+    }
 }
 
 pub(crate) fn role_name(p: &Program, r: RoleId) -> &str {

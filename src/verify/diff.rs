@@ -215,7 +215,8 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
         }
     }
     // Requests whose formulas are the same text share their regions.
-    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut seen: super::Seen<(RoleId, ActionId, RoleId, ActionId)> = super::Seen::new();
+    let mut shared: HashMap<(RoleId, ActionId), Vec<usize>> = HashMap::new();
     for (ri, r) in pa.roles.iter().enumerate() {
         let Some(rb) = pb.role_by_name(&r.name) else {
             continue;
@@ -228,16 +229,13 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
             let aa = ActionId::from_index(ai).ok_or_else(|| internal("action id"))?;
             report.requests += 1;
             solver.in_time()?;
-            let (da, _) = Encoder::new(&mut u, pa, 0, (ra, aa)).decision(&[])?;
-            let (db, _) = Encoder::new(&mut u, pb, 1, (rb, ab)).decision(&[])?;
-            let (differ, param_atoms) = difference((pa, pb), &da, &db);
-            let query = format!(
-                "{}{}(define-fun differ () Bool {differ})\n",
-                da.defs, db.defs
-            );
+            let (query, da, db, param_atoms) = diff_query(&mut u, (pa, pb), (ra, aa), (rb, ab))?;
             let request = (r.name.clone(), a.name.clone());
-            if let Some(regions) = seen.get(&query) {
-                for &i in regions {
+            let again = |&(ra, aa, rb, ab): &(RoleId, ActionId, RoleId, ActionId)| {
+                diff_query(&mut u, (pa, pb), (ra, aa), (rb, ab)).map(|q| q.0)
+            };
+            if let Some((ra0, aa0, _, _)) = seen.find(&query, again)? {
+                for &i in shared.get(&(ra0, aa0)).map_or(&[][..], Vec::as_slice) {
                     if let Some(region) = report.regions.get_mut(i) {
                         region.requests.push(request.clone());
                     }
@@ -258,12 +256,31 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
                 indices.push(report.regions.len());
                 report.regions.push(region);
             }
-            seen.insert(query, indices);
+            seen.insert(&query, (ra, aa, rb, ab));
+            shared.insert((ra, aa), indices);
         }
     }
     report.checks = solver.checks;
     merge_same(&mut report.regions);
     Ok(report)
+}
+
+/// The query "the decisions on this request differ" (as definitions and
+/// `differ`), the two decisions, and the atoms of effect parameters.
+fn diff_query(
+    u: &mut Universe,
+    (pa, pb): (&crate::compile::Program, &crate::compile::Program),
+    (ra, aa): (RoleId, ActionId),
+    (rb, ab): (RoleId, ActionId),
+) -> Result<(String, SymDecision, SymDecision, Vec<DiffAtom>), VerifyError> {
+    let (da, _) = Encoder::new(u, pa, 0, (ra, aa)).decision(&[])?;
+    let (db, _) = Encoder::new(u, pb, 1, (rb, ab)).decision(&[])?;
+    let (differ, param_atoms) = difference((pa, pb), &da, &db);
+    let query = format!(
+        "{}{}(define-fun differ () Bool {differ})\n",
+        da.defs, db.defs
+    );
+    Ok((query, da, db, param_atoms))
 }
 
 /// Regions with the same conditions and changes are one region for more

@@ -7,7 +7,7 @@
 //! are proofs, not guesses. The encoding over-approximates only by making
 //! more accounts possible, which can hide a lint but never invent one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::compile::{ActionId, Program, RoleId, RuleId};
@@ -43,7 +43,7 @@ pub fn lints(p: &Program, limit: Duration) -> Result<Vec<Diagnostic>, VerifyErro
     let mut reached = vec![false; p.states.len()];
     let mut rules: HashMap<RuleId, Seen> = HashMap::new();
     let mut offers: HashMap<(RuleId, Span), OfferSeen> = HashMap::new();
-    let mut done: HashSet<String> = HashSet::new();
+    let mut done: super::Seen<(RoleId, ActionId)> = super::Seen::new();
     let sat = |solver: &mut Solver, term: &str| -> Result<bool, VerifyError> {
         solver.send(&format!("(push 1)\n(assert {term})\n"))?;
         let answer = solver.check()?;
@@ -57,21 +57,15 @@ pub fn lints(p: &Program, limit: Duration) -> Result<Vec<Diagnostic>, VerifyErro
             solver.in_time()?;
             let (d, _) = Encoder::new(&mut u, p, 0, (role, action)).decision(&[])?;
             // Requests whose formulas are the same text have the same answers.
-            let key = format!(
-                "{}{:?}{:?}",
-                d.defs,
-                d.rules
-                    .iter()
-                    .map(|r| (&r.holds, &r.shows))
-                    .collect::<Vec<_>>(),
-                d.offers
-                    .iter()
-                    .map(|o| (&o.reason, &o.when))
-                    .collect::<Vec<_>>()
-            );
-            if !done.insert(key) {
+            let key = lint_key(&d);
+            let again = |&(r, a): &(RoleId, ActionId)| -> Result<String, VerifyError> {
+                let (d, _) = Encoder::new(&mut u, p, 0, (r, a)).decision(&[])?;
+                Ok(lint_key(&d))
+            };
+            if done.find(&key, again)?.is_some() {
                 continue;
             }
+            done.insert(&key, (role, action));
             solver.send("(push 1)\n")?;
             solver.send(&d.defs)?;
             for (i, (_, term)) in d.states.iter().enumerate() {
@@ -191,6 +185,23 @@ pub fn lints(p: &Program, limit: Duration) -> Result<Vec<Diagnostic>, VerifyErro
         }
     }
     Ok(out)
+}
+
+/// Everything a request's lints read, as text: equal texts, equal answers.
+fn lint_key(d: &super::encode::SymDecision) -> String {
+    format!(
+        "{}{:?}{:?}{:?}",
+        d.defs,
+        d.states,
+        d.rules
+            .iter()
+            .map(|r| (r.rule, &r.holds, &r.shows))
+            .collect::<Vec<_>>(),
+        d.offers
+            .iter()
+            .map(|o| (o.rule, o.span, &o.reason, &o.when))
+            .collect::<Vec<_>>()
+    )
 }
 
 /// A span without the line breaks and blanks that end it.
