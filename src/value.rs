@@ -89,7 +89,7 @@ impl<'a> Value<'a> {
                 }))
             }
             BinaryOp::Add => match (a, b) {
-                (Decimal(x), Decimal(y)) => x.checked_add(y).map(Decimal).ok_or(OpError::Overflow),
+                (Decimal(x), Decimal(y)) => exact_add(x, y).map(Decimal).ok_or(OpError::Overflow),
                 (Duration(x), Duration(y)) => {
                     x.checked_add(y).map(Duration).ok_or(OpError::Overflow)
                 }
@@ -103,7 +103,7 @@ impl<'a> Value<'a> {
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::Sub => match (a, b) {
-                (Decimal(x), Decimal(y)) => x.checked_sub(y).map(Decimal).ok_or(OpError::Overflow),
+                (Decimal(x), Decimal(y)) => exact_add(x, -y).map(Decimal).ok_or(OpError::Overflow),
                 (Duration(x), Duration(y)) => {
                     x.checked_sub(y).map(Duration).ok_or(OpError::Overflow)
                 }
@@ -122,11 +122,51 @@ impl<'a> Value<'a> {
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::Mul => match (a, b) {
-                (Decimal(x), Decimal(y)) => x.checked_mul(y).map(Decimal).ok_or(OpError::Overflow),
+                (Decimal(x), Decimal(y)) => exact_mul(x, y).map(Decimal).ok_or(OpError::Overflow),
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::And | BinaryOp::Or | BinaryOp::Default => Err(OpError::Mismatch),
         }
+    }
+}
+
+/// `x + y` exactly, or `None` when the exact sum does not fit a decimal
+/// (96 bits, at most 28 places). `rust_decimal` would round it instead, and
+/// a policy's arithmetic is exact or refused: a rounded value would decide
+/// differently from what the policy says (and from what `verify` proves).
+fn exact_add(x: rust_decimal::Decimal, y: rust_decimal::Decimal) -> Option<rust_decimal::Decimal> {
+    let scale = x.scale().max(y.scale());
+    let mx = x
+        .mantissa()
+        .checked_mul(10i128.checked_pow(scale - x.scale())?)?;
+    let my = y
+        .mantissa()
+        .checked_mul(10i128.checked_pow(scale - y.scale())?)?;
+    fit(mx.checked_add(my)?, scale)
+}
+
+/// `x * y` exactly, or `None` when the exact product does not fit.
+fn exact_mul(x: rust_decimal::Decimal, y: rust_decimal::Decimal) -> Option<rust_decimal::Decimal> {
+    fit(
+        x.mantissa().checked_mul(y.mantissa())?,
+        x.scale() + y.scale(),
+    )
+}
+
+/// The decimal `mantissa × 10^-scale`, trailing zeros dropped while it does
+/// not fit; `None` when it cannot be held exactly.
+fn fit(mut mantissa: i128, mut scale: u32) -> Option<rust_decimal::Decimal> {
+    loop {
+        if scale <= rust_decimal::Decimal::MAX_SCALE {
+            if let Ok(d) = rust_decimal::Decimal::try_from_i128_with_scale(mantissa, scale) {
+                return Some(d);
+            }
+        }
+        if scale == 0 || mantissa % 10 != 0 {
+            return None;
+        }
+        mantissa /= 10;
+        scale -= 1;
     }
 }
 
@@ -153,6 +193,47 @@ mod tests {
         assert_eq!(
             Value::binary(BinaryOp::Mul, huge, huge),
             Err(OpError::Overflow)
+        );
+    }
+
+    /// A product or sum that would need rounding is refused (found by
+    /// `verify`: `usable * usable * usable * usable * usable == 0` held for
+    /// 0.000001 credits, its exact value 10^-30 rounded to 0).
+    #[test]
+    fn inexact_arithmetic_is_refused_not_rounded() {
+        let d = |s: &str| Value::Decimal(s.parse().unwrap());
+        let tiny = d("0.000001");
+        let mut x = tiny;
+        for _ in 0..3 {
+            x = Value::binary(BinaryOp::Mul, x, tiny).unwrap();
+        }
+        assert_eq!(x, d("0.000000000000000000000001"));
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, x, tiny),
+            Err(OpError::Overflow)
+        );
+        let big = d("123456789012.345678");
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, big, big),
+            Err(OpError::Overflow)
+        );
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, d("123456789012"), d("123456789012")),
+            Ok(d("15241578753153483936144"))
+        );
+        // Trailing zeros are dropped to make room; value kept exactly.
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, d("0.00000000000000000000000010"), d("10")),
+            Ok(d("0.000000000000000000000001"))
+        );
+        let fine = d("0.0000000000000000000000000001");
+        assert_eq!(
+            Value::binary(BinaryOp::Add, fine, d("1000")),
+            Err(OpError::Overflow)
+        );
+        assert_eq!(
+            Value::binary(BinaryOp::Sub, d("2.5"), d("0.75")),
+            Ok(d("1.75"))
         );
     }
 

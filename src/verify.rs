@@ -161,6 +161,7 @@ fn assertion_query(
     action: ActionId,
 ) -> Result<(String, bool), VerifyError> {
     let conditions: Vec<_> = a.when.into_iter().collect();
+    universe.begin_request();
     let (d, when) = Encoder::new(universe, p, 0, (role, action)).decision(&conditions)?;
     let when = when.into_iter().next().unwrap_or_else(|| "true".to_owned());
     let query = format!(
@@ -643,6 +644,7 @@ mod tests {
                             RoleId::from_index(ri).unwrap(),
                             ActionId::from_index(ai).unwrap(),
                         );
+                        u.begin_request();
                         let (d, _) = Encoder::new(&mut u, p, 0, (role, action))
                             .decision(&[])
                             .unwrap();

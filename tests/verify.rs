@@ -492,3 +492,83 @@ fn exhaustive_diff_names_a_changed_effect_amount_and_a_widened_permission() {
     assert_eq!(regions[0]["witness"]["old"]["outcome"], "deny");
     assert_eq!(regions[0]["witness"]["new"]["outcome"], "allow");
 }
+
+/// Found by a reviewer: the evaluator rounded a product it could not hold
+/// (0.000001^5 came out as 0), so a rule fired that the prover, computing
+/// exactly, proved could never fire. Arithmetic is exact or refused now, and
+/// the two agree.
+#[test]
+fn a_product_the_evaluator_cannot_hold_is_refused_not_rounded() {
+    if !z3_present() {
+        return;
+    }
+    let text = mutate(
+        &ampere(),
+        "on billable {\n",
+        "on billable {\n  deny rounding when usable > 0 and usable * usable * usable * usable * usable == 0 {\n    message \"rounded\"\n  }\n\n",
+    );
+    let path = policy_file("rounding", &text);
+    let snapshot = path.with_extension("json");
+    std::fs::write(
+        &snapshot,
+        r#"{"now": "2026-01-01T00:00:00Z", "grants": [{"id": "g", "kind": "included", "amount": "0.000001", "remaining": "0.000001", "granted_at": "2026-01-01T00:00:00Z"}]}"#,
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let decided = tollgate(&[
+        "decide",
+        p,
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--role",
+        "owner",
+        "--action",
+        "send_message",
+    ]);
+    assert_eq!(decided.status.code(), Some(2), "{}", stdout(&decided));
+    assert!(
+        stderr(&decided).contains("overflow"),
+        "{}",
+        stderr(&decided)
+    );
+    let lints = tollgate(&["check", "--prove", p, "--format", "json"]);
+    assert!(
+        stdout(&lints).contains("`deny rounding` can never fire"),
+        "{}",
+        stdout(&lints)
+    );
+    let verified = tollgate(&["verify", p]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+}
+
+/// Found by a reviewer: counts and sums over grants were a fresh variable
+/// in each policy, so a change to messaging's allowance floor was lost.
+#[test]
+fn exhaustive_diff_sees_a_change_behind_a_sum_over_grants() {
+    if !z3_present() {
+        return;
+    }
+    let messaging = std::fs::read_to_string(root().join("policies/messaging.policy")).unwrap();
+    let changed = mutate(&messaging, "allowance * 0.2", "allowance * 0.25");
+    let path = policy_file("floor", &changed);
+    let (code, doc) = exhaustive("policies/messaging.policy", &path);
+    assert_eq!(code, Some(1), "{doc}");
+    let confirmed: Vec<&Value> = doc["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["witness"].is_null())
+        .collect();
+    assert!(!confirmed.is_empty(), "{doc}");
+    for r in confirmed {
+        assert_eq!(r["witness"]["old"]["state"], "ok", "{r}");
+        assert_eq!(r["witness"]["new"]["state"], "allowance_low", "{r}");
+    }
+    let same = tollgate(&[
+        "diff",
+        "policies/messaging.policy",
+        "policies/messaging.policy",
+        "--exhaustive",
+    ]);
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+}

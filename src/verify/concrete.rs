@@ -133,6 +133,23 @@ pub fn account(
     })
 }
 
+/// Other accounts with the same totals, for a model that leaned on an
+/// approximation: the snapshot built from a model has grants whose amount
+/// is what remains, but a sum of `amount` over grants may need them apart.
+/// Each variant grants a multiple of what remains.
+pub fn variants(account: &Account) -> Vec<Account> {
+    [2, 3, 4, 5, 10, 100]
+        .iter()
+        .filter_map(|&k| {
+            let mut a = account.clone();
+            for g in &mut a.grants {
+                g.amount = g.remaining.checked_mul(Decimal::from(k))?;
+            }
+            Some(a)
+        })
+        .collect()
+}
+
 /// Values for grant attributes: left out where the policy has a default or
 /// allows it, else the type's simplest value.
 fn grant_attrs(p: &Program, now: Timestamp) -> Vec<FieldValue> {
@@ -273,11 +290,21 @@ pub fn counterexample(
     a: &Assertion,
 ) -> Result<Option<Counterexample>, VerifyError> {
     let p = policy.program();
-    let account = self::account(p, 0, u, values)?;
-    let (_, account) = validated(policy, &account)?;
-    if !fails(policy, &account, role, action, a)? {
-        return Ok(None);
+    let built = self::account(p, 0, u, values)?;
+    let (_, built) = validated(policy, &built)?;
+    let mut found = None;
+    for candidate in std::iter::once(built.clone()).chain(variants(&built)) {
+        let Ok((_, candidate)) = validated(policy, &candidate) else {
+            continue;
+        };
+        if fails(policy, &candidate, role, action, a)? {
+            found = Some(candidate);
+            break;
+        }
     }
+    let Some(account) = found else {
+        return Ok(None);
+    };
     let small = shrink(policy, account, |acc| fails(policy, acc, role, action, a))?;
     let (snapshot, small) = validated(policy, &small)?;
     let request = crate::decide::Request { role, action };
@@ -314,52 +341,61 @@ pub fn shrink(
         }
         Ok(())
     };
-    if account.id.is_some() {
-        let mut c = account.clone();
-        c.id = None;
-        attempt(c, &mut account)?;
-    }
-    for i in 0..account.fields.len() {
-        if matches!(account.fields.get(i), Some(FieldValue::Absent) | None) {
-            continue;
+    // Passes until one changes nothing: dropping a grant can make a field
+    // droppable that was not before.
+    loop {
+        // Past MAX_SHRINK_STEPS an attempt changes nothing, so this ends.
+        let before = account.clone();
+        if account.id.is_some() {
+            let mut c = account.clone();
+            c.id = None;
+            attempt(c, &mut account)?;
         }
-        let mut c = account.clone();
-        if let Some(f) = c.fields.get_mut(i) {
-            *f = FieldValue::Absent;
-        }
-        attempt(c, &mut account)?;
-    }
-    let mut i = 0;
-    while i < account.grants.len() {
-        let mut c = account.clone();
-        c.grants.remove(i);
-        let before = account.grants.len();
-        attempt(c, &mut account)?;
-        if account.grants.len() == before {
-            i += 1;
-        }
-    }
-    let mut i = 0;
-    while i < account.debts.len() {
-        let mut c = account.clone();
-        c.debts.remove(i);
-        let before = account.debts.len();
-        attempt(c, &mut account)?;
-        if account.debts.len() == before {
-            i += 1;
-        }
-    }
-    for i in 0..account.grants.len() {
-        let mut c = account.clone();
-        if let Some(g) = c.grants.get_mut(i) {
-            let whole = g.remaining.round_dp(0);
-            if whole == g.remaining || whole.is_zero() {
+        for i in 0..account.fields.len() {
+            if matches!(account.fields.get(i), Some(FieldValue::Absent) | None) {
                 continue;
             }
-            g.remaining = whole;
-            g.amount = whole;
+            let mut c = account.clone();
+            if let Some(f) = c.fields.get_mut(i) {
+                *f = FieldValue::Absent;
+            }
+            attempt(c, &mut account)?;
         }
-        attempt(c, &mut account)?;
+        let mut i = 0;
+        while i < account.grants.len() {
+            let mut c = account.clone();
+            c.grants.remove(i);
+            let count = account.grants.len();
+            attempt(c, &mut account)?;
+            if account.grants.len() == count {
+                i += 1;
+            }
+        }
+        let mut i = 0;
+        while i < account.debts.len() {
+            let mut c = account.clone();
+            c.debts.remove(i);
+            let count = account.debts.len();
+            attempt(c, &mut account)?;
+            if account.debts.len() == count {
+                i += 1;
+            }
+        }
+        for i in 0..account.grants.len() {
+            let mut c = account.clone();
+            if let Some(g) = c.grants.get_mut(i) {
+                let whole = g.remaining.round_dp(0);
+                if whole == g.remaining || whole.is_zero() {
+                    continue;
+                }
+                g.remaining = whole;
+                g.amount = whole;
+            }
+            attempt(c, &mut account)?;
+        }
+        if account == before {
+            break;
+        }
     }
     Ok(account)
 }

@@ -4,7 +4,7 @@
 
 use crate::compile::{Const, Node, NodeId, NumOperand, Program, Total};
 use crate::decide::eval::{ReadKey, format_duration, format_months, read_name};
-use crate::lang::{AggregateOp, Base, BinaryOp, Builtin, EnumRef};
+use crate::lang::{AggregateOp, Base, BinaryOp, Builtin, Collection, EnumRef, ItemField};
 
 /// Deepest expression written out in full; deeper parts are `…`. Atoms are
 /// comparisons, a few levels deep.
@@ -13,11 +13,32 @@ const MAX_DEPTH: usize = 24;
 /// The policy text of node `id`; with `inline`, each `let` is written as
 /// its expression (two policies may define one name differently).
 pub fn node(p: &Program, id: NodeId, inline: bool) -> String {
-    write(p, id, None, 0, inline)
+    write(
+        p,
+        id,
+        None,
+        0,
+        Mode {
+            inline,
+            debts: false,
+        },
+    )
+}
+
+/// How to write: `let`s written out or by name, and whether a `where`
+/// filter being written looks at debts (its `kind` is a debt kind).
+#[derive(Clone, Copy)]
+struct Mode {
+    inline: bool,
+    debts: bool,
 }
 
 /// The negation of an atom's text, as a reader would write it.
 pub fn negated(p: &Program, id: NodeId, inline: bool) -> String {
+    let mode = Mode {
+        inline,
+        debts: false,
+    };
     let flip = |op: BinaryOp| match op {
         BinaryOp::Eq => Some(BinaryOp::Ne),
         BinaryOp::Ne => Some(BinaryOp::Eq),
@@ -42,9 +63,9 @@ pub fn negated(p: &Program, id: NodeId, inline: bool) -> String {
             if let Some(op) = flip(*op) {
                 return format!(
                     "{} {} {}",
-                    num(p, *a, 0, inline),
+                    num(p, *a, 0, mode),
                     op.symbol(),
-                    num(p, *b, 0, inline)
+                    num(p, *b, 0, mode)
                 );
             }
         }
@@ -52,9 +73,9 @@ pub fn negated(p: &Program, id: NodeId, inline: bool) -> String {
             if let Some(op) = flip(*op) {
                 return format!(
                     "{} {} {}",
-                    write(p, *a, None, 1, inline),
+                    write(p, *a, None, 1, mode),
                     op.symbol(),
-                    write(p, *b, None, 1, inline)
+                    write(p, *b, None, 1, mode)
                 );
             }
         }
@@ -83,13 +104,13 @@ pub fn negated(p: &Program, id: NodeId, inline: bool) -> String {
             items,
             negated,
         }) => {
-            let v = write(p, *value, None, 1, inline);
-            let hint = enum_hint(p, *value);
+            let v = write(p, *value, None, 1, mode);
+            let hint = enum_hint(p, *value, false);
             let items: Vec<String> = p
                 .list(*items)
                 .unwrap_or(&[])
                 .iter()
-                .map(|&i| write(p, i, hint, 1, inline))
+                .map(|&i| write(p, i, hint, 1, mode))
                 .collect();
             let not = if *negated { "" } else { "not " };
             return format!("{v} {not}in [{}]", items.join(", "));
@@ -119,17 +140,39 @@ fn micros_text(m: i64) -> String {
         .unwrap_or_else(|_| m.to_string())
 }
 
-fn enum_hint(p: &Program, id: NodeId) -> Option<EnumRef> {
+fn enum_hint(p: &Program, id: NodeId, debts: bool) -> Option<EnumRef> {
     match p.node(id)? {
+        Node::Item(ItemField::Status) => Some(EnumRef::GrantStatus),
+        Node::Item(ItemField::Kind) if debts => Some(EnumRef::DebtKind),
+        Node::Item(ItemField::Kind) => Some(EnumRef::CreditKind),
         Node::Field { slot, .. } => match p.field(*slot)?.ty {
             Base::Enum(e) => Some(e),
             _ => None,
         },
         Node::Builtin(Builtin::Role) => Some(EnumRef::Role),
         Node::Builtin(Builtin::Action) => Some(EnumRef::Action),
-        Node::Let { root, .. } => enum_hint(p, *root),
-        Node::Default(a, _) => enum_hint(p, *a),
+        Node::Let { root, .. } => enum_hint(p, *root, debts),
+        Node::Default(a, _) => enum_hint(p, *a, debts),
         _ => None,
+    }
+}
+
+fn item_name(p: &Program, f: ItemField) -> String {
+    match f {
+        ItemField::Id => "id".to_owned(),
+        ItemField::Kind => "kind".to_owned(),
+        ItemField::Amount => "amount".to_owned(),
+        ItemField::Remaining => "remaining".to_owned(),
+        ItemField::GrantedAt => "granted_at".to_owned(),
+        ItemField::ExpiresAt => "expires_at".to_owned(),
+        ItemField::CreatedAt => "created_at".to_owned(),
+        ItemField::Status => "status".to_owned(),
+        ItemField::Attr(i) => p
+            .grant_attrs
+            .get(i)
+            .and_then(|a| a.path.first())
+            .cloned()
+            .unwrap_or_else(|| "…".to_owned()),
     }
 }
 
@@ -141,7 +184,7 @@ fn enum_name(p: &Program, e: Option<EnumRef>, i: u32) -> String {
     name.unwrap_or_else(|| format!("#{i}"))
 }
 
-fn num(p: &Program, o: NumOperand, depth: usize, inline: bool) -> String {
+fn num(p: &Program, o: NumOperand, depth: usize, inline: Mode) -> String {
     match o {
         NumOperand::Const(d) => crate::amount::format(d),
         NumOperand::Builtin(b) => read_name(p, ReadKey::Builtin(b)).unwrap_or_default(),
@@ -150,7 +193,7 @@ fn num(p: &Program, o: NumOperand, depth: usize, inline: bool) -> String {
     }
 }
 
-fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize, inline: bool) -> String {
+fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize, inline: Mode) -> String {
     if depth > MAX_DEPTH {
         return "…".to_owned();
     }
@@ -176,20 +219,23 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize, inline: b
             Const::Enum(i) => enum_name(p, hint, *i),
         },
         Node::Field { slot, .. } => read_name(p, ReadKey::Field(*slot)).unwrap_or_default(),
-        Node::Let { root, .. } if inline => match p.node(*root) {
-            Some(Node::Field { .. } | Node::Builtin(_) | Node::Const(_)) => sub(*root),
+        Node::Let { root, .. } if inline.inline => match p.node(*root) {
+            Some(
+                Node::Field { .. } | Node::Builtin(_) | Node::Const(_) | Node::Aggregate { .. },
+            ) => sub(*root),
             _ => format!("({})", sub(*root)),
         },
         Node::Let { index, .. } => read_name(p, ReadKey::Let(*index)).unwrap_or_default(),
         Node::Builtin(b) => read_name(p, ReadKey::Builtin(*b)).unwrap_or_default(),
-        Node::Item(_) | Node::OpGrant(_) | Node::Before(_) => "…".to_owned(),
+        Node::Item(f) => item_name(p, *f),
+        Node::OpGrant(_) | Node::Before(_) => "…".to_owned(),
         Node::Not(a) => format!("not {}", paren(*a)),
         Node::Neg(a) => format!("-{}", sub(*a)),
         Node::And(a, b) => format!("{} and {}", paren(*a), paren(*b)),
         Node::Or(a, b) => format!("{} or {}", sub(*a), sub(*b)),
         Node::Default(a, b) => format!("{} ?? {}", sub(*a), sub(*b)),
         Node::Binary(op, a, b) => {
-            let hint = enum_hint(p, *a).or_else(|| enum_hint(p, *b));
+            let hint = enum_hint(p, *a, inline.debts).or_else(|| enum_hint(p, *b, inline.debts));
             format!(
                 "{} {} {}",
                 write(p, *a, hint, depth + 1, inline),
@@ -202,7 +248,7 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize, inline: b
             items,
             negated,
         } => {
-            let hint = enum_hint(p, *value);
+            let hint = enum_hint(p, *value, inline.debts);
             let items: Vec<String> = p
                 .list(*items)
                 .unwrap_or(&[])
@@ -225,10 +271,22 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize, inline: b
                 .unwrap_or_default();
             format!("{} {not}in {cat}", sub(*value))
         }
-        Node::Aggregate { op, of, .. } => match op {
-            AggregateOp::Count => format!("count of {} where …", of.keyword()),
-            AggregateOp::Sum(_) => format!("sum of {} where …", of.keyword()),
-        },
+        Node::Aggregate { op, of, filter } => {
+            let head = match op {
+                AggregateOp::Count => format!("count of {}", of.keyword()),
+                AggregateOp::Sum(f) => format!("sum {} of {}", item_name(p, *f), of.keyword()),
+            };
+            match filter {
+                None => head,
+                Some(f) => {
+                    let mode = Mode {
+                        debts: *of == Collection::Debts,
+                        ..inline
+                    };
+                    format!("({head} where {})", write(p, *f, None, depth + 1, mode))
+                }
+            }
+        }
         Node::CmpNum { op, a, b } => {
             format!(
                 "{} {} {}",

@@ -29,9 +29,15 @@ pub struct Region {
     /// Whether every account in the region is decided differently; `false`
     /// when only some are (an effect's amount that changes on part of it).
     pub exact: bool,
-    /// What changes, on the witness.
+    /// What changes, on the witness (nothing when there is none).
     pub changes: Vec<Change>,
-    pub witness: Witness,
+    /// An account in the region decided differently, confirmed by both
+    /// evaluators. `None` when the solver found the region only through an
+    /// over-approximation (a count or sum over grants, calendar months, a
+    /// restricted settlement, a product of two quantities) and the account
+    /// built from its model is decided alike: a possible difference,
+    /// reported rather than dropped, so that no real one goes unsaid.
+    pub witness: Option<Witness>,
     /// More regions exist for these requests than were listed.
     pub more: bool,
     /// The conditions, for [`Region::contains`].
@@ -237,7 +243,9 @@ pub fn diff(old: &Policy, new: &Policy, limit: Duration) -> Result<ExhaustiveDif
             if let Some((ra0, aa0, _, _)) = seen.find(&query, again)? {
                 for &i in shared.get(&(ra0, aa0)).map_or(&[][..], Vec::as_slice) {
                     if let Some(region) = report.regions.get_mut(i) {
-                        region.requests.push(request.clone());
+                        if !region.requests.contains(&request) {
+                            region.requests.push(request.clone());
+                        }
                     }
                 }
                 continue;
@@ -273,6 +281,7 @@ fn diff_query(
     (ra, aa): (RoleId, ActionId),
     (rb, ab): (RoleId, ActionId),
 ) -> Result<(String, SymDecision, SymDecision, Vec<DiffAtom>), VerifyError> {
+    u.begin_request();
     let (da, _) = Encoder::new(u, pa, 0, (ra, aa)).decision(&[])?;
     let (db, _) = Encoder::new(u, pb, 1, (rb, ab)).decision(&[])?;
     let (differ, param_atoms) = difference((pa, pb), &da, &db);
@@ -299,7 +308,11 @@ fn merge_same(regions: &mut Vec<Region>) {
                 && o.exact == r.exact
         }) {
             Some(o) => {
-                o.requests.extend(r.requests);
+                for q in r.requests {
+                    if !o.requests.contains(&q) {
+                        o.requests.push(q);
+                    }
+                }
                 o.more |= r.more;
             }
             None => out.push(r),
@@ -425,8 +438,9 @@ fn regions_of(
             .collect();
         let conditions = describe_cube(&atoms, &keep);
         let witness = witness(old, new, u, &values, (ra, aa), (rb, ab), approximate)?;
-        let Some((witness, changes)) = witness else {
-            continue;
+        let (witness, changes) = match witness {
+            Some((w, c)) => (Some(w), c),
+            None => (None, Vec::new()),
         };
         regions.push((
             Region {
@@ -584,7 +598,14 @@ fn witness(
         };
         Ok(summary(&x)? != summary(&y)?)
     };
-    if !differs(&account)? {
+    let mut found = None;
+    for candidate in std::iter::once(account.clone()).chain(concrete::variants(&account)) {
+        if concrete::validated(old, &candidate).is_ok() && differs(&candidate)? {
+            found = Some(candidate);
+            break;
+        }
+    }
+    let Some(account) = found else {
         if approximate {
             return Ok(None);
         }
@@ -593,7 +614,7 @@ fn witness(
             super::role_name(pa, ra),
             super::action_name(pa, aa)
         )));
-    }
+    };
     let small = concrete::shrink(old, account, &differs)?;
     let (snapshot, small) = concrete::validated(old, &small)?;
     let in_new = new

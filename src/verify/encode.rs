@@ -92,6 +92,13 @@ pub struct Universe {
     /// The largest total a kind can hold: every grant or debt a snapshot may
     /// carry, each at the largest amount.
     total_bound: i128,
+    /// Fresh variables of the request being encoded that both policies
+    /// share, by what they stand for: one `count of grants where ...`
+    /// written alike in both is one value, not two unrelated ones.
+    shared: HashMap<String, String>,
+    /// Whether the policies lock the same kinds under the same conditions,
+    /// so that a grant's `status` means the same in both.
+    locks_agree: bool,
 }
 
 impl Universe {
@@ -106,6 +113,11 @@ impl Universe {
             total_bound: (crate::snapshot::MAX_ITEMS as i128)
                 * i128::from(crate::amount::MAX_WHOLE)
                 * MICROS,
+            shared: HashMap::new(),
+            locks_agree: match programs {
+                [a, b] => locks_text(a) == locks_text(b),
+                _ => true,
+            },
         };
         u.intern(Ns::Text, "");
         for (side, p) in programs.iter().enumerate().take(2) {
@@ -168,6 +180,11 @@ impl Universe {
             }
         }
         Ok(u)
+    }
+
+    /// Starts a request: fresh variables are declared anew in its query.
+    pub fn begin_request(&mut self) {
+        self.shared.clear();
     }
 
     /// The id of `name` in `ns`, the same for every policy.
@@ -330,6 +347,34 @@ impl Universe {
             .iter()
             .position(|k| k.index.get(side).copied().flatten() == Some(kind))
     }
+}
+
+/// A policy's locks as text: kinds, condition, what they may settle.
+fn locks_text(p: &Program) -> String {
+    p.locks
+        .iter()
+        .map(|l| {
+            let kinds: Vec<&str> = p
+                .credit_kinds
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| *k < 32 && l.kinds & (1 << k) != 0)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            let settles: Vec<&str> = p
+                .debt_kinds
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| *k < 32 && l.may_settle & (1 << k) != 0)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            format!(
+                "{kinds:?} {} {settles:?}",
+                super::describe::node(p, l.when, true)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn set<T>(slots: &mut [T; 2], side: usize, value: T) {
@@ -508,6 +553,10 @@ pub struct Encoder<'a> {
     approximate: bool,
     atoms: Vec<Atom>,
     collecting_atoms: bool,
+    /// The locks' definitions, and whether a restricted settlement's
+    /// `settleable` is defined yet (see [`Encoder::total`]).
+    lock_names: Vec<String>,
+    settleable_defined: bool,
 }
 
 impl<'a> Encoder<'a> {
@@ -531,6 +580,8 @@ impl<'a> Encoder<'a> {
             approximate: false,
             atoms: Vec::new(),
             collecting_atoms: true,
+            lock_names: Vec::new(),
+            settleable_defined: false,
         }
     }
 
@@ -538,6 +589,26 @@ impl<'a> Encoder<'a> {
         let full = format!("{}_{name}", self.prefix);
         let _ = writeln!(self.defs, "(define-fun {full} () {sort} {body})");
         full
+    }
+
+    /// A fresh variable both policies share under `key` in this request
+    /// (declared by the first to ask), or a variable of this policy alone
+    /// when `key` is `None`.
+    fn shared_var(&mut self, key: Option<String>, sort: &str, constraint: Option<&str>) -> String {
+        let Some(key) = key else {
+            return self.fresh_var(sort, constraint);
+        };
+        self.approximate = true;
+        if let Some(name) = self.u.shared.get(&key) {
+            return name.clone();
+        }
+        let name = format!("s{}", self.u.shared.len() + 1);
+        let _ = writeln!(self.defs, "(declare-const {name} {sort})");
+        if let Some(c) = constraint {
+            let _ = writeln!(self.defs, "(assert {})", c.replace('@', &name));
+        }
+        self.u.shared.insert(key, name.clone());
+        name
     }
 
     fn fresh_var(&mut self, sort: &str, constraint: Option<&str>) -> String {
@@ -841,26 +912,9 @@ impl<'a> Encoder<'a> {
             }
             self.define("settleable", "Int", &sum(&paid));
         } else {
-            // Settlement restricted to some credit kinds depends on which
-            // grant pays first: over-approximated by its bounds.
-            let s = self.fresh_var("Int", None);
-            let pre = self.prefix;
-            let bound = format!(
-                "(and (>= {s} 0) (<= {s} {pre}_debt) (<= {s} (+ {pre}_usable {pre}_locked)))"
-            );
-            let _ = writeln!(self.defs, "(assert {bound})");
-            // While no lock holds, a simple settlement pays min(debt,
-            // usable) exactly, as the evaluator's fast path does.
-            let value = if p.simple_settlement {
-                let none_locked = format!("(not {})", or_all(lock_names.iter().cloned()));
-                format!(
-                    "(ite {none_locked} {} {s})",
-                    min(&format!("{pre}_debt"), &format!("{pre}_usable"))
-                )
-            } else {
-                s
-            };
-            self.define("settleable", "Int", &value);
+            // Defined where it is first read (see `total`): a policy that
+            // never reads it stays exact.
+            self.lock_names = lock_names.clone();
         }
         for j in 0..p.debt_kinds.len() {
             let d = debts.get(j).cloned().unwrap_or_else(|| "0".to_owned());
@@ -869,7 +923,33 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
-    fn total(&self, t: Total) -> String {
+    /// `settleable` of a settlement restricted to some credit kinds: it
+    /// depends on which grant pays first, so it is over-approximated by its
+    /// bounds, except while no lock holds in a simple settlement, where the
+    /// evaluator's fast path pays exactly min(debt, usable).
+    fn restricted_settleable(&mut self) {
+        let pre = self.prefix;
+        let s = self.fresh_var("Int", None);
+        let bound =
+            format!("(and (>= {s} 0) (<= {s} {pre}_debt) (<= {s} (+ {pre}_usable {pre}_locked)))");
+        let _ = writeln!(self.defs, "(assert {bound})");
+        let value = if self.p.simple_settlement {
+            let none_locked = format!("(not {})", or_all(self.lock_names.iter().cloned()));
+            format!(
+                "(ite {none_locked} {} {s})",
+                min(&format!("{pre}_debt"), &format!("{pre}_usable"))
+            )
+        } else {
+            s
+        };
+        self.define("settleable", "Int", &value);
+        self.settleable_defined = true;
+    }
+
+    fn total(&mut self, t: Total) -> String {
+        if t == Total::Settleable && !self.p.pooled_settlement && !self.settleable_defined {
+            self.restricted_settleable();
+        }
         let pre = self.prefix;
         match t {
             Total::Usable => format!("{pre}_usable"),
@@ -1054,7 +1134,12 @@ impl<'a> Encoder<'a> {
                     }
                     AggregateOp::Sum(_) => None,
                 };
-                let v = self.fresh_var("Real", constraint);
+                // Written alike in both policies (lets written out), with
+                // grant standings that mean the same, it is one value.
+                let text = super::describe::node(p, id, true);
+                let key =
+                    (self.u.locks_agree && !text.contains('…')).then(|| format!("agg {text}"));
+                let v = self.shared_var(key, "Real", constraint);
                 Term::new(Sort::Dec, v)
             }
             Node::CmpNum { op, a, b } => {
@@ -1289,7 +1374,13 @@ impl<'a> Encoder<'a> {
                         let sign = if op == B::Add { "" } else { "-" };
                         let lo = format!("(+ {} (* {sign}1 {} {} {NANOS}))", t.v, m.v, 28 * 86_400);
                         let hi = format!("(+ {} (* {sign}1 {} {} {NANOS}))", t.v, m.v, 31 * 86_400);
-                        let v = self.fresh_var(
+                        // Of the account's own variables only, it is the same
+                        // instant in both policies.
+                        let side_free = |t: &str| !t.contains("a_") && !t.contains("b_");
+                        let key = (side_free(&t.v) && side_free(&m.v))
+                            .then(|| format!("months {sign} {} {}", t.v, m.v));
+                        let v = self.shared_var(
+                            key,
                             "Int",
                             Some(&format!(
                                 "(or (and (<= {lo} @) (<= @ {hi})) (and (<= {hi} @) (<= @ {lo})))"
@@ -1300,7 +1391,23 @@ impl<'a> Encoder<'a> {
                     _ => Term::new(a.sort, format!("({sym} {} {})", a.v, b.v)),
                 }
             }
-            B::Mul => Term::new(Sort::Dec, format!("(* {} {})", a.v, b.v)),
+            B::Mul => {
+                // The evaluator refuses a product it cannot hold exactly
+                // (an error, not a decision); the encoding multiplies
+                // exactly. With a constant factor nothing an account holds
+                // comes near that; two quantities can.
+                let constant = |t: &Term| {
+                    let v =
+                        t.v.strip_prefix("(- ")
+                            .and_then(|v| v.strip_suffix(')'))
+                            .unwrap_or(&t.v);
+                    v.parse::<f64>().is_ok()
+                };
+                if !constant(&a) && !constant(&b) {
+                    self.approximate = true;
+                }
+                Term::new(Sort::Dec, format!("(* {} {})", a.v, b.v))
+            }
             B::And => Term::new(Sort::Bool, format!("(and {} {})", a.v, b.v)),
             B::Or => Term::new(Sort::Bool, format!("(or {} {})", a.v, b.v)),
             B::Default => match a.present {

@@ -55,10 +55,12 @@ pub fn lints(p: &Program, limit: Duration) -> Result<Vec<Diagnostic>, VerifyErro
         for ai in 0..p.actions.len() {
             let action = ActionId::from_index(ai).ok_or_else(|| internal("action"))?;
             solver.in_time()?;
+            u.begin_request();
             let (d, _) = Encoder::new(&mut u, p, 0, (role, action)).decision(&[])?;
             // Requests whose formulas are the same text have the same answers.
             let key = lint_key(&d);
             let again = |&(r, a): &(RoleId, ActionId)| -> Result<String, VerifyError> {
+                u.begin_request();
                 let (d, _) = Encoder::new(&mut u, p, 0, (r, a)).decision(&[])?;
                 Ok(lint_key(&d))
             };
