@@ -1139,7 +1139,23 @@ impl<'a> Encoder<'a> {
                 let text = super::describe::node(p, id, true);
                 let key =
                     (self.u.locks_agree && !text.contains('…')).then(|| format!("agg {text}"));
-                let v = self.shared_var(key, "Real", constraint);
+                let v = self.shared_var(key.clone(), "Real", constraint);
+                // What remains of some grants is at most what they were
+                // granted: `sum remaining` ≤ `sum amount` over one filter.
+                let sibling = |k: &str, from: &str, to: &str| {
+                    k.strip_prefix(from).map(|rest| format!("{to}{rest}"))
+                };
+                if let Some(k) = &key {
+                    let (rem, amt) = ("agg (sum remaining of grants", "agg (sum amount of grants");
+                    let pair = match (sibling(k, rem, amt), sibling(k, amt, rem)) {
+                        (Some(a), _) => self.u.shared.get(&a).map(|a| (v.clone(), a.clone())),
+                        (_, Some(r)) => self.u.shared.get(&r).map(|r| (r.clone(), v.clone())),
+                        _ => None,
+                    };
+                    if let Some((r, a)) = pair {
+                        let _ = writeln!(self.defs, "(assert (<= {r} {a}))");
+                    }
+                }
                 Term::new(Sort::Dec, v)
             }
             Node::CmpNum { op, a, b } => {
