@@ -504,15 +504,20 @@ mod tests {
         }
         for (k, kind) in u.credit_kinds.iter().enumerate() {
             let local = kind.index[0].unwrap();
-            let (mut open, mut expired) = (0i128, 0i128);
+            let (mut open, mut expired, mut granted, mut granted_expired) =
+                (0i128, 0i128, 0i128, 0i128);
             for g in a.grants.iter().filter(|g| g.kind == local) {
                 if g.expires_at.is_some_and(|e| e <= a.now) {
                     expired += micros(g.remaining);
+                    granted_expired += micros(g.amount);
                 } else {
                     open += micros(g.remaining);
+                    granted += micros(g.amount);
                 }
             }
-            out.push(format!("(= n{k} {open}) (= e{k} {expired})"));
+            out.push(format!(
+                "(= n{k} {open}) (= e{k} {expired}) (= g{k} {granted}) (= x{k} {granted_expired})"
+            ));
         }
         for (j, kind) in u.debt_kinds.iter().enumerate() {
             let local = kind.index[0].unwrap();
@@ -559,8 +564,12 @@ mod tests {
         let grants: Vec<serde_json::Value> = (0..rng.below(4))
             .map(|i| {
                 let a = *rng.pick(AMOUNTS);
+                // Sometimes more was granted than remains.
+                let granted = if rng.below(2) == 0 { a.to_owned() } else {
+                    (a.parse::<rust_decimal::Decimal>().unwrap() * rust_decimal::Decimal::from(5)).normalize().to_string()
+                };
                 let mut g = serde_json::json!({
-                    "id": format!("g{i}"), "kind": rng.pick(&p.credit_kinds).clone(), "amount": a,
+                    "id": format!("g{i}"), "kind": rng.pick(&p.credit_kinds).clone(), "amount": granted,
                     "remaining": a, "granted_at": "2026-01-01T00:00:00Z",
                 });
                 if rng.below(3) == 0 {

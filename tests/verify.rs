@@ -572,3 +572,23 @@ fn exhaustive_diff_sees_a_change_behind_a_sum_over_grants() {
     ]);
     assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
 }
+
+/// A sum of what remains (or was granted) of grants picked by kind and
+/// status is exact: a false assertion about messaging's allowance is
+/// refuted on an account `decide` confirms, where it used to be unknown.
+#[test]
+fn an_assertion_about_a_sum_over_grants_is_refuted() {
+    if !z3_present() {
+        return;
+    }
+    let messaging = std::fs::read_to_string(root().join("policies/messaging.policy")).unwrap();
+    let text = format!(
+        "{messaging}\nassert allowance_never_low for agent on send_sms: never state allowance_low\n"
+    );
+    let refuted = refutations_confirmed(&policy_file("allowance", &text));
+    assert_eq!(refuted.len(), 1);
+    let (_, snapshot, decision) = &refuted[0];
+    assert_eq!(decision["state"], "allowance_low");
+    let grant = &snapshot["grants"][0];
+    assert_ne!(grant["amount"], grant["remaining"], "{snapshot}");
+}

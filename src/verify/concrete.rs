@@ -94,14 +94,19 @@ pub fn account(
             continue;
         };
         for (offset, expired) in [(0, false), (1, true)] {
-            let total = int(base + 2 * k + offset)?;
+            // Per kind and standing: what remains, and what was granted.
+            let left = int(base + 4 * k + offset)?;
+            let granted = int(base + 4 * k + 2 + offset)?.max(left);
             let suffix = if expired { "expired" } else { "open" };
-            for (n, chunk) in chunks(total).into_iter().enumerate() {
+            let mut to_place = left;
+            for (n, chunk) in chunks(granted).into_iter().enumerate() {
+                let remaining = to_place.min(chunk);
+                to_place -= remaining;
                 grants.push(Grant {
                     id: format!("{}-{suffix}-{}", kind.name, n + 1),
                     kind: local,
                     amount: decimal(chunk)?,
-                    remaining: decimal(chunk)?,
+                    remaining: decimal(remaining)?,
                     granted_at: now,
                     expires_at: expired.then_some(now),
                     attrs: grant_attrs(p, now),
@@ -109,7 +114,7 @@ pub fn account(
             }
         }
     }
-    let base = base + 2 * u.credit_kinds.len();
+    let base = base + 4 * u.credit_kinds.len();
     let mut debts = Vec::new();
     for (j, kind) in u.debt_kinds.iter().enumerate() {
         let Some(local) = kind.index.get(side).copied().flatten() else {
@@ -389,7 +394,7 @@ pub fn shrink(
                     continue;
                 }
                 g.remaining = whole;
-                g.amount = whole;
+                g.amount = g.amount.max(whole);
             }
             attempt(c, &mut account)?;
         }

@@ -255,14 +255,23 @@ impl Universe {
             }
         }
         for (k, kind) in self.credit_kinds.iter().enumerate() {
-            let _ = writeln!(out, "(declare-const n{k} Int)\n(declare-const e{k} Int)");
+            let _ = writeln!(
+                out,
+                "(declare-const n{k} Int)\n(declare-const e{k} Int)\n(declare-const g{k} Int)\n(declare-const x{k} Int)"
+            );
+            // What was granted is at least what remains.
+            let _ = writeln!(
+                out,
+                "(assert (and (>= g{k} n{k}) (<= g{k} {b}) (>= x{k} e{k}) (<= x{k} {b})))",
+                b = self.total_bound
+            );
             let _ = writeln!(
                 out,
                 "(assert (and (>= n{k} 0) (<= n{k} {b}) (>= e{k} 0) (<= e{k} {b})))",
                 b = self.total_bound
             );
             if !self.single() && kind.index.iter().any(Option::is_none) {
-                let _ = writeln!(out, "(assert (and (= n{k} 0) (= e{k} 0)))");
+                let _ = writeln!(out, "(assert (and (= g{k} 0) (= x{k} 0)))");
             }
         }
         for (j, kind) in self.debt_kinds.iter().enumerate() {
@@ -300,7 +309,7 @@ impl Universe {
             terms.push(format!("(= now {})", 1_767_225_600 * NANOS));
         }
         for k in 0..self.credit_kinds.len() {
-            terms.push(format!("(<= n{k} {b}) (<= e{k} {b})"));
+            terms.push(format!("(<= g{k} {b}) (<= x{k} {b})"));
         }
         for j in 0..self.debt_kinds.len() {
             terms.push(format!("(<= d{j} {b})"));
@@ -323,6 +332,8 @@ impl Universe {
         for k in 0..self.credit_kinds.len() {
             terms.push(format!("n{k}"));
             terms.push(format!("e{k}"));
+            terms.push(format!("g{k}"));
+            terms.push(format!("x{k}"));
         }
         for j in 0..self.debt_kinds.len() {
             terms.push(format!("d{j}"));
@@ -976,6 +987,56 @@ impl<'a> Encoder<'a> {
         }
     }
 
+    /// `sum remaining` or `sum amount of grants`, when the filter reads
+    /// only each grant's `kind` and `status`: then it is a sum of per-kind
+    /// totals, exactly (in millionths). `None` for any other aggregate.
+    fn exact_sum(
+        &self,
+        op: AggregateOp,
+        of: crate::lang::Collection,
+        filter: Option<NodeId>,
+    ) -> Option<String> {
+        if of != crate::lang::Collection::Grants {
+            return None;
+        }
+        let amount = match op {
+            AggregateOp::Sum(ItemField::Remaining) => false,
+            AggregateOp::Sum(ItemField::Amount) => true,
+            _ => return None,
+        };
+        let pre = self.prefix;
+        let mut terms = Vec::new();
+        for k in 0..self.p.credit_kinds.len() {
+            let u = self.u.credit_of(self.side, k as u32)?;
+            let locked = format!("{pre}_locked_kind{k}");
+            let (open, expired) = if amount {
+                (format!("g{u}"), format!("x{u}"))
+            } else {
+                (format!("n{u}"), format!("e{u}"))
+            };
+            // Standing: 0 usable, 1 locked, 2 expired, as the evaluator
+            // numbers a grant's `status`.
+            for standing in 0..3u32 {
+                let holds = match filter {
+                    None => true,
+                    Some(f) => filter_holds(self.p, f, k as u32, standing, 0)?,
+                };
+                if holds {
+                    terms.push(match standing {
+                        0 => format!("(ite {locked} 0 {open})"),
+                        1 => format!("(ite {locked} {open} 0)"),
+                        _ => expired.clone(),
+                    });
+                }
+            }
+        }
+        Some(match terms.len() {
+            0 => "0".to_owned(),
+            1 => terms.concat(),
+            _ => format!("(+ {})", terms.join(" ")),
+        })
+    }
+
     fn enum_test(&self, id: NodeId) -> Option<(String, Vec<String>, Vec<bool>)> {
         let Some(Node::EnumTest { slot, mask, .. }) = self.p.node(id) else {
             return None;
@@ -1125,6 +1186,10 @@ impl<'a> Encoder<'a> {
                 let action = p.action(self.request.1).ok_or_else(|| bug("action"))?;
                 let hit = (action.category == *category) != *negated;
                 Term::new(Sort::Bool, hit.to_string())
+            }
+            Node::Aggregate { op, of, filter } if self.exact_sum(*op, *of, *filter).is_some() => {
+                let sum = self.exact_sum(*op, *of, *filter).unwrap_or_default();
+                Term::new(Sort::Dec, format!("(/ (to_real {sum}) {MICROS}.0)"))
             }
             Node::Aggregate { op, .. } => {
                 let constraint = match op {
@@ -1431,6 +1496,59 @@ impl<'a> Encoder<'a> {
                 Some(pa) => Term::new(a.sort, format!("(ite {pa} {} {})", a.v, b.v)),
             },
         })
+    }
+}
+
+/// Deepest filter [`filter_holds`] reads; deeper ones stay approximated.
+const MAX_FILTER_DEPTH: usize = 32;
+
+/// Whether a `where` filter holds for a grant of credit kind `kind` and
+/// standing `standing`, when it reads nothing else (`None` otherwise).
+fn filter_holds(p: &Program, id: NodeId, kind: u32, standing: u32, depth: usize) -> Option<bool> {
+    if depth > MAX_FILTER_DEPTH {
+        return None;
+    }
+    let sub = |x: NodeId| filter_holds(p, x, kind, standing, depth + 1);
+    // The value of an operand: the grant's kind or status, or a constant.
+    let value = |x: NodeId| -> Option<u32> {
+        match p.node(x)? {
+            Node::Item(ItemField::Kind) => Some(kind),
+            Node::Item(ItemField::Status) => Some(standing),
+            Node::Const(Const::Enum(v)) => Some(*v),
+            _ => None,
+        }
+    };
+    let reads_item = |x: NodeId| matches!(p.node(x), Some(Node::Item(_)));
+    match p.node(id)? {
+        Node::Const(Const::Bool(b)) => Some(*b),
+        Node::Not(a) => sub(*a).map(|b| !b),
+        Node::And(a, b) => Some(sub(*a)? && sub(*b)?),
+        Node::Or(a, b) => Some(sub(*a)? || sub(*b)?),
+        Node::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b) => {
+            // Kind compares with kinds, status with statuses: one side
+            // is the grant's, the other a constant of that enum.
+            if !(reads_item(*a) || reads_item(*b)) {
+                return None;
+            }
+            let equal = value(*a)? == value(*b)?;
+            Some(if *op == BinaryOp::Eq { equal } else { !equal })
+        }
+        Node::In {
+            value: v,
+            items,
+            negated,
+        } => {
+            if !reads_item(*v) {
+                return None;
+            }
+            let x = value(*v)?;
+            let mut hit = false;
+            for &i in p.list(*items)? {
+                hit |= value(i)? == x;
+            }
+            Some(hit != *negated)
+        }
+        _ => None,
     }
 }
 
