@@ -120,13 +120,21 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
                 solver.send("(pop 1)\n")?;
                 let confirmed =
                     concrete::counterexample(policy, &universe, &values, role, action, a)?;
-                verdict = match confirmed {
-                    Some(c) => Verdict::Refuted(Box::new(c)),
-                    None if approximate => Verdict::Unknown(format!(
-                        "the solver's counterexample for `{}` → `{}` relies on a count or sum over grants or calendar months, which the encoding over-approximates, and the evaluator does not confirm it",
-                        role_name(p, role),
-                        action_name(p, action)
-                    )),
+                match confirmed {
+                    Some(c) => {
+                        verdict = Verdict::Refuted(Box::new(c));
+                        break 'requests;
+                    }
+                    // Another request may still refute it outright.
+                    None if approximate => {
+                        if !matches!(verdict, Verdict::Unknown(_)) {
+                            verdict = Verdict::Unknown(format!(
+                                "the solver's counterexample for `{}` → `{}` relies on an approximation (a count or sum over grants, calendar months, a restricted settlement or a product of two quantities), and the evaluator does not confirm it",
+                                role_name(p, role),
+                                action_name(p, action)
+                            ));
+                        }
+                    }
                     None => {
                         return Err(VerifyError::Unconfirmed(format!(
                             "the counterexample to `{}` for `{}` → `{}` does not reproduce in the evaluator; please report this",
@@ -135,8 +143,7 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
                             action_name(p, action)
                         )));
                     }
-                };
-                break 'requests;
+                }
             }
         }
         out.push(AssertionResult {
