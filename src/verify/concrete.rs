@@ -259,14 +259,17 @@ pub(crate) fn fails(
 ) -> Result<bool, VerifyError> {
     let p = policy.program();
     let request = crate::decide::Request { role, action };
+    // A condition that overflows decides nothing, as a decision that
+    // overflows does; anything else is a bug, reported.
     let when = match a.when {
         None => true,
-        Some(w) => {
-            let ctx = Ctx::new(p, account, Some((role, action)))
-                .map_err(|e| unconfirmed(e.to_string()))?;
-            ctx.eval_bool(w, Item::None, &mut NoTrace)
-                .map_err(|e| unconfirmed(e.to_string()))?
-        }
+        Some(w) => match Ctx::new(p, account, Some((role, action)))
+            .and_then(|ctx| ctx.eval_bool(w, Item::None, &mut NoTrace))
+        {
+            Ok(b) => b,
+            Err(crate::decide::EvalError::Overflow) => false,
+            Err(e) => return Err(unconfirmed(e.to_string())),
+        },
     };
     if !when {
         return Ok(false);
