@@ -112,6 +112,13 @@ pub enum Who {
 
 impl Who {
     /// The name written, role or access level.
+    #[cfg_attr(
+        not(feature = "lsp"),
+        allow(
+            dead_code,
+            reason = "the language server's index reads assertions with it"
+        )
+    )]
     pub fn name(&self) -> &Ident {
         match self {
             Who::Role(n) | Who::Access(n) => n,
@@ -171,6 +178,13 @@ pub enum Fact {
 
 impl Claim {
     /// The claims directly inside this one.
+    #[cfg_attr(
+        not(feature = "lsp"),
+        allow(
+            dead_code,
+            reason = "the language server's index reads assertions with it"
+        )
+    )]
     pub fn children(&self) -> Vec<&Claim> {
         match &self.kind {
             ClaimKind::Not(c) => vec![c],
@@ -182,6 +196,13 @@ impl Claim {
 
 impl Fact {
     /// The names the fact writes, with where.
+    #[cfg_attr(
+        not(feature = "lsp"),
+        allow(
+            dead_code,
+            reason = "the language server's index reads assertions with it"
+        )
+    )]
     pub fn names(&self) -> &[Ident] {
         match self {
             Fact::Reason(n)

@@ -147,15 +147,15 @@ impl Policy {
         &self.warnings
     }
 
-    /// The compiled program, for the command line's `diff` and `test` and
-    /// the server's description of a policy.
-    #[cfg(any(feature = "cli", feature = "serve"))]
     /// The compiled program to change, while this is its only holder (tests).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "verify"))]
     pub(crate) fn program_mut(&mut self) -> Option<&mut Program> {
         Arc::get_mut(&mut self.program)
     }
 
+    /// The compiled program, for the command line's `diff` and `test`, the
+    /// server's description of a policy, and the prover.
+    #[cfg(any(feature = "cli", feature = "serve", feature = "verify"))]
     pub(crate) fn program(&self) -> &Program {
         &self.program
     }
