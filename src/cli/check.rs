@@ -53,7 +53,11 @@ pub fn run(args: &CheckArgs) -> Exit {
                             !d.items.iter().any(|x| x.code == f.code && x.span == f.span)
                         });
                         let items = d.items.iter().cloned().chain(fresh).collect();
-                        proved = crate::Diagnostics::new(d.source.clone(), items);
+                        let mut all = crate::Diagnostics::new(d.source.clone(), items);
+                        // What the checker counted but did not keep stays counted.
+                        all.omitted = d.omitted;
+                        all.omitted_warnings = d.omitted_warnings;
+                        proved = all;
                         &proved
                     }
                     Err(e) => {
