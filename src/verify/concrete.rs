@@ -142,7 +142,7 @@ pub fn account(
 /// approximation: the snapshot built from a model has grants whose amount
 /// is what remains, but a sum of `amount` over grants may need them apart.
 /// Each variant grants a multiple of what remains.
-pub fn variants(account: &Account) -> Vec<Account> {
+fn variants(account: &Account) -> Vec<Account> {
     [2, 3, 4, 5, 10, 100]
         .iter()
         .filter_map(|&k| {
@@ -153,6 +153,24 @@ pub fn variants(account: &Account) -> Vec<Account> {
             Some(a)
         })
         .collect()
+}
+
+/// The first of the account and its [`variants`] that reads back valid and
+/// on which `keeps` holds (the evaluator confirms it), validated.
+pub fn confirmed(
+    policy: &Policy,
+    account: &Account,
+    mut keeps: impl FnMut(&Account) -> Result<bool, VerifyError>,
+) -> Result<Option<Account>, VerifyError> {
+    for candidate in std::iter::once(account.clone()).chain(variants(account)) {
+        let Ok((_, candidate)) = validated(policy, &candidate) else {
+            continue;
+        };
+        if keeps(&candidate)? {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
 }
 
 /// Values for grant attributes: left out where the policy has a default or
@@ -300,17 +318,8 @@ pub fn counterexample(
     let p = policy.program();
     let built = self::account(p, 0, u, values)?;
     let (_, built) = validated(policy, &built)?;
-    let mut found = None;
-    for candidate in std::iter::once(built.clone()).chain(variants(&built)) {
-        let Ok((_, candidate)) = validated(policy, &candidate) else {
-            continue;
-        };
-        if fails(policy, &candidate, role, action, a)? {
-            found = Some(candidate);
-            break;
-        }
-    }
-    let Some(account) = found else {
+    let Some(account) = confirmed(policy, &built, |acc| fails(policy, acc, role, action, a))?
+    else {
         return Ok(None);
     };
     let small = shrink(policy, account, |acc| fails(policy, acc, role, action, a))?;

@@ -282,8 +282,12 @@ fn diff_query(
     (rb, ab): (RoleId, ActionId),
 ) -> Result<(String, SymDecision, SymDecision, Vec<DiffAtom>), VerifyError> {
     u.begin_request();
-    let (da, _) = Encoder::new(u, pa, 0, (ra, aa)).decision(&[])?;
-    let (db, _) = Encoder::new(u, pb, 1, (rb, ab)).decision(&[])?;
+    let (da, _) = Encoder::new(u, pa, 0, (ra, aa))
+        .with_atoms()
+        .decision(&[])?;
+    let (db, _) = Encoder::new(u, pb, 1, (rb, ab))
+        .with_atoms()
+        .decision(&[])?;
     let (differ, param_atoms) = difference((pa, pb), &da, &db);
     let query = format!(
         "{}{}(define-fun differ () Bool {differ})\n",
@@ -598,14 +602,7 @@ fn witness(
         };
         Ok(summary(&x)? != summary(&y)?)
     };
-    let mut found = None;
-    for candidate in std::iter::once(account.clone()).chain(concrete::variants(&account)) {
-        if concrete::validated(old, &candidate).is_ok() && differs(&candidate)? {
-            found = Some(candidate);
-            break;
-        }
-    }
-    let Some(account) = found else {
+    let Some(account) = concrete::confirmed(old, &account, &differs)? else {
         if approximate {
             return Ok(None);
         }

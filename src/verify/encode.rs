@@ -590,7 +590,7 @@ impl<'a> Encoder<'a> {
             fresh: 0,
             approximate: false,
             atoms: Vec::new(),
-            collecting_atoms: true,
+            collecting_atoms: false,
             lock_names: Vec::new(),
             settleable_defined: false,
         }
@@ -631,6 +631,13 @@ impl<'a> Encoder<'a> {
             let _ = writeln!(self.defs, "(assert {})", c.replace('@', &name));
         }
         name
+    }
+
+    /// Collects the atoms of the conditions (each comparison and test, with
+    /// its text), which only `diff --exhaustive` describes regions with.
+    pub fn with_atoms(mut self) -> Encoder<'a> {
+        self.collecting_atoms = true;
+        self
     }
 
     /// The whole decision on the encoder's request, and the terms of
@@ -790,9 +797,7 @@ impl<'a> Encoder<'a> {
         let p = self.p;
         let mut lock_names = Vec::new();
         for (i, lock) in p.locks.iter().enumerate() {
-            let was = std::mem::replace(&mut self.collecting_atoms, true);
             let c = self.node(lock.when, None)?.v;
-            self.collecting_atoms = was;
             lock_names.push(self.define(&format!("lock{i}"), "Bool", &c));
         }
         let bit = |k: usize| if k < 32 { 1u32 << k } else { 0 };
@@ -1187,11 +1192,13 @@ impl<'a> Encoder<'a> {
                 let hit = (action.category == *category) != *negated;
                 Term::new(Sort::Bool, hit.to_string())
             }
-            Node::Aggregate { op, of, filter } if self.exact_sum(*op, *of, *filter).is_some() => {
-                let sum = self.exact_sum(*op, *of, *filter).unwrap_or_default();
-                Term::new(Sort::Dec, format!("(/ (to_real {sum}) {MICROS}.0)"))
-            }
-            Node::Aggregate { op, .. } => {
+            Node::Aggregate { op, of, filter } => {
+                if let Some(sum) = self.exact_sum(*op, *of, *filter) {
+                    return Ok(Term::new(
+                        Sort::Dec,
+                        format!("(/ (to_real {sum}) {MICROS}.0)"),
+                    ));
+                }
                 let constraint = match op {
                     AggregateOp::Count => Some("(and (>= @ 0.0) (is_int @))"),
                     AggregateOp::Sum(ItemField::Amount | ItemField::Remaining) => {
