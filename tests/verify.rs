@@ -89,18 +89,7 @@ fn refutations_confirmed(policy: &Path) -> Vec<(String, Value, Value)> {
         }
         let c = &a["counterexample"];
         let snapshot = policy.with_extension(format!("{}.json", a["name"].as_str().unwrap()));
-        std::fs::write(&snapshot, serde_json::to_string(&c["snapshot"]).unwrap()).unwrap();
-        let decided = tollgate(&[
-            "decide",
-            policy.to_str().unwrap(),
-            "--snapshot",
-            snapshot.to_str().unwrap(),
-            "--role",
-            c["role"].as_str().unwrap(),
-            "--action",
-            c["action"].as_str().unwrap(),
-        ]);
-        let decision: Value = serde_json::from_slice(&decided.stdout).unwrap();
+        let decision = decide(policy.to_str().unwrap(), c, &snapshot);
         assert_eq!(decision, c["decision"], "decide disagrees with verify");
         refuted.push((
             a["name"].as_str().unwrap().to_owned(),
@@ -109,6 +98,24 @@ fn refutations_confirmed(policy: &Path) -> Vec<(String, Value, Value)> {
         ));
     }
     refuted
+}
+
+/// `tollgate decide` under `policy` on what a counterexample or witness
+/// holds (`snapshot`, `role`, `action`), its snapshot written to `file`:
+/// the decision JSON.
+fn decide(policy: &str, found: &Value, file: &Path) -> Value {
+    std::fs::write(file, serde_json::to_string(&found["snapshot"]).unwrap()).unwrap();
+    let out = tollgate(&[
+        "decide",
+        policy,
+        "--snapshot",
+        file.to_str().unwrap(),
+        "--role",
+        found["role"].as_str().unwrap(),
+        "--action",
+        found["action"].as_str().unwrap(),
+    ]);
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn codes(decision: &Value, part: &str) -> Vec<String> {
@@ -342,23 +349,9 @@ fn exhaustive_diff_of_a_threshold_change_finds_the_band() {
     for r in regions {
         let w = &r["witness"];
         let snapshot = path.with_extension("witness.json");
-        std::fs::write(&snapshot, serde_json::to_string(&w["snapshot"]).unwrap()).unwrap();
-        let decide = |policy: &str| -> Value {
-            let out = tollgate(&[
-                "decide",
-                policy,
-                "--snapshot",
-                snapshot.to_str().unwrap(),
-                "--role",
-                w["role"].as_str().unwrap(),
-                "--action",
-                w["action"].as_str().unwrap(),
-            ]);
-            serde_json::from_slice(&out.stdout).unwrap()
-        };
         let (old, new) = (
-            decide("policies/ampere.policy"),
-            decide(path.to_str().unwrap()),
+            decide("policies/ampere.policy", w, &snapshot),
+            decide(path.to_str().unwrap(), w, &snapshot),
         );
         assert_ne!(old["state"], new["state"]);
         assert_eq!(old["state"], w["old"]["state"]);
