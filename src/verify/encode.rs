@@ -99,6 +99,8 @@ pub struct Universe {
     /// Whether the policies lock the same kinds under the same conditions,
     /// so that a grant's `status` means the same in both.
     locks_agree: bool,
+    /// How many policies (one, or an old and a new).
+    policies: usize,
 }
 
 impl Universe {
@@ -114,6 +116,7 @@ impl Universe {
                 * i128::from(crate::amount::MAX_WHOLE)
                 * MICROS,
             shared: HashMap::new(),
+            policies: programs.len(),
             locks_agree: match programs {
                 [a, b] => locks_text(a) == locks_text(b),
                 _ => true,
@@ -287,15 +290,9 @@ impl Universe {
         out
     }
 
+    /// Whether these are one policy's accounts, not two policies'.
     fn single(&self) -> bool {
-        self.fields
-            .iter()
-            .all(|f| f.slots.get(1).is_none_or(Option::is_none))
-            && self
-                .credit_kinds
-                .iter()
-                .chain(&self.debt_kinds)
-                .all(|k| k.index.get(1).is_none_or(Option::is_none))
+        self.policies < 2
     }
 
     /// Bounds under which a model makes a small snapshot: every total at
