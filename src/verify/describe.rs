@@ -103,18 +103,7 @@ pub fn negated(p: &Program, id: NodeId, inline: bool) -> String {
             value,
             items,
             negated,
-        }) => {
-            let v = write(p, *value, None, 1, mode);
-            let hint = enum_hint(p, *value, false);
-            let items: Vec<String> = p
-                .list(*items)
-                .unwrap_or(&[])
-                .iter()
-                .map(|&i| write(p, i, hint, 1, mode))
-                .collect();
-            let not = if *negated { "" } else { "not " };
-            return format!("{v} {not}in [{}]", items.join(", "));
-        }
+        }) => return in_list(p, (*value, *items, !*negated), 0, mode),
         Some(Node::Field { .. } | Node::Let { .. }) if !inline => {
             return format!("not {}", node(p, id, inline));
         }
@@ -155,6 +144,28 @@ fn enum_hint(p: &Program, id: NodeId, debts: bool) -> Option<EnumRef> {
         Node::Default(a, _) => enum_hint(p, *a, debts),
         _ => None,
     }
+}
+
+/// `value in [items]`, or `not in` when `negated`.
+fn in_list(
+    p: &Program,
+    (value, items, negated): (NodeId, crate::compile::ListRange, bool),
+    depth: usize,
+    mode: Mode,
+) -> String {
+    let hint = enum_hint(p, value, mode.debts);
+    let items: Vec<String> = p
+        .list(items)
+        .unwrap_or(&[])
+        .iter()
+        .map(|&i| write(p, i, hint, depth + 1, mode))
+        .collect();
+    let not = if negated { "not " } else { "" };
+    format!(
+        "{} {not}in [{}]",
+        write(p, value, None, depth + 1, mode),
+        items.join(", ")
+    )
 }
 
 fn item_name(p: &Program, f: ItemField) -> String {
@@ -247,17 +258,7 @@ fn write(p: &Program, id: NodeId, hint: Option<EnumRef>, depth: usize, inline: M
             value,
             items,
             negated,
-        } => {
-            let hint = enum_hint(p, *value, inline.debts);
-            let items: Vec<String> = p
-                .list(*items)
-                .unwrap_or(&[])
-                .iter()
-                .map(|&i| write(p, i, hint, depth + 1, inline))
-                .collect();
-            let not = if *negated { "not " } else { "" };
-            format!("{} {not}in [{}]", sub(*value), items.join(", "))
-        }
+        } => in_list(p, (*value, *items, *negated), depth, inline),
         Node::InCategory {
             value,
             category,
