@@ -171,6 +171,33 @@ fn range(a: &Analysis, span: Span, enc: Encoding) -> Range {
     Range::new(to_position(s), to_position(e))
 }
 
+/// The bytes a protocol range covers; a line past the end means the end.
+/// `None` when the range ends before it starts.
+fn span_of(a: &Analysis, r: Range, enc: Encoding) -> Option<Span> {
+    let len = a.src().len();
+    let start = a.offset(from_position(r.start), enc).unwrap_or(len);
+    let end = a.offset(from_position(r.end), enc).unwrap_or(len);
+    (start <= end).then(|| Span::new(start, end))
+}
+
+/// The tokens in the protocol's form.
+fn semantic_tokens(a: &Analysis, found: &[tokens::Token], enc: Encoding) -> SemanticTokens {
+    let data = tokens::encode(a, found, enc);
+    SemanticTokens {
+        result_id: None,
+        data: data
+            .chunks_exact(5)
+            .map(|c| SemanticToken {
+                delta_line: c.first().copied().unwrap_or(0),
+                delta_start: c.get(1).copied().unwrap_or(0),
+                length: c.get(2).copied().unwrap_or(0),
+                token_type: c.get(3).copied().unwrap_or(0),
+                token_modifiers_bitset: c.get(4).copied().unwrap_or(0),
+            })
+            .collect(),
+    }
+}
+
 /// The protocol's form of a diagnostic: code by short name, the help
 /// after the message, related places as related information.
 fn diagnostic(a: &Analysis, d: &crate::Diagnostic, uri: &Uri, enc: Encoding) -> Diagnostic {
@@ -376,7 +403,7 @@ impl LanguageServer for Backend {
                                     .collect(),
                             },
                             full: Some(SemanticTokensFullOptions::Bool(true)),
-                            range: None,
+                            range: Some(true),
                             work_done_progress_options: WorkDoneProgressOptions::default(),
                         },
                     ),
@@ -596,20 +623,22 @@ impl LanguageServer for Backend {
         let Some((a, enc)) = self.get(&params.text_document.uri) else {
             return Ok(None);
         };
-        let data = tokens::encode(&a, &tokens::tokens(&a), enc);
-        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
-            result_id: None,
-            data: data
-                .chunks_exact(5)
-                .map(|c| SemanticToken {
-                    delta_line: c.first().copied().unwrap_or(0),
-                    delta_start: c.get(1).copied().unwrap_or(0),
-                    length: c.get(2).copied().unwrap_or(0),
-                    token_type: c.get(3).copied().unwrap_or(0),
-                    token_modifiers_bitset: c.get(4).copied().unwrap_or(0),
-                })
-                .collect(),
-        })))
+        let data = semantic_tokens(&a, &tokens::tokens(&a), enc);
+        Ok(Some(SemanticTokensResult::Tokens(data)))
+    }
+
+    async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        let Some((a, enc)) = self.get(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(within) = span_of(&a, params.range, enc) else {
+            return Ok(None);
+        };
+        let data = semantic_tokens(&a, &tokens::tokens_in(&a, within), enc);
+        Ok(Some(SemanticTokensRangeResult::Tokens(data)))
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {

@@ -1105,6 +1105,68 @@ fn lsp_semantic_tokens_of_a_long_line_come_quickly() {
     assert_eq!(lsp.shutdown(), 0);
 }
 
+/// A document of more tokens than one answer holds: the whole-document
+/// answer stops at the limit (six million tokens of an 8 MB policy held
+/// 2.7 GB on their way out), and a range far down gets every token in it,
+/// placed where they are.
+#[test]
+fn lsp_semantic_tokens_are_capped_and_ranges_reach_past_the_cap() {
+    let names = vec!["a"; 20_000].join(", ");
+    let mut text = String::from(
+        "policy p\nrole r\nactions a: x\npermit r to all\nenum e: a, b\nfield f.x: e default a\n",
+    );
+    for k in 0..8 {
+        text.push_str(&format!("let big{k} = f.x in [{names}]\n"));
+    }
+    text.push_str("state ok otherwise\n");
+    let mut lsp = Lsp::start();
+    let uri = "file:///many.policy";
+    lsp.open(uri, &text);
+    assert_eq!(
+        lsp.init["capabilities"]["semanticTokensProvider"]["range"],
+        json!(true)
+    );
+    let numbers = |v: &Value| -> Vec<u64> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .collect()
+    };
+    let full = numbers(&lsp.call(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": uri } }),
+    ));
+    assert_eq!(full.len(), 5 * 100_000, "the first 100,000 tokens");
+
+    // The last list, line 13: `let`, its name, `=`, `f.x`, `in` and
+    // 20,000 names, the first at line 13, column 0.
+    let last = numbers(&lsp.call(
+        "textDocument/semanticTokens/range",
+        json!({ "textDocument": { "uri": uri }, "range": range_json((13, 0), (14, 0)) }),
+    ));
+    assert_eq!(last.len(), 5 * 20_005);
+    assert_eq!(last[..3], [13, 0, 3]);
+    let (mut line, mut col) = (0, 0);
+    for t in last.chunks(5) {
+        line += t[0];
+        col = if t[0] == 0 { col + t[1] } else { t[1] };
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!((line, col), (13, lines[13].rfind('a').unwrap() as u64));
+
+    // A range inside a line: the tokens that start in it, nothing before.
+    let middle = numbers(&lsp.call(
+        "textDocument/semanticTokens/range",
+        json!({ "textDocument": { "uri": uri }, "range": range_json((13, 9), (13, 20)) }),
+    ));
+    // Columns 9 to 20 are `= f.x in [a`: four tokens.
+    assert_eq!(middle[..3], [13, 9, 1], "`=` first");
+    assert_eq!(middle.len(), 5 * 4);
+    assert_eq!(lsp.shutdown(), 0);
+}
+
 /// The lens titles of a document, with the line each stands on.
 fn lens_titles(lsp: &mut Lsp, uri: &str) -> Vec<String> {
     let lenses = lsp.call(

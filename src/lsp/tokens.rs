@@ -82,12 +82,30 @@ const CONTEXTUAL: &[&str] = &[
     "permitted",
 ];
 
-/// The tokens of the whole document, in order.
+/// The most tokens one answer holds (`MAX_SEMANTIC_TOKENS`): each costs
+/// about 200 bytes on its way out (the protocol library builds the whole
+/// answer as a JSON document before writing it), so an 8 MB policy of
+/// `a<b,` items, six million tokens, held 2.7 GB. An answer stops at the
+/// limit; editors that ask for ranges (VS Code asks for what is on
+/// screen) get every token of a range however far down it lies.
+pub const MAX_SEMANTIC_TOKENS: usize = 100_000;
+
+/// The tokens of the whole document, in order: the first
+/// [`MAX_SEMANTIC_TOKENS`].
 pub fn tokens(a: &Analysis) -> Vec<Token> {
+    tokens_in(a, Span::new(0, a.src().len()))
+}
+
+/// The tokens that start within `within`, in order, at most
+/// [`MAX_SEMANTIC_TOKENS`]. The scan starts at the line `within` starts
+/// on: no token (a comment and a string included) goes past a line's end,
+/// so a line's start is always between tokens.
+pub fn tokens_in(a: &Analysis, within: Span) -> Vec<Token> {
     let text = a.src();
     let bytes = text.as_bytes();
+    let end = (within.end as usize).min(bytes.len());
     let mut out = Vec::new();
-    let mut i = 0;
+    let mut i = line_start(bytes, within.start as usize);
     let push = |out: &mut Vec<Token>, s: usize, e: usize, ty: u32, modifiers: u32| {
         if e > s {
             out.push(Token {
@@ -97,7 +115,7 @@ pub fn tokens(a: &Analysis) -> Vec<Token> {
             });
         }
     };
-    while i < bytes.len() {
+    while i < end && out.len() < MAX_SEMANTIC_TOKENS {
         let b = bytes.get(i).copied().unwrap_or(0);
         let start = i;
         match b {
@@ -193,7 +211,21 @@ pub fn tokens(a: &Analysis) -> Vec<Token> {
             }
         }
     }
+    // The scan began at a line's start and a token may end past `within`
+    // (or, at the limit, one string's pieces past it): keep those that
+    // start inside.
+    out.retain(|t| t.span.start >= within.start && (t.span.start as usize) < end);
+    out.truncate(MAX_SEMANTIC_TOKENS);
     out
+}
+
+/// The start of the line `at` is on: just past the `\n` or `\r` before it.
+fn line_start(bytes: &[u8], at: usize) -> usize {
+    let at = at.min(bytes.len());
+    bytes
+        .get(..at)
+        .and_then(|b| b.iter().rposition(|c| matches!(c, b'\n' | b'\r')))
+        .map_or(0, |p| p + 1)
 }
 
 /// The token of a name the index knows.
