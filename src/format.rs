@@ -634,17 +634,18 @@ fn keys_text(keys: &[SortKey]) -> String {
 
 /// The operands of a top-level `and` or `or` chain, left to right.
 fn chain_operands(e: &Expr) -> Option<(BinaryOp, Vec<&Expr>)> {
-    let ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), _, _) = &e.kind else {
+    let ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), _) = &e.kind else {
         return None;
     };
     let mut operands = Vec::new();
     let mut node = e;
     // The chain is left-deep: walk down the left spine.
-    while let ExprKind::Binary(o, left, right) = &node.kind {
+    while let ExprKind::Binary(o, pair) = &node.kind {
         if o != op {
             break;
         }
-        operands.push(right.as_ref());
+        let [left, right] = &**pair;
+        operands.push(right);
         node = left;
     }
     operands.push(node);
@@ -676,7 +677,7 @@ fn operand_text(e: &Expr, op: BinaryOp, right: bool, last: bool) -> String {
 /// operator's precedence, 3 for `not`, 8 for unary minus and atoms.
 fn strength(e: &Expr) -> u8 {
     match &e.kind {
-        ExprKind::Binary(op, _, _) => op.precedence(),
+        ExprKind::Binary(op, _) => op.precedence(),
         ExprKind::In { .. } => 4,
         ExprKind::Unary(UnaryOp::Not, _) => 3,
         ExprKind::Aggregate {
@@ -739,6 +740,7 @@ fn text(e: &Expr, last: bool) -> String {
         ExprKind::Months(m) => crate::decide::eval::format_months(*m),
         ExprKind::Text(s) => format!("\"{}\"", escape(s)),
         ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Name(n) => n.to_string(),
         ExprKind::Path(p) => p.dotted(),
         ExprKind::Invalid => String::new(),
         ExprKind::Unary(UnaryOp::Not, inner) => {
@@ -751,7 +753,8 @@ fn text(e: &Expr, last: bool) -> String {
             let parens = if s == 0 { !last } else { s < 8 };
             format!("-{}", grouped(inner, parens, last))
         }
-        ExprKind::Binary(op, a, b) => {
+        ExprKind::Binary(op, ab) => {
+            let [a, b] = &**ab;
             let p = op.precedence();
             format!(
                 "{} {} {}",

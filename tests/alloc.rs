@@ -263,6 +263,40 @@ fn reading_a_policy_holds_a_small_multiple_of_its_text() {
         within(shape, &text, peak, most);
     }
 
+    // Dense expressions: 40 lists of 9,900 comparisons `[a<b,…]`, three
+    // nodes for every four bytes, the most nodes a byte of text can make
+    // (each list is refused as `too_expensive` once checked, and the whole
+    // file's syntax tree is built first). 32 bytes a byte: it held 44
+    // while a name was a one-segment path of its own and each operand a
+    // box of its own.
+    let comparisons = {
+        let items = vec!["a<b"; 9_900].join(",");
+        let mut p = String::from(
+            "policy p\nrole r\nactions a: x\npermit r to all\n\
+             field f.a: decimal default 1\nfield f.b: decimal default 2\n\
+             let a = f.a\nlet b = f.b\n",
+        );
+        for k in 0..40 {
+            let _ = writeln!(p, "let big{k} = true in [{items}]");
+        }
+        p.push_str("state ok otherwise\n");
+        p
+    };
+    let mut codes = Vec::new();
+    let peak = peak_bytes_during(|| {
+        let analysis = tollgate::check_text("big.policy", &comparisons);
+        codes = analysis
+            .diagnostics
+            .items
+            .iter()
+            .map(|d| d.code.name())
+            .collect();
+    });
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes, ["too_expensive", "unused_definition"]);
+    within("comparisons", &comparisons, peak, 35);
+
     // One slip repeated without end: an unknown name in every item of
     // long lists, or a `let` nothing uses, as many times as allowed. The
     // check keeps the first `MAX_CHECK_DIAGNOSTICS` and counts the rest;

@@ -3,7 +3,7 @@
 use super::errors::{MAX_LISTED_NAMES, list_some_words, list_words};
 use super::ir::*;
 use super::{Checker, errors};
-use crate::ast::{self, BinaryOp, Collection, ExprKind, InSet, UnaryOp};
+use crate::ast::{self, BinaryOp, Collection, ExprKind, InSet, Segments, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::value::Value;
@@ -316,7 +316,9 @@ impl Checker<'_> {
                 typed(TExprKind::Literal(Literal::Bool(*b)), Base::Bool),
                 Deps::default(),
             )),
-            ExprKind::Path(path) => self.path(path, scope, expect),
+            ExprKind::Name(_) | ExprKind::Path(_) => {
+                e.with_path(|path| self.path(path, scope, expect)).flatten()
+            }
             ExprKind::Unary(op, inner) => {
                 let (t, deps) = self.value(inner, scope, None)?;
                 let base = match op {
@@ -337,7 +339,10 @@ impl Checker<'_> {
                 };
                 Some((typed(TExprKind::Unary(*op, Box::new(t)), base), deps))
             }
-            ExprKind::Binary(op, a, b) => self.binary(*op, a, b, span, scope),
+            ExprKind::Binary(op, ab) => {
+                let [a, b] = &**ab;
+                self.binary(*op, a, b, span, scope)
+            }
             ExprKind::In {
                 value,
                 set,
@@ -791,7 +796,7 @@ impl Checker<'_> {
 
     fn path(
         &mut self,
-        path: &ast::Path,
+        path: &[ast::Ident],
         scope: Scope,
         expect: Option<Base>,
     ) -> Option<(TExpr, Deps)> {
@@ -909,7 +914,7 @@ impl Checker<'_> {
             };
             return found(TExprKind::Field(i), ty, snapshot);
         }
-        if let [first, kind] = &*path.segments {
+        if let [first, kind] = path {
             if &*first.name == "debt" {
                 if let Some(&k) = self.names.debt_kinds.get(&*kind.name) {
                     self.used.debt_kinds.insert(k);
@@ -958,11 +963,11 @@ impl Checker<'_> {
     /// them, or is a declared field of the same name outside an operation.
     fn operation_path(
         &mut self,
-        path: &ast::Path,
+        path: &[ast::Ident],
         scope: Scope,
         expect: Option<Base>,
     ) -> Option<Option<(TExpr, Deps)>> {
-        let [first, rest @ ..] = &*path.segments else {
+        let [first, rest @ ..] = path else {
             return None;
         };
         if rest.is_empty() || !["before", "charge", "grant", "refund"].contains(&&*first.name) {
@@ -1175,7 +1180,7 @@ impl Checker<'_> {
     }
 
     /// Reports a name nothing declares, with the nearest known name.
-    fn unknown_path(&mut self, path: &ast::Path, scope: Scope, expect: Option<Base>) {
+    fn unknown_path(&mut self, path: &[ast::Ident], scope: Scope, expect: Option<Base>) {
         // Asked first: the candidates for a suggestion cost every declared
         // name, for each unknown one.
         if self.full(Code::UnknownName) {
@@ -1228,13 +1233,9 @@ impl Checker<'_> {
                     .map(|k| format!("debt.{}", k.name)),
             );
         }
-        let namespace = if path.segments.len() > 1 {
-            "field"
-        } else {
-            "name"
-        };
+        let namespace = if path.len() > 1 { "field" } else { "name" };
         self.note_unknown(namespace.to_owned(), dotted.clone(), path.span());
-        let (message, label) = if path.segments.len() > 1 {
+        let (message, label) = if path.len() > 1 {
             (
                 format!("unknown field `{dotted}`"),
                 "no field has this path",
@@ -1245,7 +1246,7 @@ impl Checker<'_> {
         let mut d = Diagnostic::new(Code::UnknownName, path.span(), message).label(label);
         d = match self.suggest(&dotted, known.iter().map(String::as_str)) {
             Some(s) => d.did_you_mean(s),
-            None if path.segments.len() > 1 => {
+            None if path.len() > 1 => {
                 d.help("snapshot fields are declared with `field <path>: <type>`")
             }
             None => {
@@ -1450,7 +1451,7 @@ impl Value<'_> {
 fn is_arithmetic(e: &ast::Expr) -> bool {
     matches!(
         e.kind,
-        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, _, _)
+        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, _)
     )
 }
 
@@ -1458,7 +1459,8 @@ fn is_arithmetic(e: &ast::Expr) -> bool {
 /// by the lowering's depth limit.
 fn arithmetic_operands<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
     match &e.kind {
-        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, x, y) => {
+        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul, xy) => {
+            let [x, y] = &**xy;
             arithmetic_operands(x, out);
             arithmetic_operands(y, out);
         }
@@ -1470,18 +1472,17 @@ fn arithmetic_operands<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
 /// `operand ?? default`.
 fn with_default(e: &ast::Expr, operand: &ast::Expr, default: &ast::Expr) -> ast::Expr {
     let kind = if std::ptr::eq(e, operand) {
-        ExprKind::Binary(
-            BinaryOp::Default,
-            Box::new(e.clone()),
-            Box::new(default.clone()),
-        )
+        ExprKind::Binary(BinaryOp::Default, Box::new([e.clone(), default.clone()]))
     } else {
         match &e.kind {
-            ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul), x, y) => {
+            ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul), xy) => {
+                let [x, y] = &**xy;
                 ExprKind::Binary(
                     *op,
-                    Box::new(with_default(x, operand, default)),
-                    Box::new(with_default(y, operand, default)),
+                    Box::new([
+                        with_default(x, operand, default),
+                        with_default(y, operand, default),
+                    ]),
                 )
             }
             _ => e.kind.clone(),
@@ -1491,7 +1492,11 @@ fn with_default(e: &ast::Expr, operand: &ast::Expr, default: &ast::Expr) -> ast:
 }
 
 fn is_bare_name(e: &ast::Expr) -> bool {
-    matches!(&e.kind, ExprKind::Path(p) if p.single().is_some())
+    match &e.kind {
+        ExprKind::Name(_) => true,
+        ExprKind::Path(p) => p.single().is_some(),
+        _ => false,
+    }
 }
 
 fn arithmetic_type(op: BinaryOp, l: Base, r: Base) -> Option<Base> {

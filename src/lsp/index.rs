@@ -799,9 +799,12 @@ impl Builder {
     /// ones), so the recursion is bounded.
     fn expr(&mut self, e: &ast::Expr, scope: Scope, expect: Option<Domain>) {
         match &e.kind {
-            ExprKind::Path(p) => self.path(&p.segments, scope, expect),
+            ExprKind::Name(_) | ExprKind::Path(_) => {
+                e.with_path(|path| self.path(path, scope, expect));
+            }
             ExprKind::Unary(_, x) => self.expr(x, scope, None),
-            ExprKind::Binary(op, a, b) => {
+            ExprKind::Binary(op, ab) => {
+                let [a, b] = &**ab;
                 let d = match op {
                     BinaryOp::Eq
                     | BinaryOp::Ne
@@ -966,10 +969,14 @@ impl Builder {
             return None;
         }
         match &e.kind {
-            ExprKind::Path(p) => self.path_domain(&p.segments, scope, depth),
-            ExprKind::Binary(BinaryOp::Default, a, b) => self
-                .domain(a, scope, depth + 1)
-                .or_else(|| self.domain(b, scope, depth + 1)),
+            ExprKind::Name(_) | ExprKind::Path(_) => e
+                .with_path(|path| self.path_domain(path, scope, depth))
+                .flatten(),
+            ExprKind::Binary(BinaryOp::Default, ab) => {
+                let [a, b] = &**ab;
+                self.domain(a, scope, depth + 1)
+                    .or_else(|| self.domain(b, scope, depth + 1))
+            }
             _ => None,
         }
     }

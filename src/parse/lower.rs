@@ -893,13 +893,16 @@ impl<'d> Lower<'d> {
             }
             Rule::kw_true => (expr(ExprKind::Bool(true), span), 1),
             Rule::kw_false => (expr(ExprKind::Bool(false), span), 1),
-            Rule::path => (expr(ExprKind::Path(self.path(pair)), span), 1),
-            // A name standing alone as a list item (`list_item`): a path
-            // of that one segment.
-            Rule::ident => {
-                let segments = Box::new([self.ident(pair)]);
-                (expr(ExprKind::Path(Path { segments }), span), 1)
+            Rule::path => {
+                let path = self.path(pair);
+                match path.single() {
+                    // A name standing alone: kept in the node.
+                    Some(one) => (Expr::name(one), 1),
+                    None => (expr(ExprKind::Path(path), span), 1),
+                }
             }
+            // A name standing alone as a list item (`list_item`).
+            Rule::ident => (Expr::name(&self.ident(pair)), 1),
             _ => (invalid(span), 1),
         }
     }
@@ -1095,15 +1098,12 @@ impl<'d> Lower<'d> {
         }
         // Items that lower to plain names all the same (`[a, (b)]`), each
         // exactly what `Expr::name` makes of it, are kept as names too.
-        let plain = |e: &Expr| match &e.kind {
-            ExprKind::Path(p) => p.segments.len() == 1 && e.span == p.span(),
-            _ => false,
-        };
+        let plain = |e: &Expr| matches!(e.kind, ExprKind::Name(_));
         if !items.is_empty() && items.iter().all(plain) {
             let mut names = Vec::with_capacity(items.len());
             for e in items {
-                if let ExprKind::Path(p) = e.kind {
-                    names.extend(p.segments.into_vec());
+                if let ExprKind::Name(name) = e.kind {
+                    names.push(Ident { name, span: e.span });
                 }
             }
             return (InSet::Names(names.into_boxed_slice()), depth);
@@ -1250,7 +1250,7 @@ fn join(op: BinaryOp, lhs: Option<(Expr, usize)>, rhs: (Expr, usize)) -> (Expr, 
 /// `lhs op rhs`, spanning both, one level deeper than the deeper side.
 fn binary(op: BinaryOp, (lhs, l): (Expr, usize), (rhs, r): (Expr, usize)) -> (Expr, usize) {
     let whole = lhs.span.to(rhs.span);
-    let kind = ExprKind::Binary(op, Box::new(lhs), Box::new(rhs));
+    let kind = ExprKind::Binary(op, Box::new([lhs, rhs]));
     (expr(kind, whole), l.max(r) + 1)
 }
 
