@@ -195,6 +195,17 @@ pub fn batch_slots() -> usize {
     2 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
+/// The most threads the blocking pool runs at once: a thread for each
+/// batch slot and each playground evaluation, one for a reload, and one
+/// for single decisions whose body is too large to decide inline (more of
+/// those wait their turn). The slots bound how much work runs; this bounds
+/// the threads it runs on. tokio's default is 512, and a thread finishing
+/// one batch as the next arrives is not always reused: 48 clients sending
+/// batches to a 2-core server ran 7 blocking threads for 4 slots.
+pub fn blocking_threads() -> usize {
+    batch_slots() + playground::MAX_AT_ONCE + 2
+}
+
 /// A server bound to its address, not yet serving.
 pub struct Server {
     runtime: tokio::runtime::Runtime,
@@ -243,6 +254,7 @@ impl Server {
         log: Option<log::DecisionLog>,
     ) -> std::io::Result<Server> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
+            .max_blocking_threads(blocking_threads())
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
