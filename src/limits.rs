@@ -26,6 +26,8 @@ pub const MAX_DECISION_NODES: usize = crate::check::MAX_DECISION_NODES;
 pub const MAX_AGGREGATE_WORK: usize = crate::check::MAX_AGGREGATE_WORK;
 /// Most tokens in one declaration of a policy (`declaration_too_large`).
 pub const MAX_ITEM_TOKENS: usize = crate::parse::MAX_ITEM_TOKENS;
+/// The most `{…}` interpolations in one policy's messages.
+pub const MAX_INTERPOLATIONS: usize = crate::parse::MAX_INTERPOLATIONS;
 /// Longest name in a policy, in bytes (`value_out_of_range`).
 pub const MAX_NAME_LEN: usize = crate::parse::MAX_NAME_LEN;
 /// Most roles, actions, categories, enums, values of one enum, fields,

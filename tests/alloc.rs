@@ -297,6 +297,51 @@ fn reading_a_policy_holds_a_small_multiple_of_its_text() {
     assert_eq!(codes, ["too_expensive", "unused_definition"]);
     within("comparisons", &comparisons, peak, 35);
 
+    // Messages of nothing but `{x}`: a message is one token whatever it
+    // holds, so nothing bounded them, and each cost about 250 bytes for
+    // three of text (78 bytes a byte of the file, 615 MB at 8 MB). The
+    // first `MAX_INTERPOLATIONS` are kept and the rest refused unread: 6
+    // MB of them hold 5.5 bytes a byte.
+    let interpolations = {
+        let mut p = String::from(
+            "policy p\nrole r\nactions a: x\npermit r to all\n\
+             field f.x: decimal default 1\nlet x = f.x\nstate ok otherwise\n",
+        );
+        for k in 0..80 {
+            let _ = writeln!(
+                p,
+                "step s{k} \"{}\"",
+                "{x}".repeat(tollgate::limits::MAX_INTERPOLATIONS / 4)
+            );
+        }
+        p
+    };
+    let mut codes = Vec::new();
+    let peak = peak_bytes_during(|| {
+        let analysis = tollgate::check_text("big.policy", &interpolations);
+        codes = analysis
+            .diagnostics
+            .items
+            .iter()
+            .map(|d| d.code.name())
+            .collect();
+    });
+    // Told once (the steps are unused besides).
+    assert_eq!(
+        codes.iter().filter(|c| **c == "invalid_template").count(),
+        1
+    );
+    within("interpolations", &interpolations, peak, 8);
+
+    // Formatting holds the tree of the text and the tree of its output,
+    // compared in place: 16 bytes a byte, 25 while copies of both were
+    // compared.
+    let rules = generated(3_000);
+    let peak = peak_bytes_during(|| {
+        assert!(tollgate::format_text("big.policy", &rules).is_ok());
+    });
+    within("formatting", &rules, peak, 20);
+
     // One slip repeated without end: an unknown name in every item of
     // long lists, or a `let` nothing uses, as many times as allowed. The
     // check keeps the first `MAX_CHECK_DIAGNOSTICS` and counts the rest;

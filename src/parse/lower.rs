@@ -22,13 +22,17 @@ use crate::span::Span;
 /// enclose it.
 const REPORTED: usize = 1;
 
-/// One shared copy of each distinct name in a large policy: a policy names
-/// the same few things over and over, and each use would otherwise hold its
-/// own allocation (a list of 99,000 names held 99,000). A small policy is
-/// not worth the hashing: its names are allocated one by one.
+/// What the lowering keeps across a whole file. One shared copy of each
+/// distinct name in a large policy: a policy names the same few things
+/// over and over, and each use would otherwise hold its own allocation (a
+/// list of 99,000 names held 99,000). A small policy is not worth the
+/// hashing: its names are allocated one by one. And the count of the
+/// file's `{…}` interpolations, which [`super::MAX_INTERPOLATIONS`] bounds.
 #[derive(Debug, Default)]
 pub(super) struct Names {
     shared: Option<HashSet<Arc<str>>>,
+    /// Interpolations read so far in the file.
+    pub(super) interpolations: usize,
 }
 
 /// Policies of this many bytes or more share their names.
@@ -39,6 +43,7 @@ impl Names {
     pub(super) fn for_policy(len: usize) -> Names {
         Names {
             shared: (len >= SHARED_NAMES_FROM).then(HashSet::new),
+            interpolations: 0,
         }
     }
 

@@ -63,13 +63,33 @@ pub(super) fn parse(
         if !text.is_empty() {
             parts.push(TemplatePart::Text(unescape(&std::mem::take(&mut text))));
         }
-        match interpolation(inner, at + 1, span, names) {
-            Ok(value) => parts.push(TemplatePart::Value(Box::new(value))),
+        names.interpolations += 1;
+        if names.interpolations > super::MAX_INTERPOLATIONS {
+            // Told once; the rest are not kept, so what they cost stays
+            // bounded whatever the file holds.
+            if names.interpolations == super::MAX_INTERPOLATIONS + 1 {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidTemplate,
+                        span,
+                        format!(
+                            "more than {} `{{…}}` interpolations in one policy",
+                            super::MAX_INTERPOLATIONS
+                        ),
+                    )
+                    .label("one too many")
+                    .help("a message names a few values; write the rest as text, or write `{{` for a literal brace"),
+                );
+            }
+        } else {
+            match interpolation(inner, at + 1, span, names) {
+                Ok(value) => parts.push(TemplatePart::Value(Box::new(value))),
             Err(why) => diags.push(
                 Diagnostic::new(Code::InvalidTemplate, span, format!("invalid interpolation `{{{inner}}}`"))
                     .label(why)
                     .help("write `{name}`, `{field.path}`, `{field.path:date}` or `{field.path ?? words if absent}`"),
-            ),
+                ),
+            }
         }
         rest = from.get(close + 1..).unwrap_or("");
         at += close + 1;
