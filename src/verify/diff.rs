@@ -561,6 +561,12 @@ fn dedup(v: Vec<String>) -> Vec<String> {
     out
 }
 
+/// A policy's decision on an account, or the evaluator's error.
+type Decided<'a> = Result<Decision<'a>, String>;
+
+/// Whether a pair of decisions (old, new) is what a witness must show.
+type Keep = fn(&Decided<'_>, &Decided<'_>) -> Result<bool, VerifyError>;
+
 /// A policy's decision on an account, or the error with which the
 /// evaluator refuses the account (an overflow or an inexact result); any
 /// other error is a bug, reported.
@@ -568,7 +574,7 @@ fn decided<'a>(
     policy: &'a Policy,
     account: &'a crate::Account,
     (role, action): (RoleId, ActionId),
-) -> Result<Result<Decision<'a>, String>, VerifyError> {
+) -> Result<Decided<'a>, VerifyError> {
     use crate::decide::EvalError;
     match policy.decide(account, &crate::decide::Request { role, action }) {
         Ok(d) => Ok(Ok(d)),
@@ -597,12 +603,7 @@ fn witness(
     let account = concrete::account(pa, 0, u, values)?;
     let (_, account) = concrete::validated(old, &account)?;
     // Both decisions on `acc`, when the new policy reads it too.
-    let both = |acc: &crate::Account,
-                keep: fn(
-        &Result<Decision<'_>, String>,
-        &Result<Decision<'_>, String>,
-    ) -> Result<bool, VerifyError>|
-     -> Result<bool, VerifyError> {
+    let both = |acc: &crate::Account, keep: Keep| -> Result<bool, VerifyError> {
         let (json, _) = concrete::validated(old, acc)?;
         let Ok(in_new) = new.snapshot_from_json(&json) else {
             return Ok(false);
@@ -642,7 +643,7 @@ fn witness(
     let changes = match (&x, &y) {
         (Ok(x), Ok(y)) => changes(&summary(x)?, &summary(y)?),
         _ => {
-            let said = |d: &Result<Decision<'_>, String>| match d {
+            let said = |d: &Decided<'_>| match d {
                 Ok(_) => "decides".to_owned(),
                 Err(e) => format!("cannot be evaluated: {e}"),
             };
@@ -654,7 +655,7 @@ fn witness(
         }
     };
     // A decision as `decide` prints it, or the evaluator's error.
-    let json = |d: &Result<Decision<'_>, String>| match d {
+    let json = |d: &Decided<'_>| match d {
         Ok(d) => d
             .to_json_pretty()
             .map_err(|e| VerifyError::Unconfirmed(e.to_string())),
