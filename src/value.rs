@@ -30,7 +30,12 @@ pub enum Value<'a> {
 /// `Mismatch` means a bug in tollgate, reported rather than panicking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpError {
+    /// The exact result is too large (or a time left its range).
     Overflow,
+    /// The exact result is in range but needs more significant digits or
+    /// decimal places than a decimal holds (28); it is refused, not
+    /// rounded.
+    Inexact,
     Mismatch,
 }
 
@@ -89,7 +94,7 @@ impl<'a> Value<'a> {
                 }))
             }
             BinaryOp::Add => match (a, b) {
-                (Decimal(x), Decimal(y)) => exact_add(x, y).map(Decimal).ok_or(OpError::Overflow),
+                (Decimal(x), Decimal(y)) => exact_add(x, y).map(Decimal),
                 (Duration(x), Duration(y)) => {
                     x.checked_add(y).map(Duration).ok_or(OpError::Overflow)
                 }
@@ -103,7 +108,7 @@ impl<'a> Value<'a> {
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::Sub => match (a, b) {
-                (Decimal(x), Decimal(y)) => exact_add(x, -y).map(Decimal).ok_or(OpError::Overflow),
+                (Decimal(x), Decimal(y)) => exact_add(x, -y).map(Decimal),
                 (Duration(x), Duration(y)) => {
                     x.checked_sub(y).map(Duration).ok_or(OpError::Overflow)
                 }
@@ -122,7 +127,7 @@ impl<'a> Value<'a> {
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::Mul => match (a, b) {
-                (Decimal(x), Decimal(y)) => exact_mul(x, y).map(Decimal).ok_or(OpError::Overflow),
+                (Decimal(x), Decimal(y)) => exact_mul(x, y).map(Decimal),
                 _ => Err(OpError::Mismatch),
             },
             BinaryOp::And | BinaryOp::Or | BinaryOp::Default => Err(OpError::Mismatch),
@@ -130,11 +135,28 @@ impl<'a> Value<'a> {
     }
 }
 
-/// `x + y` exactly, or `None` when the exact sum does not fit a decimal
-/// (96 bits, at most 28 places). `rust_decimal` would round it instead, and
-/// a policy's arithmetic is exact or refused: a rounded value would decide
-/// differently from what the policy says (and from what `verify` proves).
-fn exact_add(x: rust_decimal::Decimal, y: rust_decimal::Decimal) -> Option<rust_decimal::Decimal> {
+/// `x + y` exactly, or why not: [`OpError::Overflow`] when the sum is too
+/// large for a decimal, [`OpError::Inexact`] when it needs more digits than
+/// a decimal holds (96 bits, at most 28 places). `rust_decimal` would round
+/// it instead, and a policy's arithmetic is exact or refused: a rounded
+/// value would decide differently from what the policy says (and from what
+/// `verify` proves).
+fn exact_add(
+    x: rust_decimal::Decimal,
+    y: rust_decimal::Decimal,
+) -> Result<rust_decimal::Decimal, OpError> {
+    // `rust_decimal` fails only on magnitude; anything else it would round.
+    // Operands may carry trailing zeros (an amount's six places, a
+    // constant's): without them the exact value may fit after all.
+    (exact_sum(x, y).or_else(|| exact_sum(x.normalize(), y.normalize()))).ok_or(
+        match x.checked_add(y) {
+            None => OpError::Overflow,
+            Some(_) => OpError::Inexact,
+        },
+    )
+}
+
+fn exact_sum(x: rust_decimal::Decimal, y: rust_decimal::Decimal) -> Option<rust_decimal::Decimal> {
     let scale = x.scale().max(y.scale());
     let mx = x
         .mantissa()
@@ -145,8 +167,23 @@ fn exact_add(x: rust_decimal::Decimal, y: rust_decimal::Decimal) -> Option<rust_
     fit(mx.checked_add(my)?, scale)
 }
 
-/// `x * y` exactly, or `None` when the exact product does not fit.
-fn exact_mul(x: rust_decimal::Decimal, y: rust_decimal::Decimal) -> Option<rust_decimal::Decimal> {
+/// `x * y` exactly, or why not, as [`exact_add`].
+fn exact_mul(
+    x: rust_decimal::Decimal,
+    y: rust_decimal::Decimal,
+) -> Result<rust_decimal::Decimal, OpError> {
+    (exact_product(x, y).or_else(|| exact_product(x.normalize(), y.normalize()))).ok_or(
+        match x.checked_mul(y) {
+            None => OpError::Overflow,
+            Some(_) => OpError::Inexact,
+        },
+    )
+}
+
+fn exact_product(
+    x: rust_decimal::Decimal,
+    y: rust_decimal::Decimal,
+) -> Option<rust_decimal::Decimal> {
     fit(
         x.mantissa().checked_mul(y.mantissa())?,
         x.scale() + y.scale(),
@@ -208,13 +245,31 @@ mod tests {
             x = Value::binary(BinaryOp::Mul, x, tiny).unwrap();
         }
         assert_eq!(x, d("0.000000000000000000000001"));
-        assert_eq!(
-            Value::binary(BinaryOp::Mul, x, tiny),
-            Err(OpError::Overflow)
-        );
+        // Too small to hold, not too large: said as such.
+        assert_eq!(Value::binary(BinaryOp::Mul, x, tiny), Err(OpError::Inexact));
         let big = d("123456789012.345678");
         assert_eq!(
             Value::binary(BinaryOp::Mul, big, big),
+            Err(OpError::Inexact)
+        );
+        // Trailing zeros in the operands do not count against the product:
+        // 0.000001 × 10^15 × 10^15 is 10^24, held exactly.
+        let places = Value::Decimal(rust_decimal::Decimal::from_i128_with_scale(
+            1_000_000_000_000_000_000_000,
+            6,
+        ));
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, d("0.000001"), places).and_then(|x| Value::binary(
+                BinaryOp::Mul,
+                x,
+                places
+            )),
+            Ok(d("1000000000000000000000000"))
+        );
+        // Too large, said as such: 10^30 is past a decimal's 7.9 × 10^28.
+        let large = d("1000000000000000");
+        assert_eq!(
+            Value::binary(BinaryOp::Mul, large, large),
             Err(OpError::Overflow)
         );
         assert_eq!(
@@ -229,7 +284,7 @@ mod tests {
         let fine = d("0.0000000000000000000000000001");
         assert_eq!(
             Value::binary(BinaryOp::Add, fine, d("1000")),
-            Err(OpError::Overflow)
+            Err(OpError::Inexact)
         );
         assert_eq!(
             Value::binary(BinaryOp::Sub, d("2.5"), d("0.75")),

@@ -51,6 +51,23 @@ pub enum Verdict {
     /// (an aggregate over grants, calendar months) and the evaluator does
     /// not confirm it: neither proven nor refuted.
     Unknown(String),
+    /// The solver, computing exactly, found the assertion failing on an
+    /// account the evaluator cannot evaluate the policy on (a result too
+    /// large, or needing more digits than a decimal holds): neither proven
+    /// nor refuted, and `tollgate decide` exits 2 on that account.
+    Unevaluable(Box<Unevaluable>),
+}
+
+/// An account and request on which the evaluator refuses to decide, where
+/// the solver found an assertion failing.
+#[derive(Debug)]
+pub struct Unevaluable {
+    pub role: String,
+    pub action: String,
+    /// The snapshot, as JSON that `tollgate decide` reads.
+    pub snapshot: String,
+    /// The evaluator's error on it.
+    pub error: String,
 }
 
 /// An account and request on which an assertion fails, confirmed by the
@@ -121,13 +138,20 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
                 let confirmed =
                     concrete::counterexample(policy, &universe, &values, role, action, a)?;
                 match confirmed {
-                    Some(c) => {
+                    concrete::Replayed::Confirmed(c) => {
                         verdict = Verdict::Refuted(Box::new(c));
                         break 'requests;
                     }
-                    // Another request may still refute it outright.
-                    None if approximate => {
-                        if !matches!(verdict, Verdict::Unknown(_)) {
+                    // An account the policy cannot be evaluated on is a
+                    // finding, not a bug; another request may still refute
+                    // the assertion outright.
+                    concrete::Replayed::Refused(u) => {
+                        if !matches!(verdict, Verdict::Unevaluable(_)) {
+                            verdict = Verdict::Unevaluable(Box::new(u));
+                        }
+                    }
+                    concrete::Replayed::NotConfirmed if approximate => {
+                        if matches!(verdict, Verdict::Proven) {
                             verdict = Verdict::Unknown(format!(
                                 "the solver's counterexample for `{}` → `{}` relies on an approximation (a count or sum over grants, calendar months, a restricted settlement or a product of two quantities), and the evaluator does not confirm it",
                                 role_name(p, role),
@@ -135,7 +159,7 @@ pub fn verify(policy: &Policy, limit: Duration) -> Result<Vec<AssertionResult>, 
                             ));
                         }
                     }
-                    None => {
+                    concrete::Replayed::NotConfirmed => {
                         return Err(VerifyError::Unconfirmed(format!(
                             "the counterexample to `{}` for `{}` → `{}` does not reproduce in the evaluator; please report this",
                             a.name,

@@ -464,3 +464,71 @@ fn a_kind_in_a_policy_without_kinds_gets_a_whole_help() {
         "the policy `p` declares no credit kind: remove this entry, or declare one"
     );
 }
+
+/// A required field that is present but invalid was reported twice: the
+/// real `invalid_value` and, first, a false `missing_field` at 1:1. Only
+/// the real problem is reported, in JSON and in TOML alike.
+#[test]
+fn a_present_but_invalid_required_field_is_not_also_missing() {
+    let policy = tollgate::Policy::from_source(
+        "p.policy",
+        "policy p\nrole r\nactions a: x\npermit r to all\nfield x: decimal\n\
+         field g.y: decimal\nstate ok otherwise\n",
+    )
+    .unwrap();
+    let now = "2026-01-01T00:00:00Z";
+    let cases = [
+        (
+            format!(r#"{{"now":"{now}","x":"0.1234567","g":{{"y":"1"}}}}"#),
+            "`x`",
+            "invalid_value",
+        ),
+        (
+            format!(r#"{{"now":"{now}","x":"abc","g":{{"y":"1"}}}}"#),
+            "`x`",
+            "invalid_value",
+        ),
+        (
+            format!(r#"{{"now":"{now}","x":true,"g":{{"y":"1"}}}}"#),
+            "`x`",
+            "wrong_type",
+        ),
+        (
+            format!(r#"{{"now":"{now}","x":"1","g":{{"y":"abc"}}}}"#),
+            "`g.y`",
+            "invalid_value",
+        ),
+        (
+            format!(r#"{{"now":"{now}","x":"1","g":5}}"#),
+            "`g`",
+            "wrong_type",
+        ),
+    ];
+    for (json, path, code) in &cases {
+        let error = policy.snapshot_from_json(json).unwrap_err();
+        let found: Vec<(&str, &str)> = (error.diagnostics.items.iter())
+            .map(|d| (d.code.name(), d.message.as_str()))
+            .collect();
+        assert_eq!(found.len(), 1, "{json}: {found:?}");
+        assert_eq!(found[0].0, *code, "{json}: {found:?}");
+        assert!(found[0].1.starts_with(path), "{json}: {found:?}");
+    }
+    let toml = format!("now = {now}\nx = \"0.1234567\"\ng.y = \"1\"\n");
+    let error = policy.snapshot_from_toml(&toml).unwrap_err();
+    let found: Vec<&str> = (error.diagnostics.items.iter())
+        .map(|d| d.code.name())
+        .collect();
+    assert_eq!(found, ["invalid_value"], "{toml}");
+    // Absent and null are still missing.
+    for json in [
+        format!(r#"{{"now":"{now}","g":{{"y":"1"}}}}"#),
+        format!(r#"{{"now":"{now}","x":null,"g":{{"y":"1"}}}}"#),
+        format!(r#"{{"now":"{now}","x":"1","g":null}}"#),
+    ] {
+        let error = policy.snapshot_from_json(&json).unwrap_err();
+        let found: Vec<&str> = (error.diagnostics.items.iter())
+            .map(|d| d.code.name())
+            .collect();
+        assert_eq!(found, ["missing_field"], "{json}");
+    }
+}

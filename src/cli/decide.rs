@@ -77,7 +77,10 @@ pub fn run(args: &DecideArgs) -> Exit {
     let decision = match decision {
         Ok(d) => d,
         Err(e) => {
-            load::error(&format!("{e} for `{}`", super::files::shown(snapshot)));
+            load::error(&format!(
+                "cannot decide on `{}`: {e}",
+                super::files::shown(snapshot)
+            ));
             return Exit::BadInput;
         }
     };

@@ -98,7 +98,7 @@ pub fn run(args: &VerifyArgs) -> Exit {
                     report.refuted += 1;
                     exit = exit.max(Exit::Failed);
                 }
-                Verdict::Unknown(_) => {
+                Verdict::Unknown(_) | Verdict::Unevaluable(_) => {
                     report.unknown += 1;
                     exit = exit.max(Exit::Failed);
                 }
@@ -155,7 +155,29 @@ fn human(text: &mut String, r: &AssertionResult) {
         Verdict::Unknown(why) => {
             text.push_str(&format!("UNKNOWN  {} ({}): {why}\n", r.name, r.location));
         }
+        Verdict::Unevaluable(u) => {
+            text.push_str(&format!(
+                "UNKNOWN  {} ({}): {}\n",
+                r.name,
+                r.location,
+                unevaluable(u)
+            ));
+            text.push_str(&format!(
+                "  role `{}`, action `{}`, on this snapshot:\n",
+                u.role, u.action
+            ));
+            text.push_str(&indent(&u.snapshot, "    "));
+        }
     }
+}
+
+/// Why an assertion is neither proven nor refuted on an account the
+/// evaluator refuses.
+fn unevaluable(u: &verify::Unevaluable) -> String {
+    format!(
+        "the solver, computing exactly, finds it failing on an account the policy cannot be evaluated on, so `tollgate decide` exits 2 there: {}",
+        u.error
+    )
 }
 
 fn indent(block: &str, by: &str) -> String {
@@ -191,6 +213,20 @@ fn github(text: &mut String, file: &str, r: &AssertionResult) {
                 super::render::escape_data(&message)
             ));
         }
+        Verdict::Unevaluable(u) => {
+            let message = format!(
+                "assertion `{}` is not proven: {}; role `{}`, action `{}` on this snapshot:\n{}",
+                r.name,
+                unevaluable(u),
+                u.role,
+                u.action,
+                u.snapshot
+            );
+            text.push_str(&format!(
+                "::error {place}::{}\n",
+                super::render::escape_data(&message)
+            ));
+        }
     }
 }
 
@@ -208,6 +244,17 @@ fn json(r: &AssertionResult) -> AssertionReport {
             None,
         ),
         Verdict::Unknown(why) => ("unknown", None, Some(why.clone())),
+        // The account, with the evaluator's error in place of a decision.
+        Verdict::Unevaluable(u) => (
+            "unknown",
+            Some(CounterexampleReport {
+                role: u.role.clone(),
+                action: u.action.clone(),
+                snapshot: serde_json::from_str(&u.snapshot).unwrap_or_default(),
+                decision: serde_json::json!({ "error": u.error }),
+            }),
+            Some(unevaluable(u)),
+        ),
     };
     AssertionReport {
         name: r.name.clone(),

@@ -18,8 +18,17 @@ use crate::value::{OpError, Value};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
     /// A computation left the range of exact decimals or timestamps.
-    #[error("arithmetic overflow while evaluating the policy")]
+    #[error(
+        "arithmetic overflow while evaluating the policy: a value is too large for a decimal (about 7.9 × 10^28 at most) or a time left years 1 to 9999; keep the policy's constants and products within that range"
+    )]
     Overflow,
+    /// A sum, difference or product in range whose exact value needs more
+    /// than the 28 significant digits or decimal places a decimal holds:
+    /// refused, never rounded.
+    #[error(
+        "inexact arithmetic while evaluating the policy: the exact result of a sum, difference or product needs more than the 28 significant digits or decimal places a decimal holds, and it is refused rather than rounded; use fewer or larger factors (one `* 0.000001`, not several) or compare before multiplying"
+    )]
+    Inexact,
     /// The program and the data disagree: a bug in tollgate, reported
     /// instead of panicking.
     #[error("internal error: the compiled policy is inconsistent ({0:?})")]
@@ -82,6 +91,7 @@ impl From<OpError> for EvalError {
     fn from(e: OpError) -> EvalError {
         match e {
             OpError::Overflow => EvalError::Overflow,
+            OpError::Inexact => EvalError::Inexact,
             OpError::Mismatch => EvalError::Internal(Inconsistency::OperandTypes),
         }
     }

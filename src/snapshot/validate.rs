@@ -62,6 +62,7 @@ pub(crate) fn account(
         errors: Vec::new(),
         omitted: 0,
         fields: vec![FieldValue::Absent; program.fields.len()],
+        reported: Vec::new(),
         now_override: now,
     };
     let account = v.root(doc);
@@ -78,6 +79,10 @@ struct Validator<'p> {
     /// How many errors past the cap were found and not kept.
     omitted: usize,
     fields: Vec<FieldValue>,
+    /// The slots of fields whose value was present but refused, with the
+    /// error already reported: they are not also missing. Empty (and not
+    /// allocated) on the good path.
+    reported: Vec<usize>,
     now_override: Option<Timestamp>,
 }
 
@@ -221,10 +226,16 @@ impl<'p> Validator<'p> {
         };
         let leaf = (self.program.fields.iter()).position(|f| f.path.len() == depth + 1 && under(f));
         if let Some(slot) = leaf {
-            if let Some(v) = self.field_value(slot, value, &here) {
-                if let Some(cell) = self.fields.get_mut(slot) {
-                    *cell = v;
+            let before = self.errors.len() + self.omitted;
+            match self.field_value(slot, value, &here) {
+                Some(v) => {
+                    if let Some(cell) = self.fields.get_mut(slot) {
+                        *cell = v;
+                    }
                 }
+                // Refused with an error of its own: not missing as well.
+                None if self.errors.len() + self.omitted > before => self.reported.push(slot),
+                None => {}
             }
             return;
         }
@@ -268,6 +279,12 @@ impl<'p> Validator<'p> {
             _ => {
                 let first = self.children(&path).first().copied().unwrap_or("");
                 self.wrong_type(value, &here, "an object", &format!("{{\"{first}\": ...}}"));
+                // The group's fields are not also missing: this error says
+                // what is wrong with all of them.
+                let group = (self.program.fields.iter().enumerate())
+                    .filter(|(_, f)| f.path.len() > depth + 1 && under(f))
+                    .map(|(slot, _)| slot);
+                self.reported.extend(group);
             }
         }
     }
@@ -304,15 +321,24 @@ impl<'p> Validator<'p> {
         })
     }
 
-    /// Fields that are neither optional nor defaulted must be present.
+    /// Fields that are neither optional nor defaulted must be present; one
+    /// present with a value refused is reported once, for its value.
     fn required_fields(&mut self, root: Span) {
+        // Sorted, so a policy of many fields is not searched quadratically.
+        self.reported.sort_unstable();
         let missing: Vec<String> = self
             .program
             .fields
             .iter()
             .zip(&self.fields)
-            .filter(|(f, v)| !f.optional && f.default.is_none() && **v == FieldValue::Absent)
-            .map(|(f, _)| f.dotted())
+            .enumerate()
+            .filter(|(slot, (f, v))| {
+                !f.optional
+                    && f.default.is_none()
+                    && **v == FieldValue::Absent
+                    && self.reported.binary_search(slot).is_err()
+            })
+            .map(|(_, (f, _))| f.dotted())
             .collect();
         for path in missing {
             self.error(

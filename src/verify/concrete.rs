@@ -267,6 +267,60 @@ pub fn validated(policy: &Policy, account: &Account) -> Result<(String, Account)
     Ok((json, back))
 }
 
+/// What the evaluator makes of an assertion on one account.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Replay {
+    /// The assertion's condition is false, or the claim holds.
+    Holds,
+    /// The evaluator decides the request and the claim fails.
+    Fails,
+    /// The evaluator refuses the account (an arithmetic overflow or an
+    /// inexact result) in the assertion's condition or in the decision:
+    /// its error. No decision, so nothing is refuted; but the solver,
+    /// computing exactly, found the assertion failing here.
+    Refused(String),
+}
+
+/// The evaluator's verdict on the assertion for `account`.
+pub(crate) fn replay(
+    policy: &Policy,
+    account: &Account,
+    role: RoleId,
+    action: ActionId,
+    a: &Assertion,
+) -> Result<Replay, VerifyError> {
+    use crate::decide::EvalError;
+    let p = policy.program();
+    let request = crate::decide::Request { role, action };
+    // Arithmetic the evaluator refuses decides nothing; anything else is a
+    // bug, reported.
+    let refused = |e: EvalError| match e {
+        EvalError::Overflow | EvalError::Inexact => Ok(Replay::Refused(e.to_string())),
+        EvalError::Internal(_) => Err(unconfirmed(e.to_string())),
+    };
+    let when = match a.when {
+        None => true,
+        Some(w) => match Ctx::new(p, account, Some((role, action)))
+            .and_then(|ctx| ctx.eval_bool(w, Item::None, &mut NoTrace))
+        {
+            Ok(b) => b,
+            Err(e) => return refused(e),
+        },
+    };
+    if !when {
+        return Ok(Replay::Holds);
+    }
+    let d = match policy.decide(account, &request) {
+        Ok(d) => d,
+        Err(e) => return refused(e),
+    };
+    if super::claim_holds(&a.claim, &d, p, p.permitted(role, action)) {
+        Ok(Replay::Holds)
+    } else {
+        Ok(Replay::Fails)
+    }
+}
+
 /// Whether the evaluator sees the assertion fail on `account`.
 pub(crate) fn fails(
     policy: &Policy,
@@ -275,38 +329,37 @@ pub(crate) fn fails(
     action: ActionId,
     a: &Assertion,
 ) -> Result<bool, VerifyError> {
-    let p = policy.program();
-    let request = crate::decide::Request { role, action };
-    // A condition that overflows decides nothing, as a decision that
-    // overflows does; anything else is a bug, reported.
-    let when = match a.when {
-        None => true,
-        Some(w) => match Ctx::new(p, account, Some((role, action)))
-            .and_then(|ctx| ctx.eval_bool(w, Item::None, &mut NoTrace))
-        {
-            Ok(b) => b,
-            Err(crate::decide::EvalError::Overflow) => false,
-            Err(e) => return Err(unconfirmed(e.to_string())),
-        },
-    };
-    if !when {
-        return Ok(false);
-    }
-    let d = match policy.decide(account, &request) {
-        Ok(d) => d,
-        // An account the evaluator cannot decide (an overflow) refutes nothing.
-        Err(_) => return Ok(false),
-    };
-    Ok(!super::claim_holds(
-        &a.claim,
-        &d,
-        p,
-        p.permitted(role, action),
+    Ok(replay(policy, account, role, action, a)? == Replay::Fails)
+}
+
+/// Whether the evaluator refuses `account` for the assertion.
+fn refused(
+    policy: &Policy,
+    account: &Account,
+    role: RoleId,
+    action: ActionId,
+    a: &Assertion,
+) -> Result<bool, VerifyError> {
+    Ok(matches!(
+        replay(policy, account, role, action, a)?,
+        Replay::Refused(_)
     ))
 }
 
+/// What the evaluator makes of a model.
+#[derive(Debug)]
+pub enum Replayed {
+    /// It confirms the assertion fails: a counterexample, made small.
+    Confirmed(Counterexample),
+    /// It cannot evaluate the policy on the account (made small): the
+    /// account, and its error.
+    Refused(super::Unevaluable),
+    /// It decides the account and the assertion holds.
+    NotConfirmed,
+}
+
 /// The counterexample a model describes, made small, if the evaluator
-/// confirms it; `None` if it does not.
+/// confirms it; else the account, made small, if the evaluator refuses it.
 pub fn counterexample(
     policy: &Policy,
     u: &Universe,
@@ -314,13 +367,29 @@ pub fn counterexample(
     role: RoleId,
     action: ActionId,
     a: &Assertion,
-) -> Result<Option<Counterexample>, VerifyError> {
+) -> Result<Replayed, VerifyError> {
     let p = policy.program();
     let built = self::account(p, 0, u, values)?;
     let (_, built) = validated(policy, &built)?;
     let Some(account) = confirmed(policy, &built, |acc| fails(policy, acc, role, action, a))?
     else {
-        return Ok(None);
+        let refusing = |acc: &Account| refused(policy, acc, role, action, a);
+        let Some(account) = confirmed(policy, &built, refusing)? else {
+            return Ok(Replayed::NotConfirmed);
+        };
+        let small = shrink(policy, account, refusing)?;
+        let (snapshot, small) = validated(policy, &small)?;
+        let Replay::Refused(error) = replay(policy, &small, role, action, a)? else {
+            return Err(unconfirmed(
+                "an account the evaluator refused, then decided",
+            ));
+        };
+        return Ok(Replayed::Refused(super::Unevaluable {
+            role: super::role_name(p, role).to_owned(),
+            action: super::action_name(p, action).to_owned(),
+            snapshot,
+            error,
+        }));
     };
     let small = shrink(policy, account, |acc| fails(policy, acc, role, action, a))?;
     let (snapshot, small) = validated(policy, &small)?;
@@ -329,7 +398,7 @@ pub fn counterexample(
         .decide(&small, &request)
         .and_then(|d| d.to_json_pretty())
         .map_err(|e| unconfirmed(e.to_string()))?;
-    Ok(Some(Counterexample {
+    Ok(Replayed::Confirmed(Counterexample {
         role: super::role_name(p, role).to_owned(),
         action: super::action_name(p, action).to_owned(),
         snapshot,

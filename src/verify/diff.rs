@@ -561,9 +561,34 @@ fn dedup(v: Vec<String>) -> Vec<String> {
     out
 }
 
+/// A policy's decision on an account, or the evaluator's error.
+type Decided<'a> = Result<Decision<'a>, String>;
+
+/// Whether a pair of decisions (old, new) is what a witness must show.
+type Keep = fn(&Decided<'_>, &Decided<'_>) -> Result<bool, VerifyError>;
+
+/// A policy's decision on an account, or the error with which the
+/// evaluator refuses the account (an overflow or an inexact result); any
+/// other error is a bug, reported.
+fn decided<'a>(
+    policy: &'a Policy,
+    account: &'a crate::Account,
+    (role, action): (RoleId, ActionId),
+) -> Result<Decided<'a>, VerifyError> {
+    use crate::decide::EvalError;
+    match policy.decide(account, &crate::decide::Request { role, action }) {
+        Ok(d) => Ok(Ok(d)),
+        Err(e @ (EvalError::Overflow | EvalError::Inexact)) => Ok(Err(e.to_string())),
+        Err(e) => Err(VerifyError::Unconfirmed(e.to_string())),
+    }
+}
+
 /// The model as a snapshot both policies accept, with both decisions,
-/// which must differ. `None` for a model that exists only through an
-/// over-approximation and that the evaluator does not confirm.
+/// which must differ, or on which one or both policies cannot be evaluated
+/// (an overflow or an inexact result: the solver computes exactly, the
+/// evaluator refuses; a finding, reported with the evaluator's error).
+/// `None` for a model that exists only through an over-approximation and
+/// that the evaluator does not confirm.
 #[allow(clippy::too_many_arguments)]
 fn witness(
     old: &Policy,
@@ -577,68 +602,64 @@ fn witness(
     let pa = old.program();
     let account = concrete::account(pa, 0, u, values)?;
     let (_, account) = concrete::validated(old, &account)?;
-    let differs = |acc: &crate::Account| -> Result<bool, VerifyError> {
+    // Both decisions on `acc`, when the new policy reads it too.
+    let both = |acc: &crate::Account, keep: Keep| -> Result<bool, VerifyError> {
         let (json, _) = concrete::validated(old, acc)?;
         let Ok(in_new) = new.snapshot_from_json(&json) else {
             return Ok(false);
         };
-        let (Ok(x), Ok(y)) = (
-            old.decide(
-                acc,
-                &crate::decide::Request {
-                    role: ra,
-                    action: aa,
-                },
-            ),
-            new.decide(
-                &in_new,
-                &crate::decide::Request {
-                    role: rb,
-                    action: ab,
-                },
-            ),
-        ) else {
-            return Ok(false);
-        };
-        Ok(summary(&x)? != summary(&y)?)
+        keep(
+            &decided(old, acc, (ra, aa))?,
+            &decided(new, &in_new, (rb, ab))?,
+        )
     };
-    let Some(account) = concrete::confirmed(old, &account, &differs)? else {
-        if approximate {
-            return Ok(None);
-        }
-        return Err(VerifyError::Unconfirmed(format!(
-            "a witness for `{}` → `{}` is decided alike by both policies; please report this",
-            super::role_name(pa, ra),
-            super::action_name(pa, aa)
-        )));
+    let differs = |acc: &crate::Account| {
+        both(acc, |x, y| match (x, y) {
+            (Ok(x), Ok(y)) => Ok(summary(x)? != summary(y)?),
+            _ => Ok(false),
+        })
     };
-    let small = concrete::shrink(old, account, &differs)?;
-    let (snapshot, small) = concrete::validated(old, &small)?;
+    let refused = |acc: &crate::Account| both(acc, |x, y| Ok(x.is_err() || y.is_err()));
+    let account = match concrete::confirmed(old, &account, &differs)? {
+        Some(a) => concrete::shrink(old, a, &differs)?,
+        None => match concrete::confirmed(old, &account, &refused)? {
+            Some(a) => concrete::shrink(old, a, &refused)?,
+            None if approximate => return Ok(None),
+            None => {
+                return Err(VerifyError::Unconfirmed(format!(
+                    "a witness for `{}` → `{}` is decided alike by both policies; please report this",
+                    super::role_name(pa, ra),
+                    super::action_name(pa, aa)
+                )));
+            }
+        },
+    };
+    let (snapshot, small) = concrete::validated(old, &account)?;
     let in_new = new
         .snapshot_from_json(&snapshot)
         .map_err(|_| internal("a witness the new policy rejects"))?;
-    let x = old
-        .decide(
-            &small,
-            &crate::decide::Request {
-                role: ra,
-                action: aa,
-            },
-        )
-        .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
-    let y = new
-        .decide(
-            &in_new,
-            &crate::decide::Request {
-                role: rb,
-                action: ab,
-            },
-        )
-        .map_err(|e| VerifyError::Unconfirmed(e.to_string()))?;
-    let changes = changes(&summary(&x)?, &summary(&y)?);
-    let json = |d: &Decision<'_>| {
-        d.to_json_pretty()
-            .map_err(|e| VerifyError::Unconfirmed(e.to_string()))
+    let x = decided(old, &small, (ra, aa))?;
+    let y = decided(new, &in_new, (rb, ab))?;
+    let changes = match (&x, &y) {
+        (Ok(x), Ok(y)) => changes(&summary(x)?, &summary(y)?),
+        _ => {
+            let said = |d: &Decided<'_>| match d {
+                Ok(_) => "decides".to_owned(),
+                Err(e) => format!("cannot be evaluated: {e}"),
+            };
+            vec![Change {
+                part: "evaluation",
+                old: said(&x),
+                new: said(&y),
+            }]
+        }
+    };
+    // A decision as `decide` prints it, or the evaluator's error.
+    let json = |d: &Decided<'_>| match d {
+        Ok(d) => d
+            .to_json_pretty()
+            .map_err(|e| VerifyError::Unconfirmed(e.to_string())),
+        Err(e) => Ok(serde_json::json!({ "error": e }).to_string()),
     };
     Ok(Some((
         Witness {
