@@ -1,6 +1,5 @@
 //! The embedding API: a compiled policy, shared across threads.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -94,12 +93,8 @@ impl Policy {
             path: name.clone(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let cap = u64::try_from(crate::limits::MAX_POLICY_BYTES)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let mut bytes = Vec::new();
-        file.take(cap).read_to_end(&mut bytes).map_err(io)?;
+        // A named pipe or a terminal is refused, not waited on.
+        let bytes = crate::input::read_capped(path, crate::limits::MAX_POLICY_BYTES).map_err(io)?;
         Policy::from_analysis(crate::check_owned(&name, bytes))
     }
 

@@ -31,7 +31,7 @@ pub const MAX_DISCOVERY_DEPTH: usize = 32;
 /// `InvalidData` error that says so, found after reading `limit + 1` bytes.
 pub(super) fn read_capped(path: &Path, limit: usize, what: &str) -> std::io::Result<String> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
+    crate::input::open(path)?
         .take(limit as u64 + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() > limit {
