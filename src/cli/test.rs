@@ -51,13 +51,15 @@ struct JsonMismatch {
 pub fn run(args: &TestArgs) -> Exit {
     let mut exit = Exit::Ok;
     let mut files = Vec::new();
+    // A case file reached through several of the paths given runs once.
+    let mut seen = cases::Seen::default();
     for path in &args.paths {
         match cases::discover(path) {
             Ok(found) if found.is_empty() => {
                 out::error(&format!("no `*.tests.toml` files under `{}`", shown(path)));
                 exit = Exit::BadInput;
             }
-            Ok(found) => files.extend(found),
+            Ok(found) => files.extend(found.into_iter().filter(|p| seen.first(p))),
             Err(e) => {
                 out::error(&e.to_string());
                 exit = Exit::BadInput;
