@@ -404,3 +404,92 @@ fn a_folder_reached_by_many_paths_is_searched_once() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A case file's policy that could not be read, or did not compile, was
+/// reported and then forgotten when the file held no cases: "0 passed, 0
+/// failed", exit 0. A policy that cannot be read is bad input (2), one
+/// with errors fails the run (1, as for `check`), cases or not; and a case
+/// file with no cases is bad input (2): it tests nothing.
+#[test]
+fn a_policy_that_does_not_load_fails_the_run_with_or_without_cases() {
+    let dir = temp_dir("test-noload");
+    let case = format!(
+        "[[case]]\nname = \"a\"\naccount = {:?}\nrole = \"member\"\naction = \"send_message\"\noutcome = \"deny\"\n",
+        root()
+            .join("examples/paused-zero-credits.json")
+            .display()
+            .to_string()
+    );
+    let broken =
+        std::fs::read_to_string(root().join("policies/ampere.policy")).unwrap() + "let q = \n";
+    let good = std::fs::read_to_string(root().join("policies/ampere.policy")).unwrap();
+    let setups: [(&str, &str, Option<&str>, i32, &str); 7] = [
+        (
+            "missing",
+            "policy = \"missing.policy\"\n",
+            None,
+            2,
+            "missing.policy",
+        ),
+        (
+            "missing-cases",
+            &format!("policy = \"missing.policy\"\n{case}"),
+            None,
+            2,
+            "missing.policy",
+        ),
+        // The default policy, `x.policy`, is missing.
+        ("empty", "", None, 2, "x.policy"),
+        // The policy's errors are said, and the file's lack of cases.
+        (
+            "broken",
+            "policy = \"p.policy\"\n",
+            Some(&broken),
+            2,
+            "syntax_error",
+        ),
+        (
+            "broken-cases",
+            &format!("policy = \"p.policy\"\n{case}"),
+            Some(&broken),
+            1,
+            "p.policy",
+        ),
+        (
+            "no-cases",
+            "policy = \"p.policy\"\n",
+            Some(&good),
+            2,
+            "holds no cases",
+        ),
+        (
+            "fine",
+            &format!("policy = \"p.policy\"\n{case}"),
+            Some(&good),
+            0,
+            "",
+        ),
+    ];
+    for (name, cases, policy, want, says) in setups {
+        let here = dir.join(name);
+        std::fs::create_dir_all(&here).unwrap();
+        std::fs::write(here.join("x.tests.toml"), cases).unwrap();
+        if let Some(policy) = policy {
+            std::fs::write(here.join("p.policy"), policy).unwrap();
+        }
+        for format in ["human", "json"] {
+            let out = tollgate(&["test", "--format", format, here.to_str().unwrap()]);
+            let err = stderr(&out);
+            assert_eq!(code(&out), want, "{name} {format}: {err}{}", stdout(&out));
+            assert!(err.contains(says), "{name} {format}: {err}");
+            if want != 0 && format == "human" {
+                assert!(
+                    !stdout(&out).contains("0 failed"),
+                    "{name}: a tally that reads as clean: {}",
+                    stdout(&out)
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

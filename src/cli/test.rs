@@ -90,12 +90,17 @@ pub fn run(args: &TestArgs) -> Exit {
                 continue;
             }
         };
+        // A policy that does not load fails the run whether or not the
+        // file holds cases: one that cannot be read is bad input (2), one
+        // with errors fails as `check` does (1). It is said once, for the
+        // first case file that names it.
         let policy =
             policies.entry(file.policy.clone()).or_insert_with(|| {
                 match Policy::from_file(&file.policy) {
                     Ok(p) => Some(p),
                     Err(crate::PolicyError::Invalid(d)) => {
                         print_diagnostics(&d);
+                        exit = exit.max(Exit::Failed);
                         None
                     }
                     Err(crate::PolicyError::Io { source, .. }) => {
@@ -104,10 +109,20 @@ pub fn run(args: &TestArgs) -> Exit {
                             describe_io(&file.policy, &source),
                             shown(&file.path)
                         ));
+                        exit = exit.max(Exit::BadInput);
                         None
                     }
                 }
             });
+        if file.cases.is_empty() {
+            // A file that states no case tests nothing: a run of such files
+            // alone would pass having checked nothing.
+            out::error(&format!(
+                "`{}` holds no cases; add a `[[case]]` table, or delete the file",
+                shown(&file.path)
+            ));
+            exit = exit.max(Exit::BadInput);
+        }
         for case in &file.cases {
             let verdict = match policy {
                 Some(p) => cases::run(p, &file, case),
@@ -151,11 +166,10 @@ pub fn run(args: &TestArgs) -> Exit {
         exit = exit.max(Exit::Failed);
     }
     let printed = match args.format {
-        // Nothing ran because the cases could not be found or read: the
-        // errors say so, and "0 passed, 0 failed" would read as a clean run.
-        OutputFormat::Human if exit == Exit::BadInput && report.passed + report.failed == 0 => {
-            Ok(())
-        }
+        // Nothing ran because the cases could not be found or read, or
+        // their policy did not load: the errors say so, and "0 passed, 0
+        // failed" would read as a clean run.
+        OutputFormat::Human if exit != Exit::Ok && report.passed + report.failed == 0 => Ok(()),
         OutputFormat::Human => out::line(&format!(
             "{} passed, {} failed",
             report.passed, report.failed
