@@ -85,7 +85,9 @@ fn hint(suggestion: &Option<String>) -> String {
 impl Policy {
     /// Reads, parses, checks and compiles a policy file. At most one byte
     /// past [`MAX_POLICY_BYTES`](crate::limits::MAX_POLICY_BYTES) is read: a
-    /// larger file is refused (`file_too_large`) without being held.
+    /// larger file is refused (`file_too_large`) without being held. A
+    /// named pipe, a socket or a terminal is refused ([`PolicyError::Io`],
+    /// saying what it is), not waited on.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
         let name = path.display().to_string();
