@@ -38,7 +38,7 @@ use crate::ledger::GrantSpec;
 use crate::snapshot::doc::Node;
 use crate::span::Source;
 
-pub use read::{MAX_CASE_FILE_BYTES, MAX_DISCOVERY_DEPTH, discover, parse};
+pub use read::{MAX_CASE_FILE_BYTES, MAX_DISCOVERY_DEPTH, Seen, discover, parse};
 pub use run::{Observed, Verdict, load_account, observe, run, summarize};
 
 /// A parsed case file.

@@ -83,6 +83,8 @@ mod compile;
 mod decide;
 mod diagnostic;
 mod format;
+// Opening what a user names or a search finds: only what ends.
+mod input;
 mod lang;
 mod ledger;
 mod parse;

@@ -1,6 +1,5 @@
 //! The embedding API: a compiled policy, shared across threads.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -86,7 +85,9 @@ fn hint(suggestion: &Option<String>) -> String {
 impl Policy {
     /// Reads, parses, checks and compiles a policy file. At most one byte
     /// past [`MAX_POLICY_BYTES`](crate::limits::MAX_POLICY_BYTES) is read: a
-    /// larger file is refused (`file_too_large`) without being held.
+    /// larger file is refused (`file_too_large`) without being held. A
+    /// named pipe, a socket or a terminal is refused ([`PolicyError::Io`],
+    /// saying what it is), not waited on.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
         let name = path.display().to_string();
@@ -94,12 +95,8 @@ impl Policy {
             path: name.clone(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let cap = u64::try_from(crate::limits::MAX_POLICY_BYTES)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let mut bytes = Vec::new();
-        file.take(cap).read_to_end(&mut bytes).map_err(io)?;
+        // A named pipe or a terminal is refused, not waited on.
+        let bytes = crate::input::read_capped(path, crate::limits::MAX_POLICY_BYTES).map_err(io)?;
         Policy::from_analysis(crate::check_owned(&name, bytes))
     }
 

@@ -674,3 +674,111 @@ fn an_endless_toml_snapshot_is_refused_at_the_toml_limit() {
     assert!(!all.contains(&json_limit), "{all}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `tollgate` in the crate root with `args` and `input` on standard
+/// input, killed after 20 s: a hang is a failure, not a stuck test run.
+fn tollgate_timed(args: &[&str], input: &[u8]) -> (std::process::Output, Duration) {
+    let start = Instant::now();
+    let mut child = tollgate_command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    while child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    (child.wait_with_output().unwrap(), start.elapsed())
+}
+
+/// A named pipe as any file tollgate reads (a case file found in a folder,
+/// a case's account, a policy, a snapshot) blocked the run forever: even
+/// opening a pipe waits for a writer. Each is refused at once now, saying
+/// what it is; `-` still reads standard input.
+#[test]
+fn named_pipes_are_refused_not_waited_on() {
+    let dir = temp_dir("fifo");
+    let mkfifo = |path: &std::path::Path| {
+        assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+    };
+    let policy = root().join(P);
+    let account = root().join("examples/paused-zero-credits.json");
+    let case = |account: &std::path::Path| {
+        format!(
+            "policy = {:?}\n\n[[case]]\nname = \"a\"\naccount = {:?}\nrole = \"member\"\naction = \"send_message\"\noutcome = \"deny\"\n",
+            policy.display().to_string(),
+            account.display().to_string()
+        )
+    };
+    let cases = dir.join("cases");
+    std::fs::create_dir_all(&cases).unwrap();
+    std::fs::write(cases.join("ok.tests.toml"), case(&account)).unwrap();
+    mkfifo(&cases.join("evil.tests.toml"));
+    let fifo_account = dir.join("account.json");
+    mkfifo(&fifo_account);
+    let account_cases = dir.join("account.tests.toml");
+    std::fs::write(&account_cases, case(&fifo_account)).unwrap();
+    let fifo_policy = dir.join("pipe.policy");
+    mkfifo(&fifo_policy);
+    let (cases, account_cases, fifo_account, fifo_policy) = (
+        cases.to_str().unwrap(),
+        account_cases.to_str().unwrap(),
+        fifo_account.to_str().unwrap(),
+        fifo_policy.to_str().unwrap(),
+    );
+    let decide = |policy: &str, snapshot: &str| {
+        [
+            "decide",
+            policy,
+            "--snapshot",
+            snapshot,
+            "--role",
+            "owner",
+            "--action",
+            "run_tool",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let runs: Vec<(Vec<String>, i32)> = vec![
+        (own(&["test", cases]), 2),
+        (own(&["diff", P, P, "--cases", cases]), 2),
+        // A case that cannot run is a failed case, as a missing account is.
+        (own(&["test", account_cases]), 1),
+        (own(&["fmt", fifo_policy]), 2),
+        (own(&["fmt", "--check", fifo_policy]), 2),
+        (own(&["check", fifo_policy]), 2),
+        (decide(fifo_policy, S), 2),
+        (decide(P, fifo_account), 2),
+        (own(&["diff", fifo_policy, P]), 2),
+    ];
+    for (args, want) in runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (out, took) = tollgate_timed(&args, b"");
+        let err = stderr(&out);
+        assert!(took < Duration::from_secs(10), "{args:?} took {took:?}");
+        assert_no_panic(&args.join(" "), out.status.code(), &err);
+        assert_eq!(code(&out), want, "{args:?}: {err}{}", stdout(&out));
+        let said = format!("{err}{}", stdout(&out));
+        assert!(said.contains("is a named pipe"), "{args:?}: {said}");
+    }
+    // The readable case file next to the pipe still ran.
+    let (out, _) = tollgate_timed(&["test", cases], b"");
+    assert!(
+        stdout(&out).contains("1 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+    // `-` is standard input, as before.
+    let snapshot = std::fs::read(root().join(S)).unwrap();
+    let args = decide(P, "-");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, _) = tollgate_timed(&args, &snapshot);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1357,6 +1357,49 @@ fn lsp_decide_command_evaluates_a_snapshot() {
     assert_eq!(lsp.shutdown(), 0);
 }
 
+/// `tollgate.decide` given a named pipe, or a link to the server's own
+/// standard input, waited forever for a writer (or read the protocol
+/// stream meant for the server), and the whole session froze. Each is an
+/// error answer now, and the next request is answered. (`/proc/self/fd`
+/// is Linux's.)
+#[cfg(target_os = "linux")]
+#[test]
+fn lsp_decide_command_refuses_pipes_and_its_own_input() {
+    let dir = std::env::temp_dir().join(format!("tollgate-lsp-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("pipe.json");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/stdin", dir.join("stdin.json")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/fd/0", dir.join("fd0.json")).unwrap();
+    let path = root().join("policies/ampere.policy");
+    let uri = format!("file://{}", path.display());
+    let mut lsp = Lsp::start();
+    lsp.open(&uri, &ampere());
+    for name in ["pipe.json", "stdin.json", "fd0.json"] {
+        let snapshot = dir.join(name);
+        let r = lsp.request(
+            "workspace/executeCommand",
+            json!({ "command": "tollgate.decide", "arguments": [{
+                "uri": uri, "snapshot": snapshot, "role": "member", "action": "send_message",
+            }] }),
+        );
+        let message = r["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("is a named pipe"), "{name}: {r}");
+        let ok = lsp.request(
+            "workspace/executeCommand",
+            json!({ "command": "tollgate.decide", "arguments": [{
+                "uri": uri, "snapshot": "../examples/paused-zero-credits.json",
+                "role": "member", "action": "send_message",
+            }] }),
+        );
+        assert_eq!(ok["result"]["outcome"], "deny", "after {name}: {ok}");
+    }
+    assert_eq!(lsp.shutdown(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Every file of `tests/corpus/` (policies, and the JSON and TOML snapshots
 /// the other suites feed the binary, which an editor may well open as a
 /// policy by mistake) and a few hostile texts: opened, asked every

@@ -31,7 +31,7 @@ pub const MAX_DISCOVERY_DEPTH: usize = 32;
 /// `InvalidData` error that says so, found after reading `limit + 1` bytes.
 pub(super) fn read_capped(path: &Path, limit: usize, what: &str) -> std::io::Result<String> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
+    crate::input::open(path)?
         .take(limit as u64 + 1)
         .read_to_end(&mut bytes)?;
     if bytes.len() > limit {
@@ -90,9 +90,47 @@ fn describe(e: &std::io::Error) -> String {
     }
 }
 
+/// What a path leads to, the same for every path (links, `..`) that
+/// reaches it: device and inode on Unix, the canonical path elsewhere.
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<FileId> {
+    std::fs::canonicalize(path).ok()
+}
+
+/// The files and folders met so far, by what they are rather than by the
+/// path that reached them: a folder reached through links by many paths
+/// is searched once, and a case file reached so is run once.
+#[derive(Default)]
+pub struct Seen(std::collections::HashSet<FileId>);
+
+impl Seen {
+    /// Whether `path` leads to something not met before (and remembers
+    /// it). A path that cannot be looked at counts as new: reading it
+    /// reports why.
+    pub fn first(&mut self, path: &Path) -> bool {
+        file_id(path).is_none_or(|id| self.0.insert(id))
+    }
+}
+
 /// Case files under `path`: the file itself, or every `*.tests.toml` below
 /// a folder, sorted. Symlinked folders are followed; one that leads back
-/// to a folder it is in is an error, not an endless walk.
+/// to a folder it is in is an error, not an endless walk. A folder reached
+/// by several paths (links to one folder, side by side) is searched once,
+/// through the first path in the walk's order, and a case file reached by
+/// several paths is listed once: a tree where each level links twice to
+/// the one below is searched in time linear in its folders, not
+/// exponential in its depth.
 pub fn discover(path: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
     let io = |path: &Path, source| DiscoverError::Io {
         path: path.to_path_buf(),
@@ -104,10 +142,17 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut found = Vec::new();
+    let mut folders = Seen::default();
+    let mut files = Seen::default();
+    // A folder met before is not entered again. walkdir checks for a loop
+    // before this filter runs, so a link back to a folder it is in is
+    // still reported as a loop.
     let walk = walkdir::WalkDir::new(path)
         .follow_links(true)
         .max_depth(MAX_DISCOVERY_DEPTH)
-        .sort_by_file_name();
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !e.file_type().is_dir() || folders.first(e.path()));
     for entry in walk {
         let entry = match entry {
             Ok(e) => e,
@@ -131,7 +176,10 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
                 path: entry.into_path(),
             });
         }
-        if !is_dir && entry.file_name().to_string_lossy().ends_with(".tests.toml") {
+        if !is_dir
+            && entry.file_name().to_string_lossy().ends_with(".tests.toml")
+            && files.first(entry.path())
+        {
             found.push(entry.into_path());
         }
     }

@@ -136,9 +136,11 @@ pub fn run(args: &DiffArgs) -> Exit {
     permission_changes(&mut report, &old, &new, &roles, &actions);
 
     let mut files = Vec::new();
+    // A case file reached through several of the paths given is read once.
+    let mut seen = cases::Seen::default();
     for path in &args.cases {
         match cases::discover(path) {
-            Ok(found) => files.extend(found),
+            Ok(found) => files.extend(found.into_iter().filter(|p| seen.first(p))),
             Err(e) => {
                 load::error(&e.to_string());
                 return Exit::BadInput;

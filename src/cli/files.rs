@@ -98,9 +98,10 @@ pub fn read_capped(reader: impl Read, limit: usize) -> Result<Vec<u8>, ReadError
     Ok(bytes)
 }
 
-/// Reads the file at `path`, capped at `limit` bytes.
+/// Reads the file at `path`, capped at `limit` bytes. A named pipe, a
+/// socket or a terminal is refused, not waited on ([`crate::input::open`]).
 pub fn read_file_capped(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
-    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let file = crate::input::open(path).map_err(ReadError::Io)?;
     read_capped(file, limit)
 }
 

@@ -4,7 +4,7 @@
 //! rendered from a cropped [`snippet`](super::snippet) of its source; the
 //! machine formats list every diagnostic, each located in bounded time.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -23,15 +23,11 @@ use super::snippet::{self, Locator, clean_message};
 pub const MAX_HUMAN_DIAGNOSTICS: usize = 50;
 
 /// Bytes of a policy file, or a message saying why it cannot be read.
-/// Reads one byte past the policy limit at most: enough to refuse it.
+/// Reads one byte past the policy limit at most: enough to refuse it. A
+/// named pipe or a terminal is refused, not waited on.
 pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| describe_io(path, &e))?;
-    let mut bytes = Vec::new();
-    let limit = crate::parse::MAX_POLICY_BYTES as u64 + 1;
-    file.take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| describe_io(path, &e))?;
-    Ok(bytes)
+    crate::input::read_capped(path, crate::parse::MAX_POLICY_BYTES)
+        .map_err(|e| describe_io(path, &e))
 }
 
 /// Collects diagnostics of several files and prints them in one format.

@@ -51,13 +51,15 @@ struct JsonMismatch {
 pub fn run(args: &TestArgs) -> Exit {
     let mut exit = Exit::Ok;
     let mut files = Vec::new();
+    // A case file reached through several of the paths given runs once.
+    let mut seen = cases::Seen::default();
     for path in &args.paths {
         match cases::discover(path) {
             Ok(found) if found.is_empty() => {
                 out::error(&format!("no `*.tests.toml` files under `{}`", shown(path)));
                 exit = Exit::BadInput;
             }
-            Ok(found) => files.extend(found),
+            Ok(found) => files.extend(found.into_iter().filter(|p| seen.first(p))),
             Err(e) => {
                 out::error(&e.to_string());
                 exit = Exit::BadInput;
@@ -88,12 +90,17 @@ pub fn run(args: &TestArgs) -> Exit {
                 continue;
             }
         };
+        // A policy that does not load fails the run whether or not the
+        // file holds cases: one that cannot be read is bad input (2), one
+        // with errors fails as `check` does (1). It is said once, for the
+        // first case file that names it.
         let policy =
             policies.entry(file.policy.clone()).or_insert_with(|| {
                 match Policy::from_file(&file.policy) {
                     Ok(p) => Some(p),
                     Err(crate::PolicyError::Invalid(d)) => {
                         print_diagnostics(&d);
+                        exit = exit.max(Exit::Failed);
                         None
                     }
                     Err(crate::PolicyError::Io { source, .. }) => {
@@ -102,10 +109,20 @@ pub fn run(args: &TestArgs) -> Exit {
                             describe_io(&file.policy, &source),
                             shown(&file.path)
                         ));
+                        exit = exit.max(Exit::BadInput);
                         None
                     }
                 }
             });
+        if file.cases.is_empty() {
+            // A file that states no case tests nothing: a run of such files
+            // alone would pass having checked nothing.
+            out::error(&format!(
+                "`{}` holds no cases; add a `[[case]]` table, or delete the file",
+                shown(&file.path)
+            ));
+            exit = exit.max(Exit::BadInput);
+        }
         for case in &file.cases {
             let verdict = match policy {
                 Some(p) => cases::run(p, &file, case),
@@ -149,11 +166,10 @@ pub fn run(args: &TestArgs) -> Exit {
         exit = exit.max(Exit::Failed);
     }
     let printed = match args.format {
-        // Nothing ran because the cases could not be found or read: the
-        // errors say so, and "0 passed, 0 failed" would read as a clean run.
-        OutputFormat::Human if exit == Exit::BadInput && report.passed + report.failed == 0 => {
-            Ok(())
-        }
+        // Nothing ran because the cases could not be found or read, or
+        // their policy did not load: the errors say so, and "0 passed, 0
+        // failed" would read as a clean run.
+        OutputFormat::Human if exit != Exit::Ok && report.passed + report.failed == 0 => Ok(()),
         OutputFormat::Human => out::line(&format!(
             "{} passed, {} failed",
             report.passed, report.failed

@@ -10,7 +10,6 @@
 //! errors, an unreadable snapshot, an unknown role) is an error answer
 //! that says why; the session goes on.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -49,9 +48,9 @@ impl DecideArgs {
 /// Reads at most `limit` bytes of UTF-8 text.
 fn read_capped(path: &Path, limit: usize) -> Result<String, String> {
     let shown = path.display();
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes))
+    // A named pipe, or a link to the server's own standard input, would
+    // hold up the whole session: refused, not waited on.
+    let bytes = crate::input::read_capped(path, limit)
         .map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     if bytes.len() > limit {
         return Err(format!(

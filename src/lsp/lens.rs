@@ -15,7 +15,6 @@
 //! computes the lenses once per document version.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -169,12 +168,7 @@ pub fn lenses(name: &str, text: &str, path: Option<&Path>, cache: &mut CaseCache
 
 /// Reads at most `limit` bytes of UTF-8 text.
 fn read_capped(path: &Path, limit: usize) -> Option<String> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
+    let bytes = crate::input::read_capped(path, limit).ok()?;
     if bytes.len() > limit {
         return None;
     }

@@ -3,7 +3,6 @@
 //! fails keeps the old version serving and says why.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,13 +27,8 @@ pub fn load(path: &Path) -> Result<Served, LoadError> {
 }
 
 fn read(path: &Path) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    let cap = u64::try_from(crate::limits::MAX_POLICY_BYTES)
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
-    let mut bytes = Vec::new();
-    file.take(cap).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    // A named pipe is refused, not waited on by the reload.
+    crate::input::read_capped(path, crate::limits::MAX_POLICY_BYTES)
 }
 
 fn compile(path: &Path, bytes: &[u8]) -> Result<Served, LoadError> {
