@@ -2260,3 +2260,47 @@ fn many_clients_sending_batches_at_once_are_decided_a_few_at_a_time() {
         "{most} threads at once, bound {bound} (started with {before})"
     );
 }
+
+#[test]
+fn limits_past_their_maximum_are_refused_at_start_not_a_panic() {
+    // Each would have reached tokio, an allocation or a timer: a semaphore
+    // of more than 2^61 permits panicked (exit 101); the others served,
+    // with a shutdown that could wait for years. The config's `addr` is
+    // no address, so a limit let through stops the start at the bind.
+    let over = [
+        ("in_flight", "in_flight = 2305843009213693952"),
+        ("in_flight", "in_flight = 18446744073709551615"),
+        ("in_flight", "in_flight = 1000001"),
+        ("body_bytes", "body_bytes = 1073741825"),
+        ("batch_items", "batch_items = 100001"),
+        ("request_time", "request_time = \"25h\""),
+        ("header_read_time", "header_read_time = \"100000d\""),
+        ("poll_interval", "poll_interval = \"2d\""),
+    ];
+    for (key, limit) in over {
+        let cfg = config(limit);
+        let out = tollgate(&["serve", "--config", cfg.to_str().unwrap()]);
+        let err = crate::util::stderr(&out);
+        assert_eq!(code(&out), 2, "{limit}: {err}");
+        assert!(err.contains(&format!("`limits.{key}`")), "{limit}: {err}");
+        assert!(err.contains("at most"), "{limit}: {err}");
+        assert!(!err.contains("panicked"), "{limit}: {err}");
+    }
+    // The maximum itself is a limit like any other: the start goes on to
+    // the (bad) address.
+    let at = [
+        "in_flight = 1000000",
+        "body_bytes = 1073741824",
+        "batch_items = 100000",
+        "request_time = \"24h\"",
+        "header_read_time = \"1d\"",
+        "poll_interval = \"1440m\"",
+    ];
+    for limit in at {
+        let cfg = config(limit);
+        let out = tollgate(&["serve", "--config", cfg.to_str().unwrap()]);
+        let err = crate::util::stderr(&out);
+        assert_eq!(code(&out), 2, "{limit}: {err}");
+        assert!(err.contains("cannot listen"), "{limit}: {err}");
+    }
+}
