@@ -10,6 +10,7 @@ mod body;
 pub mod catalog;
 mod describe;
 pub mod log;
+mod logsafe;
 mod metrics;
 mod page;
 pub mod playground;
@@ -220,20 +221,22 @@ impl State {
                 let source = change.source.display().to_string();
                 let policy = change.policy.as_deref().unwrap_or(&source);
                 state.metrics.reloaded(policy, change.result);
+                // A file's name is anyone's who can write the directory.
+                let shown = logsafe::escaped(&source);
+                let named = change.policy.as_deref().map(logsafe::escaped);
+                let message = logsafe::escaped(&change.message);
                 match change.result {
                     catalog::ReloadResult::Failure => tracing::warn!(
-                        source = %source,
-                        policy = change.policy.as_deref(),
+                        source = %shown,
+                        policy = named.as_deref(),
                         result = change.result.as_str(),
-                        "reload: {}",
-                        change.message
+                        "reload: {message}"
                     ),
                     _ => tracing::info!(
-                        source = %source,
-                        policy = change.policy.as_deref(),
+                        source = %shown,
+                        policy = named.as_deref(),
                         result = change.result.as_str(),
-                        "reload: {}",
-                        change.message
+                        "reload: {message}"
                     ),
                 }
             }
@@ -495,10 +498,10 @@ fn watcher(
             }
         };
         if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+            let shown = logsafe::escaped_path(&dir);
             tracing::warn!(
-                dir = %dir.display(),
-                "cannot watch `{}` ({e}); changes are found by polling",
-                dir.display()
+                dir = %shown,
+                "cannot watch `{shown}` ({e}); changes are found by polling"
             );
         }
     }

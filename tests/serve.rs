@@ -2304,3 +2304,95 @@ fn limits_past_their_maximum_are_refused_at_start_not_a_panic() {
         assert!(err.contains("cannot listen"), "{limit}: {err}");
     }
 }
+
+/// Client text with a line break that would forge a log line, and
+/// characters a terminal or an editor would act on.
+const FORGING: &str = "x\n2026-11-27T00:00:00.000000Z  INFO FORGED: paid\r\u{0}\u{7f}\u{85}\u{202e}evil\u{2028}\u{2066}\u{200f}\u{1b}[31m";
+
+/// What no log line may hold raw.
+fn raw_controls(line: &str) -> Vec<char> {
+    line.chars()
+        .filter(|c| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(c)
+                || ('\u{2066}'..='\u{2069}').contains(c)
+        })
+        .collect()
+}
+
+/// Sends client text to every place the log quotes it: a role, an action,
+/// a policy name in the path.
+fn send_forgeries(server: &Server) {
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    server
+        .post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": FORGING, "action": "run_tool"}).to_string(),
+        )
+        .problem(400, "unknown-role");
+    server
+        .post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": "owner", "action": FORGING}).to_string(),
+        )
+        .problem(400, "unknown-action");
+    server
+        .post(
+            "/v1/policies/a%0A2026-11-27T00:00:00.000000Z%20%20INFO%20FORGED%E2%80%AE/decide",
+            "{}",
+        )
+        .problem(404, "unknown-policy");
+}
+
+#[test]
+fn client_text_cannot_forge_or_hide_a_human_log_line() {
+    let server = Server::ampere();
+    send_forgeries(&server);
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().unwrap().clone();
+    for line in &lines {
+        // Every line is the server's: a timestamp it wrote, then a level.
+        assert!(!line.starts_with("2026-11-27T00:00:00"), "{lines:#?}");
+        assert!(raw_controls(line).is_empty(), "{line:?}");
+    }
+    let refused: Vec<&String> = lines.iter().filter(|l| l.contains("refused")).collect();
+    assert_eq!(refused.len(), 3, "{lines:#?}");
+    for line in refused {
+        assert!(line.contains("FORGED"), "{line}");
+        assert!(
+            line.contains("x\\n2026") || line.contains("a\\n2026"),
+            "{line}"
+        );
+        assert!(line.contains("\\u{202e}"), "{line}");
+    }
+}
+
+#[test]
+fn client_text_reaches_a_json_log_line_escaped() {
+    let server = Server::start_with_log(&["policies/"], "json");
+    send_forgeries(&server);
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().unwrap().clone();
+    let mut refused = 0;
+    for line in &lines {
+        assert!(raw_controls(line).is_empty(), "{line:?}");
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let message = event["message"].as_str().unwrap();
+        // Decoded, the message still holds no control: a log viewer shows
+        // what the client sent, not what it meant to do.
+        assert!(raw_controls(message).is_empty(), "{message:?}");
+        if message.contains("FORGED") {
+            refused += 1;
+            assert!(message.contains("\\u{202e}"), "{message}");
+        }
+    }
+    assert_eq!(refused, 3, "{lines:#?}");
+}
