@@ -2305,6 +2305,40 @@ fn limits_past_their_maximum_are_refused_at_start_not_a_panic() {
     }
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_that_cannot_be_written_counts_what_it_loses_and_warns_once() {
+    // `/dev/full` takes the open and fails every write (ENOSPC).
+    let server = Server::start(&["policies/", "--decision-log", "/dev/full"]);
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    for _ in 0..30 {
+        assert_eq!(server.post("/v1/policies/ampere/decide", &body).status, 200);
+    }
+    let mut lost = None;
+    eventually("30 lost events counted", || {
+        lost = sample(
+            &server.get("/metrics").body,
+            "tollgate_decision_log_dropped_total",
+        );
+        lost == Some(30.0)
+    });
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().unwrap().clone();
+    let warnings: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("decision log"))
+        .collect();
+    // Once at the first failure, not once per event; at most once more,
+    // at shutdown, for what was lost since.
+    assert!(!warnings.is_empty() && warnings.len() <= 2, "{lines:#?}");
+    assert!(warnings[0].contains("/dev/full"), "{warnings:#?}");
+    assert!(warnings[0].contains("lost"), "{warnings:#?}");
+}
+
 /// Client text with a line break that would forge a log line, and
 /// characters a terminal or an editor would act on.
 const FORGING: &str = "x\n2026-11-27T00:00:00.000000Z  INFO FORGED: paid\r\u{0}\u{7f}\u{85}\u{202e}evil\u{2028}\u{2066}\u{200f}\u{1b}[31m";
