@@ -314,4 +314,63 @@ mod tests {
         let taken = taken.lock().unwrap();
         assert_eq!(&taken[..24], b"{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n");
     }
+
+    /// Takes `room` bytes, fails one write, then takes everything: a disk
+    /// that filled up and was cleaned.
+    struct Hiccup {
+        taken: Arc<Mutex<Vec<u8>>>,
+        room: usize,
+        failed: bool,
+    }
+
+    impl Write for Hiccup {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut taken = self.taken.lock().unwrap();
+            if taken.len() == self.room && !self.failed {
+                self.failed = true;
+                return Err(std::io::Error::from_raw_os_error(28));
+            }
+            let n = if self.failed {
+                buf.len()
+            } else {
+                buf.len().min(self.room - taken.len())
+            };
+            taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_line_a_failed_write_cut_short_is_ended_before_the_next() {
+        let taken = Arc::new(Mutex::new(Vec::new()));
+        let out = Hiccup {
+            taken: Arc::clone(&taken),
+            room: 25,
+            failed: false,
+        };
+        let log = DecisionLog::start(Box::new(out), "hiccup".to_owned(), false).unwrap();
+        for i in 0..4 {
+            log.record(format!("{{\"n\":{i}}}"));
+        }
+        for _ in 0..200 {
+            if log.dropped() > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for i in 4..6 {
+            log.record(format!("{{\"n\":{i}}}"));
+        }
+        log.close();
+        assert_eq!(log.dropped(), 1);
+        let taken = taken.lock().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&taken),
+            "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n{\n{\"n\":4}\n{\"n\":5}\n"
+        );
+    }
 }
