@@ -10,6 +10,7 @@ mod body;
 pub mod catalog;
 mod describe;
 pub mod log;
+mod logsafe;
 mod metrics;
 mod page;
 pub mod playground;
@@ -47,6 +48,66 @@ pub struct Limits {
     /// `POST /v1/playground/evaluate` and `GET /v1/playground/examples`
     /// (`--no-playground` turns them off).
     pub playground: bool,
+}
+
+/// Most requests in flight `limits.in_flight` may allow. The limit is a
+/// semaphore's permits (tokio refuses, with a panic, more than 2^61), and
+/// each request in flight may hold a body: a million is far past what one
+/// process answers at once.
+pub const MAX_IN_FLIGHT: usize = 1_000_000;
+
+/// Largest request body `limits.body_bytes` may allow: 1 GiB. A body is
+/// held whole while it is parsed, by every request in flight.
+pub const MAX_BODY_BYTES: usize = 1 << 30;
+
+/// Most items `limits.batch_items` may allow in one batch. A batch's
+/// answer is about 1.5 KB a decision, held whole: 150 MB at this bound.
+pub const MAX_BATCH_ITEMS: usize = 100_000;
+
+/// Shortest time `request_time`, `header_read_time` and `poll_interval`
+/// may be (a zero poll interval would spin; tokio panics on it).
+pub const MIN_LIMIT_TIME: Duration = Duration::from_secs(1);
+
+/// Longest time `request_time`, `header_read_time` and `poll_interval` may
+/// be: a day. Shutdown waits up to `request_time` for the requests in
+/// flight, and the timers add these to the clock.
+pub const MAX_LIMIT_TIME: Duration = Duration::from_secs(86_400);
+
+impl Limits {
+    /// Whether every limit is within its bounds ([`MAX_IN_FLIGHT`] and the
+    /// rest); the error names the first that is not, as its key in the
+    /// `[limits]` table of `--config`.
+    pub fn check(&self) -> Result<(), String> {
+        let counts = [
+            ("in_flight", self.in_flight, MAX_IN_FLIGHT),
+            ("body_bytes", self.body_bytes, MAX_BODY_BYTES),
+            ("batch_items", self.batch_items, MAX_BATCH_ITEMS),
+        ];
+        for (key, value, max) in counts {
+            if !(1..=max).contains(&value) {
+                return Err(format!(
+                    "`limits.{key}` is {value}; it must be at least 1 and at most {max}"
+                ));
+            }
+        }
+        let times = [
+            ("request_time", self.request_time),
+            ("header_read_time", self.header_read_time),
+            ("poll_interval", self.poll_interval),
+        ];
+        for (key, value) in times {
+            if !(MIN_LIMIT_TIME..=MAX_LIMIT_TIME).contains(&value) {
+                return Err(format!(
+                    "`limits.{key}` is {} s; it must be at least {} s and at most {} s (`{}h`)",
+                    value.as_secs_f64(),
+                    MIN_LIMIT_TIME.as_secs(),
+                    MAX_LIMIT_TIME.as_secs(),
+                    MAX_LIMIT_TIME.as_secs() / 3_600
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Limits {
@@ -160,20 +221,22 @@ impl State {
                 let source = change.source.display().to_string();
                 let policy = change.policy.as_deref().unwrap_or(&source);
                 state.metrics.reloaded(policy, change.result);
+                // A file's name is anyone's who can write the directory.
+                let shown = logsafe::escaped(&source);
+                let named = change.policy.as_deref().map(logsafe::escaped);
+                let message = logsafe::escaped(&change.message);
                 match change.result {
                     catalog::ReloadResult::Failure => tracing::warn!(
-                        source = %source,
-                        policy = change.policy.as_deref(),
+                        source = %shown,
+                        policy = named.as_deref(),
                         result = change.result.as_str(),
-                        "reload: {}",
-                        change.message
+                        "reload: {message}"
                     ),
                     _ => tracing::info!(
-                        source = %source,
-                        policy = change.policy.as_deref(),
+                        source = %shown,
+                        policy = named.as_deref(),
                         result = change.result.as_str(),
-                        "reload: {}",
-                        change.message
+                        "reload: {message}"
                     ),
                 }
             }
@@ -253,6 +316,9 @@ impl Server {
         limits: Limits,
         log: Option<log::DecisionLog>,
     ) -> std::io::Result<Server> {
+        // Past their bounds, limits reach tokio (which panics on some) and
+        // timers; the command line checks them first, with the key named.
+        limits.check().map_err(std::io::Error::other)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .max_blocking_threads(blocking_threads())
             .enable_all()
@@ -432,10 +498,10 @@ fn watcher(
             }
         };
         if let Err(e) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+            let shown = logsafe::escaped_path(&dir);
             tracing::warn!(
-                dir = %dir.display(),
-                "cannot watch `{}` ({e}); changes are found by polling",
-                dir.display()
+                dir = %shown,
+                "cannot watch `{shown}` ({e}); changes are found by polling"
             );
         }
     }

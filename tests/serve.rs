@@ -2212,7 +2212,11 @@ fn many_large_single_decisions_run_on_a_bounded_pool() {
 fn many_clients_sending_batches_at_once_are_decided_a_few_at_a_time() {
     // Each batch is read and decided off the async threads; without a bound,
     // 2,000 clients sending batches took a gigabyte and 500 threads.
-    let server = Server::ampere();
+    // The bound is on threads, not time: a request time far past the
+    // default lets the debug build on a loaded machine (two cores shared
+    // with other test runs) answer its batches rather than time them out.
+    let cfg = config("request_time = \"60s\"");
+    let server = Server::start(&["--config", cfg.to_str().unwrap()]);
     let snapshot = snapshot_json("", "examples/dispute-debt.json");
     let item = json!({"snapshot": snapshot, "role": "owner", "action": "run_tool"});
     let body = json!({"requests": vec![item; 1_000]}).to_string();
@@ -2259,4 +2263,174 @@ fn many_clients_sending_batches_at_once_are_decided_a_few_at_a_time() {
         most <= bound,
         "{most} threads at once, bound {bound} (started with {before})"
     );
+}
+
+#[test]
+fn limits_past_their_maximum_are_refused_at_start_not_a_panic() {
+    // Each would have reached tokio, an allocation or a timer: a semaphore
+    // of more than 2^61 permits panicked (exit 101); the others served,
+    // with a shutdown that could wait for years. The config's `addr` is
+    // no address, so a limit let through stops the start at the bind.
+    let over = [
+        ("in_flight", "in_flight = 2305843009213693952"),
+        ("in_flight", "in_flight = 18446744073709551615"),
+        ("in_flight", "in_flight = 1000001"),
+        ("body_bytes", "body_bytes = 1073741825"),
+        ("batch_items", "batch_items = 100001"),
+        ("request_time", "request_time = \"25h\""),
+        ("header_read_time", "header_read_time = \"100000d\""),
+        ("poll_interval", "poll_interval = \"2d\""),
+    ];
+    for (key, limit) in over {
+        let cfg = config(limit);
+        let out = tollgate(&["serve", "--config", cfg.to_str().unwrap()]);
+        let err = crate::util::stderr(&out);
+        assert_eq!(code(&out), 2, "{limit}: {err}");
+        assert!(err.contains(&format!("`limits.{key}`")), "{limit}: {err}");
+        assert!(err.contains("at most"), "{limit}: {err}");
+        assert!(!err.contains("panicked"), "{limit}: {err}");
+    }
+    // The maximum itself is a limit like any other: the start goes on to
+    // the (bad) address.
+    let at = [
+        "in_flight = 1000000",
+        "body_bytes = 1073741824",
+        "batch_items = 100000",
+        "request_time = \"24h\"",
+        "header_read_time = \"1d\"",
+        "poll_interval = \"1440m\"",
+    ];
+    for limit in at {
+        let cfg = config(limit);
+        let out = tollgate(&["serve", "--config", cfg.to_str().unwrap()]);
+        let err = crate::util::stderr(&out);
+        assert_eq!(code(&out), 2, "{limit}: {err}");
+        assert!(err.contains("cannot listen"), "{limit}: {err}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_decision_log_that_cannot_be_written_counts_what_it_loses_and_warns_once() {
+    // `/dev/full` takes the open and fails every write (ENOSPC).
+    let server = Server::start(&["policies/", "--decision-log", "/dev/full"]);
+    let body = json!({"snapshot": snapshot_json("", "examples/dispute-debt.json"),
+                      "role": "owner", "action": "run_tool"})
+    .to_string();
+    for _ in 0..30 {
+        assert_eq!(server.post("/v1/policies/ampere/decide", &body).status, 200);
+    }
+    let mut lost = None;
+    eventually("30 lost events counted", || {
+        lost = sample(
+            &server.get("/metrics").body,
+            "tollgate_decision_log_dropped_total",
+        );
+        lost == Some(30.0)
+    });
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().unwrap().clone();
+    let warnings: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("decision log"))
+        .collect();
+    // Once at the first failure, not once per event; at most once more,
+    // at shutdown, for what was lost since.
+    assert!(!warnings.is_empty() && warnings.len() <= 2, "{lines:#?}");
+    assert!(warnings[0].contains("/dev/full"), "{warnings:#?}");
+    assert!(warnings[0].contains("lost"), "{warnings:#?}");
+}
+
+/// Client text with a line break that would forge a log line, and
+/// characters a terminal or an editor would act on.
+const FORGING: &str = "x\n2026-11-27T00:00:00.000000Z  INFO FORGED: paid\r\u{0}\u{7f}\u{85}\u{202e}evil\u{2028}\u{2066}\u{200f}\u{1b}[31m";
+
+/// What no log line may hold raw.
+fn raw_controls(line: &str) -> Vec<char> {
+    line.chars()
+        .filter(|c| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(c)
+                || ('\u{2066}'..='\u{2069}').contains(c)
+        })
+        .collect()
+}
+
+/// Sends client text to every place the log quotes it: a role, an action,
+/// a policy name in the path.
+fn send_forgeries(server: &Server) {
+    let snapshot = snapshot_json("", "examples/dispute-debt.json");
+    server
+        .post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": FORGING, "action": "run_tool"}).to_string(),
+        )
+        .problem(400, "unknown-role");
+    server
+        .post(
+            "/v1/policies/ampere/decide",
+            &json!({"snapshot": snapshot, "role": "owner", "action": FORGING}).to_string(),
+        )
+        .problem(400, "unknown-action");
+    server
+        .post(
+            "/v1/policies/a%0A2026-11-27T00:00:00.000000Z%20%20INFO%20FORGED%E2%80%AE/decide",
+            "{}",
+        )
+        .problem(404, "unknown-policy");
+}
+
+#[test]
+fn client_text_cannot_forge_or_hide_a_human_log_line() {
+    let server = Server::ampere();
+    send_forgeries(&server);
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().unwrap().clone();
+    for line in &lines {
+        // Every line is the server's: a timestamp it wrote, then a level.
+        assert!(!line.starts_with("2026-11-27T00:00:00"), "{lines:#?}");
+        assert!(raw_controls(line).is_empty(), "{line:?}");
+    }
+    let refused: Vec<&String> = lines.iter().filter(|l| l.contains("refused")).collect();
+    assert_eq!(refused.len(), 3, "{lines:#?}");
+    for line in refused {
+        assert!(line.contains("FORGED"), "{line}");
+        assert!(
+            line.contains("x\\n2026") || line.contains("a\\n2026"),
+            "{line}"
+        );
+        assert!(line.contains("\\u{202e}"), "{line}");
+    }
+}
+
+#[test]
+fn client_text_reaches_a_json_log_line_escaped() {
+    let server = Server::start_with_log(&["policies/"], "json");
+    send_forgeries(&server);
+    let log = std::sync::Arc::clone(&server.log);
+    assert_eq!(server.terminate(), 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().unwrap().clone();
+    let mut refused = 0;
+    for line in &lines {
+        assert!(raw_controls(line).is_empty(), "{line:?}");
+        let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let message = event["message"].as_str().unwrap();
+        // Decoded, the message still holds no control: a log viewer shows
+        // what the client sent, not what it meant to do.
+        assert!(raw_controls(message).is_empty(), "{message:?}");
+        if message.contains("FORGED") {
+            refused += 1;
+            assert!(message.contains("\\u{202e}"), "{message}");
+        }
+    }
+    assert_eq!(refused, 3, "{lines:#?}");
 }

@@ -170,6 +170,9 @@ fn settings(args: &ServeArgs) -> Result<Settings, String> {
         watch: file.watch.unwrap_or(defaults.watch),
         playground: !args.no_playground && file.playground.unwrap_or(defaults.playground),
     };
+    // A value past its bound would reach tokio (a semaphore of more than
+    // 2^61 permits panics) or the timers: refused here, with its key.
+    limits.check()?;
     let target = |path: PathBuf| {
         if path == Path::new("-") {
             Target::Stdout

@@ -253,7 +253,7 @@ impl Collector for Scraped {
         let counter = prometheus_client::metrics::counter::ConstCounter::new(dropped);
         let metric = encoder.encode_descriptor(
             "tollgate_decision_log_dropped",
-            "Decision log events dropped because the queue was full",
+            "Decision log events lost: dropped on a full queue, or not written because a write failed",
             None,
             counter.metric_type(),
         )?;

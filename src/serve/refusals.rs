@@ -37,6 +37,8 @@ impl Refusals {
         }
         window.insert(class.to_owned(), (status, 1));
         drop(window);
+        // The detail quotes what the client sent (a role, a policy name).
+        let detail = super::logsafe::escaped(detail);
         tell(class, status, format_args!("{detail}"));
     }
 
