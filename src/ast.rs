@@ -573,6 +573,9 @@ impl Policy {
     /// Erasing a copy rather than leaving spans out of `PartialEq` keeps
     /// real equality for spans (diagnostics at two places stay two) and
     /// fails loudly, not silently, if a new span field is forgotten here.
+    /// The formatter erases its own trees in place ([`Policy::erase_spans`]);
+    /// tests compare copies.
+    #[cfg(test)]
     pub fn without_spans(&self) -> Policy {
         let mut p = self.clone();
         p.erase_spans();
