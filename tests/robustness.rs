@@ -85,6 +85,23 @@ fn long_operator_chains_and_prefixes() {
     assert_eq!(codes(&longer), ["declaration_too_large"]);
 }
 
+/// Plain comments are no tokens: pest passes over them without a record.
+/// A clean policy followed by 60,000 `//` lines was refused as
+/// `declaration_too_large`, pointing at the block above them; as many
+/// `///` lines inside a block still count, since each is a rule's doc
+/// comment to the grammar.
+#[test]
+fn comment_lines_are_not_tokens() {
+    let n = tollgate::limits::MAX_ITEM_TOKENS + 10_000;
+    let comments = format!("{AMPERE}{}", "//\n".repeat(n));
+    assert_eq!(codes(&comments), Vec::<&str>::new());
+    let inside = AMPERE.replacen("{\n", &format!("{{\n{}", "  // note\n".repeat(n)), 1);
+    assert_ne!(inside, AMPERE);
+    assert_eq!(codes(&inside), Vec::<&str>::new());
+    let docs = AMPERE.replacen("{\n", &format!("{{\n{}", "  ///\n".repeat(n)), 1);
+    assert_eq!(codes(&docs), ["declaration_too_large"]);
+}
+
 #[test]
 fn a_long_but_shallow_chain_is_fine() {
     let text = AMPERE.replace(
