@@ -473,7 +473,7 @@ pub enum ExprKind {
     /// A name standing alone (`credits_ok`, `x` in `[x, y]`): a path of
     /// one segment whose span is the expression's. The commonest leaf, so
     /// it is kept in the node: as a [`Path`] its segment was an
-    /// allocation of its own, 32 of the 128 bytes of `a < b`.
+    /// allocation of its own, 32 bytes of heap for each name written.
     Name(Arc<str>),
     /// A path of two or more segments (`subscription.status`).
     Path(Path),

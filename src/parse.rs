@@ -93,9 +93,12 @@ pub fn parse(source: &Source) -> Parsed {
     parse_items(text, parsed, &mut |_, _| None, &mut |_, _, _| {})
 }
 
-/// What parsing one item gave: the item (`None` if it had errors) and
-/// its diagnostics, spans relative to the file.
-pub(crate) type ItemParse = (Option<ast::Item>, Vec<Diagnostic>);
+/// What parsing one item gave: the item (`None` if it had errors), its
+/// diagnostics, spans relative to the file, and how many `{…}`
+/// interpolations its messages hold towards [`MAX_INTERPOLATIONS`]
+/// (`usize::MAX` if the file passed the limit in it: such an item is
+/// never reused, its interpolations past the limit were not kept).
+pub(crate) type ItemParse = (Option<ast::Item>, Vec<Diagnostic>, usize);
 
 /// Like [`parse`], for a text parsed again after an edit (the language
 /// server): for each item, `reuse(item_text, start)` may give what parsing
@@ -139,11 +142,25 @@ fn parse_items(
     let mut names = lower::Names::for_policy(text.len());
     for c in &scan.chunks {
         let chunk_text = text.get(c.start..c.end).unwrap_or("");
-        let (item, diagnostics) = match reuse(chunk_text, c.start) {
-            Some(done) => done,
+        // An item is reused only while the file's interpolations stay
+        // within the limit with it: otherwise it is parsed again, so the
+        // limit is told where a fresh parse tells it.
+        let offered = reuse(chunk_text, c.start)
+            .filter(|done| names.interpolations.saturating_add(done.2) <= MAX_INTERPOLATIONS);
+        let (item, diagnostics, _) = match offered {
+            Some(done) => {
+                names.interpolations += done.2;
+                done
+            }
             None => {
+                let before = names.interpolations;
                 let one = parse_chunk(text, c, detailed < MAX_DETAILED_ERRORS, &mut names);
-                let done = (one.item, one.diagnostics);
+                let held = if names.interpolations > MAX_INTERPOLATIONS {
+                    usize::MAX
+                } else {
+                    names.interpolations - before
+                };
+                let done = (one.item, one.diagnostics, held);
                 parsed_one(chunk_text, c.start, &done);
                 done
             }

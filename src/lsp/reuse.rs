@@ -136,4 +136,36 @@ mod tests {
             }
         }
     }
+
+    /// The limit on a file's interpolations is told where a fresh parse
+    /// tells it, whichever items are reused: an item counts what it holds,
+    /// and one parsed past the limit is parsed again.
+    #[test]
+    fn the_interpolation_limit_holds_across_reuse() {
+        let step = |k: usize, n: usize| format!("step s{k} \"{}\"\n", "{x}".repeat(n));
+        let quarter = crate::parse::MAX_INTERPOLATIONS / 4;
+        let mut text = String::from("policy p\n");
+        for k in 0..5 {
+            text.push_str(&step(k, quarter));
+        }
+        let edits: [&dyn Fn(&str) -> String; 3] = [
+            // The first step shrinks: the file comes back within the limit.
+            &|t| t.replacen(&"{x}".repeat(quarter), "{x}", 1),
+            // A step past the limit is added before the others.
+            &|t| t.replacen("policy p\n", &format!("policy p\n{}", step(9, quarter)), 1),
+            &|t| t.to_owned(),
+        ];
+        for edit in edits {
+            let mut reuse = Reuse::default();
+            reuse.parse(&Source::new("p", text.as_str()));
+            let new = edit(&text);
+            let source = Source::new("p", new.as_str());
+            let again = reuse.parse(&source);
+            let fresh = crate::parse::parse(&source);
+            assert_eq!(again.diagnostics, fresh.diagnostics);
+            assert_eq!(again.policy, fresh.policy);
+        }
+        let fresh = crate::parse::parse(&Source::new("p", text.as_str()));
+        assert_eq!(fresh.diagnostics.len(), 1);
+    }
 }
