@@ -405,6 +405,35 @@ fn a_folder_reached_by_many_paths_is_searched_once() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The same case file in two folders (a hard link, or a link to it) is two
+/// case files: each finds its policy from its own folder. Running it once
+/// by what the file is hid the folder whose policy fails it: `test .`
+/// passed where `test b` failed.
+#[cfg(unix)]
+#[test]
+fn one_case_file_in_two_folders_runs_in_each() {
+    let dir = temp_dir("test-hardlink");
+    let account = root().join("examples/paused-zero-credits.json");
+    let case = format!(
+        "policy = \"ampere.policy\"\n\n[[case]]\nname = \"a\"\naccount = {:?}\nrole = \"member\"\naction = \"send_message\"\noutcome = \"deny\"\n",
+        account.display().to_string()
+    );
+    let ampere = std::fs::read_to_string(root().join("policies/ampere.policy")).unwrap();
+    // Each folder holds its own copy of the policy; the case runs against
+    // each (it ran once, against the first, before).
+    for folder in ["a", "b", "c"] {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        std::fs::write(dir.join(folder).join("ampere.policy"), &ampere).unwrap();
+    }
+    std::fs::write(dir.join("a/m.tests.toml"), &case).unwrap();
+    std::fs::hard_link(dir.join("a/m.tests.toml"), dir.join("b/m.tests.toml")).unwrap();
+    std::os::unix::fs::symlink("../a/m.tests.toml", dir.join("c/m.tests.toml")).unwrap();
+    let top = dir.to_str().unwrap();
+    let (out, _) = tollgate_within(30, &["test", top]);
+    assert_eq!(stdout(&out), "3 passed, 0 failed\n", "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A case file's policy that could not be read, or did not compile, was
 /// reported and then forgotten when the file held no cases: "0 passed, 0
 /// failed", exit 0. A policy that cannot be read is bad input (2), one

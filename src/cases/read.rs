@@ -112,14 +112,29 @@ fn file_id(path: &Path) -> Option<FileId> {
 /// path that reached them: a folder reached through links by many paths
 /// is searched once, and a case file reached so is run once.
 #[derive(Default)]
-pub struct Seen(std::collections::HashSet<FileId>);
+pub struct Seen(std::collections::HashSet<(Option<FileId>, FileId)>);
 
 impl Seen {
     /// Whether `path` leads to something not met before (and remembers
     /// it). A path that cannot be looked at counts as new: reading it
     /// reports why.
     pub fn first(&mut self, path: &Path) -> bool {
-        file_id(path).is_none_or(|id| self.0.insert(id))
+        file_id(path).is_none_or(|id| self.0.insert((None, id)))
+    }
+
+    /// Like [`Seen::first`], for a case file: the same file in another
+    /// folder (a hard link, or a link to it) is another case file, since
+    /// its policy and accounts are found from the folder it is in. Only a
+    /// file reached again through the same folder is the same case file.
+    pub fn first_case_file(&mut self, path: &Path) -> bool {
+        let folder = path.parent().and_then(|p| {
+            if p.as_os_str().is_empty() {
+                file_id(Path::new("."))
+            } else {
+                file_id(p)
+            }
+        });
+        file_id(path).is_none_or(|id| self.0.insert((folder, id)))
     }
 }
 
@@ -178,7 +193,7 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
         }
         if !is_dir
             && entry.file_name().to_string_lossy().ends_with(".tests.toml")
-            && files.first(entry.path())
+            && files.first_case_file(entry.path())
         {
             found.push(entry.into_path());
         }

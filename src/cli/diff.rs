@@ -140,7 +140,7 @@ pub fn run(args: &DiffArgs) -> Exit {
     let mut seen = cases::Seen::default();
     for path in &args.cases {
         match cases::discover(path) {
-            Ok(found) => files.extend(found.into_iter().filter(|p| seen.first(p))),
+            Ok(found) => files.extend(found.into_iter().filter(|p| seen.first_case_file(p))),
             Err(e) => {
                 load::error(&e.to_string());
                 return Exit::BadInput;

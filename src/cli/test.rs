@@ -59,7 +59,7 @@ pub fn run(args: &TestArgs) -> Exit {
                 out::error(&format!("no `*.tests.toml` files under `{}`", shown(path)));
                 exit = Exit::BadInput;
             }
-            Ok(found) => files.extend(found.into_iter().filter(|p| seen.first(p))),
+            Ok(found) => files.extend(found.into_iter().filter(|p| seen.first_case_file(p))),
             Err(e) => {
                 out::error(&e.to_string());
                 exit = Exit::BadInput;
