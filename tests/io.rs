@@ -247,26 +247,30 @@ fn json_diagnostics_stay_complete_on_a_long_line() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The arguments of `decide POLICY --snapshot SNAPSHOT` for an owner
+/// running a tool.
+fn decide(policy: &str, snapshot: &str) -> Vec<String> {
+    own(&[
+        "decide",
+        policy,
+        "--snapshot",
+        snapshot,
+        "--role",
+        "owner",
+        "--action",
+        "run_tool",
+    ])
+}
+
+/// Owned arguments.
+fn own(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// `/dev/zero` as every input: a clear refusal, quickly, without holding
 /// gigabytes.
 #[test]
 fn endless_inputs_are_refused_at_their_limit() {
-    let decide = |policy: &str, snapshot: &str| {
-        vec![
-            "decide",
-            policy,
-            "--snapshot",
-            snapshot,
-            "--role",
-            "owner",
-            "--action",
-            "run_tool",
-        ]
-        .into_iter()
-        .map(str::to_owned)
-        .collect::<Vec<_>>()
-    };
-    let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
         (decide("/dev/zero", S), 1, "file_too_large"),
         (decide(P, "/dev/zero"), 2, "snapshot_too_large"),
@@ -730,21 +734,6 @@ fn named_pipes_are_refused_not_waited_on() {
         fifo_account.to_str().unwrap(),
         fifo_policy.to_str().unwrap(),
     );
-    let decide = |policy: &str, snapshot: &str| {
-        [
-            "decide",
-            policy,
-            "--snapshot",
-            snapshot,
-            "--role",
-            "owner",
-            "--action",
-            "run_tool",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    };
-    let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let runs: Vec<(Vec<String>, i32)> = vec![
         (own(&["test", cases]), 2),
         (own(&["diff", P, P, "--cases", cases]), 2),
